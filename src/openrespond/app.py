@@ -1,0 +1,83 @@
+"""The ASGI application: ``create_app(settings)``; nothing happens at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from litestar import Litestar, Router
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from openrespond import __version__
+from openrespond.contacts.routes import ROUTES as CONTACT_ROUTES
+from openrespond.control.routes import ROUTES as CONTROL_ROUTES
+from openrespond.custom_fields.routes import ROUTES as FIELD_ROUTES
+from openrespond.db import Database, open_database
+from openrespond.db.migrations import migrate
+from openrespond.http.auth import Authenticator
+from openrespond.http.errors import exception_handlers
+from openrespond.http.middleware import ApiMiddleware
+from openrespond.http.ratelimit import RateLimiter
+from openrespond.settings import Settings
+from openrespond.space.routes import ROUTES as SPACE_ROUTES
+from openrespond.space.service import load_secret
+from openrespond.tags.routes import ROUTES as TAG_ROUTES
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("openrespond")
+
+V2_ROUTES = [*CONTACT_ROUTES, *TAG_ROUTES, *FIELD_ROUTES, *SPACE_ROUTES]
+
+
+def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
+    """Build the app; the database is opened and migrated at startup, closed at shutdown."""
+    database = db if db is not None else open_database(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await database.connect()
+        try:
+            applied = await migrate(database)
+            if applied:
+                log.info("applied migrations: %s", ", ".join(f"{m.version:04d}_{m.name}" for m in applied))
+            secret = await load_secret(database, settings)
+            app.state.secret = secret
+            app.state.auth = Authenticator(database, secret=secret, admin_token=settings.admin_token)
+            yield
+        finally:
+            await database.close()
+
+    openapi = OpenAPIConfig(
+        title="openrespond",
+        version=__version__,
+        description=(
+            "A self-hostable server for the respond.io Developer API v2 (base path /v2), "
+            "plus the control API (/control) for what respond.io keeps in its web app."
+        ),
+        path="/",
+        render_plugins=[SwaggerRenderPlugin(path="/docs")],
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+            }
+        ),
+        security=[{"bearer": []}],
+        use_handler_docstrings=False,
+    )
+    app = Litestar(
+        route_handlers=[Router(path="/v2", route_handlers=V2_ROUTES), *CONTROL_ROUTES],
+        middleware=[ApiMiddleware],
+        exception_handlers=exception_handlers,
+        openapi_config=openapi,
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+        logging_config=None,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    return app

@@ -1,0 +1,537 @@
+"""The ``openrespond`` command line: run the server, migrate, and manage workspaces offline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Annotated, Any, TypeVar
+
+import msgspec
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from openrespond.db import Database, open_database
+from openrespond.db.migrations import applied_versions, available, migrate
+from openrespond.errors import ApiError
+from openrespond.settings import ConfigError, Settings
+
+__all__ = ["app", "main"]
+
+T = TypeVar("T")
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+workspace_app = typer.Typer(no_args_is_help=True, help="Workspaces (respond.io 'spaces').")
+token_app = typer.Typer(no_args_is_help=True, help="API tokens of a workspace.")
+user_app = typer.Typer(no_args_is_help=True, help="Users (members) of a workspace.")
+lifecycle_app = typer.Typer(no_args_is_help=True, help="Lifecycle stages of a workspace.")
+note_app = typer.Typer(no_args_is_help=True, help="Closing-note categories of a workspace.")
+field_app = typer.Typer(no_args_is_help=True, help="Custom-field definitions of a workspace.")
+tag_app = typer.Typer(no_args_is_help=True, help="Tags of a workspace.")
+channel_app = typer.Typer(no_args_is_help=True, help="Channels of a workspace.")
+template_app = typer.Typer(no_args_is_help=True, help="Message templates of a channel.")
+for sub, name in (
+    (workspace_app, "workspace"),
+    (token_app, "token"),
+    (user_app, "user"),
+    (lifecycle_app, "lifecycle"),
+    (note_app, "closing-note"),
+    (field_app, "custom-field"),
+    (tag_app, "tag"),
+    (channel_app, "channel"),
+    (template_app, "template"),
+):
+    app.add_typer(sub, name=name)
+
+Workspace = Annotated[int, typer.Option("--workspace", "-w", help="Workspace id")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        err.print(f"[red]configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _run(work: Callable[[Database, Settings], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Open and migrate the configured database, run ``work``, close it; errors in plain words."""
+    settings = settings or _settings()
+
+    async def go() -> T:
+        db = open_database(settings)
+        await db.connect()
+        try:
+            await migrate(db)
+            return await work(db, settings)
+        finally:
+            await db.close()
+
+    try:
+        return asyncio.run(go())
+    except ApiError as exc:
+        err.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(1) from None
+
+
+def _show(items: list[Any], as_json: bool, columns: list[str] | None = None) -> None:
+    data = msgspec.to_builtins(items)
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    if not data:
+        console.print("(none)")
+        return
+    cols = columns or list(data[0].keys())
+    table = Table(*cols)
+    for row in data:
+        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in cols))
+    console.print(table)
+
+
+# -- server ---------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    demo: Annotated[bool, typer.Option("--demo", help="Create (once) and use the demo workspace")] = False,
+    host: Annotated[str | None, typer.Option(help="Bind address (OPENRESPOND_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (OPENRESPOND_PORT)")] = None,
+) -> None:
+    """Run the HTTP server (migrations are applied first)."""
+    import uvicorn
+
+    from openrespond.app import create_app
+    from openrespond.demo import ensure_demo
+    from openrespond.space.service import load_secret
+
+    settings = _settings()
+    settings = replace(settings, host=host or settings.host, port=port or settings.port)
+    generated_admin = None
+    if settings.admin_token is None:
+        if not demo:
+            err.print(
+                "[red]configuration error:[/red] OPENRESPOND_ADMIN_TOKEN (16+ characters) is required"
+                " outside --demo; it guards the control API"
+            )
+            raise typer.Exit(2)
+        generated_admin = secrets.token_urlsafe(24)
+        settings = replace(settings, admin_token=generated_admin)
+
+    async def prepare(db: Database, s: Settings) -> str | None:
+        if not demo:
+            return None
+        _, token = await ensure_demo(db, s, await load_secret(db, s))
+        return token
+
+    token = _run(prepare, settings)
+    shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    base = settings.public_url or f"http://{shown_host}:{settings.port}"
+    console.print(f"[bold]openrespond[/bold] on {base}")
+    console.print(f"  base URL   {base}/v2")
+    if token:
+        console.print(f"  API token  {token}")
+    if generated_admin:
+        console.print(f"  admin token (this run only; set OPENRESPOND_ADMIN_TOKEN to fix it)  {generated_admin}")
+    console.print(f"  docs       {base}/docs   OpenAPI {base}/openapi.json")
+    sys.stdout.flush()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+    )
+
+
+@app.command("migrate")
+def migrate_cmd() -> None:
+    """Apply pending schema migrations."""
+
+    async def work(db: Database, _: Settings) -> set[int]:
+        return await applied_versions(db)
+
+    done = _run(work)
+    latest = max(m.version for m in available())
+    console.print(f"schema at version {max(done)} of {latest} ({len(done)} migrations applied)")
+
+
+@app.command()
+def demo() -> None:
+    """Create the demo workspace if missing and print its id and token."""
+    from openrespond.demo import ensure_demo
+    from openrespond.space.service import load_secret
+
+    async def work(db: Database, s: Settings) -> tuple[int, str]:
+        return await ensure_demo(db, s, await load_secret(db, s))
+
+    wid, token = _run(work)
+    console.print(f"demo workspace {wid}")
+    print(token)
+
+
+# -- workspaces and tokens ------------------------------------------------------------------
+
+
+@workspace_app.command("create")
+def workspace_create(name: str, as_json: AsJson = False) -> None:
+    """Create a workspace."""
+    from openrespond.control import service
+    from openrespond.space import service as space
+
+    async def work(db: Database, _: Settings) -> Any:
+        async with db.transaction() as tx:
+            wid = await space.create_workspace(tx, name=name)
+            return await service.get_workspace(tx, wid)
+
+    _show([_run(work)], as_json)
+
+
+@workspace_app.command("list")
+def workspace_list(as_json: AsJson = False) -> None:
+    """List workspaces."""
+    from openrespond.control import service
+
+    _show(_run(lambda db, _: service.workspaces(db.reader())), as_json)
+
+
+@workspace_app.command("delete")
+def workspace_delete(workspace_id: int) -> None:
+    """Delete a workspace and everything in it."""
+    from openrespond.control import service
+
+    async def work(db: Database, _: Settings) -> None:
+        async with db.transaction() as tx:
+            await service.delete_workspace(tx, workspace_id)
+
+    _run(work)
+    console.print(f"deleted workspace {workspace_id}")
+
+
+@token_app.command("issue")
+def token_issue(workspace: Workspace, name: str = "api") -> None:
+    """Issue a token and print it (it is shown only this once)."""
+    from openrespond.space import service as space
+
+    async def work(db: Database, s: Settings) -> tuple[int, str]:
+        secret = await space.load_secret(db, s)
+        async with db.transaction() as tx:
+            return await space.issue_token(tx, workspace, name=name, secret=secret)
+
+    token_id, token = _run(work)
+    err.print(f"token {token_id} for workspace {workspace} (shown once):")
+    print(token)
+
+
+@token_app.command("list")
+def token_list(workspace: Workspace, as_json: AsJson = False) -> None:
+    """List tokens (ids and names; never the tokens)."""
+    from openrespond.control import service
+
+    _show(_run(lambda db, _: service.tokens(db.reader(), workspace)), as_json)
+
+
+@token_app.command("revoke")
+def token_revoke(workspace: Workspace, token_id: int) -> None:
+    """Revoke a token."""
+    from openrespond.space import service as space
+
+    async def work(db: Database, _: Settings) -> None:
+        async with db.transaction() as tx:
+            await space.revoke_token(tx, workspace, token_id)
+
+    _run(work)
+    console.print(f"revoked token {token_id}")
+
+
+# -- catalogue ----------------------------------------------------------------------------------
+
+
+def _tx(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    async def work(db: Database, _: Settings) -> T:
+        async with db.transaction() as tx:
+            return await fn(tx, *args, **kwargs)
+
+    return _run(work)
+
+
+@user_app.command("add")
+def user_add(
+    workspace: Workspace,
+    email: Annotated[str, typer.Option()],
+    first_name: Annotated[str, typer.Option()],
+    last_name: Annotated[str | None, typer.Option()] = None,
+    role: Annotated[str, typer.Option(help="agent, manager or owner")] = "agent",
+    team: Annotated[str | None, typer.Option()] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Add a user."""
+    from openrespond.space import service as space
+
+    user = _tx(space.create_user, workspace, first_name=first_name, last_name=last_name,
+               email=email, role=role, team=team)
+    _show([user], as_json, ["id", "firstName", "lastName", "email", "role"])
+
+
+@user_app.command("list")
+def user_list(workspace: Workspace, as_json: AsJson = False) -> None:
+    """List users."""
+    from openrespond.space import repository as repo
+    from openrespond.space import service as space
+
+    async def work(db: Database, _: Settings) -> list[Any]:
+        await space.require_workspace(db.reader(), workspace)
+        return [space.user_from_row(r) for r in await repo.all_users(db.reader(), workspace)]
+
+    _show(_run(work), as_json, ["id", "firstName", "lastName", "email", "role"])
+
+
+@user_app.command("remove")
+def user_remove(workspace: Workspace, user_id: int) -> None:
+    """Remove a user (their contacts become unassigned)."""
+    from openrespond.space import service as space
+
+    _tx(space.delete_user, workspace, user_id)
+    console.print(f"removed user {user_id}")
+
+
+@lifecycle_app.command("add")
+def lifecycle_add(workspace: Workspace, name: str) -> None:
+    """Append a lifecycle stage."""
+    from openrespond.space import service as space
+
+    _tx(space.add_lifecycle_stage, workspace, name)
+    console.print(f"added lifecycle stage {name!r}")
+
+
+@lifecycle_app.command("list")
+def lifecycle_list(workspace: Workspace, as_json: AsJson = False) -> None:
+    """List lifecycle stages in order."""
+    from openrespond.control import service
+
+    _show(_run(lambda db, _: service.lifecycle_stages(db.reader(), workspace)), as_json)
+
+
+@lifecycle_app.command("remove")
+def lifecycle_remove(workspace: Workspace, name: str) -> None:
+    """Remove a lifecycle stage."""
+    from openrespond.space import service as space
+
+    _tx(space.remove_lifecycle_stage, workspace, name)
+    console.print(f"removed lifecycle stage {name!r}")
+
+
+@note_app.command("add")
+def note_add(workspace: Workspace, category: str, description: str = "") -> None:
+    """Add a closing-note category."""
+    from openrespond.space import service as space
+
+    _tx(space.add_closing_note, workspace, category=category, description=description)
+    console.print(f"added closing-note category {category!r}")
+
+
+@note_app.command("list")
+def note_list(workspace: Workspace, as_json: AsJson = False) -> None:
+    """List closing-note categories."""
+    from openrespond.space import repository as repo
+    from openrespond.space import service as space
+
+    async def work(db: Database, _: Settings) -> list[Any]:
+        await space.require_workspace(db.reader(), workspace)
+        return [space.closing_note_from_row(r) for r in await repo.all_closing_notes(db.reader(), workspace)]
+
+    _show(_run(work), as_json)
+
+
+@note_app.command("remove")
+def note_remove(workspace: Workspace, category: str) -> None:
+    """Remove a closing-note category."""
+    from openrespond.space import service as space
+
+    _tx(space.remove_closing_note, workspace, category)
+    console.print(f"removed closing-note category {category!r}")
+
+
+@field_app.command("add")
+def field_add(
+    workspace: Workspace,
+    name: str,
+    data_type: Annotated[str, typer.Option("--type", help="text, list, checkbox, email, number, url, date or time")],
+    option: Annotated[list[str] | None, typer.Option("--option", help="Allowed value of a list field (repeat)")] = None,
+    slug: str | None = None,
+    description: str | None = None,
+    as_json: AsJson = False,
+) -> None:
+    """Define a custom field."""
+    from openrespond.custom_fields import service as fields
+    from openrespond.custom_fields.schemas import CustomFieldCreate
+    from openrespond.space import service as space
+
+    try:
+        body = msgspec.convert(
+            {"name": name, "dataType": data_type, "allowedValues": option or None, "slug": slug,
+             "description": description},
+            CustomFieldCreate,
+        )
+    except msgspec.ValidationError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+
+    async def create(tx: Any, ws: int) -> Any:
+        await space.require_workspace(tx, ws)
+        return await fields.create_field(tx, ws, body)
+
+    _show([_tx(create, workspace)], as_json, ["id", "name", "slug", "dataType", "allowedValues"])
+
+
+@field_app.command("list")
+def field_list(workspace: Workspace, as_json: AsJson = False) -> None:
+    """List custom fields."""
+    from openrespond.custom_fields import repository as repo
+    from openrespond.custom_fields import service as fields
+
+    async def work(db: Database, _: Settings) -> list[Any]:
+        return [fields.field_from_row(r) for r in await repo.all_fields(db.reader(), workspace)]
+
+    _show(_run(work), as_json, ["id", "name", "slug", "dataType", "allowedValues"])
+
+
+@field_app.command("remove")
+def field_remove(workspace: Workspace, field_id: int) -> None:
+    """Delete a custom field and its values."""
+    from openrespond.control import service
+
+    _tx(service.delete_custom_field, workspace, field_id)
+    console.print(f"removed custom field {field_id}")
+
+
+@tag_app.command("add")
+def tag_add(
+    workspace: Workspace,
+    name: str,
+    description: str | None = None,
+    color_code: Annotated[str | None, typer.Option("--color")] = None,
+    emoji: str | None = None,
+    as_json: AsJson = False,
+) -> None:
+    """Create a tag."""
+    from openrespond.space import service as space
+    from openrespond.tags import service as tags
+    from openrespond.tags.schemas import TagCreate
+
+    async def create(tx: Any, ws: int) -> Any:
+        await space.require_workspace(tx, ws)
+        return await tags.create_tag(tx, ws, TagCreate(name=name, description=description,
+                                                        color_code=color_code, emoji=emoji))
+
+    _show([_tx(create, workspace)], as_json)
+
+
+@tag_app.command("list")
+def tag_list(workspace: Workspace, as_json: AsJson = False) -> None:
+    """List tags."""
+    from openrespond.tags import repository as repo
+    from openrespond.tags import service as tags
+
+    async def work(db: Database, _: Settings) -> list[Any]:
+        return [tags.tag_from_row(r) for r in await repo.all_tags(db.reader(), workspace)]
+
+    _show(_run(work), as_json)
+
+
+@tag_app.command("remove")
+def tag_remove(workspace: Workspace, name: str) -> None:
+    """Delete a tag (and take it off every contact)."""
+    from openrespond.control import service
+
+    _tx(service.delete_tag_by_name, workspace, name)
+    console.print(f"removed tag {name!r}")
+
+
+@channel_app.command("add")
+def channel_add(
+    workspace: Workspace,
+    name: str,
+    source: Annotated[str, typer.Option(help="respond.io source, e.g. whatsapp_cloud, other_email")],
+    driver: Annotated[str, typer.Option(help="sandbox, custom_channel or smtp")] = "sandbox",
+    channel_id: Annotated[int | None, typer.Option("--id", help="Pick the channel id")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Create a channel."""
+    from openrespond.space import service as space
+
+    row = _tx(space.create_channel, workspace, name=name, source=source, driver=driver,
+              channel_id=channel_id)
+    _show([space.channel_from_row(row)], as_json)
+
+
+@channel_app.command("list")
+def channel_list(workspace: Workspace, as_json: AsJson = False) -> None:
+    """List channels."""
+    from openrespond.space import repository as repo
+    from openrespond.space import service as space
+
+    async def work(db: Database, _: Settings) -> list[Any]:
+        return [space.channel_from_row(r) for r in await repo.all_channels(db.reader(), workspace)]
+
+    _show(_run(work), as_json)
+
+
+@channel_app.command("remove")
+def channel_remove(workspace: Workspace, channel_id: int) -> None:
+    """Delete a channel."""
+    from openrespond.space import service as space
+
+    _tx(space.delete_channel, workspace, channel_id)
+    console.print(f"removed channel {channel_id}")
+
+
+@template_app.command("add")
+def template_add(
+    workspace: Workspace,
+    channel: Annotated[int, typer.Option("--channel", help="Channel id")],
+    name: str,
+    language: Annotated[str, typer.Option("--language", help="Language code, e.g. en")] = "en",
+    category: str = "UTILITY",
+    as_json: AsJson = False,
+) -> None:
+    """Add a message template to a channel."""
+    from openrespond.space import service as space
+
+    tpl = _tx(space.create_template, workspace, channel_id=channel, name=name,
+              language_code=language, category=category)
+    _show([tpl], as_json, ["id", "name", "languageCode", "category", "status"])
+
+
+@template_app.command("list")
+def template_list(workspace: Workspace, channel: Annotated[int, typer.Option("--channel")], as_json: AsJson = False) -> None:
+    """List a channel's templates."""
+    from openrespond.space import repository as repo
+    from openrespond.space import service as space
+
+    async def work(db: Database, _: Settings) -> list[Any]:
+        await space.get_channel(db.reader(), workspace, channel)
+        return [space.template_from_row(r) for r in await repo.all_templates(db.reader(), workspace, channel)]
+
+    _show(_run(work), as_json, ["id", "name", "languageCode", "category", "status"])
+
+
+@template_app.command("remove")
+def template_remove(workspace: Workspace, template_id: int) -> None:
+    """Delete a template."""
+    from openrespond.space import service as space
+
+    _tx(space.delete_template, workspace, template_id)
+    console.print(f"removed template {template_id}")
+
+
+def main() -> None:
+    app()

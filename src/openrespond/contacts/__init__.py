@@ -1,0 +1,1 @@
+"""Contacts: create, read, update, delete, list with filters, merge, lifecycle, tags."""

@@ -1,0 +1,89 @@
+"""Merging two contacts into one (the primary survives), in the caller's transaction."""
+
+from __future__ import annotations
+
+import time
+
+from openrespond.contacts import repository as repo
+from openrespond.contacts.schemas import MergeBody
+from openrespond.contacts.service import prepare
+from openrespond.db import IntegrityError, Transaction
+from openrespond.errors import BadRequest, Conflict, NotFound
+
+__all__ = ["SCALARS", "merge_contacts", "merge_ids"]
+
+# The primary's value wins unless it is empty; then the secondary's fills it.
+SCALARS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "language",
+    "profile_pic",
+    "country_code",
+    "lifecycle_stage_id",
+    "assignee_user_id",
+)
+
+
+def merge_ids(body: MergeBody) -> tuple[int, int]:
+    """(primary, secondary) from either body form; 400 when missing, mixed up or equal."""
+    pair = None
+    if body.contact_ids is not None:
+        pair = (body.contact_ids[0], body.contact_ids[1])
+    if body.primary_contact_id is not None or body.secondary_contact_id is not None:
+        if body.primary_contact_id is None or body.secondary_contact_id is None:
+            raise BadRequest("primaryContactId and secondaryContactId are both required")
+        other = (body.primary_contact_id, body.secondary_contact_id)
+        if pair is not None and pair != other:
+            raise BadRequest("contactIds and primaryContactId/secondaryContactId disagree")
+        pair = other
+    if pair is None:
+        raise BadRequest(
+            "send contactIds: [primary, secondary] or primaryContactId and secondaryContactId"
+        )
+    if pair[0] == pair[1]:
+        raise BadRequest("cannot merge a contact with itself: the two ids are the same")
+    return pair
+
+
+def _empty(value: object) -> bool:
+    return value is None or value == ""
+
+
+async def merge_contacts(tx: Transaction, ws: int, body: MergeBody) -> int:
+    """Fold the secondary into the primary and delete it; fields in ``body`` override both."""
+    primary_id, secondary_id = merge_ids(body)
+    primary = await repo.get(tx, ws, primary_id)
+    if primary is None:
+        raise NotFound(f"primary contact {primary_id} not found")
+    secondary = await repo.get(tx, ws, secondary_id)
+    if secondary is None:
+        raise NotFound(f"secondary contact {secondary_id} not found")
+    overrides, override_values = await prepare(
+        tx, ws, body, region=primary["country_code"] or secondary["country_code"]
+    )
+    merged = {
+        col: primary[col] if not _empty(primary[col]) else secondary[col] for col in SCALARS
+    }
+    merged.update(overrides)
+    if merged["first_name"] is None:
+        merged["first_name"] = primary["first_name"]
+    if primary["status"] != "open" and secondary["status"] == "open":
+        merged["status"] = "open"
+    await repo.merge_field_values(tx, primary=primary_id, secondary=secondary_id)
+    await repo.merge_tags(tx, primary=primary_id, secondary=secondary_id)
+    await repo.merge_channels(tx, primary=primary_id, secondary=secondary_id)
+    await repo.delete(tx, ws, secondary_id)
+    for column in ("email", "phone"):
+        value = merged[column]
+        if value is not None:
+            owner = await repo.owner_of(tx, ws, column, value, primary_id)
+            if owner is not None:
+                raise Conflict(f"{column} {value} already belongs to contact {owner}", contactId=owner)
+    try:
+        await repo.update(tx, ws, primary_id, merged, int(time.time()))
+    except IntegrityError:
+        raise Conflict("the merged email or phone belongs to another contact") from None
+    await repo.set_field_values(tx, primary_id, override_values)
+    return primary_id

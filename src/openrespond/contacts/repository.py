@@ -1,0 +1,233 @@
+"""SQL for contacts. Every statement starts from the workspace id."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from openrespond.custom_fields.service import FieldValue
+from openrespond.db import Connection, Row
+from openrespond.http.pagination import Cursor, PageRows, fetch_page
+from openrespond.identifiers import Identifier
+
+__all__ = [
+    "COLUMNS",
+    "SELECT",
+    "channels_page",
+    "delete",
+    "field_values_for",
+    "find_id",
+    "get",
+    "get_many",
+    "insert",
+    "merge_channels",
+    "merge_field_values",
+    "merge_tags",
+    "owner_of",
+    "page",
+    "set_field_values",
+    "update",
+]
+
+# Settable columns, in one order shared by insert and update.
+COLUMNS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "language",
+    "profile_pic",
+    "country_code",
+    "lifecycle_stage_id",
+    "assignee_user_id",
+    "status",
+)
+
+SELECT = (
+    "SELECT c.id, c.first_name, c.last_name, c.phone, c.email, c.language, c.profile_pic,"
+    " c.country_code, c.status, c.created_at, c.lifecycle_stage_id, c.assignee_user_id,"
+    " ls.name AS lifecycle, u.first_name AS a_first_name, u.last_name AS a_last_name,"
+    " u.email AS a_email"
+    " FROM contacts c"
+    " LEFT JOIN lifecycle_stages ls ON ls.id = c.lifecycle_stage_id"
+    " LEFT JOIN users u ON u.id = c.assignee_user_id"
+)
+
+
+async def find_id(conn: Connection, ws: int, ident: Identifier) -> int | None:
+    """The id of the contact ``ident`` names in ``ws``."""
+    column = {"id": "id", "email": "email", "phone": "phone"}[ident.kind]
+    value: int | None = await conn.fetch_val(
+        f"SELECT id FROM contacts WHERE workspace_id = ? AND {column} = ?", ws, ident.value
+    )
+    return value
+
+
+async def get(conn: Connection, ws: int, contact_id: int) -> Row | None:
+    return await conn.fetch_one(f"{SELECT} WHERE c.workspace_id = ? AND c.id = ?", ws, contact_id)
+
+
+async def get_many(conn: Connection, ws: int, ids: Sequence[int]) -> list[Row]:
+    marks = ",".join("?" * len(ids))
+    return await conn.fetch_all(f"{SELECT} WHERE c.workspace_id = ? AND c.id IN ({marks})", ws, *ids)
+
+
+async def owner_of(
+    conn: Connection, ws: int, column: str, value: str, exclude: int | None = None
+) -> int | None:
+    """The contact holding ``value`` in the unique ``column`` (email or phone), if any."""
+    assert column in ("email", "phone")
+    owner: int | None = await conn.fetch_val(
+        f"SELECT id FROM contacts WHERE workspace_id = ? AND {column} = ? AND id <> ?",
+        ws,
+        value,
+        exclude or 0,
+    )
+    return owner
+
+
+async def insert(
+    conn: Connection, ws: int, values: dict[str, Any], now: int, *, contact_id: int | None = None
+) -> int:
+    """A new contact; ``contact_id`` picks its id (demo data), else the next one."""
+    cols = [c for c in COLUMNS if c in values]
+    marks = ", ".join("?" * (len(cols) + 4))
+    new_id: int = await conn.fetch_val(
+        f"INSERT INTO contacts (id, workspace_id, {', '.join(cols)}, created_at, updated_at)"
+        f" VALUES ({marks}) RETURNING id",
+        contact_id,
+        ws,
+        *(values[c] for c in cols),
+        now,
+        now,
+    )
+    return new_id
+
+
+async def update(conn: Connection, ws: int, contact_id: int, values: dict[str, Any], now: int) -> None:
+    cols = [c for c in COLUMNS if c in values]
+    sets = "".join(f"{c} = ?, " for c in cols)
+    await conn.execute(
+        f"UPDATE contacts SET {sets}updated_at = ? WHERE workspace_id = ? AND id = ?",
+        *(values[c] for c in cols),
+        now,
+        ws,
+        contact_id,
+    )
+
+
+async def delete(conn: Connection, ws: int, contact_id: int) -> bool:
+    n = await conn.execute("DELETE FROM contacts WHERE workspace_id = ? AND id = ?", ws, contact_id)
+    return n > 0
+
+
+async def page(conn: Connection, ws: int, where: str, args: Sequence[Any], cursor: Cursor) -> PageRows:
+    return await fetch_page(
+        conn,
+        select=SELECT,
+        where=f"c.workspace_id = ?{' AND ' + where if where else ''}",
+        args=(ws, *args),
+        cursor=cursor,
+        key="c.id",
+    )
+
+
+async def field_values_for(conn: Connection, ids: Sequence[int]) -> dict[int, list[Row]]:
+    """Each contact's values as rows of (contact_id, name, data_type, value), field order."""
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = await conn.fetch_all(
+        "SELECT v.contact_id, f.name, f.data_type, v.value FROM contact_field_values v"
+        f" JOIN custom_fields f ON f.id = v.field_id WHERE v.contact_id IN ({marks})"
+        " ORDER BY v.contact_id, f.id",
+        *ids,
+    )
+    out: dict[int, list[Row]] = {}
+    for row in rows:
+        out.setdefault(row[0], []).append(row)
+    return out
+
+
+async def set_field_values(conn: Connection, contact_id: int, values: Sequence[FieldValue]) -> None:
+    """Upsert the given values; a value of None removes it."""
+    gone = [(contact_id, v.field_id) for v in values if v.text is None]
+    kept = [(contact_id, v.field_id, v.text, v.number) for v in values if v.text is not None]
+    if gone:
+        await conn.execute_many(
+            "DELETE FROM contact_field_values WHERE contact_id = ? AND field_id = ?", gone
+        )
+    if kept:
+        await conn.execute_many(
+            "INSERT INTO contact_field_values (contact_id, field_id, value, value_num)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (contact_id, field_id)"
+            " DO UPDATE SET value = excluded.value, value_num = excluded.value_num",
+            kept,
+        )
+
+
+async def merge_field_values(conn: Connection, *, primary: int, secondary: int) -> None:
+    """Copy the secondary's values for fields the primary has no value for."""
+    await conn.execute(
+        "INSERT INTO contact_field_values (contact_id, field_id, value, value_num)"
+        " SELECT ?, field_id, value, value_num FROM contact_field_values WHERE contact_id = ?"
+        " ON CONFLICT (contact_id, field_id) DO NOTHING",
+        primary,
+        secondary,
+    )
+
+
+async def merge_tags(conn: Connection, *, primary: int, secondary: int) -> None:
+    await conn.execute(
+        "INSERT INTO contact_tags (contact_id, tag_id, created_at)"
+        " SELECT ?, tag_id, created_at FROM contact_tags WHERE contact_id = ?"
+        " ON CONFLICT (contact_id, tag_id) DO NOTHING",
+        primary,
+        secondary,
+    )
+
+
+async def merge_channels(conn: Connection, *, primary: int, secondary: int) -> None:
+    """Move the secondary's channel links; where both are linked, keep the latest times."""
+    sql = (
+        "SELECT channel_id, last_message_time, last_incoming_message_time"
+        " FROM contact_channels WHERE contact_id = ?"
+    )
+    mine = {r[0]: r for r in await conn.fetch_all(sql, primary)}
+    for row in await conn.fetch_all(sql, secondary):
+        other = mine.get(row[0])
+        if other is None:
+            await conn.execute(
+                "UPDATE contact_channels SET contact_id = ? WHERE contact_id = ? AND channel_id = ?",
+                primary,
+                secondary,
+                row[0],
+            )
+            continue
+        await conn.execute(
+            "UPDATE contact_channels SET last_message_time = ?, last_incoming_message_time = ?"
+            " WHERE contact_id = ? AND channel_id = ?",
+            _latest(other[1], row[1]),
+            _latest(other[2], row[2]),
+            primary,
+            row[0],
+        )
+
+
+def _latest(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else max(a, b)
+
+
+async def channels_page(conn: Connection, ws: int, contact_id: int, cursor: Cursor) -> PageRows:
+    return await fetch_page(
+        conn,
+        select=(
+            "SELECT cc.id, ch.id AS channel_id, ch.name, ch.source, ch.created_at, cc.address,"
+            " cc.last_message_time, cc.last_incoming_message_time"
+            " FROM contact_channels cc JOIN channels ch ON ch.id = cc.channel_id"
+        ),
+        where="cc.workspace_id = ? AND cc.contact_id = ?",
+        args=(ws, contact_id),
+        cursor=cursor,
+        key="cc.id",
+    )

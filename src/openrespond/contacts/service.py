@@ -1,0 +1,269 @@
+"""Rules for contacts: identifier resolution, field checks, uniqueness, reads and writes."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from msgspec import UNSET
+
+from openrespond.contacts import repository as repo
+from openrespond.contacts.filters import compile_filter
+from openrespond.contacts.schemas import (
+    Assignee,
+    Contact,
+    ContactChannel,
+    ContactFields,
+    ContactListBody,
+    CustomFieldValue,
+)
+from openrespond.custom_fields.service import FieldValue, decode_value, encode_value, resolve_fields
+from openrespond.db import Connection, IntegrityError, Row, Transaction
+from openrespond.errors import BadRequest, Conflict, NotFound
+from openrespond.http.pagination import Cursor, PageRows
+from openrespond.identifiers import Identifier
+from openrespond.space import repository as space_repo
+from openrespond.tags import repository as tags_repo
+from openrespond.validation import (
+    normalize_country_code,
+    normalize_email,
+    normalize_language,
+    normalize_phone,
+    normalize_url,
+)
+
+__all__ = [
+    "create_contact",
+    "create_or_update",
+    "delete_contact",
+    "get_contact",
+    "list_channels",
+    "list_contacts",
+    "load",
+    "prepare",
+    "resolve",
+    "set_lifecycle",
+    "update_contact",
+]
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def _contact(row: Row, tags: list[str], values: list[Row]) -> Contact:
+    assignee = None
+    if row["assignee_user_id"] is not None:
+        assignee = Assignee(
+            id=row["assignee_user_id"],
+            first_name=row["a_first_name"],
+            last_name=row["a_last_name"],
+            email=row["a_email"],
+        )
+    return Contact(
+        id=row["id"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        phone=row["phone"],
+        email=row["email"],
+        language=row["language"],
+        profile_pic=row["profile_pic"],
+        country_code=row["country_code"],
+        status=row["status"],
+        custom_fields=[CustomFieldValue(v[1], decode_value(v[2], v[3])) for v in values],
+        tags=tags,
+        lifecycle=row["lifecycle"],
+        assignee=assignee,
+        created_at=row["created_at"],
+    )
+
+
+async def load(conn: Connection, rows: Sequence[Row]) -> list[Contact]:
+    """Contacts for ``rows`` of ``repository.SELECT``, with their tags and custom fields."""
+    ids = [r["id"] for r in rows]
+    tags = await tags_repo.names_for(conn, ids)
+    values = await repo.field_values_for(conn, ids)
+    return [_contact(r, tags.get(r["id"], []), values.get(r["id"], [])) for r in rows]
+
+
+async def resolve(conn: Connection, ws: int, ident: Identifier) -> int:
+    """The id of the contact ``ident`` names; 404 when there is none in this workspace."""
+    contact_id = await repo.find_id(conn, ws, ident)
+    if contact_id is None:
+        raise NotFound(f"contact {ident} not found")
+    return contact_id
+
+
+async def get_contact(conn: Connection, ws: int, ident: Identifier) -> Contact:
+    row = None
+    if ident.kind == "id":
+        row = await repo.get(conn, ws, int(ident.value))
+    else:
+        contact_id = await repo.find_id(conn, ws, ident)
+        row = await repo.get(conn, ws, contact_id) if contact_id is not None else None
+    if row is None:
+        raise NotFound(f"contact {ident} not found")
+    return (await load(conn, [row]))[0]
+
+
+def _text(value: str | None, field: str) -> str | None:
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+async def prepare(
+    conn: Connection,
+    ws: int,
+    fields: ContactFields,
+    *,
+    region: str | None = None,
+) -> tuple[dict[str, Any], list[FieldValue]]:
+    """Checked column values for the fields that were sent, and checked custom values."""
+    cols: dict[str, Any] = {}
+    if fields.first_name is not UNSET:
+        if fields.first_name is None or not fields.first_name.strip():
+            raise BadRequest("firstName must be a non-empty string")
+        cols["first_name"] = fields.first_name.strip()
+    if fields.last_name is not UNSET:
+        cols["last_name"] = _text(fields.last_name, "lastName")
+    if fields.country_code is not UNSET:
+        cc = _text(fields.country_code, "countryCode")
+        cols["country_code"] = normalize_country_code(cc) if cc else None
+    if fields.email is not UNSET:
+        email = _text(fields.email, "email")
+        cols["email"] = normalize_email(email) if email else None
+    if fields.phone is not UNSET:
+        phone = _text(fields.phone, "phone")
+        cols["phone"] = (
+            normalize_phone(phone, region=cols.get("country_code") or region) if phone else None
+        )
+    if fields.language is not UNSET:
+        lang = _text(fields.language, "language")
+        cols["language"] = normalize_language(lang) if lang else None
+    if fields.profile_pic is not UNSET:
+        pic = _text(fields.profile_pic, "profilePic")
+        cols["profile_pic"] = normalize_url(pic, field="profilePic") if pic else None
+    values: list[FieldValue] = []
+    if fields.custom_fields is not UNSET and fields.custom_fields:
+        defs = await resolve_fields(conn, ws, [f.name for f in fields.custom_fields])
+        by_id: dict[int, FieldValue] = {}
+        for i, item in enumerate(fields.custom_fields):
+            value = encode_value(defs[item.name], item.value, where=f"custom_fields[{i}]")
+            by_id[value.field_id] = value
+        values = list(by_id.values())
+    return cols, values
+
+
+async def _check_unique(conn: Connection, ws: int, cols: dict[str, Any], exclude: int | None) -> None:
+    for column in ("email", "phone"):
+        value = cols.get(column)
+        if value is None:
+            continue
+        owner = await repo.owner_of(conn, ws, column, value, exclude)
+        if owner is not None:
+            raise Conflict(f"{column} {value} already belongs to contact {owner}", contactId=owner)
+
+
+async def _insert(tx: Transaction, ws: int, cols: dict[str, Any], values: list[FieldValue]) -> int:
+    if "first_name" not in cols:
+        raise BadRequest("firstName is required")
+    await _check_unique(tx, ws, cols, None)
+    try:
+        contact_id = await repo.insert(tx, ws, cols, now())
+    except IntegrityError:
+        raise Conflict("a contact with this email or phone already exists") from None
+    await repo.set_field_values(tx, contact_id, values)
+    return contact_id
+
+
+async def create_contact(
+    tx: Transaction, ws: int, fields: ContactFields, ident: Identifier | None = None
+) -> int:
+    """A new contact; the identifier supplies email or phone when the body has none."""
+    if ident is not None and ident.kind == "id":
+        raise BadRequest("a contact is created with an email: or phone: identifier, not id:")
+    cols, values = await prepare(tx, ws, fields)
+    if ident is not None and cols.get(ident.kind) is None:
+        cols[ident.kind] = ident.value
+    return await _insert(tx, ws, cols, values)
+
+
+async def _update(tx: Transaction, ws: int, contact_id: int, fields: ContactFields) -> None:
+    current = await repo.get(tx, ws, contact_id)
+    assert current is not None
+    cols, values = await prepare(tx, ws, fields, region=current["country_code"])
+    await _check_unique(tx, ws, cols, contact_id)
+    try:
+        await repo.update(tx, ws, contact_id, cols, now())
+    except IntegrityError:
+        raise Conflict("another contact already has this email or phone") from None
+    await repo.set_field_values(tx, contact_id, values)
+
+
+async def update_contact(tx: Transaction, ws: int, ident: Identifier, fields: ContactFields) -> int:
+    contact_id = await resolve(tx, ws, ident)
+    await _update(tx, ws, contact_id, fields)
+    return contact_id
+
+
+async def create_or_update(tx: Transaction, ws: int, ident: Identifier, fields: ContactFields) -> int:
+    """Update the contact ``ident`` names, or create it (email/phone identifiers only)."""
+    contact_id = await repo.find_id(tx, ws, ident)
+    if contact_id is not None:
+        await _update(tx, ws, contact_id, fields)
+        return contact_id
+    if ident.kind == "id":
+        raise NotFound(f"contact {ident} not found")
+    return await create_contact(tx, ws, fields, ident)
+
+
+async def delete_contact(tx: Transaction, ws: int, ident: Identifier) -> int:
+    """Delete the contact and everything that belongs to it."""
+    contact_id = await resolve(tx, ws, ident)
+    await repo.delete(tx, ws, contact_id)
+    return contact_id
+
+
+async def list_contacts(
+    conn: Connection, ws: int, body: ContactListBody | None, cursor: Cursor
+) -> tuple[list[Contact], PageRows]:
+    where, args = await compile_filter(conn, ws, body)
+    page = await repo.page(conn, ws, where, args, cursor)
+    return await load(conn, page.rows), page
+
+
+async def set_lifecycle(tx: Transaction, ws: int, ident: Identifier, name: str | None) -> int:
+    """Move the contact to the named stage; None (or "") clears it; unknown -> 400."""
+    contact_id = await resolve(tx, ws, ident)
+    stage_id = None
+    if name is not None and name.strip():
+        stage = await space_repo.get_lifecycle_stage_by_name(tx, ws, name.strip())
+        if stage is None:
+            raise BadRequest(f"name: unknown lifecycle stage {name[:64]!r}")
+        stage_id = stage["id"]
+    await repo.update(tx, ws, contact_id, {"lifecycle_stage_id": stage_id}, now())
+    return contact_id
+
+
+async def list_channels(
+    conn: Connection, ws: int, ident: Identifier, cursor: Cursor
+) -> tuple[list[ContactChannel], PageRows]:
+    contact_id = await resolve(conn, ws, ident)
+    page = await repo.channels_page(conn, ws, contact_id, cursor)
+    items = [
+        ContactChannel(
+            id=r["channel_id"],
+            name=r["name"],
+            source=r["source"],
+            created_at=r["created_at"],
+            contact_channel_id=r["id"],
+            address=r["address"],
+            last_message_time=r["last_message_time"],
+            last_incoming_message_time=r["last_incoming_message_time"],
+        )
+        for r in page.rows
+    ]
+    return items, page

@@ -1,0 +1,146 @@
+"""Wire models of the control API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+from openrespond.custom_fields.schemas import CustomField
+from openrespond.space.schemas import Channel, ClosingNote, Template, User
+from openrespond.tags.schemas import Tag
+
+__all__ = [
+    "ChannelCreate",
+    "ChannelList",
+    "ClosingNoteCreate",
+    "ClosingNoteList",
+    "CustomFieldList",
+    "IssuedToken",
+    "LifecycleStage",
+    "LifecycleStageCreate",
+    "LifecycleStageList",
+    "TagList",
+    "TemplateCreate",
+    "TemplateList",
+    "TokenCreate",
+    "TokenInfo",
+    "TokenList",
+    "UserCreate",
+    "UserList",
+    "Workspace",
+    "WorkspaceCreate",
+    "WorkspaceList",
+]
+
+Name = Annotated[str, Meta(min_length=1, max_length=255)]
+
+
+class Workspace(msgspec.Struct):
+    id: int
+    name: str
+    org_id: int = msgspec.field(name="orgId")
+    demo: bool
+    created_at: int
+
+
+class WorkspaceList(msgspec.Struct):
+    items: list[Workspace]
+
+
+class WorkspaceCreate(msgspec.Struct):
+    name: Name
+
+
+class TokenCreate(msgspec.Struct):
+    name: Name = "api"
+
+
+class IssuedToken(msgspec.Struct):
+    """The only time the token itself is shown."""
+
+    id: int
+    name: str
+    workspace_id: int = msgspec.field(name="workspaceId")
+    token: str
+
+
+class TokenInfo(msgspec.Struct):
+    id: int
+    name: str
+    kind: str
+    created_at: int
+    revoked_at: int | None
+
+
+class TokenList(msgspec.Struct):
+    items: list[TokenInfo]
+
+
+class UserCreate(msgspec.Struct):
+    email: Annotated[str, Meta(max_length=254)]
+    first_name: Name = msgspec.field(name="firstName")
+    last_name: Annotated[str, Meta(max_length=255)] | None = msgspec.field(name="lastName", default=None)
+    role: Literal["agent", "manager", "owner"] = "agent"
+    team: Annotated[str, Meta(max_length=255)] | None = None
+    restrictions: Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=20)] = []
+
+
+class UserList(msgspec.Struct):
+    items: list[User]
+
+
+class LifecycleStage(msgspec.Struct):
+    id: int
+    name: str
+    position: int
+
+
+class LifecycleStageCreate(msgspec.Struct):
+    name: Name
+
+
+class LifecycleStageList(msgspec.Struct):
+    items: list[LifecycleStage]
+
+
+class ClosingNoteCreate(msgspec.Struct):
+    category: Annotated[str, Meta(min_length=1, max_length=128)]
+    description: Annotated[str, Meta(max_length=512)] = ""
+
+
+class ClosingNoteList(msgspec.Struct):
+    items: list[ClosingNote]
+
+
+class CustomFieldList(msgspec.Struct):
+    items: list[CustomField]
+
+
+class TagList(msgspec.Struct):
+    items: list[Tag]
+
+
+class ChannelCreate(msgspec.Struct):
+    name: Name
+    source: Annotated[str, Meta(max_length=64)]
+    driver: Literal["sandbox", "custom_channel", "smtp"] = "sandbox"
+    settings: dict[str, Any] = {}
+    id: Annotated[int, Meta(ge=1, lt=2**53)] | None = None
+
+
+class ChannelList(msgspec.Struct):
+    items: list[Channel]
+
+
+class TemplateCreate(msgspec.Struct):
+    name: Annotated[str, Meta(min_length=1, max_length=512)]
+    language_code: Annotated[str, Meta(min_length=2, max_length=16)] = msgspec.field(name="languageCode")
+    category: Annotated[str, Meta(min_length=1, max_length=64)] = "UTILITY"
+    status: Literal["approved", "pending", "rejected"] = "approved"
+    components: Annotated[list[dict[str, Any]], Meta(max_length=20)] = []
+
+
+class TemplateList(msgspec.Struct):
+    items: list[Template]

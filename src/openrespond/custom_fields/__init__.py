@@ -1,0 +1,1 @@
+"""Custom-field definitions and the checking of contact values against them."""

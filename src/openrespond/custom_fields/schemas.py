@@ -1,0 +1,49 @@
+"""Wire models of custom-field definitions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from openrespond.http.pagination import Pagination
+
+__all__ = ["DATA_TYPES", "CustomField", "CustomFieldCreate", "CustomFieldPage", "DataType"]
+
+DataType = Literal["text", "list", "checkbox", "email", "number", "url", "date", "time"]
+DATA_TYPES: tuple[str, ...] = ("text", "list", "checkbox", "email", "number", "url", "date", "time")
+Slug = Annotated[str, Meta(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9_]+$")]
+AllowedValue = Annotated[str, Meta(min_length=1, max_length=255)]
+
+
+class CustomField(msgspec.Struct):
+    """A custom-field definition."""
+
+    id: int
+    name: str
+    slug: str
+    description: str | None
+    data_type: DataType = msgspec.field(name="dataType")
+    allowed_values: list[str] | None = msgspec.field(name="allowedValues")
+    created_at: int
+
+
+class CustomFieldPage(msgspec.Struct):
+    items: list[CustomField]
+    pagination: Pagination
+
+
+class CustomFieldCreate(msgspec.Struct):
+    """Official form ``{name, slug?, description?, dataType, allowedValues?}``; the collection's
+    ``{name, type, options}`` is accepted on every route too."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=50)]
+    slug: Slug | None = None
+    description: Annotated[str, Meta(max_length=255)] | None = None
+    data_type: DataType | None = msgspec.field(name="dataType", default=None)
+    allowed_values: Annotated[list[AllowedValue], Meta(max_length=1000)] | None = msgspec.field(
+        name="allowedValues", default=None
+    )
+    type: DataType | None = None
+    options: Annotated[list[AllowedValue], Meta(max_length=1000)] | None = None

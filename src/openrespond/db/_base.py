@@ -1,0 +1,100 @@
+"""Backend-neutral database interface.
+
+SQL is written once with ``?`` placeholders; a backend that needs another style (asyncpg's
+``$1``) rewrites it. Rows support both ``row["column"]`` and ``row[0]``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+__all__ = ["Connection", "Database", "IntegrityError", "Row", "Transaction"]
+
+
+class Row(Protocol):
+    """A result row: indexable by position and by column name."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def keys(self) -> Sequence[str]: ...
+
+
+class IntegrityError(Exception):
+    """A unique or foreign-key constraint refused the statement."""
+
+    def __init__(self, message: str, *, constraint: str = "") -> None:
+        super().__init__(message)
+        self.constraint = constraint
+
+
+class Connection(abc.ABC):
+    """Runs statements; inside a transaction when obtained from ``Database.begin``."""
+
+    @abc.abstractmethod
+    async def execute(self, sql: str, *args: Any) -> int:
+        """Run one statement; return the number of rows it changed."""
+
+    @abc.abstractmethod
+    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for each parameter row."""
+
+    @abc.abstractmethod
+    async def fetch_all(self, sql: str, *args: Any) -> list[Row]:
+        """All rows of a query."""
+
+    @abc.abstractmethod
+    async def fetch_one(self, sql: str, *args: Any) -> Row | None:
+        """The first row of a query, or None."""
+
+    async def fetch_val(self, sql: str, *args: Any) -> Any:
+        """The first column of the first row, or None."""
+        row = await self.fetch_one(sql, *args)
+        return None if row is None else row[0]
+
+
+class Transaction(Connection):
+    """A connection inside one open transaction."""
+
+    @abc.abstractmethod
+    async def commit(self) -> None:
+        """Make every change durable."""
+
+    @abc.abstractmethod
+    async def rollback(self) -> None:
+        """Discard every change."""
+
+
+class Database(abc.ABC):
+    """A connected backend: a read path and transactions."""
+
+    dialect: str
+
+    @abc.abstractmethod
+    async def connect(self) -> None:
+        """Open connections and set them up."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release every connection."""
+
+    @abc.abstractmethod
+    async def begin(self) -> Transaction:
+        """Open a write transaction."""
+
+    @abc.abstractmethod
+    def reader(self) -> Connection:
+        """A connection for reads outside any transaction (sees committed data)."""
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """Commit on success, roll back on any exception."""
+        tx = await self.begin()
+        try:
+            yield tx
+        except BaseException:
+            await tx.rollback()
+            raise
+        await tx.commit()

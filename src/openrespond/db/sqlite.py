@@ -1,0 +1,152 @@
+"""The embedded backend: stdlib sqlite3 in WAL mode, called directly on the event loop.
+
+SQLite answers an indexed read in microseconds, so a thread hop would cost more than the
+query. Writes are serialised by an asyncio lock (one writer per process) and by
+``BEGIN IMMEDIATE`` with a busy timeout across processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from openrespond.db._base import Connection, Database, IntegrityError, Row, Transaction
+
+__all__ = ["SQLiteDatabase"]
+
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA cache_size=-32000",
+    "PRAGMA temp_store=MEMORY",
+)
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    for pragma in _PRAGMAS:
+        conn.execute(pragma)
+    return conn
+
+
+def _integrity(exc: sqlite3.IntegrityError) -> IntegrityError:
+    text = str(exc)
+    constraint = text.split(":", 1)[1].strip() if ":" in text else text
+    return IntegrityError(text, constraint=constraint)
+
+
+class _SQLiteConnection(Connection):
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        try:
+            return self._conn.execute(sql, args).rowcount
+        except sqlite3.IntegrityError as exc:
+            raise _integrity(exc) from None
+
+    async def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        try:
+            self._conn.executemany(sql, rows)
+        except sqlite3.IntegrityError as exc:
+            raise _integrity(exc) from None
+
+    async def fetch_all(self, sql: str, *args: Any) -> list[Row]:
+        try:
+            return self._conn.execute(sql, args).fetchall()
+        except sqlite3.IntegrityError as exc:
+            raise _integrity(exc) from None
+
+    async def fetch_one(self, sql: str, *args: Any) -> Row | None:
+        try:
+            row: Row | None = self._conn.execute(sql, args).fetchone()
+        except sqlite3.IntegrityError as exc:
+            raise _integrity(exc) from None
+        return row
+
+
+class _SQLiteTransaction(_SQLiteConnection, Transaction):
+    __slots__ = ("_lock", "_open")
+
+    def __init__(self, conn: sqlite3.Connection, lock: asyncio.Lock) -> None:
+        super().__init__(conn)
+        self._lock = lock
+        self._open = True
+
+    async def commit(self) -> None:
+        if not self._open:
+            return
+        try:
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._release()
+
+    async def rollback(self) -> None:
+        if not self._open:
+            return
+        try:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        self._open = False
+        self._lock.release()
+
+
+class SQLiteDatabase(Database):
+    """One writer connection guarded by a lock, one reader connection (WAL snapshots)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._writer: sqlite3.Connection | None = None
+        self._reader: _SQLiteConnection | None = None
+        self._lock = asyncio.Lock()
+
+    async def connect(self) -> None:
+        if self._writer is not None:
+            return
+        self._writer = _connect(self.path)
+        # An in-memory database is private to its connection: read through the writer.
+        reader = self._writer if self.path == ":memory:" else _connect(self.path)
+        self._reader = _SQLiteConnection(reader)
+
+    async def close(self) -> None:
+        if self._reader is not None and self._reader._conn is not self._writer:
+            self._reader._conn.close()
+        if self._writer is not None:
+            self._writer.close()
+        self._writer = None
+        self._reader = None
+
+    async def begin(self) -> Transaction:
+        if self._writer is None:
+            raise RuntimeError("database is not connected")
+        await self._lock.acquire()
+        try:
+            self._writer.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+        return _SQLiteTransaction(self._writer, self._lock)
+
+    def reader(self) -> Connection:
+        if self._reader is None:
+            raise RuntimeError("database is not connected")
+        return self._reader

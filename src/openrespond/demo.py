@@ -1,0 +1,110 @@
+"""The demo workspace of the contract (API.md §4), created once and kept."""
+
+from __future__ import annotations
+
+import time
+
+from openrespond.contacts import repository as contacts_repo
+from openrespond.db import Connection, Database
+from openrespond.settings import Settings
+from openrespond.space import repository as repo
+from openrespond.space import service as space
+
+__all__ = ["DEMO_CHANNEL_ID", "DEMO_EMAIL_CHANNEL_ID", "ensure_demo", "seed_demo"]
+
+DEMO_CHANNEL_ID = 123
+DEMO_EMAIL_CHANNEL_ID = 124
+LIFECYCLE = ("New Lead", "Hot Lead", "Payment", "Customer", "Cold Lead")
+CLOSING_NOTES = (
+    ("Resolved", "The customer's request was resolved"),
+    ("Follow-up needed", "The conversation needs another touch later"),
+    ("Spam", "Unwanted or abusive messages"),
+)
+DEMO_CONTACTS = (
+    (12345, "Priya", "Primary", "priya@example.com", "+60111111111"),
+    (67890, "Sam", "Secondary", "sam@example.com", "+60122222222"),
+)
+HELLO_WORLD = [
+    {"type": "header", "format": "text", "text": "Hello"},
+    {"type": "body", "text": "Hello {{1}}, welcome and congratulations!"},
+    {"type": "footer", "text": "openrespond demo"},
+]
+
+
+async def seed_demo(db: Database, ws: int) -> None:
+    """Fill an empty workspace with the demo data (fixed ids where they are still free)."""
+    now = int(time.time())
+    async with db.transaction() as tx:
+        whatsapp = await space.create_channel(
+            tx,
+            ws,
+            name="Sandbox WhatsApp",
+            source="whatsapp_cloud",
+            driver="sandbox",
+            channel_id=await _free(tx, "channels", DEMO_CHANNEL_ID),
+        )
+        await space.create_channel(
+            tx,
+            ws,
+            name="Sandbox Email",
+            source="other_email",
+            driver="sandbox",
+            channel_id=await _free(tx, "channels", DEMO_EMAIL_CHANNEL_ID),
+        )
+        await space.create_template(
+            tx,
+            ws,
+            channel_id=whatsapp["id"],
+            name="hello_world",
+            language_code="en",
+            category="UTILITY",
+            components=HELLO_WORLD,
+        )
+        await space.create_user(
+            tx,
+            ws,
+            first_name="Alex",
+            last_name="Agent",
+            email="agent@example.com",
+            role="agent",
+            team="Support",
+        )
+        await space.create_user(
+            tx, ws, first_name="Olivia", last_name="Owner", email="owner@example.com", role="owner"
+        )
+        for stage in LIFECYCLE:
+            await space.add_lifecycle_stage(tx, ws, stage)
+        for category, description in CLOSING_NOTES:
+            await space.add_closing_note(tx, ws, category=category, description=description)
+        for contact_id, first, last, email, phone in DEMO_CONTACTS:
+            await contacts_repo.insert(
+                tx,
+                ws,
+                {"first_name": first, "last_name": last, "email": email, "phone": phone},
+                now,
+                contact_id=await _free(tx, "contacts", contact_id),
+            )
+
+
+async def _free(conn: Connection, table: str, wanted: int) -> int | None:
+    """``wanted`` if no row of ``table`` has that id yet (ids are unique across workspaces)."""
+    return None if await repo.id_taken(conn, table, wanted) else wanted
+
+
+async def ensure_demo(db: Database, settings: Settings, secret: str) -> tuple[int, str]:
+    """The demo workspace's id and token, creating and seeding it on first use."""
+    async with db.transaction() as tx:
+        row = await repo.find_demo_workspace(tx)
+        created = row is None
+        wid = await space.create_workspace(tx, name="Demo", is_demo=True) if row is None else row["id"]
+    if created:
+        await seed_demo(db, wid)
+    async with db.transaction() as tx:
+        if settings.demo_token:
+            await space.ensure_static_token(
+                tx, wid, token=settings.demo_token, name="OPENRESPOND_DEMO_TOKEN"
+            )
+            token = settings.demo_token
+        else:
+            token = await space.demo_token(tx, wid, secret=secret)
+    return wid, token

@@ -1,0 +1,1 @@
+"""What every route shares: authentication, errors, pagination, rate limits, idempotency."""

@@ -1,0 +1,78 @@
+"""Per-request state (who is calling, the open transaction) and its accessors for routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+
+from openrespond.db import Connection, Database, Transaction
+from openrespond.errors import Forbidden, NotFound, Unauthorized
+from openrespond.http.auth import Principal
+
+__all__ = [
+    "RequestState",
+    "read_conn",
+    "require_admin",
+    "require_workspace",
+    "state_of",
+    "workspace_id",
+    "write_tx",
+]
+
+STATE_KEY = "openrespond"
+
+
+class RequestState:
+    """Set by the API middleware; the transaction is opened on first write and closed by it."""
+
+    __slots__ = ("db", "principal", "tx")
+
+    def __init__(self, db: Database, principal: Principal | None) -> None:
+        self.db = db
+        self.principal = principal
+        self.tx: Transaction | None = None
+
+
+def state_of(request: Request[Any, Any, Any]) -> RequestState:
+    state: RequestState | None = request.scope.get(STATE_KEY)  # type: ignore[misc]
+    if state is None or state.principal is None:
+        raise Unauthorized("missing or invalid bearer token")
+    return state
+
+
+def workspace_id(request: Request[Any, Any, Any]) -> int:
+    """The workspace of the calling token."""
+    principal = state_of(request).principal
+    if principal is None or principal.workspace_id is None:
+        raise Unauthorized("a workspace token is required")
+    return principal.workspace_id
+
+
+def require_admin(request: Request[Any, Any, Any]) -> None:
+    """Only the administrator token may continue."""
+    principal = state_of(request).principal
+    if principal is None or not principal.admin:
+        raise Forbidden("this operation needs the administrator token")
+
+
+def require_workspace(request: Request[Any, Any, Any], wid: int) -> int:
+    """The administrator, or a token of workspace ``wid``; anyone else sees 404."""
+    principal = state_of(request).principal
+    if principal is None or not (principal.admin or principal.workspace_id == wid):
+        raise NotFound(f"workspace {wid} not found")
+    return wid
+
+
+async def write_tx(request: Request[Any, Any, Any]) -> Transaction:
+    """The request's transaction, opened now if needed; the middleware commits or rolls back."""
+    state = state_of(request)
+    if state.tx is None:
+        state.tx = await state.db.begin()
+    return state.tx
+
+
+def read_conn(request: Request[Any, Any, Any]) -> Connection:
+    """The open transaction if this request has written, else the shared reader."""
+    state = state_of(request)
+    return state.tx if state.tx is not None else state.db.reader()

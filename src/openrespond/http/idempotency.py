@@ -1,0 +1,102 @@
+"""``Idempotency-Key``: the first answer is stored per workspace and key and replayed."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from dataclasses import dataclass
+
+from openrespond.db import Connection, Database
+from openrespond.errors import BadRequest, Conflict, Unprocessable
+
+__all__ = ["Claim", "Replay", "claim", "release", "record"]
+
+STALE_SECONDS = 60
+_MAX_KEY = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """A stored answer to send again."""
+
+    status: int
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """This request owns ``key`` until it records an answer."""
+
+    workspace_id: int
+    key: str
+
+
+def fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:
+    h = hashlib.sha256()
+    for part in (method.encode(), path.encode(), query, body):
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+async def claim(
+    db: Database, *, workspace_id: int, key: str, fingerprint: str, ttl: int
+) -> Claim | Replay:
+    """Take ``key`` for this request, or return the stored answer; 409/422 per the contract."""
+    if not 0 < len(key) <= _MAX_KEY or not key.isascii() or not key.isprintable():
+        raise BadRequest(f"Idempotency-Key must be 1-{_MAX_KEY} printable ASCII characters")
+    now = int(time.time())
+    async with db.transaction() as tx:
+        if random.random() < 0.01:
+            await tx.execute("DELETE FROM idempotency_keys WHERE created_at < ?", now - ttl)
+        row = await tx.fetch_one(
+            "SELECT fingerprint, status, response, created_at FROM idempotency_keys"
+            " WHERE workspace_id = ? AND key = ?",
+            workspace_id,
+            key,
+        )
+        if row is not None:
+            expired = row["created_at"] < now - ttl
+            stale = row["status"] is None and row["created_at"] < now - STALE_SECONDS
+            if not (expired or stale):
+                if row["fingerprint"] != fingerprint:
+                    raise Unprocessable(
+                        "Idempotency-Key was already used with a different method, path or body"
+                    )
+                if row["status"] is None:
+                    raise Conflict("a request with this Idempotency-Key is still in progress")
+                return Replay(row["status"], bytes(row["response"]))
+            await tx.execute(
+                "DELETE FROM idempotency_keys WHERE workspace_id = ? AND key = ?", workspace_id, key
+            )
+        await tx.execute(
+            "INSERT INTO idempotency_keys (workspace_id, key, fingerprint, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            workspace_id,
+            key,
+            fingerprint,
+            now,
+        )
+    return Claim(workspace_id, key)
+
+
+async def record(conn: Connection, c: Claim, *, status: int, body: bytes) -> None:
+    """Store the answer (inside the request's own transaction when it wrote)."""
+    await conn.execute(
+        "UPDATE idempotency_keys SET status = ?, response = ? WHERE workspace_id = ? AND key = ?",
+        status,
+        body,
+        c.workspace_id,
+        c.key,
+    )
+
+
+async def release(db: Database, c: Claim) -> None:
+    """Forget the key (a server error or a throttled call may be retried for real)."""
+    async with db.transaction() as tx:
+        await tx.execute(
+            "DELETE FROM idempotency_keys WHERE workspace_id = ? AND key = ? AND status IS NULL",
+            c.workspace_id,
+            c.key,
+        )

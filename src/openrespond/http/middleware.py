@@ -1,0 +1,253 @@
+"""The ASGI middleware around every ``/v2`` and ``/control`` route.
+
+In order: media type and size checks, authentication, the rate limit, the idempotency claim,
+then the route; when the route has written, its transaction is committed just before the
+response leaves (rolled back for any error status), together with the idempotency record.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from openrespond.errors import (
+    ApiError,
+    PayloadTooLarge,
+    TooManyRequests,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from openrespond.http import idempotency
+from openrespond.http.auth import ADMIN, Principal, bearer_token
+from openrespond.http.context import STATE_KEY, RequestState
+
+__all__ = ["ApiMiddleware", "error_response_bytes"]
+
+log = logging.getLogger("openrespond.http")
+
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+def error_response_bytes(err: ApiError) -> bytes:
+    return msgspec.json.encode(err.body())
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def _send_json(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class ApiMiddleware:
+    """See the module docstring; the app's state holds db, settings, auth and limiter."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith("/v2/"):
+            control = False
+        elif path.startswith("/control/"):
+            control = True
+        else:
+            await self.app(scope, receive, send)
+            return
+        st = scope["litestar_app"].state  # type: ignore[typeddict-item]
+        extra: list[tuple[bytes, bytes]] = []
+        try:
+            principal = await self._authenticate(scope, st, control)
+            if not control:
+                decision = st.limiter.hit(
+                    (principal.workspace_id, scope["method"], scope.get("path_template", path))
+                ) if st.limiter.enabled else None
+                if decision is not None:
+                    extra = decision.headers(st.limiter.window)
+                    if not decision.allowed:
+                        raise TooManyRequests(
+                            f"rate limit of {st.settings.rate_limit_per_second:g} requests per"
+                            f" second for {scope['method']} {scope.get('path_template', path)}"
+                            f" exceeded; retry after {decision.retry_after} s"
+                        )
+            self._check_body(scope, st.settings.max_body_bytes)
+        except ApiError as err:
+            await _send_json(send, err.status, error_response_bytes(err), extra)
+            return
+        state = RequestState(st.db, principal)
+        scope[STATE_KEY] = state  # type: ignore[literal-required]
+        claim: idempotency.Claim | None = None
+        key = _header(scope, b"idempotency-key")
+        if key is not None and scope["method"] in _WRITE_METHODS and principal.workspace_id:
+            try:
+                body = await _read_body(receive, st.settings.max_body_bytes)
+                fp = idempotency.fingerprint(
+                    scope["method"], path, scope.get("query_string", b""), body
+                )
+                got = await idempotency.claim(
+                    st.db,
+                    workspace_id=principal.workspace_id,
+                    key=key,
+                    fingerprint=fp,
+                    ttl=st.settings.idempotency_ttl_seconds,
+                )
+            except ApiError as err:
+                await _send_json(send, err.status, error_response_bytes(err), extra)
+                return
+            if isinstance(got, idempotency.Replay):
+                await _send_json(
+                    send, got.status, got.body, [*extra, (b"idempotent-replayed", b"true")]
+                )
+                return
+            claim = got
+            receive = _replay(body)
+        await self._run(scope, receive, send, state, claim, extra)
+
+    async def _authenticate(self, scope: Scope, st: Any, control: bool) -> Principal:
+        token = bearer_token(_header(scope, b"authorization"))
+        if token is None:
+            raise Unauthorized("missing bearer token: send Authorization: Bearer <token>")
+        if control and st.auth.is_admin(token):
+            return ADMIN
+        principal: Principal | None = await st.auth.authenticate(token)
+        if principal is None:
+            raise Unauthorized("invalid or revoked token")
+        return principal
+
+    @staticmethod
+    def _check_body(scope: Scope, limit: int) -> None:
+        if scope["method"] not in _WRITE_METHODS:
+            return
+        content_type = _header(scope, b"content-type")
+        length = _header(scope, b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
+        if content_type and not _is_json(content_type) and length not in (None, "0"):
+            raise UnsupportedMediaType(
+                f"Content-Type must be application/json, got {content_type[:80]!r}"
+            )
+
+    async def _run(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        state: RequestState,
+        claim: idempotency.Claim | None,
+        extra: list[tuple[bytes, bytes]],
+    ) -> None:
+        start: dict[str, Any] | None = None
+        chunks: list[bytes] = []
+
+        async def wrapped(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                msg = dict(message)
+                msg["headers"] = [*message.get("headers", ()), *extra]
+                if state.tx is None and claim is None:
+                    await send(msg)  # type: ignore[arg-type]
+                else:
+                    start = msg
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = b"".join(chunks)
+            try:
+                await _finish(state, claim, start["status"], body)
+            except Exception:
+                log.exception("could not commit %s %s", scope["method"], scope["path"])
+                body = msgspec.json.encode({"code": 500, "message": "internal error: the change was not saved"})
+                start["status"] = 500
+                start["headers"] = [
+                    *[(k, v) for k, v in start["headers"] if k not in (b"content-length", b"content-type")],
+                    *_JSON_HEADERS,
+                    (b"content-length", str(len(body)).encode()),
+                ]
+            await send(start)  # type: ignore[arg-type]
+            await send({"type": "http.response.body", "body": body})
+
+        try:
+            await self.app(scope, receive, wrapped)
+        finally:
+            if state.tx is not None:
+                await state.tx.rollback()  # no-op once committed
+                state.tx = None
+
+
+async def _finish(
+    state: RequestState, claim: idempotency.Claim | None, status: int, body: bytes
+) -> None:
+    tx = state.tx
+    if tx is not None and status < 400:
+        if claim is not None:
+            await idempotency.record(tx, claim, status=status, body=body)
+        await tx.commit()
+        state.tx = None
+        return
+    if tx is not None:
+        await tx.rollback()
+        state.tx = None
+    if claim is None:
+        return
+    if status >= 500:
+        await idempotency.release(state.db, claim)
+        return
+    async with state.db.transaction() as own:
+        await idempotency.record(own, claim, status=status, body=body)
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(parts)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return {"type": "http.disconnect"}
+
+    return receive

@@ -1,0 +1,65 @@
+"""Route decorators with respond.io's conventions (200 for every success) and shared params."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+
+import litestar
+import msgspec
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import QueryParameter
+
+from openrespond.http.pagination import Cursor, parse_cursor
+
+__all__ = ["ERROR_RESPONSES", "CursorId", "ErrorBody", "Limit", "cursor", "delete", "get", "post", "put"]
+
+
+class ErrorBody(msgspec.Struct, omit_defaults=True):
+    """Every failure: the HTTP status as ``code`` and a message naming what is wrong."""
+
+    code: int
+    message: str
+    contact_id: int | None = msgspec.field(name="contactId", default=None)
+
+
+_ERRORS = {
+    400: "Invalid input: the message names the field",
+    401: "Missing, malformed, unknown or revoked bearer token",
+    403: "The token may not do this",
+    404: "Nothing with this identifier in the token's workspace",
+    405: "Method not allowed on this path",
+    409: "Conflict (duplicate, or the same Idempotency-Key still in progress)",
+    413: "Request body over the limit",
+    415: "Request body is not JSON",
+    422: "Idempotency-Key reused with a different request",
+    429: "Rate limit exceeded; see Retry-After",
+    500: "Server fault",
+}
+ERROR_RESPONSES = {
+    status: ResponseSpec(data_container=ErrorBody, description=text, generate_examples=False)
+    for status, text in _ERRORS.items()
+}
+
+get = partial(litestar.get, status_code=200, responses=ERROR_RESPONSES)
+post = partial(litestar.post, status_code=200, responses=ERROR_RESPONSES)
+put = partial(litestar.put, status_code=200, responses=ERROR_RESPONSES)
+delete = partial(litestar.delete, status_code=200, responses=ERROR_RESPONSES)
+
+Limit = Annotated[
+    int | None,
+    QueryParameter(description="Page size, 1-100 (default 10)", required=False),
+]
+CursorId = Annotated[
+    int | None,
+    QueryParameter(
+        description="Id of the last item of the previous page; negative pages backwards",
+        required=False,
+    ),
+]
+
+
+def cursor(limit: int | None, cursor_id: int | None) -> Cursor:
+    """The validated page request of a list route."""
+    return parse_cursor(limit, cursor_id)
+

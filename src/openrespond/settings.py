@@ -1,0 +1,121 @@
+"""Configuration, read once from ``OPENRESPOND_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
+
+__all__ = ["ConfigError", "Settings"]
+
+MIN_TOKEN_LENGTH = 16
+
+
+class ConfigError(Exception):
+    """A configuration value is unusable; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the server and the CLI read from the environment."""
+
+    database_url: str = "sqlite:///openrespond.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    admin_token: str | None = None
+    demo_token: str | None = None
+    public_url: str | None = None
+    rate_limit_per_second: float = 50.0
+    secret_key: str | None = None
+    max_body_bytes: int = 1024 * 1024
+    idempotency_ttl_seconds: int = 24 * 3600
+
+    @property
+    def rate_limit_burst(self) -> int:
+        """Bucket size: twice the per-second rate, at least one request."""
+        return max(1, int(self.rate_limit_per_second * 2))
+
+    @property
+    def sqlite_path(self) -> str:
+        """The file of a ``sqlite:///`` URL (``:memory:`` allowed)."""
+        return sqlite_path(self.database_url)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate the ``OPENRESPOND_*`` variables; raise ConfigError on a bad one."""
+        env = os.environ if env is None else env
+        s = cls()
+        values: dict[str, object] = {}
+        if url := env.get("OPENRESPOND_DATABASE_URL"):
+            values["database_url"] = url
+        if host := env.get("OPENRESPOND_HOST"):
+            values["host"] = host
+        if port := env.get("OPENRESPOND_PORT"):
+            values["port"] = _int("OPENRESPOND_PORT", port, 1, 65535)
+        if admin := env.get("OPENRESPOND_ADMIN_TOKEN"):
+            values["admin_token"] = _token("OPENRESPOND_ADMIN_TOKEN", admin)
+        if demo := env.get("OPENRESPOND_DEMO_TOKEN"):
+            values["demo_token"] = _token("OPENRESPOND_DEMO_TOKEN", demo)
+        if public := env.get("OPENRESPOND_PUBLIC_URL"):
+            parts = urlsplit(public)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ConfigError(
+                    f"OPENRESPOND_PUBLIC_URL must be an absolute http(s) URL, got {public!r}"
+                )
+            values["public_url"] = public.rstrip("/")
+        if (rate := env.get("OPENRESPOND_RATE_LIMIT_PER_SECOND")) is not None and rate != "":
+            try:
+                r = float(rate)
+            except ValueError:
+                raise ConfigError(
+                    f"OPENRESPOND_RATE_LIMIT_PER_SECOND must be a number, got {rate!r}"
+                ) from None
+            if r < 0 or r != r or r == float("inf"):
+                raise ConfigError("OPENRESPOND_RATE_LIMIT_PER_SECOND must be 0 or a positive number")
+            values["rate_limit_per_second"] = r
+        if key := env.get("OPENRESPOND_SECRET_KEY"):
+            values["secret_key"] = _token("OPENRESPOND_SECRET_KEY", key)
+        s = replace(s, **values)  # type: ignore[arg-type]
+        s.validate()
+        return s
+
+    def validate(self) -> None:
+        """Fail fast on a database URL this build cannot use."""
+        scheme = urlsplit(self.database_url).scheme
+        if scheme == "sqlite":
+            if not self.sqlite_path:
+                raise ConfigError(
+                    "OPENRESPOND_DATABASE_URL: a sqlite URL needs a file, e.g. sqlite:///openrespond.db"
+                )
+        elif scheme in ("postgresql", "postgres"):
+            raise ConfigError(
+                "OPENRESPOND_DATABASE_URL: PostgreSQL is not supported by this version yet;"
+                " use sqlite:///path/file.db"
+            )
+        else:
+            raise ConfigError(
+                f"OPENRESPOND_DATABASE_URL must start with sqlite:///, got {self.database_url!r}"
+            )
+
+
+def sqlite_path(url: str) -> str:
+    """``sqlite:///rel.db`` -> ``rel.db``; ``sqlite:////abs.db`` -> ``/abs.db``."""
+    prefix = "sqlite:///"
+    return url[len(prefix) :] if url.startswith(prefix) else ""
+
+
+def _int(name: str, raw: str, lo: int, hi: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _token(name: str, raw: str) -> str:
+    if len(raw) < MIN_TOKEN_LENGTH:
+        raise ConfigError(f"{name} must be at least {MIN_TOKEN_LENGTH} characters long")
+    return raw

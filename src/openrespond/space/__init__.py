@@ -1,0 +1,1 @@
+"""The workspace ("space"): users, channels, templates, lifecycle stages, closing notes."""

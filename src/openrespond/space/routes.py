@@ -1,0 +1,71 @@
+"""Read-only workspace routes: users, channels, closing notes, templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+
+from openrespond.http.context import read_conn, workspace_id
+from openrespond.http.pagination import page_links
+from openrespond.http.routing import CursorId, Limit, cursor, get
+from openrespond.space import repository as repo
+from openrespond.space import service
+from openrespond.space.schemas import ChannelPage, ClosingNotePage, TemplatePage, User, UserPage
+
+__all__ = ["ROUTES"]
+
+Req = Request[Any, Any, Any]
+
+
+@get("/space/user", tags=["Workspace"], operation_id="listUsers", summary="List workspace users")
+async def list_users(request: Req, limit: Limit = None, cursorId: CursorId = None) -> UserPage:
+    cur = cursor(limit, cursorId)
+    page = await repo.page_users(read_conn(request), workspace_id(request), cur)
+    return UserPage(
+        items=[service.user_from_row(r) for r in page.rows],
+        pagination=page_links(request, page, cur.limit),
+    )
+
+
+@get("/space/user/{userId:int}", tags=["Workspace"], operation_id="getUser", summary="Get a user")
+async def get_user(request: Req, userId: FromPath[int]) -> User:
+    return await service.get_user(read_conn(request), workspace_id(request), userId)
+
+
+@get("/space/channel", tags=["Workspace"], operation_id="listChannels",
+     summary="List workspace channels")
+async def list_channels(request: Req, limit: Limit = None, cursorId: CursorId = None) -> ChannelPage:
+    cur = cursor(limit, cursorId)
+    page = await repo.page_channels(read_conn(request), workspace_id(request), cur)
+    return ChannelPage(
+        items=[service.channel_from_row(r) for r in page.rows],
+        pagination=page_links(request, page, cur.limit),
+    )
+
+
+@get("/space/closing_notes", tags=["Workspace"], operation_id="listClosingNotes",
+     summary="List closing-note categories")
+async def list_closing_notes(request: Req, limit: Limit = None, cursorId: CursorId = None) -> ClosingNotePage:
+    cur = cursor(limit, cursorId)
+    page = await repo.page_closing_notes(read_conn(request), workspace_id(request), cur)
+    return ClosingNotePage(
+        items=[service.closing_note_from_row(r) for r in page.rows],
+        pagination=page_links(request, page, cur.limit),
+    )
+
+
+@get("/space/channel/{channelId:int}/template", tags=["Workspace"], operation_id="listTemplates",
+     summary="List a channel's message templates")
+async def list_templates(
+    request: Req, channelId: FromPath[int], limit: Limit = None, cursorId: CursorId = None
+) -> TemplatePage:
+    cur = cursor(limit, cursorId)
+    page = await service.page_templates(read_conn(request), workspace_id(request), channelId, cur)
+    return TemplatePage(
+        items=[service.template_from_row(r) for r in page.rows],
+        pagination=page_links(request, page, cur.limit),
+    )
+
+
+ROUTES = [list_users, get_user, list_channels, list_closing_notes, list_templates]

@@ -1,0 +1,1 @@
+"""Workspace tags, and tagging contacts."""

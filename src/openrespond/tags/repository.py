@@ -1,0 +1,116 @@
+"""SQL for tags and contact tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openrespond.db import Connection, Row
+from openrespond.http.pagination import Cursor, PageRows, fetch_page
+
+__all__ = [
+    "all_tags",
+    "attach",
+    "by_name",
+    "delete",
+    "detach",
+    "ensure",
+    "insert",
+    "names_for",
+    "page",
+    "update",
+]
+
+_SELECT = "SELECT id, name, description, color_code, emoji, created_at FROM tags"
+
+
+async def by_name(conn: Connection, ws: int, name: str) -> Row | None:
+    return await conn.fetch_one(f"{_SELECT} WHERE workspace_id = ? AND name = ?", ws, name)
+
+
+async def insert(conn: Connection, ws: int, **v: Any) -> int:
+    tag_id: int = await conn.fetch_val(
+        "INSERT INTO tags (workspace_id, name, description, color_code, emoji, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        ws,
+        v["name"],
+        v.get("description"),
+        v.get("color_code"),
+        v.get("emoji"),
+        v["now"],
+    )
+    return tag_id
+
+
+async def update(conn: Connection, ws: int, tag_id: int, **v: Any) -> None:
+    await conn.execute(
+        "UPDATE tags SET name = ?, description = ?, color_code = ?, emoji = ?"
+        " WHERE workspace_id = ? AND id = ?",
+        v["name"],
+        v["description"],
+        v["color_code"],
+        v["emoji"],
+        ws,
+        tag_id,
+    )
+
+
+async def delete(conn: Connection, ws: int, tag_id: int) -> None:
+    await conn.execute("DELETE FROM tags WHERE workspace_id = ? AND id = ?", ws, tag_id)
+
+
+async def page(conn: Connection, ws: int, cursor: Cursor) -> PageRows:
+    return await fetch_page(
+        conn, select=_SELECT, where="workspace_id = ?", args=(ws,), cursor=cursor, key="id"
+    )
+
+
+async def ensure(conn: Connection, ws: int, names: list[str], now: int) -> list[int]:
+    """Ids of the named tags, creating the missing ones."""
+    await conn.execute_many(
+        "INSERT INTO tags (workspace_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        [(ws, n, now) for n in names],
+    )
+    marks = ",".join("?" * len(names))
+    rows = await conn.fetch_all(
+        f"SELECT id FROM tags WHERE workspace_id = ? AND name IN ({marks})", ws, *names
+    )
+    return [r[0] for r in rows]
+
+
+async def attach(conn: Connection, contact_id: int, tag_ids: list[int], now: int) -> None:
+    await conn.execute_many(
+        "INSERT INTO contact_tags (contact_id, tag_id, created_at) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
+        [(contact_id, t, now) for t in tag_ids],
+    )
+
+
+async def detach(conn: Connection, ws: int, contact_id: int, names: list[str]) -> None:
+    marks = ",".join("?" * len(names))
+    await conn.execute(
+        "DELETE FROM contact_tags WHERE contact_id = ? AND tag_id IN"
+        f" (SELECT id FROM tags WHERE workspace_id = ? AND name IN ({marks}))",
+        contact_id,
+        ws,
+        *names,
+    )
+
+
+async def names_for(conn: Connection, contact_ids: list[int]) -> dict[int, list[str]]:
+    """Tag names of each contact, sorted."""
+    if not contact_ids:
+        return {}
+    marks = ",".join("?" * len(contact_ids))
+    rows = await conn.fetch_all(
+        "SELECT ct.contact_id, t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id"
+        f" WHERE ct.contact_id IN ({marks}) ORDER BY ct.contact_id, t.name",
+        *contact_ids,
+    )
+    out: dict[int, list[str]] = {}
+    for contact_id, name in rows:
+        out.setdefault(contact_id, []).append(name)
+    return out
+
+
+async def all_tags(conn: Connection, ws: int) -> list[Row]:
+    return await conn.fetch_all(f"{_SELECT} WHERE workspace_id = ? ORDER BY id", ws)

@@ -1,0 +1,59 @@
+"""Wire models of tags."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from openrespond.http.pagination import Pagination
+
+__all__ = ["Tag", "TagCreate", "TagDelete", "TagName", "TagNames", "TagPage", "TagUpdate", "TagsBody"]
+
+TagName = Annotated[str, Meta(min_length=1, max_length=255)]
+TagNames = Annotated[list[TagName], Meta(min_length=1, max_length=10)]
+Description = Annotated[str, Meta(max_length=255)]
+ColorCode = Annotated[str, Meta(max_length=32)]
+Emoji = Annotated[str, Meta(max_length=32)]
+
+
+class Tag(msgspec.Struct):
+    """A workspace tag."""
+
+    id: int
+    name: str
+    description: str | None
+    color_code: str | None = msgspec.field(name="colorCode")
+    emoji: str | None
+    created_at: int = msgspec.field(name="createdAt")
+
+
+class TagPage(msgspec.Struct):
+    items: list[Tag]
+    pagination: Pagination
+
+
+class TagCreate(msgspec.Struct):
+    name: TagName
+    description: Description | None = None
+    color_code: ColorCode | None = msgspec.field(name="colorCode", default=None)
+    emoji: Emoji | None = None
+
+
+class TagUpdate(msgspec.Struct):
+    current_name: TagName = msgspec.field(name="currentName")
+    name: TagName | None = None
+    description: Description | None = None
+    color_code: ColorCode | None = msgspec.field(name="colorCode", default=None)
+    emoji: Emoji | None = None
+
+
+class TagDelete(msgspec.Struct):
+    name: TagName
+
+
+class TagsBody(msgspec.Struct):
+    """The older ``{"tags": [...]}`` form of a contact's tag list."""
+
+    tags: TagNames

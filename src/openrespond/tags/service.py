@@ -1,0 +1,119 @@
+"""Rules for workspace tags: idempotent create, rename, delete."""
+
+from __future__ import annotations
+
+import time
+
+from openrespond.db import IntegrityError, Row, Transaction
+from openrespond.errors import BadRequest, Conflict, NotFound
+from openrespond.tags import repository as repo
+from openrespond.tags.schemas import Tag, TagCreate, TagUpdate
+
+__all__ = ["add_to_contact", "clean_names", "create_tag", "delete_tag", "remove_from_contact", "tag_from_row", "update_tag"]
+
+
+MAX_TAGS = 10
+
+
+def tag_from_row(row: Row) -> Tag:
+    return Tag(
+        id=row["id"],
+        name=row["name"],
+        description=row["description"],
+        color_code=row["color_code"],
+        emoji=row["emoji"],
+        created_at=row["created_at"],
+    )
+
+
+def clean_names(names: list[str], *, field: str = "tags") -> list[str]:
+    """Trimmed, de-duplicated names in their first order; 400 for a blank one."""
+    if not 1 <= len(names) <= MAX_TAGS:
+        raise BadRequest(f"{field} must hold 1-{MAX_TAGS} tag names, got {len(names)}")
+    out: list[str] = []
+    for i, raw in enumerate(names):
+        if len(raw) > 255:
+            raise BadRequest(f"{field}[{i}] must be at most 255 characters")
+        name = raw.strip()
+        if not name:
+            raise BadRequest(f"{field}[{i}] must not be blank")
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def _check_color(color: str | None) -> None:
+    if color is not None and color and not (
+        color.startswith("#") and len(color) in (4, 7) and all(c in "0123456789abcdefABCDEF" for c in color[1:])
+    ):
+        raise BadRequest(f"colorCode must be a hex colour like #1a2b3c, got {color[:40]!r}")
+
+
+async def create_tag(tx: Transaction, ws: int, body: TagCreate) -> Tag:
+    """Create; the same tag again answers the existing one; other attributes -> 409."""
+    name = clean_names([body.name], field="name")[0]
+    _check_color(body.color_code)
+    existing = await repo.by_name(tx, ws, name)
+    if existing is not None:
+        for attr, column in (("description", "description"), ("color_code", "color_code"), ("emoji", "emoji")):
+            given = getattr(body, attr)
+            if given is not None and given != existing[column]:
+                raise Conflict(f"tag {name!r} already exists with a different {attr.replace('color_code', 'colorCode')}")
+        return tag_from_row(existing)
+    try:
+        tag_id = await repo.insert(
+            tx,
+            ws,
+            name=name,
+            description=body.description,
+            color_code=body.color_code,
+            emoji=body.emoji,
+            now=int(time.time()),
+        )
+    except IntegrityError:
+        raise Conflict(f"tag {name!r} already exists") from None
+    row = await repo.by_name(tx, ws, name)
+    assert row is not None and row["id"] == tag_id
+    return tag_from_row(row)
+
+
+async def update_tag(tx: Transaction, ws: int, body: TagUpdate) -> Tag:
+    """Rename or re-describe the tag called ``currentName``."""
+    current = await repo.by_name(tx, ws, body.current_name.strip())
+    if current is None:
+        raise NotFound(f"tag {body.current_name!r} not found")
+    _check_color(body.color_code)
+    name = clean_names([body.name], field="name")[0] if body.name is not None else current["name"]
+    if name != current["name"] and await repo.by_name(tx, ws, name) is not None:
+        raise Conflict(f"tag {name!r} already exists")
+    values = {
+        "name": name,
+        "description": body.description if body.description is not None else current["description"],
+        "color_code": body.color_code if body.color_code is not None else current["color_code"],
+        "emoji": body.emoji if body.emoji is not None else current["emoji"],
+    }
+    await repo.update(tx, ws, current["id"], **values)
+    row = await repo.by_name(tx, ws, name)
+    assert row is not None
+    return tag_from_row(row)
+
+
+async def delete_tag(tx: Transaction, ws: int, name: str) -> None:
+    """Delete the tag and take it off every contact."""
+    row = await repo.by_name(tx, ws, name.strip())
+    if row is None:
+        raise NotFound(f"tag {name!r} not found")
+    await repo.delete(tx, ws, row["id"])
+
+
+async def add_to_contact(tx: Transaction, ws: int, contact_id: int, names: list[str]) -> None:
+    """Tag a contact; unknown names become workspace tags."""
+    names = clean_names(names)
+    now = int(time.time())
+    await repo.attach(tx, contact_id, await repo.ensure(tx, ws, names, now), now)
+
+
+async def remove_from_contact(tx: Transaction, ws: int, contact_id: int, names: list[str]) -> None:
+    """Untag a contact; names it does not carry are ignored."""
+    await repo.detach(tx, ws, contact_id, clean_names(names))
+

@@ -1,0 +1,98 @@
+"""Normalising and checking the values respond.io gives a meaning to: emails, phones, codes, URLs."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import phonenumbers
+
+from openrespond.errors import BadRequest
+
+__all__ = [
+    "COUNTRY_CODES",
+    "LANGUAGE_CODES",
+    "normalize_country_code",
+    "normalize_email",
+    "normalize_language",
+    "normalize_phone",
+    "normalize_url",
+]
+
+EMAIL_MAX = 254
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+
+LANGUAGE_CODES = frozenset(
+    """aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv
+    cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho hr ht
+    hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky la
+    lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj
+    om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv
+    sw ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh
+    zu""".split()
+)
+
+COUNTRY_CODES = frozenset(
+    """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
+    BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO
+    DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU
+    GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW
+    KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU
+    MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW
+    PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF
+    TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA
+    ZM ZW""".split()
+)
+
+
+def normalize_email(value: str, *, field: str = "email") -> str:
+    """Lower-case, trimmed address; 400 naming ``field`` when it is not an email address."""
+    email = value.strip().lower()
+    if len(email) > EMAIL_MAX or not _EMAIL.match(email):
+        raise BadRequest(f"{field} is not a valid email address: {_show(value)}")
+    return email
+
+
+def normalize_phone(value: str, *, field: str = "phone", region: str | None = None) -> str:
+    """E.164 form of a phone number; 400 naming ``field`` when it cannot be one."""
+    raw = value.strip()
+    if not raw or len(raw) > 32:
+        raise BadRequest(f"{field} is not a valid phone number: {_show(value)}")
+    if not raw.startswith("+") and region is None:
+        raise BadRequest(f"{field} must be in E.164 format with a leading +: {_show(value)}")
+    try:
+        number = phonenumbers.parse(raw, None if raw.startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        raise BadRequest(f"{field} is not a valid phone number: {_show(value)}") from None
+    if not phonenumbers.is_possible_number(number):
+        raise BadRequest(f"{field} is not a possible phone number: {_show(value)}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_language(value: str, *, field: str = "language") -> str:
+    """An ISO 639-1 code, lower-case."""
+    code = value.strip().lower()
+    if code not in LANGUAGE_CODES:
+        raise BadRequest(f"{field} must be an ISO 639-1 language code, got {_show(value)}")
+    return code
+
+
+def normalize_country_code(value: str, *, field: str = "countryCode") -> str:
+    """An ISO 3166-1 alpha-2 code, upper-case."""
+    code = value.strip().upper()
+    if code not in COUNTRY_CODES:
+        raise BadRequest(f"{field} must be an ISO 3166-1 alpha-2 country code, got {_show(value)}")
+    return code
+
+
+def normalize_url(value: str, *, field: str) -> str:
+    """An absolute http(s) URL."""
+    url = value.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+        raise BadRequest(f"{field} must be an absolute http(s) URL, got {_show(value)}")
+    return url
+
+
+def _show(value: str) -> str:
+    return repr(value if len(value) <= 64 else value[:61] + "...")

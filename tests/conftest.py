@@ -1,0 +1,129 @@
+"""Shared fixtures: a real openrespond server on loopback and a fresh workspace per test."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from openrespond.app import create_app
+from openrespond.settings import Settings
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+class ServerThread:
+    """uvicorn serving an app on an ephemeral loopback port, in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def make_settings(path: Path, **overrides: Any) -> Settings:
+    base = Settings(
+        database_url=f"sqlite:///{path}",
+        admin_token=ADMIN_TOKEN,
+        rate_limit_per_second=0,
+    )
+    return replace(base, **overrides)
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    path = tmp_path_factory.mktemp("server") / "openrespond.db"
+    with ServerThread(create_app(make_settings(path))) as url:
+        yield url
+
+
+@dataclass
+class Workspace:
+    """A fresh workspace on the shared server, with the demo-like catalogue."""
+
+    base: str
+    wid: int
+    token: str
+    api: httpx.Client
+    control: httpx.Client
+    users: dict[str, int]
+    channel_id: int
+
+    def contact(self, first: str = "Ada", **fields: Any) -> int:
+        """Create a contact and return its id."""
+        r = self.api.post("/contact", json={"firstName": first, **fields})
+        assert r.status_code == 200, r.text
+        contact_id: int = r.json()["contactId"]
+        return contact_id
+
+
+def admin_client(base: str) -> httpx.Client:
+    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
+
+
+def new_workspace(base: str, name: str = "test") -> Workspace:
+    admin = admin_client(base)
+    wid = admin.post("/control/workspaces", json={"name": name}).json()["id"]
+    token = admin.post(f"/control/workspaces/{wid}/tokens", json={"name": "tests"}).json()["token"]
+    w = f"/control/workspaces/{wid}"
+    users = {}
+    for email, first, role in (
+        ("agent@example.com", "Alex", "agent"),
+        ("owner@example.com", "Olivia", "owner"),
+    ):
+        r = admin.post(f"{w}/users", json={"email": email, "firstName": first, "role": role})
+        assert r.status_code == 200, r.text
+        users[email] = r.json()["id"]
+    for stage in ("New Lead", "Hot Lead", "Customer"):
+        assert admin.post(f"{w}/lifecycle_stages", json={"name": stage}).status_code == 200
+    for category in ("Resolved", "Spam"):
+        assert admin.post(f"{w}/closing_notes", json={"category": category}).status_code == 200
+    channel = admin.post(
+        f"{w}/channels", json={"name": "WhatsApp", "source": "whatsapp_cloud"}
+    ).json()
+    r = admin.post(
+        f"{w}/channels/{channel['id']}/templates", json={"name": "hello_world", "languageCode": "en"}
+    )
+    assert r.status_code == 200, r.text
+    api = httpx.Client(
+        base_url=f"{base}/v2", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    return Workspace(base, wid, token, api, admin, users, channel["id"])
+
+
+@pytest.fixture
+def ws(server_url: str) -> Iterator[Workspace]:
+    w = new_workspace(server_url)
+    yield w
+    w.api.close()
+    w.control.close()
+
+
+@pytest.fixture
+def other(server_url: str) -> Iterator[Workspace]:
+    """A second workspace, for isolation tests."""
+    w = new_workspace(server_url, "other")
+    yield w
+    w.api.close()
+    w.control.close()
