@@ -70,6 +70,13 @@ class Workspace:
     users: dict[str, int]
     channel_id: int
 
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.api.close()
+        self.control.close()
+
     def contact(self, first: str = "Ada", **fields: Any) -> int:
         """Create a contact and return its id."""
         r = self.api.post("/contact", json={"firstName": first, **fields})
@@ -114,16 +121,12 @@ def new_workspace(base: str, name: str = "test") -> Workspace:
 
 @pytest.fixture
 def ws(server_url: str) -> Iterator[Workspace]:
-    w = new_workspace(server_url)
-    yield w
-    w.api.close()
-    w.control.close()
+    with new_workspace(server_url) as w:
+        yield w
 
 
 @pytest.fixture
 def other(server_url: str) -> Iterator[Workspace]:
     """A second workspace, for isolation tests."""
-    w = new_workspace(server_url, "other")
-    yield w
-    w.api.close()
-    w.control.close()
+    with new_workspace(server_url, "other") as w:
+        yield w

@@ -57,6 +57,7 @@ async def get_workspace(request: Req, wid: FromPath[int]) -> s.Workspace:
 @delete(W, tags=T, operation_id="controlDeleteWorkspace",
         summary="Delete a workspace and all its data (administrator)")
 async def delete_workspace(request: Req, wid: FromPath[int]) -> StatusMessage:
+    require_workspace(request, wid)
     require_admin(request)
     await service.delete_workspace(await write_tx(request), wid)
     return _ok("Workspace deleted")

@@ -1,0 +1,174 @@
+"""A token of workspace A gets 404 for every object of workspace B, on every route.
+
+The route list comes from the application itself, so a new route without a case here fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from openrespond.app import create_app
+from tests.conftest import Workspace, make_settings
+
+
+@pytest.fixture
+def b_objects(other: Workspace) -> dict[str, Any]:
+    """Objects that exist only in workspace B."""
+    cid = other.contact("Bee", email="bee@example.com", phone="+60133333333")
+    other.contact("Bee2", email="bee2@example.com")
+    other.api.post(f"/contact/id:{cid}/tag", json=["b-only-tag"])
+    field = other.api.post("/space/custom_field", json={"name": "b_field", "dataType": "text"}).json()
+    users = other.api.get("/space/user").json()["items"]
+    tokens = other.control.get(f"/control/workspaces/{other.wid}/tokens").json()["items"]
+    templates = other.api.get(f"/space/channel/{other.channel_id}/template").json()["items"]
+    other.control.post(f"/control/workspaces/{other.wid}/lifecycle_stages", json={"name": "B Stage"})
+    other.control.post(f"/control/workspaces/{other.wid}/closing_notes", json={"category": "B Note"})
+    second = other.api.get("/contact/email:bee2@example.com").json()["id"]
+    return {
+        "contact": cid,
+        "contact2": second,
+        "field": field["id"],
+        "user": users[0]["id"],
+        "channel": other.channel_id,
+        "wid": other.wid,
+        "token": tokens[0]["id"],
+        "template": templates[0]["id"],
+    }
+
+
+def cases(b: dict[str, Any]) -> dict[tuple[str, str], list[tuple[str, Any]]]:
+    """(method, route template) -> requests (path, json body) aimed at B's objects."""
+    c = b["contact"]
+    ident = [f"id:{c}", "email:bee@example.com", "phone:+60133333333"]
+    W = f"/control/workspaces/{b['wid']}"
+    return {
+        ("GET", "/v2/contact/{identifier:str}"): [(f"/v2/contact/{i}", None) for i in ident],
+        ("PUT", "/v2/contact/{identifier:str}"): [(f"/v2/contact/{i}", {"firstName": "X"}) for i in ident],
+        ("DELETE", "/v2/contact/{identifier:str}"): [(f"/v2/contact/{i}", None) for i in ident],
+        ("POST", "/v2/contact/create_or_update/{identifier:str}"): [(f"/v2/contact/create_or_update/id:{c}", {"firstName": "X"})],
+        ("POST", "/v2/contact/merge"): [
+            ("/v2/contact/merge", {"contactIds": [c, b["contact2"]]}),
+            ("/v2/contact/merge", {"primaryContactId": c, "secondaryContactId": b["contact2"]}),
+        ],
+        ("GET", "/v2/contact/{identifier:str}/channels"): [(f"/v2/contact/{i}/channels", None) for i in ident],
+        ("GET", "/v2/contact/{identifier:str}/channel"): [(f"/v2/contact/{i}/channel", None) for i in ident],
+        ("POST", "/v2/contact/{identifier:str}/lifecycle/update"): [(f"/v2/contact/id:{c}/lifecycle/update", {"name": None})],
+        ("POST", "/v2/contact/{identifier:str}/tag"): [(f"/v2/contact/id:{c}/tag", ["x"])],
+        ("DELETE", "/v2/contact/{identifier:str}/tag"): [(f"/v2/contact/id:{c}/tag", ["b-only-tag"])],
+        ("PUT", "/v2/space/tag"): [("/v2/space/tag", {"currentName": "b-only-tag", "name": "stolen"})],
+        ("DELETE", "/v2/space/tag"): [("/v2/space/tag", {"name": "b-only-tag"})],
+        ("GET", "/v2/space/custom_field/{fieldId:int}"): [(f"/v2/space/custom_field/{b['field']}", None)],
+        ("GET", "/v2/space/user/{userId:int}"): [(f"/v2/space/user/{b['user']}", None)],
+        ("GET", "/v2/space/channel/{channelId:int}/template"): [(f"/v2/space/channel/{b['channel']}/template", None)],
+        ("GET", W.replace(str(b["wid"]), "{wid:int}")): [(W, None)],
+        ("DELETE", "/control/workspaces/{wid:int}"): [(W, None)],
+        ("POST", "/control/workspaces/{wid:int}/tokens"): [(f"{W}/tokens", {"name": "x"})],
+        ("GET", "/control/workspaces/{wid:int}/tokens"): [(f"{W}/tokens", None)],
+        ("DELETE", "/control/workspaces/{wid:int}/tokens/{tokenId:int}"): [(f"{W}/tokens/{b['token']}", None)],
+        ("POST", "/control/workspaces/{wid:int}/users"): [(f"{W}/users", {"email": "x@example.com", "firstName": "X"})],
+        ("GET", "/control/workspaces/{wid:int}/users"): [(f"{W}/users", None)],
+        ("DELETE", "/control/workspaces/{wid:int}/users/{userId:int}"): [(f"{W}/users/{b['user']}", None)],
+        ("POST", "/control/workspaces/{wid:int}/lifecycle_stages"): [(f"{W}/lifecycle_stages", {"name": "X"})],
+        ("GET", "/control/workspaces/{wid:int}/lifecycle_stages"): [(f"{W}/lifecycle_stages", None)],
+        ("DELETE", "/control/workspaces/{wid:int}/lifecycle_stages/{name:str}"): [(f"{W}/lifecycle_stages/B Stage", None)],
+        ("POST", "/control/workspaces/{wid:int}/closing_notes"): [(f"{W}/closing_notes", {"category": "X"})],
+        ("GET", "/control/workspaces/{wid:int}/closing_notes"): [(f"{W}/closing_notes", None)],
+        ("DELETE", "/control/workspaces/{wid:int}/closing_notes/{category:str}"): [(f"{W}/closing_notes/B Note", None)],
+        ("POST", "/control/workspaces/{wid:int}/custom_fields"): [(f"{W}/custom_fields", {"name": "x", "dataType": "text"})],
+        ("GET", "/control/workspaces/{wid:int}/custom_fields"): [(f"{W}/custom_fields", None)],
+        ("DELETE", "/control/workspaces/{wid:int}/custom_fields/{fieldId:int}"): [(f"{W}/custom_fields/{b['field']}", None)],
+        ("POST", "/control/workspaces/{wid:int}/tags"): [(f"{W}/tags", {"name": "x"})],
+        ("GET", "/control/workspaces/{wid:int}/tags"): [(f"{W}/tags", None)],
+        ("DELETE", "/control/workspaces/{wid:int}/tags/{name:str}"): [(f"{W}/tags/b-only-tag", None)],
+        ("POST", "/control/workspaces/{wid:int}/channels"): [(f"{W}/channels", {"name": "x", "source": "telegram"})],
+        ("GET", "/control/workspaces/{wid:int}/channels"): [(f"{W}/channels", None)],
+        ("DELETE", "/control/workspaces/{wid:int}/channels/{channelId:int}"): [(f"{W}/channels/{b['channel']}", None)],
+        ("POST", "/control/workspaces/{wid:int}/channels/{channelId:int}/templates"): [
+            (f"{W}/channels/{b['channel']}/templates", {"name": "x", "languageCode": "en"})
+        ],
+        ("GET", "/control/workspaces/{wid:int}/channels/{channelId:int}/templates"): [(f"{W}/channels/{b['channel']}/templates", None)],
+        ("DELETE", "/control/workspaces/{wid:int}/templates/{templateId:int}"): [(f"{W}/templates/{b['template']}", None)],
+    }
+
+
+# Routes that name no object of another workspace: they act on the caller's own workspace, and
+# the test below checks that B's objects never show up in their answers.
+OWN_WORKSPACE_ONLY = {
+    ("POST", "/v2/contact"),
+    ("POST", "/v2/contact/{identifier:str}"),
+    ("GET", "/v2/contact/list"),
+    ("POST", "/v2/contact/list"),
+    ("POST", "/v2/tag"),
+    ("POST", "/v2/space/tag"),
+    ("GET", "/v2/space/tag"),
+    ("GET", "/v2/custom_field"),
+    ("POST", "/v2/custom_field"),
+    ("GET", "/v2/space/custom_field"),
+    ("POST", "/v2/space/custom_field"),
+    ("GET", "/v2/space/user"),
+    ("GET", "/v2/space/channel"),
+    ("GET", "/v2/space/closing_notes"),
+    ("POST", "/control/workspaces"),
+    ("GET", "/control/workspaces"),
+}
+
+
+def app_routes() -> set[tuple[str, str]]:
+    app = create_app(make_settings(__import__("pathlib").Path("/nonexistent/unused.db")))
+    out = set()
+    for route in app.routes:
+        if not (route.path.startswith("/v2") or route.path.startswith("/control")):
+            continue
+        for method in route.methods - {"OPTIONS", "HEAD"}:
+            out.add((method, route.path))
+    return out
+
+
+def test_every_route_has_an_isolation_case() -> None:
+    known = set(cases({"contact": 1, "contact2": 2, "field": 1, "user": 1, "channel": 1, "wid": 1, "token": 1, "template": 1}))
+    missing = app_routes() - known - OWN_WORKSPACE_ONLY
+    assert not missing, f"routes without a cross-workspace case: {sorted(missing)}"
+
+
+def test_workspace_a_gets_404_for_every_object_of_b(ws: Workspace, other: Workspace, b_objects: dict[str, Any]) -> None:
+    import httpx
+
+    a = httpx.Client(base_url=ws.base, headers={"Authorization": f"Bearer {ws.token}"})
+    failures = []
+    for (method, template), requests in cases(b_objects).items():
+        for path, body in requests:
+            r = a.request(method, path, json=body) if body is not None else a.request(method, path)
+            if r.status_code != 404 or r.json().get("code") != 404:
+                failures.append(f"{method} {path} ({template}) -> {r.status_code} {r.text[:120]}")
+    a.close()
+    assert not failures, "\n".join(failures)
+    # B is untouched
+    got = other.api.get(f"/contact/id:{b_objects['contact']}").json()
+    assert got["firstName"] == "Bee" and got["tags"] == ["b-only-tag"]
+    assert len(other.api.get("/space/user").json()["items"]) == 2
+    assert other.api.get(f"/space/custom_field/{b_objects['field']}").status_code == 200
+
+
+def test_own_workspace_routes_never_show_b(ws: Workspace, other: Workspace, b_objects: dict[str, Any]) -> None:
+    ws.contact("Mine", email="mine@example.com")
+    text = "".join(
+        ws.api.get(p).text for p in ("/contact/list?limit=100", "/space/tag", "/custom_field", "/space/custom_field",
+                                     "/space/user", "/space/channel", "/space/closing_notes")
+    ) + ws.api.post("/contact/list", json={"search": "bee"}).text
+    for secret in ("bee@example.com", "b-only-tag", "b_field", "B Note"):
+        assert secret not in text
+    # creating the same email in A is fine: uniqueness is per workspace
+    assert ws.api.post("/contact", json={"firstName": "A-bee", "email": "bee@example.com"}).status_code == 200
+    # workspace tokens cannot list or create workspaces
+    for method, path, body in (("GET", "/control/workspaces", None), ("POST", "/control/workspaces", {"name": "x"})):
+        r = httpx_request(ws, method, path, body)
+        assert r.status_code == 403 and r.json()["code"] == 403
+
+
+def httpx_request(ws: Workspace, method: str, path: str, body: Any) -> Any:
+    import httpx
+
+    with httpx.Client(base_url=ws.base, headers={"Authorization": f"Bearer {ws.token}"}) as c:
+        return c.request(method, path, json=body)
