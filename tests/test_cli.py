@@ -1,0 +1,100 @@
+"""The command line, run in-process against a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from openrespond.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"OPENRESPOND_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+
+
+def run(env: dict[str, str], *args: str) -> str:
+    result = runner.invoke(app, list(args), env=env)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_migrate_reports_the_schema_version(env: dict[str, str]) -> None:
+    assert "schema at version 1 of 1" in run(env, "migrate")
+    assert "schema at version 1 of 1" in run(env, "migrate")
+
+
+def test_demo_is_idempotent_and_prints_a_stable_token(env: dict[str, str]) -> None:
+    first = run(env, "demo").strip().splitlines()
+    second = run(env, "demo").strip().splitlines()
+    assert first == second and first[0] == "demo workspace 1"
+    workspaces = json.loads(run(env, "workspace", "list", "--json"))
+    assert len(workspaces) == 1 and workspaces[0]["demo"] is True
+    users = json.loads(run(env, "user", "list", "-w", "1", "--json"))
+    assert len(users) == 2
+
+
+def test_demo_token_from_environment(env: dict[str, str]) -> None:
+    env = {**env, "OPENRESPOND_DEMO_TOKEN": "fixed-demo-token-123456"}
+    assert run(env, "demo").strip().endswith("fixed-demo-token-123456")
+    tokens = json.loads(run(env, "token", "list", "-w", "1", "--json"))
+    assert [t["name"] for t in tokens if t["revoked_at"] is None] == ["OPENRESPOND_DEMO_TOKEN"]
+    assert "fixed-demo-token" not in json.dumps(tokens)
+
+
+def test_workspace_catalogue_commands(env: dict[str, str]) -> None:
+    ws = json.loads(run(env, "workspace", "create", "Acme", "--json"))[0]
+    w = str(ws["id"])
+    token = run(env, "token", "issue", "-w", w, "--name", "ci").strip().splitlines()[-1]
+    assert token.count(".") == 2
+    run(env, "user", "add", "-w", w, "--email", "a@example.com", "--first-name", "A", "--role", "owner")
+    run(env, "lifecycle", "add", "-w", w, "Lead")
+    run(env, "closing-note", "add", "-w", w, "Done", "--description", "All done")
+    run(env, "custom-field", "add", "-w", w, "Plan", "--type", "list", "--option", "a", "--option", "b")
+    run(env, "tag", "add", "-w", w, "vip", "--color", "#ff0000")
+    ch = json.loads(run(env, "channel", "add", "-w", w, "Mail", "--source", "other_email", "--json"))[0]
+    run(env, "template", "add", "-w", w, "--channel", str(ch["id"]), "welcome")
+    assert json.loads(run(env, "custom-field", "list", "-w", w, "--json"))[0]["allowedValues"] == ["a", "b"]
+    assert json.loads(run(env, "tag", "list", "-w", w, "--json"))[0]["colorCode"] == "#ff0000"
+    assert json.loads(run(env, "lifecycle", "list", "-w", w, "--json"))[0]["name"] == "Lead"
+    assert json.loads(run(env, "closing-note", "list", "-w", w, "--json"))[0]["description"] == "All done"
+    assert json.loads(run(env, "template", "list", "-w", w, "--channel", str(ch["id"]), "--json"))[0]["name"] == "welcome"
+    assert "Mail" in run(env, "channel", "list", "-w", w)
+    tokens = json.loads(run(env, "token", "list", "-w", w, "--json"))
+    run(env, "token", "revoke", "-w", w, str(tokens[0]["id"]))
+    run(env, "tag", "remove", "-w", w, "vip")
+    run(env, "lifecycle", "remove", "-w", w, "Lead")
+    run(env, "closing-note", "remove", "-w", w, "Done")
+    run(env, "channel", "remove", "-w", w, str(ch["id"]))
+    run(env, "workspace", "delete", w)
+    assert json.loads(run(env, "workspace", "list", "--json")) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["user", "add", "-w", "99", "--email", "a@example.com", "--first-name", "A"], "workspace 99 not found"),
+        (["channel", "add", "-w", "99", "X", "--source", "telegram"], "workspace 99 not found"),
+        (["custom-field", "add", "-w", "1", "X", "--type", "colour"], "dataType"),
+    ],
+)
+def test_errors_are_plain_words_and_exit_non_zero(env: dict[str, str], args: list[str], message: str) -> None:
+    run(env, "demo")
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_bad_configuration_stops_with_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["migrate"], env={"OPENRESPOND_DATABASE_URL": "mysql://x"})
+    assert result.exit_code == 2 and "OPENRESPOND_DATABASE_URL" in result.output
+
+
+def test_serve_outside_demo_needs_an_admin_token(env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["serve"], env={**env, "OPENRESPOND_ADMIN_TOKEN": ""})
+    assert result.exit_code == 2 and "OPENRESPOND_ADMIN_TOKEN" in result.output

@@ -1,0 +1,54 @@
+"""Settings read from the environment, failing fast with one clear message."""
+
+from __future__ import annotations
+
+import pytest
+
+from openrespond.settings import ConfigError, Settings
+
+
+def test_defaults() -> None:
+    s = Settings.from_env({})
+    assert s.database_url == "sqlite:///openrespond.db" and s.sqlite_path == "openrespond.db"
+    assert (s.host, s.port) == ("127.0.0.1", 8000)
+    assert s.rate_limit_per_second == 50 and s.rate_limit_burst == 100
+    assert s.admin_token is None and s.demo_token is None and s.public_url is None
+
+
+def test_everything_from_environment() -> None:
+    s = Settings.from_env({
+        "OPENRESPOND_DATABASE_URL": "sqlite:////var/lib/openrespond/data.db",
+        "OPENRESPOND_HOST": "0.0.0.0",
+        "OPENRESPOND_PORT": "9000",
+        "OPENRESPOND_ADMIN_TOKEN": "admin-token-0123456789",
+        "OPENRESPOND_DEMO_TOKEN": "demo-token-0123456789",
+        "OPENRESPOND_PUBLIC_URL": "https://crm.example.com/",
+        "OPENRESPOND_RATE_LIMIT_PER_SECOND": "5",
+    })
+    assert s.sqlite_path == "/var/lib/openrespond/data.db"
+    assert (s.host, s.port, s.public_url) == ("0.0.0.0", 9000, "https://crm.example.com")
+    assert s.rate_limit_per_second == 5 and s.rate_limit_burst == 10
+
+
+@pytest.mark.parametrize(
+    ("env", "word"),
+    [
+        ({"OPENRESPOND_DATABASE_URL": "mysql://x"}, "OPENRESPOND_DATABASE_URL"),
+        ({"OPENRESPOND_DATABASE_URL": "postgresql://localhost/x"}, "PostgreSQL"),
+        ({"OPENRESPOND_DATABASE_URL": "sqlite:///"}, "OPENRESPOND_DATABASE_URL"),
+        ({"OPENRESPOND_PORT": "http"}, "OPENRESPOND_PORT"),
+        ({"OPENRESPOND_PORT": "70000"}, "OPENRESPOND_PORT"),
+        ({"OPENRESPOND_ADMIN_TOKEN": "short"}, "OPENRESPOND_ADMIN_TOKEN"),
+        ({"OPENRESPOND_DEMO_TOKEN": "short"}, "OPENRESPOND_DEMO_TOKEN"),
+        ({"OPENRESPOND_PUBLIC_URL": "crm.example.com"}, "OPENRESPOND_PUBLIC_URL"),
+        ({"OPENRESPOND_RATE_LIMIT_PER_SECOND": "fast"}, "OPENRESPOND_RATE_LIMIT_PER_SECOND"),
+        ({"OPENRESPOND_RATE_LIMIT_PER_SECOND": "-1"}, "OPENRESPOND_RATE_LIMIT_PER_SECOND"),
+    ],
+)
+def test_bad_values_fail_fast_naming_the_variable(env: dict[str, str], word: str) -> None:
+    with pytest.raises(ConfigError, match=word):
+        Settings.from_env(env)
+
+
+def test_zero_switches_rate_limiting_off() -> None:
+    assert Settings.from_env({"OPENRESPOND_RATE_LIMIT_PER_SECOND": "0"}).rate_limit_per_second == 0
