@@ -86,7 +86,9 @@ class Workspace:
 
 
 def admin_client(base: str) -> httpx.Client:
-    return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
+    return httpx.Client(
+        base_url=base, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30
+    )
 
 
 def new_workspace(base: str, name: str = "test") -> Workspace:
@@ -110,7 +112,8 @@ def new_workspace(base: str, name: str = "test") -> Workspace:
         f"{w}/channels", json={"name": "WhatsApp", "source": "whatsapp_cloud"}
     ).json()
     r = admin.post(
-        f"{w}/channels/{channel['id']}/templates", json={"name": "hello_world", "languageCode": "en"}
+        f"{w}/channels/{channel['id']}/templates",
+        json={"name": "hello_world", "languageCode": "en"},
     )
     assert r.status_code == 200, r.text
     api = httpx.Client(

@@ -54,7 +54,9 @@ class ServerProcess:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}: {self.log.read_text()}")
+                raise RuntimeError(
+                    f"server exited with {self.proc.returncode}: {self.log.read_text()}"
+                )
             try:
                 httpx.get(f"{self.url}/openapi.json", timeout=1)
                 return self

@@ -52,18 +52,56 @@ def test_workspace_catalogue_commands(env: dict[str, str]) -> None:
     w = str(ws["id"])
     token = run(env, "token", "issue", "-w", w, "--name", "ci").strip().splitlines()[-1]
     assert token.count(".") == 2
-    run(env, "user", "add", "-w", w, "--email", "a@example.com", "--first-name", "A", "--role", "owner")
+    run(
+        env,
+        "user",
+        "add",
+        "-w",
+        w,
+        "--email",
+        "a@example.com",
+        "--first-name",
+        "A",
+        "--role",
+        "owner",
+    )
     run(env, "lifecycle", "add", "-w", w, "Lead")
     run(env, "closing-note", "add", "-w", w, "Done", "--description", "All done")
-    run(env, "custom-field", "add", "-w", w, "Plan", "--type", "list", "--option", "a", "--option", "b")
+    run(
+        env,
+        "custom-field",
+        "add",
+        "-w",
+        w,
+        "Plan",
+        "--type",
+        "list",
+        "--option",
+        "a",
+        "--option",
+        "b",
+    )
     run(env, "tag", "add", "-w", w, "vip", "--color", "#ff0000")
-    ch = json.loads(run(env, "channel", "add", "-w", w, "Mail", "--source", "other_email", "--json"))[0]
+    ch = json.loads(
+        run(env, "channel", "add", "-w", w, "Mail", "--source", "other_email", "--json")
+    )[0]
     run(env, "template", "add", "-w", w, "--channel", str(ch["id"]), "welcome")
-    assert json.loads(run(env, "custom-field", "list", "-w", w, "--json"))[0]["allowedValues"] == ["a", "b"]
+    assert json.loads(run(env, "custom-field", "list", "-w", w, "--json"))[0]["allowedValues"] == [
+        "a",
+        "b",
+    ]
     assert json.loads(run(env, "tag", "list", "-w", w, "--json"))[0]["colorCode"] == "#ff0000"
     assert json.loads(run(env, "lifecycle", "list", "-w", w, "--json"))[0]["name"] == "Lead"
-    assert json.loads(run(env, "closing-note", "list", "-w", w, "--json"))[0]["description"] == "All done"
-    assert json.loads(run(env, "template", "list", "-w", w, "--channel", str(ch["id"]), "--json"))[0]["name"] == "welcome"
+    assert (
+        json.loads(run(env, "closing-note", "list", "-w", w, "--json"))[0]["description"]
+        == "All done"
+    )
+    assert (
+        json.loads(run(env, "template", "list", "-w", w, "--channel", str(ch["id"]), "--json"))[0][
+            "name"
+        ]
+        == "welcome"
+    )
     assert "Mail" in run(env, "channel", "list", "-w", w)
     tokens = json.loads(run(env, "token", "list", "-w", w, "--json"))
     run(env, "token", "revoke", "-w", w, str(tokens[0]["id"]))
@@ -78,12 +116,17 @@ def test_workspace_catalogue_commands(env: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["user", "add", "-w", "99", "--email", "a@example.com", "--first-name", "A"], "workspace 99 not found"),
+        (
+            ["user", "add", "-w", "99", "--email", "a@example.com", "--first-name", "A"],
+            "workspace 99 not found",
+        ),
         (["channel", "add", "-w", "99", "X", "--source", "telegram"], "workspace 99 not found"),
         (["custom-field", "add", "-w", "1", "X", "--type", "colour"], "dataType"),
     ],
 )
-def test_errors_are_plain_words_and_exit_non_zero(env: dict[str, str], args: list[str], message: str) -> None:
+def test_errors_are_plain_words_and_exit_non_zero(
+    env: dict[str, str], args: list[str], message: str
+) -> None:
     run(env, "demo")
     result = runner.invoke(app, args, env=env)
     assert result.exit_code == 1

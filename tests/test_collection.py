@@ -85,7 +85,10 @@ def test_contact_tag_and_custom_field_requests_pass_as_written(demo: str) -> Non
             kwargs: dict[str, Any] = {}
             if body:
                 assert body["type"] == "json"
-                kwargs = {"content": body["data"].encode(), "headers": {"Content-Type": "application/json"}}
+                kwargs = {
+                    "content": body["data"].encode(),
+                    "headers": {"Content-Type": "application/json"},
+                }
             r = client.request(http["method"], url, **kwargs)
             results[name] = r
             assert 200 <= r.status_code < 300, f"{name}: {r.status_code} {r.text}"
@@ -95,7 +98,10 @@ def test_contact_tag_and_custom_field_requests_pass_as_written(demo: str) -> Non
     assert results["Create a tag"].json()["name"] == "vip"
     assert results["Create a custom field"].json()["name"] == "account_tier"
     assert results["Merge contacts"].json() == {"contactId": 12345}
-    assert results["Delete a contact"].json()["contactId"] == results["Create a contact"].json()["contactId"]
+    assert (
+        results["Delete a contact"].json()["contactId"]
+        == results["Create a contact"].json()["contactId"]
+    )
     with httpx.Client(headers=headers) as client:
         assert client.get(f"{demo}/v2/contact/{IDENTIFIER}").status_code == 404
         assert client.get(f"{demo}/v2/contact/id:67890").status_code == 404
@@ -107,6 +113,11 @@ def test_demo_workspace_holds_the_contract_data(demo: str) -> None:
         assert {u["email"] for u in users} == {"agent@example.com", "owner@example.com"}
         channels = client.get(f"{demo}/v2/space/channel").json()["items"]
         assert channels[0]["id"] == 123 and channels[0]["source"] == "whatsapp_cloud"
-        assert client.get(f"{demo}/v2/space/channel/123/template").json()["items"][0]["name"] == "hello_world"
-        notes = [n["category"] for n in client.get(f"{demo}/v2/space/closing_notes").json()["items"]]
+        assert (
+            client.get(f"{demo}/v2/space/channel/123/template").json()["items"][0]["name"]
+            == "hello_world"
+        )
+        notes = [
+            n["category"] for n in client.get(f"{demo}/v2/space/closing_notes").json()["items"]
+        ]
         assert notes == ["Resolved", "Follow-up needed", "Spam"]

@@ -20,7 +20,9 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
     try:
         with httpx.Client(base_url=f"{server.url}/v2", headers=headers) as api:
             for i in range(50):
-                r = api.post("/contact", json={"firstName": f"Durable{i}", "email": f"d{i}@example.com"})
+                r = api.post(
+                    "/contact", json={"firstName": f"Durable{i}", "email": f"d{i}@example.com"}
+                )
                 assert r.status_code == 200
                 acknowledged.append(r.json()["contactId"])
             r = api.post(f"/contact/id:{acknowledged[0]}/tag", json=["kept"])
@@ -30,7 +32,10 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
     finally:
         server.kill()
     assert server.proc is not None and server.proc.returncode == -9
-    with ServerProcess(db, "--demo", env=env) as again, httpx.Client(base_url=f"{again.url}/v2", headers=headers) as api:
+    with (
+        ServerProcess(db, "--demo", env=env) as again,
+        httpx.Client(base_url=f"{again.url}/v2", headers=headers) as api,
+    ):
         for i, cid in enumerate(acknowledged):
             r = api.get(f"/contact/id:{cid}")
             assert r.status_code == 200, (cid, r.text)

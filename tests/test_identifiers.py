@@ -30,8 +30,23 @@ def test_parse(raw: str, expected: Identifier) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["", "123", "id:", "id:x", "id:0", "id:-3", "id:99999999999999999999", "mail:a@b.c", "email:nope",
-     "email:a@b", "phone:60123456789", "phone: 60123456789", "phone:+1", "phone:abc", "id:١٢"],
+    [
+        "",
+        "123",
+        "id:",
+        "id:x",
+        "id:0",
+        "id:-3",
+        "id:99999999999999999999",
+        "mail:a@b.c",
+        "email:nope",
+        "email:a@b",
+        "phone:60123456789",
+        "phone: 60123456789",
+        "phone:+1",
+        "phone:abc",
+        "id:١٢",
+    ],
 )
 def test_malformed_is_bad_request(raw: str) -> None:
     with pytest.raises(BadRequest):

@@ -19,12 +19,18 @@ def b_objects(other: Workspace) -> dict[str, Any]:
     cid = other.contact("Bee", email="bee@example.com", phone="+60133333333")
     other.contact("Bee2", email="bee2@example.com")
     other.api.post(f"/contact/id:{cid}/tag", json=["b-only-tag"])
-    field = other.api.post("/space/custom_field", json={"name": "b_field", "dataType": "text"}).json()
+    field = other.api.post(
+        "/space/custom_field", json={"name": "b_field", "dataType": "text"}
+    ).json()
     users = other.api.get("/space/user").json()["items"]
     tokens = other.control.get(f"/control/workspaces/{other.wid}/tokens").json()["items"]
     templates = other.api.get(f"/space/channel/{other.channel_id}/template").json()["items"]
-    other.control.post(f"/control/workspaces/{other.wid}/lifecycle_stages", json={"name": "B Stage"})
-    other.control.post(f"/control/workspaces/{other.wid}/closing_notes", json={"category": "B Note"})
+    other.control.post(
+        f"/control/workspaces/{other.wid}/lifecycle_stages", json={"name": "B Stage"}
+    )
+    other.control.post(
+        f"/control/workspaces/{other.wid}/closing_notes", json={"category": "B Note"}
+    )
     second = other.api.get("/contact/email:bee2@example.com").json()["id"]
     return {
         "contact": cid,
@@ -45,51 +51,99 @@ def cases(b: dict[str, Any]) -> dict[tuple[str, str], list[tuple[str, Any]]]:
     W = f"/control/workspaces/{b['wid']}"
     return {
         ("GET", "/v2/contact/{identifier:str}"): [(f"/v2/contact/{i}", None) for i in ident],
-        ("PUT", "/v2/contact/{identifier:str}"): [(f"/v2/contact/{i}", {"firstName": "X"}) for i in ident],
+        ("PUT", "/v2/contact/{identifier:str}"): [
+            (f"/v2/contact/{i}", {"firstName": "X"}) for i in ident
+        ],
         ("DELETE", "/v2/contact/{identifier:str}"): [(f"/v2/contact/{i}", None) for i in ident],
-        ("POST", "/v2/contact/create_or_update/{identifier:str}"): [(f"/v2/contact/create_or_update/id:{c}", {"firstName": "X"})],
+        ("POST", "/v2/contact/create_or_update/{identifier:str}"): [
+            (f"/v2/contact/create_or_update/id:{c}", {"firstName": "X"})
+        ],
         ("POST", "/v2/contact/merge"): [
             ("/v2/contact/merge", {"contactIds": [c, b["contact2"]]}),
             ("/v2/contact/merge", {"primaryContactId": c, "secondaryContactId": b["contact2"]}),
         ],
-        ("GET", "/v2/contact/{identifier:str}/channels"): [(f"/v2/contact/{i}/channels", None) for i in ident],
-        ("GET", "/v2/contact/{identifier:str}/channel"): [(f"/v2/contact/{i}/channel", None) for i in ident],
-        ("POST", "/v2/contact/{identifier:str}/lifecycle/update"): [(f"/v2/contact/id:{c}/lifecycle/update", {"name": None})],
+        ("GET", "/v2/contact/{identifier:str}/channels"): [
+            (f"/v2/contact/{i}/channels", None) for i in ident
+        ],
+        ("GET", "/v2/contact/{identifier:str}/channel"): [
+            (f"/v2/contact/{i}/channel", None) for i in ident
+        ],
+        ("POST", "/v2/contact/{identifier:str}/lifecycle/update"): [
+            (f"/v2/contact/id:{c}/lifecycle/update", {"name": None})
+        ],
         ("POST", "/v2/contact/{identifier:str}/tag"): [(f"/v2/contact/id:{c}/tag", ["x"])],
-        ("DELETE", "/v2/contact/{identifier:str}/tag"): [(f"/v2/contact/id:{c}/tag", ["b-only-tag"])],
-        ("PUT", "/v2/space/tag"): [("/v2/space/tag", {"currentName": "b-only-tag", "name": "stolen"})],
+        ("DELETE", "/v2/contact/{identifier:str}/tag"): [
+            (f"/v2/contact/id:{c}/tag", ["b-only-tag"])
+        ],
+        ("PUT", "/v2/space/tag"): [
+            ("/v2/space/tag", {"currentName": "b-only-tag", "name": "stolen"})
+        ],
         ("DELETE", "/v2/space/tag"): [("/v2/space/tag", {"name": "b-only-tag"})],
-        ("GET", "/v2/space/custom_field/{fieldId:int}"): [(f"/v2/space/custom_field/{b['field']}", None)],
+        ("GET", "/v2/space/custom_field/{fieldId:int}"): [
+            (f"/v2/space/custom_field/{b['field']}", None)
+        ],
         ("GET", "/v2/space/user/{userId:int}"): [(f"/v2/space/user/{b['user']}", None)],
-        ("GET", "/v2/space/channel/{channelId:int}/template"): [(f"/v2/space/channel/{b['channel']}/template", None)],
+        ("GET", "/v2/space/channel/{channelId:int}/template"): [
+            (f"/v2/space/channel/{b['channel']}/template", None)
+        ],
         ("GET", W.replace(str(b["wid"]), "{wid:int}")): [(W, None)],
         ("DELETE", "/control/workspaces/{wid:int}"): [(W, None)],
         ("POST", "/control/workspaces/{wid:int}/tokens"): [(f"{W}/tokens", {"name": "x"})],
         ("GET", "/control/workspaces/{wid:int}/tokens"): [(f"{W}/tokens", None)],
-        ("DELETE", "/control/workspaces/{wid:int}/tokens/{tokenId:int}"): [(f"{W}/tokens/{b['token']}", None)],
-        ("POST", "/control/workspaces/{wid:int}/users"): [(f"{W}/users", {"email": "x@example.com", "firstName": "X"})],
+        ("DELETE", "/control/workspaces/{wid:int}/tokens/{tokenId:int}"): [
+            (f"{W}/tokens/{b['token']}", None)
+        ],
+        ("POST", "/control/workspaces/{wid:int}/users"): [
+            (f"{W}/users", {"email": "x@example.com", "firstName": "X"})
+        ],
         ("GET", "/control/workspaces/{wid:int}/users"): [(f"{W}/users", None)],
-        ("DELETE", "/control/workspaces/{wid:int}/users/{userId:int}"): [(f"{W}/users/{b['user']}", None)],
-        ("POST", "/control/workspaces/{wid:int}/lifecycle_stages"): [(f"{W}/lifecycle_stages", {"name": "X"})],
-        ("GET", "/control/workspaces/{wid:int}/lifecycle_stages"): [(f"{W}/lifecycle_stages", None)],
-        ("DELETE", "/control/workspaces/{wid:int}/lifecycle_stages/{name:str}"): [(f"{W}/lifecycle_stages/B Stage", None)],
-        ("POST", "/control/workspaces/{wid:int}/closing_notes"): [(f"{W}/closing_notes", {"category": "X"})],
+        ("DELETE", "/control/workspaces/{wid:int}/users/{userId:int}"): [
+            (f"{W}/users/{b['user']}", None)
+        ],
+        ("POST", "/control/workspaces/{wid:int}/lifecycle_stages"): [
+            (f"{W}/lifecycle_stages", {"name": "X"})
+        ],
+        ("GET", "/control/workspaces/{wid:int}/lifecycle_stages"): [
+            (f"{W}/lifecycle_stages", None)
+        ],
+        ("DELETE", "/control/workspaces/{wid:int}/lifecycle_stages/{name:str}"): [
+            (f"{W}/lifecycle_stages/B Stage", None)
+        ],
+        ("POST", "/control/workspaces/{wid:int}/closing_notes"): [
+            (f"{W}/closing_notes", {"category": "X"})
+        ],
         ("GET", "/control/workspaces/{wid:int}/closing_notes"): [(f"{W}/closing_notes", None)],
-        ("DELETE", "/control/workspaces/{wid:int}/closing_notes/{category:str}"): [(f"{W}/closing_notes/B Note", None)],
-        ("POST", "/control/workspaces/{wid:int}/custom_fields"): [(f"{W}/custom_fields", {"name": "x", "dataType": "text"})],
+        ("DELETE", "/control/workspaces/{wid:int}/closing_notes/{category:str}"): [
+            (f"{W}/closing_notes/B Note", None)
+        ],
+        ("POST", "/control/workspaces/{wid:int}/custom_fields"): [
+            (f"{W}/custom_fields", {"name": "x", "dataType": "text"})
+        ],
         ("GET", "/control/workspaces/{wid:int}/custom_fields"): [(f"{W}/custom_fields", None)],
-        ("DELETE", "/control/workspaces/{wid:int}/custom_fields/{fieldId:int}"): [(f"{W}/custom_fields/{b['field']}", None)],
+        ("DELETE", "/control/workspaces/{wid:int}/custom_fields/{fieldId:int}"): [
+            (f"{W}/custom_fields/{b['field']}", None)
+        ],
         ("POST", "/control/workspaces/{wid:int}/tags"): [(f"{W}/tags", {"name": "x"})],
         ("GET", "/control/workspaces/{wid:int}/tags"): [(f"{W}/tags", None)],
-        ("DELETE", "/control/workspaces/{wid:int}/tags/{name:str}"): [(f"{W}/tags/b-only-tag", None)],
-        ("POST", "/control/workspaces/{wid:int}/channels"): [(f"{W}/channels", {"name": "x", "source": "telegram"})],
+        ("DELETE", "/control/workspaces/{wid:int}/tags/{name:str}"): [
+            (f"{W}/tags/b-only-tag", None)
+        ],
+        ("POST", "/control/workspaces/{wid:int}/channels"): [
+            (f"{W}/channels", {"name": "x", "source": "telegram"})
+        ],
         ("GET", "/control/workspaces/{wid:int}/channels"): [(f"{W}/channels", None)],
-        ("DELETE", "/control/workspaces/{wid:int}/channels/{channelId:int}"): [(f"{W}/channels/{b['channel']}", None)],
+        ("DELETE", "/control/workspaces/{wid:int}/channels/{channelId:int}"): [
+            (f"{W}/channels/{b['channel']}", None)
+        ],
         ("POST", "/control/workspaces/{wid:int}/channels/{channelId:int}/templates"): [
             (f"{W}/channels/{b['channel']}/templates", {"name": "x", "languageCode": "en"})
         ],
-        ("GET", "/control/workspaces/{wid:int}/channels/{channelId:int}/templates"): [(f"{W}/channels/{b['channel']}/templates", None)],
-        ("DELETE", "/control/workspaces/{wid:int}/templates/{templateId:int}"): [(f"{W}/templates/{b['template']}", None)],
+        ("GET", "/control/workspaces/{wid:int}/channels/{channelId:int}/templates"): [
+            (f"{W}/channels/{b['channel']}/templates", None)
+        ],
+        ("DELETE", "/control/workspaces/{wid:int}/templates/{templateId:int}"): [
+            (f"{W}/templates/{b['template']}", None)
+        ],
     }
 
 
@@ -127,12 +181,27 @@ def app_routes() -> set[tuple[str, str]]:
 
 
 def test_every_route_has_an_isolation_case() -> None:
-    known = set(cases({"contact": 1, "contact2": 2, "field": 1, "user": 1, "channel": 1, "wid": 1, "token": 1, "template": 1}))
+    known = set(
+        cases(
+            {
+                "contact": 1,
+                "contact2": 2,
+                "field": 1,
+                "user": 1,
+                "channel": 1,
+                "wid": 1,
+                "token": 1,
+                "template": 1,
+            }
+        )
+    )
     missing = app_routes() - known - OWN_WORKSPACE_ONLY
     assert not missing, f"routes without a cross-workspace case: {sorted(missing)}"
 
 
-def test_workspace_a_gets_404_for_every_object_of_b(ws: Workspace, other: Workspace, b_objects: dict[str, Any]) -> None:
+def test_workspace_a_gets_404_for_every_object_of_b(
+    ws: Workspace, other: Workspace, b_objects: dict[str, Any]
+) -> None:
     import httpx
 
     a = httpx.Client(base_url=ws.base, headers={"Authorization": f"Bearer {ws.token}"})
@@ -151,18 +220,37 @@ def test_workspace_a_gets_404_for_every_object_of_b(ws: Workspace, other: Worksp
     assert other.api.get(f"/space/custom_field/{b_objects['field']}").status_code == 200
 
 
-def test_own_workspace_routes_never_show_b(ws: Workspace, other: Workspace, b_objects: dict[str, Any]) -> None:
+def test_own_workspace_routes_never_show_b(
+    ws: Workspace, other: Workspace, b_objects: dict[str, Any]
+) -> None:
     ws.contact("Mine", email="mine@example.com")
-    text = "".join(
-        ws.api.get(p).text for p in ("/contact/list?limit=100", "/space/tag", "/custom_field", "/space/custom_field",
-                                     "/space/user", "/space/channel", "/space/closing_notes")
-    ) + ws.api.post("/contact/list", json={"search": "bee"}).text
+    text = (
+        "".join(
+            ws.api.get(p).text
+            for p in (
+                "/contact/list?limit=100",
+                "/space/tag",
+                "/custom_field",
+                "/space/custom_field",
+                "/space/user",
+                "/space/channel",
+                "/space/closing_notes",
+            )
+        )
+        + ws.api.post("/contact/list", json={"search": "bee"}).text
+    )
     for secret in ("bee@example.com", "b-only-tag", "b_field", "B Note"):
         assert secret not in text
     # creating the same email in A is fine: uniqueness is per workspace
-    assert ws.api.post("/contact", json={"firstName": "A-bee", "email": "bee@example.com"}).status_code == 200
+    assert (
+        ws.api.post("/contact", json={"firstName": "A-bee", "email": "bee@example.com"}).status_code
+        == 200
+    )
     # workspace tokens cannot list or create workspaces
-    for method, path, body in (("GET", "/control/workspaces", None), ("POST", "/control/workspaces", {"name": "x"})):
+    for method, path, body in (
+        ("GET", "/control/workspaces", None),
+        ("POST", "/control/workspaces", {"name": "x"}),
+    ):
         r = httpx_request(ws, method, path, body)
         assert r.status_code == 403 and r.json()["code"] == 403
 

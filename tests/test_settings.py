@@ -16,15 +16,17 @@ def test_defaults() -> None:
 
 
 def test_everything_from_environment() -> None:
-    s = Settings.from_env({
-        "OPENRESPOND_DATABASE_URL": "sqlite:////var/lib/openrespond/data.db",
-        "OPENRESPOND_HOST": "0.0.0.0",
-        "OPENRESPOND_PORT": "9000",
-        "OPENRESPOND_ADMIN_TOKEN": "admin-token-0123456789",
-        "OPENRESPOND_DEMO_TOKEN": "demo-token-0123456789",
-        "OPENRESPOND_PUBLIC_URL": "https://crm.example.com/",
-        "OPENRESPOND_RATE_LIMIT_PER_SECOND": "5",
-    })
+    s = Settings.from_env(
+        {
+            "OPENRESPOND_DATABASE_URL": "sqlite:////var/lib/openrespond/data.db",
+            "OPENRESPOND_HOST": "0.0.0.0",
+            "OPENRESPOND_PORT": "9000",
+            "OPENRESPOND_ADMIN_TOKEN": "admin-token-0123456789",
+            "OPENRESPOND_DEMO_TOKEN": "demo-token-0123456789",
+            "OPENRESPOND_PUBLIC_URL": "https://crm.example.com/",
+            "OPENRESPOND_RATE_LIMIT_PER_SECOND": "5",
+        }
+    )
     assert s.sqlite_path == "/var/lib/openrespond/data.db"
     assert (s.host, s.port, s.public_url) == ("0.0.0.0", 9000, "https://crm.example.com")
     assert s.rate_limit_per_second == 5 and s.rate_limit_burst == 10

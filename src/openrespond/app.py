@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
@@ -42,10 +43,15 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
         try:
             applied = await migrate(database)
             if applied:
-                log.info("applied migrations: %s", ", ".join(f"{m.version:04d}_{m.name}" for m in applied))
+                log.info(
+                    "applied migrations: %s",
+                    ", ".join(f"{m.version:04d}_{m.name}" for m in applied),
+                )
             secret = await load_secret(database, settings)
             app.state.secret = secret
-            app.state.auth = Authenticator(database, secret=secret, admin_token=settings.admin_token)
+            app.state.auth = Authenticator(
+                database, secret=secret, admin_token=settings.admin_token
+            )
             yield
         finally:
             await database.close()
@@ -77,6 +83,10 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
         debug=False,
         logging_config=None,
     )
+    methods: dict[str, set[str]] = {}
+    for route in app.routes:
+        methods.setdefault(route.path, set()).update(route.methods)
+    app.state.allowed_methods = {path: ", ".join(sorted(m)) for path, m in methods.items()}
     app.state.settings = settings
     app.state.db = database
     app.state.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)

@@ -101,7 +101,9 @@ def _show(items: list[Any], as_json: bool, columns: list[str] | None = None) -> 
 
 @app.command()
 def serve(
-    demo: Annotated[bool, typer.Option("--demo", help="Create (once) and use the demo workspace")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Create (once) and use the demo workspace")
+    ] = False,
     host: Annotated[str | None, typer.Option(help="Bind address (OPENRESPOND_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (OPENRESPOND_PORT)")] = None,
 ) -> None:
@@ -139,7 +141,9 @@ def serve(
     if token:
         console.print(f"  API token  {token}")
     if generated_admin:
-        console.print(f"  admin token (this run only; set OPENRESPOND_ADMIN_TOKEN to fix it)  {generated_admin}")
+        console.print(
+            f"  admin token (this run only; set OPENRESPOND_ADMIN_TOKEN to fix it)  {generated_admin}"
+        )
     console.print(f"  docs       {base}/docs   OpenAPI {base}/openapi.json")
     sys.stdout.flush()
     uvicorn.run(
@@ -276,8 +280,15 @@ def user_add(
     """Add a user."""
     from openrespond.space import service as space
 
-    user = _tx(space.create_user, workspace, first_name=first_name, last_name=last_name,
-               email=email, role=role, team=team)
+    user = _tx(
+        space.create_user,
+        workspace,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        role=role,
+        team=team,
+    )
     _show([user], as_json, ["id", "firstName", "lastName", "email", "role"])
 
 
@@ -346,7 +357,10 @@ def note_list(workspace: Workspace, as_json: AsJson = False) -> None:
 
     async def work(db: Database, _: Settings) -> list[Any]:
         await space.require_workspace(db.reader(), workspace)
-        return [space.closing_note_from_row(r) for r in await repo.all_closing_notes(db.reader(), workspace)]
+        return [
+            space.closing_note_from_row(r)
+            for r in await repo.all_closing_notes(db.reader(), workspace)
+        ]
 
     _show(_run(work), as_json)
 
@@ -364,8 +378,12 @@ def note_remove(workspace: Workspace, category: str) -> None:
 def field_add(
     workspace: Workspace,
     name: str,
-    data_type: Annotated[str, typer.Option("--type", help="text, list, checkbox, email, number, url, date or time")],
-    option: Annotated[list[str] | None, typer.Option("--option", help="Allowed value of a list field (repeat)")] = None,
+    data_type: Annotated[
+        str, typer.Option("--type", help="text, list, checkbox, email, number, url, date or time")
+    ],
+    option: Annotated[
+        list[str] | None, typer.Option("--option", help="Allowed value of a list field (repeat)")
+    ] = None,
     slug: str | None = None,
     description: str | None = None,
     as_json: AsJson = False,
@@ -377,8 +395,13 @@ def field_add(
 
     try:
         body = msgspec.convert(
-            {"name": name, "dataType": data_type, "allowedValues": option or None, "slug": slug,
-             "description": description},
+            {
+                "name": name,
+                "dataType": data_type,
+                "allowedValues": option or None,
+                "slug": slug,
+                "description": description,
+            },
             CustomFieldCreate,
         )
     except msgspec.ValidationError as exc:
@@ -429,8 +452,11 @@ def tag_add(
 
     async def create(tx: Any, ws: int) -> Any:
         await space.require_workspace(tx, ws)
-        return await tags.create_tag(tx, ws, TagCreate(name=name, description=description,
-                                                        color_code=color_code, emoji=emoji))
+        return await tags.create_tag(
+            tx,
+            ws,
+            TagCreate(name=name, description=description, color_code=color_code, emoji=emoji),
+        )
 
     _show([_tx(create, workspace)], as_json)
 
@@ -460,7 +486,9 @@ def tag_remove(workspace: Workspace, name: str) -> None:
 def channel_add(
     workspace: Workspace,
     name: str,
-    source: Annotated[str, typer.Option(help="respond.io source, e.g. whatsapp_cloud, other_email")],
+    source: Annotated[
+        str, typer.Option(help="respond.io source, e.g. whatsapp_cloud, other_email")
+    ],
     driver: Annotated[str, typer.Option(help="sandbox, custom_channel or smtp")] = "sandbox",
     channel_id: Annotated[int | None, typer.Option("--id", help="Pick the channel id")] = None,
     as_json: AsJson = False,
@@ -468,8 +496,14 @@ def channel_add(
     """Create a channel."""
     from openrespond.space import service as space
 
-    row = _tx(space.create_channel, workspace, name=name, source=source, driver=driver,
-              channel_id=channel_id)
+    row = _tx(
+        space.create_channel,
+        workspace,
+        name=name,
+        source=source,
+        driver=driver,
+        channel_id=channel_id,
+    )
     _show([space.channel_from_row(row)], as_json)
 
 
@@ -506,20 +540,33 @@ def template_add(
     """Add a message template to a channel."""
     from openrespond.space import service as space
 
-    tpl = _tx(space.create_template, workspace, channel_id=channel, name=name,
-              language_code=language, category=category)
+    tpl = _tx(
+        space.create_template,
+        workspace,
+        channel_id=channel,
+        name=name,
+        language_code=language,
+        category=category,
+    )
     _show([tpl], as_json, ["id", "name", "languageCode", "category", "status"])
 
 
 @template_app.command("list")
-def template_list(workspace: Workspace, channel: Annotated[int, typer.Option("--channel")], as_json: AsJson = False) -> None:
+def template_list(
+    workspace: Workspace,
+    channel: Annotated[int, typer.Option("--channel")],
+    as_json: AsJson = False,
+) -> None:
     """List a channel's templates."""
     from openrespond.space import repository as repo
     from openrespond.space import service as space
 
     async def work(db: Database, _: Settings) -> list[Any]:
         await space.get_channel(db.reader(), workspace, channel)
-        return [space.template_from_row(r) for r in await repo.all_templates(db.reader(), workspace, channel)]
+        return [
+            space.template_from_row(r)
+            for r in await repo.all_templates(db.reader(), workspace, channel)
+        ]
 
     _show(_run(work), as_json, ["id", "name", "languageCode", "category", "status"])
 

@@ -96,7 +96,11 @@ async def ensure_demo(db: Database, settings: Settings, secret: str) -> tuple[in
     async with db.transaction() as tx:
         row = await repo.find_demo_workspace(tx)
         created = row is None
-        wid = await space.create_workspace(tx, name="Demo", is_demo=True) if row is None else row["id"]
+        wid = (
+            await space.create_workspace(tx, name="Demo", is_demo=True)
+            if row is None
+            else row["id"]
+        )
     if created:
         await seed_demo(db, wid)
     async with db.transaction() as tx:

@@ -72,7 +72,9 @@ class Settings:
                     f"OPENRESPOND_RATE_LIMIT_PER_SECOND must be a number, got {rate!r}"
                 ) from None
             if r < 0 or r != r or r == float("inf"):
-                raise ConfigError("OPENRESPOND_RATE_LIMIT_PER_SECOND must be 0 or a positive number")
+                raise ConfigError(
+                    "OPENRESPOND_RATE_LIMIT_PER_SECOND must be 0 or a positive number"
+                )
             values["rate_limit_per_second"] = r
         if key := env.get("OPENRESPOND_SECRET_KEY"):
             values["secret_key"] = _token("OPENRESPOND_SECRET_KEY", key)

@@ -21,15 +21,31 @@ def people(ws: Workspace) -> dict[str, int]:
     ):
         assert ws.api.post("/space/custom_field", json=body).status_code == 200
     ids = {
-        "ada": ws.contact("Ada", lastName="Lovelace", email="ada@example.com", phone="+60123456789",
-                          language="en", countryCode="GB",
-                          custom_fields=[{"name": "Tier", "value": "pro"}, {"name": "Score", "value": 90},
-                                         {"name": "Subscribed", "value": True},
-                                         {"name": "Birthday", "value": "1815-12-10"},
-                                         {"name": "nick", "value": "Enchantress"}]),
-        "grace": ws.contact("Grace", lastName="Hopper", email="grace@example.com",
-                            custom_fields=[{"name": "Tier", "value": "free"}, {"name": "Score", "value": 40},
-                                           {"name": "Subscribed", "value": False}]),
+        "ada": ws.contact(
+            "Ada",
+            lastName="Lovelace",
+            email="ada@example.com",
+            phone="+60123456789",
+            language="en",
+            countryCode="GB",
+            custom_fields=[
+                {"name": "Tier", "value": "pro"},
+                {"name": "Score", "value": 90},
+                {"name": "Subscribed", "value": True},
+                {"name": "Birthday", "value": "1815-12-10"},
+                {"name": "nick", "value": "Enchantress"},
+            ],
+        ),
+        "grace": ws.contact(
+            "Grace",
+            lastName="Hopper",
+            email="grace@example.com",
+            custom_fields=[
+                {"name": "Tier", "value": "free"},
+                {"name": "Score", "value": 40},
+                {"name": "Subscribed", "value": False},
+            ],
+        ),
         "linus": ws.contact("Linus", phone="+60198765432", language="fi"),
     }
     ws.api.post(f"/contact/id:{ids['ada']}/tag", json=["vip", "newsletter"])
@@ -45,8 +61,14 @@ def names(ws: Workspace, body: dict[str, Any]) -> list[str]:
     return [c["firstName"] for c in r.json()["items"]]
 
 
-def cond(category: str, operator: str, value: Any = None, field: str | None = None) -> dict[str, Any]:
-    return {"filter": {"$and": [{"category": category, "field": field, "operator": operator, "value": value}]}}
+def cond(
+    category: str, operator: str, value: Any = None, field: str | None = None
+) -> dict[str, Any]:
+    return {
+        "filter": {
+            "$and": [{"category": category, "field": field, "operator": operator, "value": value}]
+        }
+    }
 
 
 CASES = [
@@ -85,12 +107,30 @@ CASES = [
     (cond("contactField", "isEqualTo", False, "Subscribed"), ["Grace"]),
     (cond("contactField", "isTimestampBefore", "1900-01-01", "Birthday"), ["Ada"]),
     (cond("contactField", "isTimestampAfter", "1900-01-01", "Birthday"), []),
-    (cond("contactField", "isTimestampBetween", {"from": "1815-12-10", "to": "1815-12-10"}, "Birthday"), ["Ada"]),
+    (
+        cond(
+            "contactField",
+            "isTimestampBetween",
+            {"from": "1815-12-10", "to": "1815-12-10"},
+            "Birthday",
+        ),
+        ["Ada"],
+    ),
     (cond("contactField", "isEqualTo", "enchantress", "nick"), ["Ada"]),
-    (cond("contactField", "isTimestampAfter", "2000-01-01T00:00:00Z", "created_at"), ["Ada", "Grace", "Linus"]),
+    (
+        cond("contactField", "isTimestampAfter", "2000-01-01T00:00:00Z", "created_at"),
+        ["Ada", "Grace", "Linus"],
+    ),
     (cond("contactField", "isTimestampBefore", 946684800, "created_at"), []),
-    (cond("contactField", "isTimestampBetween", {"from": 946684800000, "to": 4102444800000}, "created_at"),
-     ["Ada", "Grace", "Linus"]),
+    (
+        cond(
+            "contactField",
+            "isTimestampBetween",
+            {"from": 946684800000, "to": 4102444800000},
+            "created_at",
+        ),
+        ["Ada", "Grace", "Linus"],
+    ),
     ({"search": "love"}, ["Ada"]),
     ({"search": "ADA LOVE"}, ["Ada"]),
     ({"search": "example.com"}, ["Ada", "Grace"]),
@@ -98,20 +138,57 @@ CASES = [
     ({"search": "%"}, []),
     ({"filter": {"$and": []}}, ["Ada", "Grace", "Linus"]),
     ({"filter": {"$or": []}}, ["Ada", "Grace", "Linus"]),
-    ({"filter": {"$or": [
-        {"category": "contactField", "field": "firstName", "operator": "isEqualTo", "value": "Ada"},
-        {"category": "contactField", "field": "firstName", "operator": "isEqualTo", "value": "Linus"},
-    ]}}, ["Ada", "Linus"]),
-    ({"search": "a", "filter": {"$and": [
-        {"category": "contactTag", "field": None, "operator": "hasAnyOf", "value": ["newsletter"]},
-        {"category": "lifecycle", "field": None, "operator": "isEqualTo", "value": "Hot Lead"},
-    ]}}, ["Grace"]),
+    (
+        {
+            "filter": {
+                "$or": [
+                    {
+                        "category": "contactField",
+                        "field": "firstName",
+                        "operator": "isEqualTo",
+                        "value": "Ada",
+                    },
+                    {
+                        "category": "contactField",
+                        "field": "firstName",
+                        "operator": "isEqualTo",
+                        "value": "Linus",
+                    },
+                ]
+            }
+        },
+        ["Ada", "Linus"],
+    ),
+    (
+        {
+            "search": "a",
+            "filter": {
+                "$and": [
+                    {
+                        "category": "contactTag",
+                        "field": None,
+                        "operator": "hasAnyOf",
+                        "value": ["newsletter"],
+                    },
+                    {
+                        "category": "lifecycle",
+                        "field": None,
+                        "operator": "isEqualTo",
+                        "value": "Hot Lead",
+                    },
+                ]
+            },
+        },
+        ["Grace"],
+    ),
     ({"timezone": "Asia/Kuala_Lumpur", "search": None, "filter": None}, ["Ada", "Grace", "Linus"]),
 ]
 
 
 @pytest.mark.parametrize(("body", "expected"), CASES)
-def test_filter(ws: Workspace, people: dict[str, int], body: dict[str, Any], expected: list[str]) -> None:
+def test_filter(
+    ws: Workspace, people: dict[str, int], body: dict[str, Any], expected: list[str]
+) -> None:
     assert names(ws, body) == expected
 
 
@@ -120,7 +197,11 @@ BAD = [
     (cond("contactField", "hasAllOf", ["a"], "firstName"), "hasAllOf"),
     (cond("contactField", "isEqualTo", "x", "shoeSize"), "shoeSize"),
     (cond("contactField", "isEqualTo", "x", None), "field"),
-    (cond("contactField", "isEqualTo", "x", "Tier") | {"filter": {"$and": [{"category": "nope", "operator": "isEqualTo"}]}}, "category"),
+    (
+        cond("contactField", "isEqualTo", "x", "Tier")
+        | {"filter": {"$and": [{"category": "nope", "operator": "isEqualTo"}]}},
+        "category",
+    ),
     (cond("contactField", "bogus", "x", "firstName"), "operator"),
     (cond("contactField", "hasAnyOf", "not-a-list", "firstName"), "value"),
     (cond("contactField", "hasAnyOf", [], "firstName"), "value"),
@@ -135,13 +216,36 @@ BAD = [
     (cond("lifecycle", "isEqualTo", "No Such Stage"), "lifecycle"),
     (cond("lifecycle", "isGreaterThan", "Customer"), "isGreaterThan"),
     (cond("contactTag", "isBetween", {"from": 1, "to": 2}), "isBetween"),
-    ({"timezone": "Mars/Olympus", **cond("contactField", "isTimestampAfter", "2024-01-01", "created_at")}, "timezone"),
-    ({"filter": {"$and": [{"category": "contactField", "field": "firstName", "operator": "isEqualTo", "value": "a"}] * 51}}, "50"),
+    (
+        {
+            "timezone": "Mars/Olympus",
+            **cond("contactField", "isTimestampAfter", "2024-01-01", "created_at"),
+        },
+        "timezone",
+    ),
+    (
+        {
+            "filter": {
+                "$and": [
+                    {
+                        "category": "contactField",
+                        "field": "firstName",
+                        "operator": "isEqualTo",
+                        "value": "a",
+                    }
+                ]
+                * 51
+            }
+        },
+        "50",
+    ),
     ({"search": "x" * 256}, "search"),
     ({"filter": "all"}, "filter"),
 ]
 
 
 @pytest.mark.parametrize(("body", "word"), BAD)
-def test_unsupported_or_malformed_filter_is_400_naming_it(ws: Workspace, people: dict[str, int], body: dict[str, Any], word: str) -> None:
+def test_unsupported_or_malformed_filter_is_400_naming_it(
+    ws: Workspace, people: dict[str, int], body: dict[str, Any], word: str
+) -> None:
     error(ws.api.post("/contact/list", json=body), 400, word)

@@ -27,7 +27,11 @@ def get(ws: Workspace, cid: int) -> dict:
 def test_primary_survives_secondary_is_deleted(ws: Workspace, form: str) -> None:
     p = ws.contact("Primary", email="p@example.com")
     s = ws.contact("Secondary", email="s@example.com")
-    body = {"primaryContactId": p, "secondaryContactId": s} if form == "collection" else {"contactIds": [p, s]}
+    body = (
+        {"primaryContactId": p, "secondaryContactId": s}
+        if form == "collection"
+        else {"contactIds": [p, s]}
+    )
     r = ws.api.post("/contact/merge", json=body)
     assert r.status_code == 200 and r.json() == {"contactId": p}
     assert get(ws, p)["email"] == "p@example.com"
@@ -76,7 +80,9 @@ def test_lifecycle_and_assignee_fill_from_secondary(ws: Workspace) -> None:
 
 def test_custom_fields_primary_wins_unless_empty(ws: Workspace, fields: None) -> None:
     p = ws.contact("P", custom_fields=[{"name": "Tier", "value": "pro"}])
-    s = ws.contact("S", custom_fields=[{"name": "Tier", "value": "free"}, {"name": "Score", "value": 7}])
+    s = ws.contact(
+        "S", custom_fields=[{"name": "Tier", "value": "free"}, {"name": "Score", "value": 7}]
+    )
     ws.api.post("/contact/merge", json={"contactIds": [p, s]})
     values = {f["name"]: f["value"] for f in get(ws, p)["custom_fields"]}
     assert values == {"Tier": "pro", "Score": 7}
@@ -96,19 +102,31 @@ def test_body_fields_override_both(ws: Workspace, fields: None) -> None:
     s = ws.contact("S", email="s@example.com", phone="+60122222222")
     r = ws.api.post(
         "/contact/merge",
-        json={"contactIds": [p, s], "firstName": "Merged", "email": "s@example.com",
-              "custom_fields": [{"name": "Tier", "value": "pro"}]},
+        json={
+            "contactIds": [p, s],
+            "firstName": "Merged",
+            "email": "s@example.com",
+            "custom_fields": [{"name": "Tier", "value": "pro"}],
+        },
     )
     assert r.status_code == 200, r.text
     got = get(ws, p)
-    assert (got["firstName"], got["email"], got["phone"]) == ("Merged", "s@example.com", "+60122222222")
+    assert (got["firstName"], got["email"], got["phone"]) == (
+        "Merged",
+        "s@example.com",
+        "+60122222222",
+    )
     assert got["custom_fields"] == [{"name": "Tier", "value": "pro"}]
 
 
 def test_same_id_twice_is_400(ws: Workspace) -> None:
     p = ws.contact("P")
     error(ws.api.post("/contact/merge", json={"contactIds": [p, p]}), 400, "same")
-    error(ws.api.post("/contact/merge", json={"primaryContactId": p, "secondaryContactId": p}), 400, "same")
+    error(
+        ws.api.post("/contact/merge", json={"primaryContactId": p, "secondaryContactId": p}),
+        400,
+        "same",
+    )
 
 
 def test_missing_contact_is_404_and_nothing_changes(ws: Workspace) -> None:
@@ -138,7 +156,11 @@ def test_bad_override_rolls_everything_back(ws: Workspace) -> None:
     p = ws.contact("P")
     s = ws.contact("S")
     ws.api.post(f"/contact/id:{s}/tag", json=["x"])
-    error(ws.api.post("/contact/merge", json={"contactIds": [p, s], "email": "not-an-email"}), 400, "email")
+    error(
+        ws.api.post("/contact/merge", json={"contactIds": [p, s], "email": "not-an-email"}),
+        400,
+        "email",
+    )
     assert get(ws, s)["tags"] == ["x"]
     assert get(ws, p)["tags"] == []
 

@@ -21,7 +21,10 @@ def error(r, status: int, *words: str) -> None:
 
 class TestCreate:
     def test_collection_route_answers_like_respond_io(self, ws: Workspace) -> None:
-        r = ws.api.post("/contact", json={"firstName": "Ada", "email": "Ada@Example.com", "phone": "+60 12-345 6789"})
+        r = ws.api.post(
+            "/contact",
+            json={"firstName": "Ada", "email": "Ada@Example.com", "phone": "+60 12-345 6789"},
+        )
         assert r.status_code == 200
         body = r.json()
         assert body["code"] == "200" and body["message"] == "Contact added successfully!"
@@ -33,7 +36,9 @@ class TestCreate:
         assert isinstance(got["created_at"], int)
 
     def test_official_route_takes_email_or_phone_from_identifier(self, ws: Workspace) -> None:
-        r = ws.api.post("/contact/email:grace@example.com", json={"firstName": "Grace", "phone": "+60123450000"})
+        r = ws.api.post(
+            "/contact/email:grace@example.com", json={"firstName": "Grace", "phone": "+60123450000"}
+        )
         assert r.status_code == 200, r.text
         got = ws.api.get("/contact/email:grace@example.com").json()
         assert got["phone"] == "+60123450000"
@@ -55,8 +60,13 @@ class TestCreate:
 
     def test_all_fields_are_stored_normalised(self, ws: Workspace) -> None:
         cid = ws.contact(
-            "Ada", lastName="Lovelace", email="ada@example.com", phone="+442071838750",
-            language="EN", countryCode="gb", profilePic="https://example.com/a.png",
+            "Ada",
+            lastName="Lovelace",
+            email="ada@example.com",
+            phone="+442071838750",
+            language="en",
+            countryCode="GB",
+            profilePic="https://example.com/a.png",
         )
         got = ws.api.get(f"/contact/id:{cid}").json()
         assert got["language"] == "en" and got["countryCode"] == "GB"
@@ -76,6 +86,8 @@ class TestCreate:
             ({"firstName": "A", "phone": "+1"}, "phone"),
             ({"firstName": "A", "phone": 60123}, "phone"),
             ({"firstName": "A", "language": "xx"}, "language"),
+            ({"firstName": "A", "language": "EN"}, "language"),
+            ({"firstName": "A", "countryCode": "my"}, "countryCode"),
             ({"firstName": "A", "countryCode": "ZZ"}, "countryCode"),
             ({"firstName": "A", "profilePic": "ftp://x"}, "profilePic"),
             ({"firstName": "A", "custom_fields": [{"name": "nope", "value": "x"}]}, "nope"),
@@ -83,16 +95,23 @@ class TestCreate:
             ([], "object"),
         ],
     )
-    def test_bad_input_is_400_naming_the_field_and_stores_nothing(self, ws: Workspace, body, field) -> None:
+    def test_bad_input_is_400_naming_the_field_and_stores_nothing(
+        self, ws: Workspace, body, field
+    ) -> None:
         error(ws.api.post("/contact", json=body), 400, field)
         assert ws.api.get("/contact/list").json()["items"] == []
 
     def test_malformed_json_and_missing_body(self, ws: Workspace) -> None:
-        r = ws.api.post("/contact", content=b'{"firstName": "A"', headers={"content-type": "application/json"})
+        r = ws.api.post(
+            "/contact", content=b'{"firstName": "A"', headers={"content-type": "application/json"}
+        )
         error(r, 400, "json")
         error(ws.api.post("/contact"), 400, "body")
 
-    @pytest.mark.parametrize("ident", ["foo:bar", "email:", "email:nope", "phone:abc", "id:abc", "id:0", "id:-1", "plain"])
+    @pytest.mark.parametrize(
+        "ident",
+        ["foo:bar", "email:", "email:nope", "phone:abc", "id:abc", "id:0", "id:-1", "plain"],
+    )
     def test_malformed_identifier_is_400(self, ws: Workspace, ident: str) -> None:
         error(ws.api.get(f"/contact/{ident}"), 400, "identifier")
 
@@ -125,7 +144,11 @@ class TestUpdate:
         r = ws.api.put(f"/contact/id:{cid}", json={"firstName": "Augusta"})
         assert r.status_code == 200 and r.json() == {"contactId": cid}
         got = ws.api.get(f"/contact/id:{cid}").json()
-        assert (got["firstName"], got["lastName"], got["email"]) == ("Augusta", "Lovelace", "ada@example.com")
+        assert (got["firstName"], got["lastName"], got["email"]) == (
+            "Augusta",
+            "Lovelace",
+            "ada@example.com",
+        )
 
     def test_null_clears_a_field(self, ws: Workspace) -> None:
         cid = ws.contact("Ada", lastName="Lovelace", email="ada@example.com")
@@ -163,16 +186,24 @@ class TestUpdate:
 
 class TestCreateOrUpdate:
     def test_creates_then_updates(self, ws: Workspace) -> None:
-        r = ws.api.post("/contact/create_or_update/email:new@example.com", json={"firstName": "New"})
+        r = ws.api.post(
+            "/contact/create_or_update/email:new@example.com", json={"firstName": "New"}
+        )
         assert r.status_code == 200
         cid = r.json()["contactId"]
-        r = ws.api.post("/contact/create_or_update/email:new@example.com", json={"lastName": "Person"})
+        r = ws.api.post(
+            "/contact/create_or_update/email:new@example.com", json={"lastName": "Person"}
+        )
         assert r.json() == {"contactId": cid}
         got = ws.api.get(f"/contact/id:{cid}").json()
         assert (got["firstName"], got["lastName"]) == ("New", "Person")
 
     def test_create_needs_first_name(self, ws: Workspace) -> None:
-        error(ws.api.post("/contact/create_or_update/email:x@example.com", json={"lastName": "X"}), 400, "firstName")
+        error(
+            ws.api.post("/contact/create_or_update/email:x@example.com", json={"lastName": "X"}),
+            400,
+            "firstName",
+        )
 
     def test_unknown_id_is_404(self, ws: Workspace) -> None:
         error(ws.api.post("/contact/create_or_update/id:987654321", json={"firstName": "X"}), 404)
@@ -187,7 +218,12 @@ class TestDelete:
         error(ws.api.get(f"/contact/id:{cid}"), 404)
         error(ws.api.delete(f"/contact/id:{cid}"), 404)
         # the email is free again
-        assert ws.api.post("/contact", json={"firstName": "Again", "email": "gone@example.com"}).status_code == 200
+        assert (
+            ws.api.post(
+                "/contact", json={"firstName": "Again", "email": "gone@example.com"}
+            ).status_code
+            == 200
+        )
 
 
 class TestLifecycle:
@@ -199,13 +235,21 @@ class TestLifecycle:
         ws.api.post(f"/contact/id:{cid}/lifecycle/update", json={"name": None})
         assert ws.api.get(f"/contact/id:{cid}").json()["lifecycle"] is None
         ws.api.post(f"/contact/id:{cid}/lifecycle/update", json={"name": "Customer"})
-        r = ws.api.post(f"/contact/id:{cid}/lifecycle/update", content=b"null", headers={"content-type": "application/json"})
+        r = ws.api.post(
+            f"/contact/id:{cid}/lifecycle/update",
+            content=b"null",
+            headers={"content-type": "application/json"},
+        )
         assert r.status_code == 200
         assert ws.api.get(f"/contact/id:{cid}").json()["lifecycle"] is None
 
     def test_unknown_stage_is_400(self, ws: Workspace) -> None:
         cid = ws.contact()
-        error(ws.api.post(f"/contact/id:{cid}/lifecycle/update", json={"name": "Nope"}), 400, "lifecycle")
+        error(
+            ws.api.post(f"/contact/id:{cid}/lifecycle/update", json={"name": "Nope"}),
+            400,
+            "lifecycle",
+        )
         error(ws.api.post(f"/contact/id:{cid}/lifecycle/update", json={"name": 5}), 400, "name")
         error(ws.api.post("/contact/id:987654321/lifecycle/update", json={"name": "Hot Lead"}), 404)
 
@@ -213,8 +257,12 @@ class TestLifecycle:
 class TestTags:
     def test_add_both_forms_and_remove(self, ws: Workspace) -> None:
         cid = ws.contact()
-        assert ws.api.post(f"/contact/id:{cid}/tag", json=["vip", "newsletter"]).json() == {"contactId": cid}
-        assert ws.api.post(f"/contact/id:{cid}/tag", json={"tags": ["beta", "vip"]}).status_code == 200
+        assert ws.api.post(f"/contact/id:{cid}/tag", json=["vip", "newsletter"]).json() == {
+            "contactId": cid
+        }
+        assert (
+            ws.api.post(f"/contact/id:{cid}/tag", json={"tags": ["beta", "vip"]}).status_code == 200
+        )
         assert ws.api.get(f"/contact/id:{cid}").json()["tags"] == ["beta", "newsletter", "vip"]
         r = ws.api.request("DELETE", f"/contact/id:{cid}/tag", json=["vip", "never-had"])
         assert r.json() == {"contactId": cid}
@@ -258,40 +306,72 @@ class TestCustomFieldValues:
             assert ws.api.post("/space/custom_field", json=body).status_code == 200
 
     def test_values_round_trip_in_their_types(self, ws: Workspace, fields: None) -> None:
-        cid = ws.contact(custom_fields=[
-            {"name": "Tier", "value": "pro"},
-            {"name": "Score", "value": "42"},
-            {"name": "Subscribed", "value": "true"},
-            {"name": "Birthday", "value": "1990-02-28"},
-            {"name": "Call at", "value": "09:30"},
-            {"name": "work_email", "value": "Ada@Work.com"},
-            {"name": "Site", "value": "https://example.com"},
-            {"name": "Note", "value": "likes tea"},
-        ])
-        got = {f["name"]: f["value"] for f in ws.api.get(f"/contact/id:{cid}").json()["custom_fields"]}
+        cid = ws.contact(
+            custom_fields=[
+                {"name": "Tier", "value": "pro"},
+                {"name": "Score", "value": "42"},
+                {"name": "Subscribed", "value": "true"},
+                {"name": "Birthday", "value": "1990-02-28"},
+                {"name": "Call at", "value": "09:30"},
+                {"name": "work_email", "value": "Ada@Work.com"},
+                {"name": "Site", "value": "https://example.com"},
+                {"name": "Note", "value": "likes tea"},
+            ]
+        )
+        got = {
+            f["name"]: f["value"] for f in ws.api.get(f"/contact/id:{cid}").json()["custom_fields"]
+        }
         assert got == {
-            "Tier": "pro", "Score": 42, "Subscribed": True, "Birthday": "1990-02-28",
-            "Call at": "09:30", "Work email": "ada@work.com", "Site": "https://example.com",
+            "Tier": "pro",
+            "Score": 42,
+            "Subscribed": True,
+            "Birthday": "1990-02-28",
+            "Call at": "09:30",
+            "Work email": "ada@work.com",
+            "Site": "https://example.com",
             "Note": "likes tea",
         }
 
     def test_update_merges_by_name_and_null_removes(self, ws: Workspace, fields: None) -> None:
-        cid = ws.contact(custom_fields=[{"name": "Tier", "value": "free"}, {"name": "Score", "value": 1.5}])
+        cid = ws.contact(
+            custom_fields=[{"name": "Tier", "value": "free"}, {"name": "Score", "value": 1.5}]
+        )
         ws.api.put(f"/contact/id:{cid}", json={"custom_fields": [{"name": "Tier", "value": "pro"}]})
-        got = {f["name"]: f["value"] for f in ws.api.get(f"/contact/id:{cid}").json()["custom_fields"]}
+        got = {
+            f["name"]: f["value"] for f in ws.api.get(f"/contact/id:{cid}").json()["custom_fields"]
+        }
         assert got == {"Tier": "pro", "Score": 1.5}
         ws.api.put(f"/contact/id:{cid}", json={"custom_fields": [{"name": "Score", "value": None}]})
-        got = {f["name"]: f["value"] for f in ws.api.get(f"/contact/id:{cid}").json()["custom_fields"]}
+        got = {
+            f["name"]: f["value"] for f in ws.api.get(f"/contact/id:{cid}").json()["custom_fields"]
+        }
         assert got == {"Tier": "pro"}
 
     @pytest.mark.parametrize(
         ("name", "value"),
         [
-            ("Tier", "gold"), ("Score", "abc"), ("Score", True), ("Subscribed", "yes"),
-            ("Birthday", "1990-02-30"), ("Birthday", "28/02/1990"), ("Call at", "25:00"),
-            ("Work email", "nope"), ("Site", "example.com"), ("Note", 5), ("Note", "x" * 2001),
+            ("Tier", "gold"),
+            ("Score", "abc"),
+            ("Score", True),
+            ("Subscribed", "yes"),
+            ("Birthday", "1990-02-30"),
+            ("Birthday", "28/02/1990"),
+            ("Call at", "25:00"),
+            ("Work email", "nope"),
+            ("Site", "example.com"),
+            ("Note", 5),
+            ("Note", "x" * 2001),
         ],
     )
-    def test_wrong_type_is_400_naming_the_field(self, ws: Workspace, fields: None, name: str, value) -> None:
-        error(ws.api.post("/contact", json={"firstName": "A", "custom_fields": [{"name": name, "value": value}]}), 400, name)
+    def test_wrong_type_is_400_naming_the_field(
+        self, ws: Workspace, fields: None, name: str, value
+    ) -> None:
+        error(
+            ws.api.post(
+                "/contact",
+                json={"firstName": "A", "custom_fields": [{"name": name, "value": value}]},
+            ),
+            400,
+            name,
+        )
         assert ws.api.get("/contact/list").json()["items"] == []

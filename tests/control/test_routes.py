@@ -17,11 +17,16 @@ def test_admin_creates_lists_and_deletes_workspaces(server_url: str) -> None:
         assert w["name"] == "Acme" and w["demo"] is False and isinstance(w["orgId"], int)
         assert w["id"] in [x["id"] for x in admin.get("/control/workspaces").json()["items"]]
         assert admin.get(f"/control/workspaces/{w['id']}").json() == w
-        token = admin.post(f"/control/workspaces/{w['id']}/tokens", json={"name": "ci"}).json()["token"]
+        token = admin.post(f"/control/workspaces/{w['id']}/tokens", json={"name": "ci"}).json()[
+            "token"
+        ]
         assert admin.delete(f"/control/workspaces/{w['id']}").status_code == 200
         error(admin.get(f"/control/workspaces/{w['id']}"), 404)
         # its tokens died with it
-        error(httpx.get(f"{server_url}/v2/space/user", headers={"Authorization": f"Bearer {token}"}), 401)
+        error(
+            httpx.get(f"{server_url}/v2/space/user", headers={"Authorization": f"Bearer {token}"}),
+            401,
+        )
 
 
 @pytest.mark.parametrize("auth", [None, "Bearer wrong-admin-token-123456", "Basic x"])
@@ -34,8 +39,15 @@ def test_workspace_token_manages_its_own_workspace(ws: Workspace) -> None:
     own = httpx.Client(base_url=ws.base, headers={"Authorization": f"Bearer {ws.token}"})
     W = f"/control/workspaces/{ws.wid}"
     assert own.get(W).json()["id"] == ws.wid
-    r = own.post(f"{W}/users", json={"email": "new@example.com", "firstName": "New", "role": "manager", "team": "Sales"})
-    assert r.status_code == 200 and r.json()["team"]["name"] == "Sales" and r.json()["role"] == "manager"
+    r = own.post(
+        f"{W}/users",
+        json={"email": "new@example.com", "firstName": "New", "role": "manager", "team": "Sales"},
+    )
+    assert (
+        r.status_code == 200
+        and r.json()["team"]["name"] == "Sales"
+        and r.json()["role"] == "manager"
+    )
     error(own.delete(W), 403)
     own.close()
 
@@ -44,9 +56,19 @@ def test_users(ws: Workspace) -> None:
     W = f"/control/workspaces/{ws.wid}"
     users = ws.control.get(f"{W}/users").json()["items"]
     assert [u["email"] for u in users] == ["agent@example.com", "owner@example.com"]
-    error(ws.control.post(f"{W}/users", json={"email": "AGENT@example.com", "firstName": "Dup"}), 409, "agent@example.com")
+    error(
+        ws.control.post(f"{W}/users", json={"email": "AGENT@example.com", "firstName": "Dup"}),
+        409,
+        "agent@example.com",
+    )
     error(ws.control.post(f"{W}/users", json={"email": "bad", "firstName": "X"}), 400, "email")
-    error(ws.control.post(f"{W}/users", json={"email": "x@example.com", "firstName": "X", "role": "god"}), 400, "role")
+    error(
+        ws.control.post(
+            f"{W}/users", json={"email": "x@example.com", "firstName": "X", "role": "god"}
+        ),
+        400,
+        "role",
+    )
     error(ws.control.post(f"{W}/users", json={"email": "x@example.com"}), 400, "firstName")
     uid = ws.users["agent@example.com"]
     cid = ws.contact()
@@ -71,7 +93,9 @@ def test_lifecycle_stages(ws: Workspace) -> None:
 
 def test_closing_notes(ws: Workspace) -> None:
     W = f"/control/workspaces/{ws.wid}"
-    r = ws.control.post(f"{W}/closing_notes", json={"category": "Won", "description": "Deal closed"})
+    r = ws.control.post(
+        f"{W}/closing_notes", json={"category": "Won", "description": "Deal closed"}
+    )
     assert r.json() == {"category": "Won", "description": "Deal closed"}
     error(ws.control.post(f"{W}/closing_notes", json={"category": "Won"}), 409)
     error(ws.control.post(f"{W}/closing_notes", json={"category": "x" * 129}), 400, "category")
@@ -82,7 +106,9 @@ def test_closing_notes(ws: Workspace) -> None:
 
 def test_custom_fields_and_tags(ws: Workspace) -> None:
     W = f"/control/workspaces/{ws.wid}"
-    f = ws.control.post(f"{W}/custom_fields", json={"name": "Plan", "type": "list", "options": ["a"]}).json()
+    f = ws.control.post(
+        f"{W}/custom_fields", json={"name": "Plan", "type": "list", "options": ["a"]}
+    ).json()
     assert ws.control.get(f"{W}/custom_fields").json()["items"] == [f]
     cid = ws.contact(custom_fields=[{"name": "Plan", "value": "a"}])
     assert ws.control.delete(f"{W}/custom_fields/{f['id']}").status_code == 200
@@ -96,19 +122,53 @@ def test_custom_fields_and_tags(ws: Workspace) -> None:
 
 def test_channels_and_templates(ws: Workspace) -> None:
     W = f"/control/workspaces/{ws.wid}"
-    ch = ws.control.post(f"{W}/channels", json={"name": "Mail", "source": "other_email", "driver": "sandbox"}).json()
+    ch = ws.control.post(
+        f"{W}/channels", json={"name": "Mail", "source": "other_email", "driver": "sandbox"}
+    ).json()
     assert ch["source"] == "other_email"
     error(ws.control.post(f"{W}/channels", json={"name": "X", "source": "pigeon"}), 400, "source")
-    error(ws.control.post(f"{W}/channels", json={"name": "X", "source": "telegram", "driver": "fax"}), 400, "driver")
-    error(ws.control.post(f"{W}/channels", json={"name": "X", "source": "telegram", "id": ch["id"]}), 409, "id")
-    fixed = ws.control.post(f"{W}/channels", json={"name": "Fixed", "source": "telegram", "id": 900000 + ws.wid}).json()
+    error(
+        ws.control.post(f"{W}/channels", json={"name": "X", "source": "telegram", "driver": "fax"}),
+        400,
+        "driver",
+    )
+    error(
+        ws.control.post(f"{W}/channels", json={"name": "X", "source": "telegram", "id": ch["id"]}),
+        409,
+        "id",
+    )
+    fixed = ws.control.post(
+        f"{W}/channels", json={"name": "Fixed", "source": "telegram", "id": 900000 + ws.wid}
+    ).json()
     assert fixed["id"] == 900000 + ws.wid
-    tpl = ws.control.post(f"{W}/channels/{ch['id']}/templates", json={"name": "welcome", "languageCode": "en_US"})
+    tpl = ws.control.post(
+        f"{W}/channels/{ch['id']}/templates", json={"name": "welcome", "languageCode": "en_US"}
+    )
     assert tpl.status_code == 200
-    error(ws.control.post(f"{W}/channels/{ch['id']}/templates", json={"name": "welcome", "languageCode": "en_US"}), 409)
-    error(ws.control.post(f"{W}/channels/{ch['id']}/templates", json={"name": "w", "languageCode": "en", "status": "x"}), 400, "status")
-    error(ws.control.post(f"{W}/channels/987654321/templates", json={"name": "w", "languageCode": "en"}), 404, "channel")
-    assert [t["name"] for t in ws.control.get(f"{W}/channels/{ch['id']}/templates").json()["items"]] == ["welcome"]
+    error(
+        ws.control.post(
+            f"{W}/channels/{ch['id']}/templates", json={"name": "welcome", "languageCode": "en_US"}
+        ),
+        409,
+    )
+    error(
+        ws.control.post(
+            f"{W}/channels/{ch['id']}/templates",
+            json={"name": "w", "languageCode": "en", "status": "x"},
+        ),
+        400,
+        "status",
+    )
+    error(
+        ws.control.post(
+            f"{W}/channels/987654321/templates", json={"name": "w", "languageCode": "en"}
+        ),
+        404,
+        "channel",
+    )
+    assert [
+        t["name"] for t in ws.control.get(f"{W}/channels/{ch['id']}/templates").json()["items"]
+    ] == ["welcome"]
     assert ws.control.delete(f"{W}/templates/{tpl.json()['id']}").status_code == 200
     assert ws.control.delete(f"{W}/channels/{ch['id']}").status_code == 200
     error(ws.control.delete(f"{W}/channels/{ch['id']}"), 404)
@@ -120,11 +180,18 @@ def test_tokens_issue_list_revoke(ws: Workspace) -> None:
     issued = ws.control.post(f"{W}/tokens", json={"name": "zapier"}).json()
     assert issued["workspaceId"] == ws.wid and issued["token"].count(".") == 2
     listed = ws.control.get(f"{W}/tokens").json()["items"]
-    assert [t["name"] for t in listed] == ["tests", "zapier"] and all(t["revoked_at"] is None for t in listed)
+    assert [t["name"] for t in listed] == ["tests", "zapier"] and all(
+        t["revoked_at"] is None for t in listed
+    )
     assert ws.control.delete(f"{W}/tokens/{issued['id']}").status_code == 200
     error(ws.control.delete(f"{W}/tokens/{issued['id']}"), 404)
     assert ws.control.get(f"{W}/tokens").json()["items"][1]["revoked_at"] is not None
 
 
 def test_admin_token_is_compared_exactly(server_url: str) -> None:
-    error(httpx.get(f"{server_url}/control/workspaces", headers={"Authorization": f"Bearer {ADMIN_TOKEN}x"}), 401)
+    error(
+        httpx.get(
+            f"{server_url}/control/workspaces", headers={"Authorization": f"Bearer {ADMIN_TOKEN}x"}
+        ),
+        401,
+    )

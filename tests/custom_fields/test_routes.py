@@ -27,17 +27,45 @@ def test_create_both_forms_on_both_paths(ws: Workspace, path: str, body: dict) -
 
 
 def test_slug_is_derived_and_can_be_given(ws: Workspace) -> None:
-    assert ws.api.post("/space/custom_field", json={"name": "Account Tier!", "dataType": "text"}).json()["slug"] == "account_tier"
-    assert ws.api.post("/space/custom_field", json={"name": "X", "slug": "My_Slug", "dataType": "text"}).json()["slug"] == "My_Slug"
+    assert (
+        ws.api.post(
+            "/space/custom_field", json={"name": "Account Tier!", "dataType": "text"}
+        ).json()["slug"]
+        == "account_tier"
+    )
+    assert (
+        ws.api.post(
+            "/space/custom_field", json={"name": "X", "slug": "My_Slug", "dataType": "text"}
+        ).json()["slug"]
+        == "My_Slug"
+    )
 
 
 def test_same_definition_is_idempotent_different_is_409(ws: Workspace) -> None:
-    first = ws.api.post("/custom_field", json={"name": "tier", "type": "list", "options": ["a", "b"]}).json()
-    again = ws.api.post("/space/custom_field", json={"name": "tier", "dataType": "list", "allowedValues": ["a", "b"]})
+    first = ws.api.post(
+        "/custom_field", json={"name": "tier", "type": "list", "options": ["a", "b"]}
+    ).json()
+    again = ws.api.post(
+        "/space/custom_field",
+        json={"name": "tier", "dataType": "list", "allowedValues": ["a", "b"]},
+    )
     assert again.status_code == 200 and again.json() == first
-    error(ws.api.post("/space/custom_field", json={"name": "tier", "dataType": "text"}), 409, "tier")
-    error(ws.api.post("/space/custom_field", json={"name": "tier", "dataType": "list", "allowedValues": ["a"]}), 409)
-    error(ws.api.post("/space/custom_field", json={"name": "other", "slug": "tier", "dataType": "text"}), 409, "slug")
+    error(
+        ws.api.post("/space/custom_field", json={"name": "tier", "dataType": "text"}), 409, "tier"
+    )
+    error(
+        ws.api.post(
+            "/space/custom_field", json={"name": "tier", "dataType": "list", "allowedValues": ["a"]}
+        ),
+        409,
+    )
+    error(
+        ws.api.post(
+            "/space/custom_field", json={"name": "other", "slug": "tier", "dataType": "text"}
+        ),
+        409,
+        "slug",
+    )
 
 
 def test_list_both_paths_and_pages(ws: Workspace) -> None:
@@ -65,7 +93,9 @@ def test_get_unknown_is_404(ws: Workspace) -> None:
         ({"name": "x", "dataType": "list", "allowedValues": []}, "allowedValues"),
         ({"name": "x", "dataType": "list", "allowedValues": ["a", "a"]}, "allowedValues"),
         ({"name": "x", "dataType": "text", "allowedValues": ["a"]}, "allowedValues"),
-        ({"name": "x", "dataType": "text", "type": "number"}, "disagree"),
+        ({"name": "x", "dataType": "text", "type": "number"}, "not both"),
+        ({"name": "x", "dataType": "text", "type": "text"}, "not both"),
+        ({"name": "x", "dataType": "list", "allowedValues": ["a"], "options": ["a"]}, "not both"),
         ({"name": "x" * 51, "dataType": "text"}, "name"),
         ({"name": "x", "slug": "bad slug", "dataType": "text"}, "slug"),
         ({"name": "x", "slug": "s" * 51, "dataType": "text"}, "slug"),

@@ -58,7 +58,9 @@ def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
             await migrate(db)
             with pytest.raises(RuntimeError):
                 async with db.transaction() as tx:
-                    await tx.execute("INSERT INTO workspaces (name, org_id, created_at) VALUES ('w', 1, 0)")
+                    await tx.execute(
+                        "INSERT INTO workspaces (name, org_id, created_at) VALUES ('w', 1, 0)"
+                    )
                     raise RuntimeError("boom")
             assert await db.reader().fetch_val("SELECT COUNT(*) FROM workspaces") == 0
         finally:

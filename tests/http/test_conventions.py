@@ -31,7 +31,9 @@ class TestAuth:
         error(r, 401)
 
     def test_admin_token_is_not_a_v2_token(self, ws: Workspace) -> None:
-        r = httpx.get(f"{ws.base}/v2/contact/list", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        r = httpx.get(
+            f"{ws.base}/v2/contact/list", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        )
         error(r, 401)
 
     def test_token_is_jwt_shaped_for_the_mcp_server(self, ws: Workspace) -> None:
@@ -45,10 +47,15 @@ class TestAuth:
     def test_tampered_signature_is_401(self, ws: Workspace) -> None:
         head, body, sig = ws.token.split(".")
         forged = f"{head}.{body}.{sig[:-2]}{'AA' if sig[-2:] != 'AA' else 'BB'}"
-        error(httpx.get(f"{ws.base}/v2/contact/list", headers={"Authorization": f"Bearer {forged}"}), 401)
+        error(
+            httpx.get(f"{ws.base}/v2/contact/list", headers={"Authorization": f"Bearer {forged}"}),
+            401,
+        )
 
     def test_revoked_token_is_401(self, ws: Workspace) -> None:
-        issued = ws.control.post(f"/control/workspaces/{ws.wid}/tokens", json={"name": "temp"}).json()
+        issued = ws.control.post(
+            f"/control/workspaces/{ws.wid}/tokens", json={"name": "temp"}
+        ).json()
         headers = {"Authorization": f"Bearer {issued['token']}"}
         assert httpx.get(f"{ws.base}/v2/space/user", headers=headers).status_code == 200
         r = ws.control.delete(f"/control/workspaces/{ws.wid}/tokens/{issued['id']}")
@@ -87,15 +94,28 @@ class TestErrorShape:
         assert ws.api.get("/contact/list").json()["items"] == []
 
     def test_non_json_media_type_is_415(self, ws: Workspace) -> None:
-        r = ws.api.post("/contact", content=b"firstName=A", headers={"content-type": "application/x-www-form-urlencoded"})
+        r = ws.api.post(
+            "/contact",
+            content=b"firstName=A",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
         error(r, 415, "content-type")
 
     def test_json_with_charset_and_get_with_content_type_are_fine(self, ws: Workspace) -> None:
-        r = ws.api.post("/contact", content=b'{"firstName":"A"}', headers={"content-type": "application/json; charset=utf-8"})
+        r = ws.api.post(
+            "/contact",
+            content=b'{"firstName":"A"}',
+            headers={"content-type": "application/json; charset=utf-8"},
+        )
         assert r.status_code == 200
-        assert ws.api.get("/contact/list", headers={"content-type": "application/json"}).status_code == 200
+        assert (
+            ws.api.get("/contact/list", headers={"content-type": "application/json"}).status_code
+            == 200
+        )
 
-    @pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=-5", "limit=abc", "cursorId=abc", "cursorId=1.5"])
+    @pytest.mark.parametrize(
+        "query", ["limit=0", "limit=101", "limit=-5", "limit=abc", "cursorId=abc", "cursorId=1.5"]
+    )
     def test_bad_paging_parameters_are_400(self, ws: Workspace, query: str) -> None:
         error(ws.api.get(f"/contact/list?{query}"), 400, query.split("=")[0])
         error(ws.api.post(f"/contact/list?{query}", json={}), 400, query.split("=")[0])
@@ -137,7 +157,9 @@ class TestPagination:
         assert "search=match" in page["pagination"]["next"]
         r = ws.api.post("/contact/list?limit=2", json={"search": "match"}).json()
         assert len(r["items"]) == 2
-        rest = httpx.post(r["pagination"]["next"], json={"search": "match"}, headers=ws.api.headers).json()
+        rest = httpx.post(
+            r["pagination"]["next"], json={"search": "match"}, headers=ws.api.headers
+        ).json()
         assert [c["firstName"] for c in rest["items"]] == ["Match2"]
 
     def test_public_url_is_used_for_links(self, tmp_path: Path) -> None:
@@ -198,8 +220,12 @@ class TestRateLimits:
 class TestIdempotency:
     def test_replay_returns_the_first_answer(self, ws: Workspace) -> None:
         headers = {"Idempotency-Key": "create-ada-1"}
-        first = ws.api.post("/contact", json={"firstName": "Ada", "email": "ada@example.com"}, headers=headers)
-        again = ws.api.post("/contact", json={"firstName": "Ada", "email": "ada@example.com"}, headers=headers)
+        first = ws.api.post(
+            "/contact", json={"firstName": "Ada", "email": "ada@example.com"}, headers=headers
+        )
+        again = ws.api.post(
+            "/contact", json={"firstName": "Ada", "email": "ada@example.com"}, headers=headers
+        )
         assert first.status_code == again.status_code == 200
         assert again.json() == first.json()
         assert again.headers["idempotent-replayed"] == "true"
@@ -209,7 +235,11 @@ class TestIdempotency:
     def test_same_key_different_request_is_422(self, ws: Workspace) -> None:
         headers = {"Idempotency-Key": "k-2"}
         ws.api.post("/contact", json={"firstName": "Ada"}, headers=headers)
-        error(ws.api.post("/contact", json={"firstName": "Bob"}, headers=headers), 422, "Idempotency-Key")
+        error(
+            ws.api.post("/contact", json={"firstName": "Bob"}, headers=headers),
+            422,
+            "Idempotency-Key",
+        )
         error(ws.api.put("/contact/id:1", json={"firstName": "Ada"}, headers=headers), 422)
 
     def test_errors_are_replayed_too_and_nothing_is_half_written(self, ws: Workspace) -> None:
@@ -231,7 +261,11 @@ class TestIdempotency:
 
         def call() -> None:
             with httpx.Client(base_url=ws.api.base_url, headers=ws.api.headers) as c:
-                results.append(c.post("/contact", json={"firstName": "Race"}, headers={"Idempotency-Key": "race"}))
+                results.append(
+                    c.post(
+                        "/contact", json={"firstName": "Race"}, headers={"Idempotency-Key": "race"}
+                    )
+                )
 
         threads = [threading.Thread(target=call) for _ in range(8)]
         for t in threads:
@@ -244,4 +278,10 @@ class TestIdempotency:
         assert len(ids) == 1
 
     def test_bad_key_is_400(self, ws: Workspace) -> None:
-        error(ws.api.post("/contact", json={"firstName": "A"}, headers={"Idempotency-Key": "x" * 300}), 400, "Idempotency-Key")
+        error(
+            ws.api.post(
+                "/contact", json={"firstName": "A"}, headers={"Idempotency-Key": "x" * 300}
+            ),
+            400,
+            "Idempotency-Key",
+        )

@@ -20,7 +20,14 @@ def test_users_list_and_get(ws: Workspace) -> None:
 
 def test_channels(ws: Workspace) -> None:
     items = ws.api.get("/space/channel").json()["items"]
-    assert items == [{"id": ws.channel_id, "name": "WhatsApp", "source": "whatsapp_cloud", "created_at": items[0]["created_at"]}]
+    assert items == [
+        {
+            "id": ws.channel_id,
+            "name": "WhatsApp",
+            "source": "whatsapp_cloud",
+            "created_at": items[0]["created_at"],
+        }
+    ]
 
 
 def test_closing_notes(ws: Workspace) -> None:
@@ -31,7 +38,9 @@ def test_closing_notes(ws: Workspace) -> None:
 
 def test_templates(ws: Workspace) -> None:
     items = ws.api.get(f"/space/channel/{ws.channel_id}/template").json()["items"]
-    assert [(t["name"], t["languageCode"], t["channelId"]) for t in items] == [("hello_world", "en", ws.channel_id)]
+    assert [(t["name"], t["languageCode"], t["channelId"]) for t in items] == [
+        ("hello_world", "en", ws.channel_id)
+    ]
     error(ws.api.get("/space/channel/987654321/template"), 404, "channel")
 
 
@@ -39,6 +48,9 @@ def test_contact_channels_both_paths(ws: Workspace) -> None:
     cid = ws.contact()
     for path in ("channel", "channels"):
         r = ws.api.get(f"/contact/id:{cid}/{path}")
-        assert r.status_code == 200 and r.json() == {"items": [], "pagination": {"next": None, "previous": None}}
+        assert r.status_code == 200 and r.json() == {
+            "items": [],
+            "pagination": {"next": None, "previous": None},
+        }
     error(ws.api.get("/contact/id:987654321/channels"), 404)
     error(ws.api.get(f"/contact/id:{cid}/channels?limit=500"), 400, "limit")

@@ -10,7 +10,9 @@ from tests.contacts.test_routes import error
 
 @pytest.mark.parametrize("path", ["/tag", "/space/tag"])
 def test_create_returns_the_tag(ws: Workspace, path: str) -> None:
-    r = ws.api.post(path, json={"name": "vip", "description": "Top", "colorCode": "#ff0000", "emoji": "⭐"})
+    r = ws.api.post(
+        path, json={"name": "vip", "description": "Top", "colorCode": "#ff0000", "emoji": "⭐"}
+    )
     assert r.status_code == 200, r.text
     tag = r.json()
     assert tag["name"] == "vip" and tag["description"] == "Top"
@@ -23,7 +25,9 @@ def test_create_is_idempotent_and_conflicts_on_different_attributes(ws: Workspac
     assert ws.api.post("/tag", json={"name": "vip"}).json() == first
     assert ws.api.post("/space/tag", json={"name": "vip", "colorCode": "#ff0000"}).json() == first
     error(ws.api.post("/space/tag", json={"name": "vip", "colorCode": "#00ff00"}), 409, "colorCode")
-    error(ws.api.post("/space/tag", json={"name": "vip", "description": "other"}), 409, "description")
+    error(
+        ws.api.post("/space/tag", json={"name": "vip", "description": "other"}), 409, "description"
+    )
 
 
 def test_update_renames_and_keeps_contacts(ws: Workspace) -> None:
@@ -63,8 +67,17 @@ def test_list_pages(ws: Workspace) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"name": ""}, {"name": "   "}, {"name": "x" * 256}, {"name": 5}, {"name": "a", "description": "d" * 256},
-     {"name": "a", "colorCode": "blue"}, {"name": "a", "emoji": "e" * 33}, ["vip"]],
+    [
+        {},
+        {"name": ""},
+        {"name": "   "},
+        {"name": "x" * 256},
+        {"name": 5},
+        {"name": "a", "description": "d" * 256},
+        {"name": "a", "colorCode": "blue"},
+        {"name": "a", "emoji": "e" * 33},
+        ["vip"],
+    ],
 )
 def test_bad_create_is_400(ws: Workspace, body) -> None:
     error(ws.api.post("/space/tag", json=body), 400)

@@ -56,13 +56,19 @@ class _Compiler:
                 try:
                     self._tz = ZoneInfo(name)
                 except (ZoneInfoNotFoundError, ValueError):
-                    raise BadRequest(f"timezone {name[:64]!r} is not a known IANA time zone (needed by {where})") from None
+                    raise BadRequest(
+                        f"timezone {name[:64]!r} is not a known IANA time zone (needed by {where})"
+                    ) from None
         return self._tz
 
     async def condition(self, cond: FilterCondition, where: str) -> tuple[str, list[Any]]:
-        if cond.category == "contactTag" or (cond.category == "contactField" and cond.field == "tags"):
+        if cond.category == "contactTag" or (
+            cond.category == "contactField" and cond.field == "tags"
+        ):
             return self.tags(cond, where)
-        if cond.category == "lifecycle" or (cond.category == "contactField" and cond.field == "lifecycle"):
+        if cond.category == "lifecycle" or (
+            cond.category == "contactField" and cond.field == "lifecycle"
+        ):
             return await self.lifecycle(cond, where)
         name = cond.field
         if not name:
@@ -81,10 +87,14 @@ class _Compiler:
         return self.custom(row, cond, where)
 
     # -- standard columns -------------------------------------------------------------
-    def scalar(self, col: str, kind: str, cond: FilterCondition, where: str, *, field_name: str) -> tuple[str, list[Any]]:
+    def scalar(
+        self, col: str, kind: str, cond: FilterCondition, where: str, *, field_name: str
+    ) -> tuple[str, list[Any]]:
         op = cond.operator
         if op == "exists":
-            return (f"({col} IS NOT NULL AND {col} <> '')" if kind == "text" else f"{col} IS NOT NULL"), []
+            return (
+                f"({col} IS NOT NULL AND {col} <> '')" if kind == "text" else f"{col} IS NOT NULL"
+            ), []
         if op == "doesNotExist":
             return (f"({col} IS NULL OR {col} = '')" if kind == "text" else f"{col} IS NULL"), []
         if kind == "text":
@@ -120,9 +130,13 @@ class _Compiler:
         positive = {"isNotEqualTo": "isEqualTo", "hasNoneOf": "hasAnyOf"}.get(op, op)
         if kind == "number":
             if positive in ("isEqualTo", "hasAnyOf"):
-                sql, args = _equality("v.value_num", positive, cond.value, where, lambda v: _number(v, where))
+                sql, args = _equality(
+                    "v.value_num", positive, cond.value, where, lambda v: _number(v, where)
+                )
             elif op in _COMPARE:
-                sql, args = _compare("v.value_num", op, cond.value, where, lambda v, w: _number(v, w))
+                sql, args = _compare(
+                    "v.value_num", op, cond.value, where, lambda v, w: _number(v, w)
+                )
             else:
                 raise _unsupported(op, row["name"], where, kind)
         elif kind == "checkbox":
@@ -130,11 +144,15 @@ class _Compiler:
                 raise _unsupported(op, row["name"], where, kind)
             sql, args = "v.value = ?", [_boolean(cond.value, where)]
         elif kind == "date" and op in _TIMESTAMP:
-            sql, args = _compare("v.value", _TS_TO_CMP[op], cond.value, where, lambda v, w: self.day(v, w))
+            sql, args = _compare(
+                "v.value", _TS_TO_CMP[op], cond.value, where, lambda v, w: self.day(v, w)
+            )
         elif kind == "date" and op in _COMPARE:
             sql, args = _compare("v.value", op, cond.value, where, lambda v, w: self.day(v, w))
         elif positive in ("isEqualTo", "hasAnyOf"):
-            sql, args = _equality("lower(v.value)", positive, cond.value, where, lambda v: v.lower())
+            sql, args = _equality(
+                "lower(v.value)", positive, cond.value, where, lambda v: v.lower()
+            )
         else:
             raise _unsupported(op, row["name"], where, kind)
         return f"{'NOT ' if negate else ''}{base} AND {sql})", [fid, *args]
@@ -210,7 +228,9 @@ class _Compiler:
                 if moment.tzinfo is None:
                     moment = moment.replace(tzinfo=self.tz(where))
         except ValueError:
-            raise BadRequest(f"{where} is not a timestamp, date or ISO date-time: {value[:40]!r}") from None
+            raise BadRequest(
+                f"{where} is not a timestamp, date or ISO date-time: {value[:40]!r}"
+            ) from None
         return int(moment.timestamp())
 
     def day(self, value: Any, where: str) -> str:
@@ -328,7 +348,9 @@ def _search(term: str) -> tuple[str, list[Any]]:
     return sql + ")", args
 
 
-async def compile_filter(conn: Connection, ws: int, body: ContactListBody | None) -> tuple[str, list[Any]]:
+async def compile_filter(
+    conn: Connection, ws: int, body: ContactListBody | None
+) -> tuple[str, list[Any]]:
     """SQL (over alias ``c``) and arguments selecting the contacts ``body`` asks for."""
     if body is None:
         return "", []

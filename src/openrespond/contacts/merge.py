@@ -63,9 +63,7 @@ async def merge_contacts(tx: Transaction, ws: int, body: MergeBody) -> int:
     overrides, override_values = await prepare(
         tx, ws, body, region=primary["country_code"] or secondary["country_code"]
     )
-    merged = {
-        col: primary[col] if not _empty(primary[col]) else secondary[col] for col in SCALARS
-    }
+    merged = {col: primary[col] if not _empty(primary[col]) else secondary[col] for col in SCALARS}
     merged.update(overrides)
     if merged["first_name"] is None:
         merged["first_name"] = primary["first_name"]
@@ -80,7 +78,9 @@ async def merge_contacts(tx: Transaction, ws: int, body: MergeBody) -> int:
         if value is not None:
             owner = await repo.owner_of(tx, ws, column, value, primary_id)
             if owner is not None:
-                raise Conflict(f"{column} {value} already belongs to contact {owner}", contactId=owner)
+                raise Conflict(
+                    f"{column} {value} already belongs to contact {owner}", contactId=owner
+                )
     try:
         await repo.update(tx, ws, primary_id, merged, int(time.time()))
     except IntegrityError:

@@ -69,7 +69,9 @@ async def get(conn: Connection, ws: int, contact_id: int) -> Row | None:
 
 async def get_many(conn: Connection, ws: int, ids: Sequence[int]) -> list[Row]:
     marks = ",".join("?" * len(ids))
-    return await conn.fetch_all(f"{SELECT} WHERE c.workspace_id = ? AND c.id IN ({marks})", ws, *ids)
+    return await conn.fetch_all(
+        f"{SELECT} WHERE c.workspace_id = ? AND c.id IN ({marks})", ws, *ids
+    )
 
 
 async def owner_of(
@@ -104,7 +106,9 @@ async def insert(
     return new_id
 
 
-async def update(conn: Connection, ws: int, contact_id: int, values: dict[str, Any], now: int) -> None:
+async def update(
+    conn: Connection, ws: int, contact_id: int, values: dict[str, Any], now: int
+) -> None:
     cols = [c for c in COLUMNS if c in values]
     sets = "".join(f"{c} = ?, " for c in cols)
     await conn.execute(
@@ -121,7 +125,9 @@ async def delete(conn: Connection, ws: int, contact_id: int) -> bool:
     return n > 0
 
 
-async def page(conn: Connection, ws: int, where: str, args: Sequence[Any], cursor: Cursor) -> PageRows:
+async def page(
+    conn: Connection, ws: int, where: str, args: Sequence[Any], cursor: Cursor
+) -> PageRows:
     return await fetch_page(
         conn,
         select=SELECT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 
 from openrespond.contacts import merge, service
 from openrespond.contacts.schemas import (
@@ -23,7 +23,16 @@ from openrespond.contacts.schemas import (
 )
 from openrespond.http.context import read_conn, workspace_id, write_tx
 from openrespond.http.pagination import page_links
-from openrespond.http.routing import CursorId, Limit, cursor, delete, get, post, put
+from openrespond.http.routing import (
+    ContactIdentifier,
+    CursorId,
+    Limit,
+    cursor,
+    delete,
+    get,
+    post,
+    put,
+)
 from openrespond.identifiers import parse_identifier
 from openrespond.tags import service as tags
 from openrespond.tags.schemas import TagNames, TagsBody
@@ -34,16 +43,26 @@ Req = Request[Any, Any, Any]
 _CREATED = "Contact added successfully!"
 
 
-@post("/contact", tags=["Contacts"], operation_id="createContactCollection",
-      summary="Create a contact (identifier taken from the body)")
+@post(
+    "/contact",
+    tags=["Contacts"],
+    operation_id="createContactCollection",
+    summary="Create a contact (identifier taken from the body)",
+)
 async def create_contact_plain(request: Req, data: JSONBody[ContactCreate]) -> ContactCreated:
     contact_id = await service.create_contact(await write_tx(request), workspace_id(request), data)
     return ContactCreated(code="200", message=_CREATED, contact_id=contact_id)
 
 
-@post("/contact/{identifier:str}", tags=["Contacts"], operation_id="createContact",
-      summary="Create a contact identified by email: or phone:")
-async def create_contact(request: Req, identifier: FromPath[str], data: JSONBody[ContactCreate]) -> ContactCreated:
+@post(
+    "/contact/{identifier:str}",
+    tags=["Contacts"],
+    operation_id="createContact",
+    summary="Create a contact identified by email: or phone:",
+)
+async def create_contact(
+    request: Req, identifier: ContactIdentifier, data: JSONBody[ContactCreate]
+) -> ContactCreated:
     ident = parse_identifier(identifier)
     contact_id = await service.create_contact(
         await write_tx(request), workspace_id(request), data, ident
@@ -51,86 +70,152 @@ async def create_contact(request: Req, identifier: FromPath[str], data: JSONBody
     return ContactCreated(code="200", message=_CREATED, contact_id=contact_id)
 
 
-@post("/contact/create_or_update/{identifier:str}", tags=["Contacts"],
-      operation_id="createOrUpdateContact", summary="Create the contact or update it")
-async def create_or_update(request: Req, identifier: FromPath[str], data: JSONBody[ContactFields]) -> ContactId:
+@post(
+    "/contact/create_or_update/{identifier:str}",
+    tags=["Contacts"],
+    operation_id="createOrUpdateContact",
+    summary="Create the contact or update it",
+)
+async def create_or_update(
+    request: Req, identifier: ContactIdentifier, data: JSONBody[ContactFields]
+) -> ContactId:
     ident = parse_identifier(identifier)
-    cid = await service.create_or_update(await write_tx(request), workspace_id(request), ident, data)
+    cid = await service.create_or_update(
+        await write_tx(request), workspace_id(request), ident, data
+    )
     return ContactId(cid)
 
 
-@get("/contact/{identifier:str}", tags=["Contacts"], operation_id="getContact",
-     summary="Get a contact")
-async def get_contact(request: Req, identifier: FromPath[str]) -> Contact:
+@get(
+    "/contact/{identifier:str}",
+    tags=["Contacts"],
+    operation_id="getContact",
+    summary="Get a contact",
+)
+async def get_contact(request: Req, identifier: ContactIdentifier) -> Contact:
     ident = parse_identifier(identifier)
     return await service.get_contact(read_conn(request), workspace_id(request), ident)
 
 
-@put("/contact/{identifier:str}", tags=["Contacts"], operation_id="updateContact",
-     summary="Update a contact (absent fields unchanged)")
-async def update_contact(request: Req, identifier: FromPath[str], data: JSONBody[ContactFields]) -> ContactId:
+@put(
+    "/contact/{identifier:str}",
+    tags=["Contacts"],
+    operation_id="updateContact",
+    summary="Update a contact (absent fields unchanged)",
+)
+async def update_contact(
+    request: Req, identifier: ContactIdentifier, data: JSONBody[ContactFields]
+) -> ContactId:
     ident = parse_identifier(identifier)
     cid = await service.update_contact(await write_tx(request), workspace_id(request), ident, data)
     return ContactId(cid)
 
 
-@delete("/contact/{identifier:str}", tags=["Contacts"], operation_id="deleteContact",
-        summary="Delete a contact")
-async def delete_contact(request: Req, identifier: FromPath[str]) -> ContactId:
+@delete(
+    "/contact/{identifier:str}",
+    tags=["Contacts"],
+    operation_id="deleteContact",
+    summary="Delete a contact",
+)
+async def delete_contact(request: Req, identifier: ContactIdentifier) -> ContactId:
     ident = parse_identifier(identifier)
-    return ContactId(await service.delete_contact(await write_tx(request), workspace_id(request), ident))
+    return ContactId(
+        await service.delete_contact(await write_tx(request), workspace_id(request), ident)
+    )
 
 
-async def _list(request: Req, body: ContactListBody | None, limit: int | None, cursor_id: int | None) -> ContactPage:
+async def _list(
+    request: Req, body: ContactListBody | None, limit: int | None, cursor_id: int | None
+) -> ContactPage:
     cur = cursor(limit, cursor_id)
     items, page = await service.list_contacts(read_conn(request), workspace_id(request), body, cur)
     return ContactPage(items=items, pagination=page_links(request, page, cur.limit))
 
 
-@get("/contact/list", tags=["Contacts"], operation_id="listContactsGet",
-     summary="List contacts (optional search)")
+@get(
+    "/contact/list",
+    tags=["Contacts"],
+    operation_id="listContactsGet",
+    summary="List contacts (optional search)",
+)
 async def list_contacts_get(
-    request: Req, limit: Limit = None, cursorId: CursorId = None, search: FromQuery[str | None] = None
+    request: Req,
+    limit: Limit = None,
+    cursorId: CursorId = None,
+    search: FromQuery[str | None] = None,
 ) -> ContactPage:
     return await _list(request, ContactListBody(search=search) if search else None, limit, cursorId)
 
 
-@post("/contact/list", tags=["Contacts"], operation_id="listContacts",
-      summary="List contacts with search and filters")
+@post(
+    "/contact/list",
+    tags=["Contacts"],
+    operation_id="listContacts",
+    summary="List contacts with search and filters",
+)
 async def list_contacts_post(
-    request: Req, data: JSONBody[ContactListBody | None] = None, limit: Limit = None, cursorId: CursorId = None
+    request: Req,
+    data: JSONBody[ContactListBody | None] = None,
+    limit: Limit = None,
+    cursorId: CursorId = None,
 ) -> ContactPage:
     return await _list(request, data, limit, cursorId)
 
 
-@post("/contact/merge", tags=["Contacts"], operation_id="mergeContacts",
-      summary="Merge two contacts; the primary survives")
+@post(
+    "/contact/merge",
+    tags=["Contacts"],
+    operation_id="mergeContacts",
+    summary="Merge two contacts; the primary survives",
+)
 async def merge_contacts(request: Req, data: JSONBody[MergeBody]) -> ContactId:
-    return ContactId(await merge.merge_contacts(await write_tx(request), workspace_id(request), data))
+    return ContactId(
+        await merge.merge_contacts(await write_tx(request), workspace_id(request), data)
+    )
 
 
-async def _channels(request: Req, identifier: str, limit: int | None, cursor_id: int | None) -> ContactChannelPage:
+async def _channels(
+    request: Req, identifier: str, limit: int | None, cursor_id: int | None
+) -> ContactChannelPage:
     cur = cursor(limit, cursor_id)
     ident = parse_identifier(identifier)
     items, page = await service.list_channels(read_conn(request), workspace_id(request), ident, cur)
     return ContactChannelPage(items=items, pagination=page_links(request, page, cur.limit))
 
 
-@get("/contact/{identifier:str}/channels", tags=["Contacts"], operation_id="listContactChannels",
-     summary="List the channels a contact is reachable on")
-async def list_channels(request: Req, identifier: FromPath[str], limit: Limit = None, cursorId: CursorId = None) -> ContactChannelPage:
+@get(
+    "/contact/{identifier:str}/channels",
+    tags=["Contacts"],
+    operation_id="listContactChannels",
+    summary="List the channels a contact is reachable on",
+)
+async def list_channels(
+    request: Req, identifier: ContactIdentifier, limit: Limit = None, cursorId: CursorId = None
+) -> ContactChannelPage:
     return await _channels(request, identifier, limit, cursorId)
 
 
-@get("/contact/{identifier:str}/channel", tags=["Contacts"], operation_id="listContactChannelsCollection",
-     summary="List the channels a contact is reachable on (collection path)")
-async def list_channel(request: Req, identifier: FromPath[str], limit: Limit = None, cursorId: CursorId = None) -> ContactChannelPage:
+@get(
+    "/contact/{identifier:str}/channel",
+    tags=["Contacts"],
+    operation_id="listContactChannelsCollection",
+    summary="List the channels a contact is reachable on (collection path)",
+)
+async def list_channel(
+    request: Req, identifier: ContactIdentifier, limit: Limit = None, cursorId: CursorId = None
+) -> ContactChannelPage:
     return await _channels(request, identifier, limit, cursorId)
 
 
-@post("/contact/{identifier:str}/lifecycle/update", tags=["Contacts"], operation_id="updateLifecycle",
-      summary="Set or clear the contact's lifecycle stage")
-async def update_lifecycle(request: Req, identifier: FromPath[str], data: JSONBody[LifecycleBody | None] = None) -> StatusMessage:
+@post(
+    "/contact/{identifier:str}/lifecycle/update",
+    tags=["Contacts"],
+    operation_id="updateLifecycle",
+    summary="Set or clear the contact's lifecycle stage",
+)
+async def update_lifecycle(
+    request: Req, identifier: ContactIdentifier, data: JSONBody[LifecycleBody | None] = None
+) -> StatusMessage:
     ident = parse_identifier(identifier)
     name = data.name if data is not None else None
     await service.set_lifecycle(await write_tx(request), workspace_id(request), ident, name)
@@ -141,9 +226,15 @@ def _tag_names(data: list[str] | TagsBody) -> list[str]:
     return data.tags if isinstance(data, TagsBody) else data
 
 
-@post("/contact/{identifier:str}/tag", tags=["Contacts"], operation_id="addContactTags",
-      summary="Add tags to a contact (unknown tags are created)")
-async def add_tags(request: Req, identifier: FromPath[str], data: JSONBody[TagNames | TagsBody]) -> ContactId:
+@post(
+    "/contact/{identifier:str}/tag",
+    tags=["Contacts"],
+    operation_id="addContactTags",
+    summary="Add tags to a contact (unknown tags are created)",
+)
+async def add_tags(
+    request: Req, identifier: ContactIdentifier, data: JSONBody[TagNames | TagsBody]
+) -> ContactId:
     ident = parse_identifier(identifier)
     tx = await write_tx(request)
     ws = workspace_id(request)
@@ -152,9 +243,15 @@ async def add_tags(request: Req, identifier: FromPath[str], data: JSONBody[TagNa
     return ContactId(contact_id)
 
 
-@delete("/contact/{identifier:str}/tag", tags=["Contacts"], operation_id="removeContactTags",
-        summary="Remove tags from a contact")
-async def remove_tags(request: Req, identifier: FromPath[str], data: JSONBody[TagNames | TagsBody]) -> ContactId:
+@delete(
+    "/contact/{identifier:str}/tag",
+    tags=["Contacts"],
+    operation_id="removeContactTags",
+    summary="Remove tags from a contact",
+)
+async def remove_tags(
+    request: Req, identifier: ContactIdentifier, data: JSONBody[TagNames | TagsBody]
+) -> ContactId:
     ident = parse_identifier(identifier)
     tx = await write_tx(request)
     ws = workspace_id(request)

@@ -30,6 +30,7 @@ __all__ = [
     "StatusMessage",
 ]
 
+NON_BLANK = r"\S"
 Name = Annotated[str, Meta(max_length=255)]
 ScalarValue = str | int | float | bool | None
 
@@ -78,7 +79,7 @@ class ContactPage(msgspec.Struct):
 class ContactFields(msgspec.Struct):
     """Fields a client may set; an absent field is left as it is, null clears it."""
 
-    first_name: Annotated[str, Meta(max_length=255)] | UnsetType = msgspec.field(
+    first_name: Annotated[str, Meta(max_length=255, pattern=NON_BLANK)] | UnsetType = msgspec.field(
         name="firstName", default=UNSET
     )
     last_name: Name | None | UnsetType = msgspec.field(name="lastName", default=UNSET)
@@ -91,13 +92,17 @@ class ContactFields(msgspec.Struct):
     country_code: Annotated[str, Meta(max_length=8)] | None | UnsetType = msgspec.field(
         name="countryCode", default=UNSET
     )
-    custom_fields: Annotated[list[CustomFieldInput], Meta(max_length=200)] | None | UnsetType = UNSET
+    custom_fields: Annotated[list[CustomFieldInput], Meta(max_length=200)] | None | UnsetType = (
+        UNSET
+    )
 
 
 class ContactCreate(ContactFields, kw_only=True):
     """ContactFields with ``firstName`` required."""
 
-    first_name: Annotated[str, Meta(min_length=1, max_length=255)] = msgspec.field(name="firstName")
+    first_name: Annotated[str, Meta(min_length=1, max_length=255, pattern=NON_BLANK)] = (
+        msgspec.field(name="firstName")
+    )
 
 
 class ContactId(msgspec.Struct):
@@ -172,9 +177,9 @@ class MergeBody(ContactFields):
     secondary_contact_id: Annotated[int, Meta(ge=1)] | None = msgspec.field(
         name="secondaryContactId", default=None
     )
-    contact_ids: Annotated[list[Annotated[int, Meta(ge=1)]], Meta(min_length=2, max_length=2)] | None = (
-        msgspec.field(name="contactIds", default=None)
-    )
+    contact_ids: (
+        Annotated[list[Annotated[int, Meta(ge=1)]], Meta(min_length=2, max_length=2)] | None
+    ) = msgspec.field(name="contactIds", default=None)
 
 
 class LifecycleBody(msgspec.Struct):

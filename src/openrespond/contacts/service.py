@@ -130,8 +130,8 @@ async def prepare(
     if fields.last_name is not UNSET:
         cols["last_name"] = _text(fields.last_name, "lastName")
     if fields.country_code is not UNSET:
-        cc = _text(fields.country_code, "countryCode")
-        cols["country_code"] = normalize_country_code(cc) if cc else None
+        cc = fields.country_code
+        cols["country_code"] = normalize_country_code(cc) if cc is not None else None
     if fields.email is not UNSET:
         email = _text(fields.email, "email")
         cols["email"] = normalize_email(email) if email else None
@@ -141,10 +141,10 @@ async def prepare(
             normalize_phone(phone, region=cols.get("country_code") or region) if phone else None
         )
     if fields.language is not UNSET:
-        lang = _text(fields.language, "language")
-        cols["language"] = normalize_language(lang) if lang else None
+        lang = fields.language
+        cols["language"] = normalize_language(lang) if lang is not None else None
     if fields.profile_pic is not UNSET:
-        pic = _text(fields.profile_pic, "profilePic")
+        pic = fields.profile_pic
         cols["profile_pic"] = normalize_url(pic, field="profilePic") if pic else None
     values: list[FieldValue] = []
     if fields.custom_fields is not UNSET and fields.custom_fields:
@@ -157,7 +157,9 @@ async def prepare(
     return cols, values
 
 
-async def _check_unique(conn: Connection, ws: int, cols: dict[str, Any], exclude: int | None) -> None:
+async def _check_unique(
+    conn: Connection, ws: int, cols: dict[str, Any], exclude: int | None
+) -> None:
     for column in ("email", "phone"):
         value = cols.get(column)
         if value is None:
@@ -209,7 +211,9 @@ async def update_contact(tx: Transaction, ws: int, ident: Identifier, fields: Co
     return contact_id
 
 
-async def create_or_update(tx: Transaction, ws: int, ident: Identifier, fields: ContactFields) -> int:
+async def create_or_update(
+    tx: Transaction, ws: int, ident: Identifier, fields: ContactFields
+) -> int:
     """Update the contact ``ident`` names, or create it (email/phone identifiers only)."""
     contact_id = await repo.find_id(tx, ws, ident)
     if contact_id is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from openrespond.contacts.schemas import StatusMessage
 from openrespond.control import schemas as s
@@ -14,7 +14,7 @@ from openrespond.custom_fields import repository as fields_repo
 from openrespond.custom_fields import service as fields
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate
 from openrespond.http.context import read_conn, require_admin, require_workspace, write_tx
-from openrespond.http.routing import delete, get, post
+from openrespond.http.routing import PathId, delete, get, post
 from openrespond.space import repository as space_repo
 from openrespond.space import service as space
 from openrespond.space.schemas import Channel, ClosingNote, Template, User
@@ -33,8 +33,12 @@ def _ok(message: str) -> StatusMessage:
     return StatusMessage(code=200, message=message)
 
 
-@post("/control/workspaces", tags=T, operation_id="controlCreateWorkspace",
-      summary="Create a workspace (administrator)")
+@post(
+    "/control/workspaces",
+    tags=T,
+    operation_id="controlCreateWorkspace",
+    summary="Create a workspace (administrator)",
+)
 async def create_workspace(request: Req, data: JSONBody[s.WorkspaceCreate]) -> s.Workspace:
     require_admin(request)
     tx = await write_tx(request)
@@ -42,45 +46,66 @@ async def create_workspace(request: Req, data: JSONBody[s.WorkspaceCreate]) -> s
     return await service.get_workspace(tx, wid)
 
 
-@get("/control/workspaces", tags=T, operation_id="controlListWorkspaces",
-     summary="List workspaces (administrator)")
+@get(
+    "/control/workspaces",
+    tags=T,
+    operation_id="controlListWorkspaces",
+    summary="List workspaces (administrator)",
+)
 async def list_workspaces(request: Req) -> s.WorkspaceList:
     require_admin(request)
     return s.WorkspaceList(items=await service.workspaces(read_conn(request)))
 
 
 @get(W, tags=T, operation_id="controlGetWorkspace", summary="Get a workspace")
-async def get_workspace(request: Req, wid: FromPath[int]) -> s.Workspace:
+async def get_workspace(request: Req, wid: PathId) -> s.Workspace:
     return await service.get_workspace(read_conn(request), require_workspace(request, wid))
 
 
-@delete(W, tags=T, operation_id="controlDeleteWorkspace",
-        summary="Delete a workspace and all its data (administrator)")
-async def delete_workspace(request: Req, wid: FromPath[int]) -> StatusMessage:
+@delete(
+    W,
+    tags=T,
+    operation_id="controlDeleteWorkspace",
+    summary="Delete a workspace and all its data (administrator)",
+)
+async def delete_workspace(request: Req, wid: PathId) -> StatusMessage:
     require_workspace(request, wid)
     require_admin(request)
     await service.delete_workspace(await write_tx(request), wid)
     return _ok("Workspace deleted")
 
 
-@post(W + "/tokens", tags=T, operation_id="controlIssueToken",
-      summary="Issue an API token (shown once)")
-async def issue_token(request: Req, wid: FromPath[int], data: JSONBody[s.TokenCreate]) -> s.IssuedToken:
+@post(
+    W + "/tokens",
+    tags=T,
+    operation_id="controlIssueToken",
+    summary="Issue an API token (shown once)",
+)
+async def issue_token(request: Req, wid: PathId, data: JSONBody[s.TokenCreate]) -> s.IssuedToken:
     require_workspace(request, wid)
     secret = request.app.state.secret
-    token_id, token = await space.issue_token(await write_tx(request), wid, name=data.name, secret=secret)
+    token_id, token = await space.issue_token(
+        await write_tx(request), wid, name=data.name, secret=secret
+    )
     return s.IssuedToken(id=token_id, name=data.name.strip(), workspace_id=wid, token=token)
 
 
-@get(W + "/tokens", tags=T, operation_id="controlListTokens",
-     summary="List a workspace's tokens (never the tokens themselves)")
-async def list_tokens(request: Req, wid: FromPath[int]) -> s.TokenList:
-    return s.TokenList(items=await service.tokens(read_conn(request), require_workspace(request, wid)))
+@get(
+    W + "/tokens",
+    tags=T,
+    operation_id="controlListTokens",
+    summary="List a workspace's tokens (never the tokens themselves)",
+)
+async def list_tokens(request: Req, wid: PathId) -> s.TokenList:
+    return s.TokenList(
+        items=await service.tokens(read_conn(request), require_workspace(request, wid))
+    )
 
 
-@delete(W + "/tokens/{tokenId:int}", tags=T, operation_id="controlRevokeToken",
-        summary="Revoke a token")
-async def revoke_token(request: Req, wid: FromPath[int], tokenId: FromPath[int]) -> StatusMessage:
+@delete(
+    W + "/tokens/{tokenId:int}", tags=T, operation_id="controlRevokeToken", summary="Revoke a token"
+)
+async def revoke_token(request: Req, wid: PathId, tokenId: PathId) -> StatusMessage:
     require_workspace(request, wid)
     await space.revoke_token(await write_tx(request), wid, tokenId)
     request.app.state.auth.forget()
@@ -88,7 +113,7 @@ async def revoke_token(request: Req, wid: FromPath[int], tokenId: FromPath[int])
 
 
 @post(W + "/users", tags=T, operation_id="controlCreateUser", summary="Add a user")
-async def create_user(request: Req, wid: FromPath[int], data: JSONBody[s.UserCreate]) -> User:
+async def create_user(request: Req, wid: PathId, data: JSONBody[s.UserCreate]) -> User:
     require_workspace(request, wid)
     return await space.create_user(
         await write_tx(request),
@@ -103,55 +128,83 @@ async def create_user(request: Req, wid: FromPath[int], data: JSONBody[s.UserCre
 
 
 @get(W + "/users", tags=T, operation_id="controlListUsers", summary="List users")
-async def list_users(request: Req, wid: FromPath[int]) -> s.UserList:
+async def list_users(request: Req, wid: PathId) -> s.UserList:
     require_workspace(request, wid)
     conn = read_conn(request)
     await space.require_workspace(conn, wid)
     return s.UserList(items=[space.user_from_row(r) for r in await space_repo.all_users(conn, wid)])
 
 
-@delete(W + "/users/{userId:int}", tags=T, operation_id="controlDeleteUser", summary="Remove a user")
-async def delete_user(request: Req, wid: FromPath[int], userId: FromPath[int]) -> StatusMessage:
+@delete(
+    W + "/users/{userId:int}", tags=T, operation_id="controlDeleteUser", summary="Remove a user"
+)
+async def delete_user(request: Req, wid: PathId, userId: PathId) -> StatusMessage:
     require_workspace(request, wid)
     await space.delete_user(await write_tx(request), wid, userId)
     return _ok("User deleted")
 
 
-@post(W + "/lifecycle_stages", tags=T, operation_id="controlCreateLifecycleStage",
-      summary="Add a lifecycle stage (appended last)")
-async def create_stage(request: Req, wid: FromPath[int], data: JSONBody[s.LifecycleStageCreate]) -> s.LifecycleStageList:
+@post(
+    W + "/lifecycle_stages",
+    tags=T,
+    operation_id="controlCreateLifecycleStage",
+    summary="Add a lifecycle stage (appended last)",
+)
+async def create_stage(
+    request: Req, wid: PathId, data: JSONBody[s.LifecycleStageCreate]
+) -> s.LifecycleStageList:
     require_workspace(request, wid)
     tx = await write_tx(request)
     await space.add_lifecycle_stage(tx, wid, data.name)
     return s.LifecycleStageList(items=await service.lifecycle_stages(tx, wid))
 
 
-@get(W + "/lifecycle_stages", tags=T, operation_id="controlListLifecycleStages",
-     summary="List lifecycle stages in order")
-async def list_stages(request: Req, wid: FromPath[int]) -> s.LifecycleStageList:
+@get(
+    W + "/lifecycle_stages",
+    tags=T,
+    operation_id="controlListLifecycleStages",
+    summary="List lifecycle stages in order",
+)
+async def list_stages(request: Req, wid: PathId) -> s.LifecycleStageList:
     require_workspace(request, wid)
     return s.LifecycleStageList(items=await service.lifecycle_stages(read_conn(request), wid))
 
 
-@delete(W + "/lifecycle_stages/{name:str}", tags=T, operation_id="controlDeleteLifecycleStage",
-        summary="Remove a lifecycle stage (contacts in it lose their stage)")
-async def delete_stage(request: Req, wid: FromPath[int], name: FromPath[str]) -> StatusMessage:
+@delete(
+    W + "/lifecycle_stages/{name:str}",
+    tags=T,
+    operation_id="controlDeleteLifecycleStage",
+    summary="Remove a lifecycle stage (contacts in it lose their stage)",
+)
+async def delete_stage(request: Req, wid: PathId, name: FromPath[str]) -> StatusMessage:
     require_workspace(request, wid)
     await space.remove_lifecycle_stage(await write_tx(request), wid, name)
     return _ok("Lifecycle stage deleted")
 
 
-@post(W + "/closing_notes", tags=T, operation_id="controlCreateClosingNote",
-      summary="Add a closing-note category")
-async def create_note(request: Req, wid: FromPath[int], data: JSONBody[s.ClosingNoteCreate]) -> ClosingNote:
+@post(
+    W + "/closing_notes",
+    tags=T,
+    operation_id="controlCreateClosingNote",
+    summary="Add a closing-note category",
+)
+async def create_note(
+    request: Req, wid: PathId, data: JSONBody[s.ClosingNoteCreate]
+) -> ClosingNote:
     require_workspace(request, wid)
-    await space.add_closing_note(await write_tx(request), wid, category=data.category, description=data.description)
+    await space.add_closing_note(
+        await write_tx(request), wid, category=data.category, description=data.description
+    )
     return ClosingNote(category=data.category.strip(), description=data.description)
 
 
-@get(W + "/closing_notes", tags=T, operation_id="controlListClosingNotes",
-     summary="List closing-note categories")
-async def list_notes(request: Req, wid: FromPath[int]) -> s.ClosingNoteList:
+@get(
+    W + "/closing_notes",
+    tags=T,
+    operation_id="controlListClosingNotes",
+    summary="List closing-note categories",
+)
+async def list_notes(request: Req, wid: PathId) -> s.ClosingNoteList:
     require_workspace(request, wid)
     conn = read_conn(request)
     await space.require_workspace(conn, wid)
@@ -159,26 +212,38 @@ async def list_notes(request: Req, wid: FromPath[int]) -> s.ClosingNoteList:
     return s.ClosingNoteList(items=[space.closing_note_from_row(r) for r in rows])
 
 
-@delete(W + "/closing_notes/{category:str}", tags=T, operation_id="controlDeleteClosingNote",
-        summary="Remove a closing-note category")
-async def delete_note(request: Req, wid: FromPath[int], category: FromPath[str]) -> StatusMessage:
+@delete(
+    W + "/closing_notes/{category:str}",
+    tags=T,
+    operation_id="controlDeleteClosingNote",
+    summary="Remove a closing-note category",
+)
+async def delete_note(request: Req, wid: PathId, category: FromPath[str]) -> StatusMessage:
     require_workspace(request, wid)
     await space.remove_closing_note(await write_tx(request), wid, category)
     return _ok("Closing note deleted")
 
 
-@post(W + "/custom_fields", tags=T, operation_id="controlCreateCustomField",
-      summary="Define a custom field")
-async def create_field(request: Req, wid: FromPath[int], data: JSONBody[CustomFieldCreate]) -> CustomField:
+@post(
+    W + "/custom_fields",
+    tags=T,
+    operation_id="controlCreateCustomField",
+    summary="Define a custom field",
+)
+async def create_field(request: Req, wid: PathId, data: JSONBody[CustomFieldCreate]) -> CustomField:
     require_workspace(request, wid)
     tx = await write_tx(request)
     await space.require_workspace(tx, wid)
     return await fields.create_field(tx, wid, data)
 
 
-@get(W + "/custom_fields", tags=T, operation_id="controlListCustomFields",
-     summary="List custom fields")
-async def list_fields(request: Req, wid: FromPath[int]) -> s.CustomFieldList:
+@get(
+    W + "/custom_fields",
+    tags=T,
+    operation_id="controlListCustomFields",
+    summary="List custom fields",
+)
+async def list_fields(request: Req, wid: PathId) -> s.CustomFieldList:
     require_workspace(request, wid)
     conn = read_conn(request)
     await space.require_workspace(conn, wid)
@@ -186,16 +251,20 @@ async def list_fields(request: Req, wid: FromPath[int]) -> s.CustomFieldList:
     return s.CustomFieldList(items=[fields.field_from_row(r) for r in rows])
 
 
-@delete(W + "/custom_fields/{fieldId:int}", tags=T, operation_id="controlDeleteCustomField",
-        summary="Delete a custom field and its values")
-async def delete_field(request: Req, wid: FromPath[int], fieldId: FromPath[int]) -> StatusMessage:
+@delete(
+    W + "/custom_fields/{fieldId:int}",
+    tags=T,
+    operation_id="controlDeleteCustomField",
+    summary="Delete a custom field and its values",
+)
+async def delete_field(request: Req, wid: PathId, fieldId: PathId) -> StatusMessage:
     require_workspace(request, wid)
     await service.delete_custom_field(await write_tx(request), wid, fieldId)
     return _ok("Custom field deleted")
 
 
 @post(W + "/tags", tags=T, operation_id="controlCreateTag", summary="Create a tag")
-async def create_tag(request: Req, wid: FromPath[int], data: JSONBody[TagCreate]) -> Tag:
+async def create_tag(request: Req, wid: PathId, data: JSONBody[TagCreate]) -> Tag:
     require_workspace(request, wid)
     tx = await write_tx(request)
     await space.require_workspace(tx, wid)
@@ -203,7 +272,7 @@ async def create_tag(request: Req, wid: FromPath[int], data: JSONBody[TagCreate]
 
 
 @get(W + "/tags", tags=T, operation_id="controlListTags", summary="List tags")
-async def list_tags(request: Req, wid: FromPath[int]) -> s.TagList:
+async def list_tags(request: Req, wid: PathId) -> s.TagList:
     require_workspace(request, wid)
     conn = read_conn(request)
     await space.require_workspace(conn, wid)
@@ -211,15 +280,19 @@ async def list_tags(request: Req, wid: FromPath[int]) -> s.TagList:
 
 
 @delete(W + "/tags/{name:str}", tags=T, operation_id="controlDeleteTag", summary="Delete a tag")
-async def delete_tag(request: Req, wid: FromPath[int], name: FromPath[str]) -> StatusMessage:
+async def delete_tag(request: Req, wid: PathId, name: FromPath[str]) -> StatusMessage:
     require_workspace(request, wid)
     await service.delete_tag_by_name(await write_tx(request), wid, name)
     return _ok("Tag deleted")
 
 
-@post(W + "/channels", tags=T, operation_id="controlCreateChannel",
-      summary="Create a channel (source as clients see it, driver that delivers)")
-async def create_channel(request: Req, wid: FromPath[int], data: JSONBody[s.ChannelCreate]) -> Channel:
+@post(
+    W + "/channels",
+    tags=T,
+    operation_id="controlCreateChannel",
+    summary="Create a channel (source as clients see it, driver that delivers)",
+)
+async def create_channel(request: Req, wid: PathId, data: JSONBody[s.ChannelCreate]) -> Channel:
     require_workspace(request, wid)
     row = await space.create_channel(
         await write_tx(request),
@@ -234,7 +307,7 @@ async def create_channel(request: Req, wid: FromPath[int], data: JSONBody[s.Chan
 
 
 @get(W + "/channels", tags=T, operation_id="controlListChannels", summary="List channels")
-async def list_channels(request: Req, wid: FromPath[int]) -> s.ChannelList:
+async def list_channels(request: Req, wid: PathId) -> s.ChannelList:
     require_workspace(request, wid)
     conn = read_conn(request)
     await space.require_workspace(conn, wid)
@@ -242,17 +315,27 @@ async def list_channels(request: Req, wid: FromPath[int]) -> s.ChannelList:
     return s.ChannelList(items=[space.channel_from_row(r) for r in rows])
 
 
-@delete(W + "/channels/{channelId:int}", tags=T, operation_id="controlDeleteChannel",
-        summary="Delete a channel")
-async def delete_channel(request: Req, wid: FromPath[int], channelId: FromPath[int]) -> StatusMessage:
+@delete(
+    W + "/channels/{channelId:int}",
+    tags=T,
+    operation_id="controlDeleteChannel",
+    summary="Delete a channel",
+)
+async def delete_channel(request: Req, wid: PathId, channelId: PathId) -> StatusMessage:
     require_workspace(request, wid)
     await space.delete_channel(await write_tx(request), wid, channelId)
     return _ok("Channel deleted")
 
 
-@post(W + "/channels/{channelId:int}/templates", tags=T, operation_id="controlCreateTemplate",
-      summary="Add a message template to a channel")
-async def create_template(request: Req, wid: FromPath[int], channelId: FromPath[int], data: JSONBody[s.TemplateCreate]) -> Template:
+@post(
+    W + "/channels/{channelId:int}/templates",
+    tags=T,
+    operation_id="controlCreateTemplate",
+    summary="Add a message template to a channel",
+)
+async def create_template(
+    request: Req, wid: PathId, channelId: PathId, data: JSONBody[s.TemplateCreate]
+) -> Template:
     require_workspace(request, wid)
     return await space.create_template(
         await write_tx(request),
@@ -266,9 +349,13 @@ async def create_template(request: Req, wid: FromPath[int], channelId: FromPath[
     )
 
 
-@get(W + "/channels/{channelId:int}/templates", tags=T, operation_id="controlListTemplates",
-     summary="List a channel's templates")
-async def list_templates(request: Req, wid: FromPath[int], channelId: FromPath[int]) -> s.TemplateList:
+@get(
+    W + "/channels/{channelId:int}/templates",
+    tags=T,
+    operation_id="controlListTemplates",
+    summary="List a channel's templates",
+)
+async def list_templates(request: Req, wid: PathId, channelId: PathId) -> s.TemplateList:
     require_workspace(request, wid)
     conn = read_conn(request)
     await space.get_channel(conn, wid, channelId)
@@ -276,9 +363,13 @@ async def list_templates(request: Req, wid: FromPath[int], channelId: FromPath[i
     return s.TemplateList(items=[space.template_from_row(r) for r in rows])
 
 
-@delete(W + "/templates/{templateId:int}", tags=T, operation_id="controlDeleteTemplate",
-        summary="Delete a template")
-async def delete_template(request: Req, wid: FromPath[int], templateId: FromPath[int]) -> StatusMessage:
+@delete(
+    W + "/templates/{templateId:int}",
+    tags=T,
+    operation_id="controlDeleteTemplate",
+    summary="Delete a template",
+)
+async def delete_template(request: Req, wid: PathId, templateId: PathId) -> StatusMessage:
     require_workspace(request, wid)
     await space.delete_template(await write_tx(request), wid, templateId)
     return _ok("Template deleted")
@@ -314,4 +405,3 @@ ROUTES = [
     list_templates,
     delete_template,
 ]
-

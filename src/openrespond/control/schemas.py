@@ -8,7 +8,7 @@ import msgspec
 from msgspec import Meta
 
 from openrespond.custom_fields.schemas import CustomField
-from openrespond.space.schemas import Channel, ClosingNote, Template, User
+from openrespond.space.schemas import Channel, ChannelSource, ClosingNote, Template, User
 from openrespond.tags.schemas import Tag
 
 __all__ = [
@@ -34,7 +34,7 @@ __all__ = [
     "WorkspaceList",
 ]
 
-Name = Annotated[str, Meta(min_length=1, max_length=255)]
+Name = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"\S")]
 
 
 class Workspace(msgspec.Struct):
@@ -81,7 +81,9 @@ class TokenList(msgspec.Struct):
 class UserCreate(msgspec.Struct):
     email: Annotated[str, Meta(max_length=254)]
     first_name: Name = msgspec.field(name="firstName")
-    last_name: Annotated[str, Meta(max_length=255)] | None = msgspec.field(name="lastName", default=None)
+    last_name: Annotated[str, Meta(max_length=255)] | None = msgspec.field(
+        name="lastName", default=None
+    )
     role: Literal["agent", "manager", "owner"] = "agent"
     team: Annotated[str, Meta(max_length=255)] | None = None
     restrictions: Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=20)] = []
@@ -106,7 +108,7 @@ class LifecycleStageList(msgspec.Struct):
 
 
 class ClosingNoteCreate(msgspec.Struct):
-    category: Annotated[str, Meta(min_length=1, max_length=128)]
+    category: Annotated[str, Meta(min_length=1, max_length=128, pattern=r"\S")]
     description: Annotated[str, Meta(max_length=512)] = ""
 
 
@@ -124,7 +126,7 @@ class TagList(msgspec.Struct):
 
 class ChannelCreate(msgspec.Struct):
     name: Name
-    source: Annotated[str, Meta(max_length=64)]
+    source: ChannelSource
     driver: Literal["sandbox", "custom_channel", "smtp"] = "sandbox"
     settings: dict[str, Any] = {}
     id: Annotated[int, Meta(ge=1, lt=2**53)] | None = None
@@ -136,7 +138,9 @@ class ChannelList(msgspec.Struct):
 
 class TemplateCreate(msgspec.Struct):
     name: Annotated[str, Meta(min_length=1, max_length=512)]
-    language_code: Annotated[str, Meta(min_length=2, max_length=16)] = msgspec.field(name="languageCode")
+    language_code: Annotated[str, Meta(min_length=2, max_length=16)] = msgspec.field(
+        name="languageCode"
+    )
     category: Annotated[str, Meta(min_length=1, max_length=64)] = "UTILITY"
     status: Literal["approved", "pending", "rejected"] = "approved"
     components: Annotated[list[dict[str, Any]], Meta(max_length=20)] = []

@@ -76,7 +76,9 @@ async def page(conn: Connection, ws: int, cursor: Cursor) -> PageRows:
 
 
 async def delete(conn: Connection, ws: int, field_id: int) -> bool:
-    n = await conn.execute("DELETE FROM custom_fields WHERE workspace_id = ? AND id = ?", ws, field_id)
+    n = await conn.execute(
+        "DELETE FROM custom_fields WHERE workspace_id = ? AND id = ?", ws, field_id
+    )
     return n > 0
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import JSONBody
 
 from openrespond.custom_fields import repository as repo
 from openrespond.custom_fields import service
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate, CustomFieldPage
 from openrespond.http.context import read_conn, workspace_id, write_tx
 from openrespond.http.pagination import page_links
-from openrespond.http.routing import CursorId, Limit, cursor, get, post
+from openrespond.http.routing import CursorId, Limit, PathId, cursor, get, post
 
 __all__ = ["ROUTES"]
 
@@ -28,32 +28,56 @@ async def _list(request: Req, limit: int | None, cursor_id: int | None) -> Custo
     )
 
 
-@get("/custom_field", tags=["Workspace"], operation_id="listCustomFieldsCollection",
-     summary="List custom fields (collection path)")
-async def list_fields_plain(request: Req, limit: Limit = None, cursorId: CursorId = None) -> CustomFieldPage:
+@get(
+    "/custom_field",
+    tags=["Workspace"],
+    operation_id="listCustomFieldsCollection",
+    summary="List custom fields (collection path)",
+)
+async def list_fields_plain(
+    request: Req, limit: Limit = None, cursorId: CursorId = None
+) -> CustomFieldPage:
     return await _list(request, limit, cursorId)
 
 
-@get("/space/custom_field", tags=["Workspace"], operation_id="listCustomFields",
-     summary="List custom fields")
-async def list_fields(request: Req, limit: Limit = None, cursorId: CursorId = None) -> CustomFieldPage:
+@get(
+    "/space/custom_field",
+    tags=["Workspace"],
+    operation_id="listCustomFields",
+    summary="List custom fields",
+)
+async def list_fields(
+    request: Req, limit: Limit = None, cursorId: CursorId = None
+) -> CustomFieldPage:
     return await _list(request, limit, cursorId)
 
 
-@get("/space/custom_field/{fieldId:int}", tags=["Workspace"], operation_id="getCustomField",
-     summary="Get a custom field")
-async def get_field(request: Req, fieldId: FromPath[int]) -> CustomField:
+@get(
+    "/space/custom_field/{fieldId:int}",
+    tags=["Workspace"],
+    operation_id="getCustomField",
+    summary="Get a custom field",
+)
+async def get_field(request: Req, fieldId: PathId) -> CustomField:
     return await service.get_field(read_conn(request), workspace_id(request), fieldId)
 
 
-@post("/custom_field", tags=["Workspace"], operation_id="createCustomFieldCollection",
-      summary="Create a custom field (collection path; either body form)")
+@post(
+    "/custom_field",
+    tags=["Workspace"],
+    operation_id="createCustomFieldCollection",
+    summary="Create a custom field (collection path; either body form)",
+)
 async def create_field_plain(request: Req, data: JSONBody[CustomFieldCreate]) -> CustomField:
     return await service.create_field(await write_tx(request), workspace_id(request), data)
 
 
-@post("/space/custom_field", tags=["Workspace"], operation_id="createCustomField",
-      summary="Create a custom field (either body form; same definition again is idempotent)")
+@post(
+    "/space/custom_field",
+    tags=["Workspace"],
+    operation_id="createCustomField",
+    summary="Create a custom field (either body form; same definition again is idempotent)",
+)
 async def create_field(request: Req, data: JSONBody[CustomFieldCreate]) -> CustomField:
     return await service.create_field(await write_tx(request), workspace_id(request), data)
 

@@ -38,7 +38,7 @@ class CustomFieldCreate(msgspec.Struct):
     """Official form ``{name, slug?, description?, dataType, allowedValues?}``; the collection's
     ``{name, type, options}`` is accepted on every route too."""
 
-    name: Annotated[str, Meta(min_length=1, max_length=50)]
+    name: Annotated[str, Meta(min_length=1, max_length=50, pattern=r"\S")]
     slug: Slug | None = None
     description: Annotated[str, Meta(max_length=255)] | None = None
     data_type: DataType | None = msgspec.field(name="dataType", default=None)

@@ -71,13 +71,15 @@ async def create_field(tx: Transaction, ws: int, body: CustomFieldCreate) -> Cus
     name = body.name.strip()
     if not name:
         raise BadRequest("name must not be blank")
-    if body.data_type and body.type and body.data_type != body.type:
-        raise BadRequest("dataType and type disagree; send one of them")
+    if body.data_type is not None and body.type is not None:
+        raise BadRequest("send dataType (official) or type (collection), not both")
     data_type = body.data_type or body.type
     if data_type is None:
-        raise BadRequest("dataType is required (one of text, list, checkbox, email, number, url, date, time)")
-    if body.allowed_values is not None and body.options is not None and body.allowed_values != body.options:
-        raise BadRequest("allowedValues and options disagree; send one of them")
+        raise BadRequest(
+            "dataType is required (one of text, list, checkbox, email, number, url, date, time)"
+        )
+    if body.allowed_values is not None and body.options is not None:
+        raise BadRequest("send allowedValues (official) or options (collection), not both")
     allowed = body.allowed_values if body.allowed_values is not None else body.options
     if data_type == "list":
         if not allowed:
@@ -152,7 +154,9 @@ def encode_value(field: Row, value: Any, *, where: str) -> FieldValue:
                 raise BadRequest(f"{label} must be a number, got {value[:40]!r}") from None
             if value is None:
                 raise BadRequest(f"{label} must be a number")
-        if not isinstance(value, int | float) or (isinstance(value, float) and not math.isfinite(value)):
+        if not isinstance(value, int | float) or (
+            isinstance(value, float) and not math.isfinite(value)
+        ):
             raise BadRequest(f"{label} must be a finite number")
         number = float(value)
         text = str(int(number)) if number.is_integer() and abs(number) < 2**53 else repr(number)

@@ -26,7 +26,9 @@ _DEFAULT_MESSAGES = {
 }
 
 
-def _response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
+def _response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response[Any]:
     return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
@@ -73,7 +75,9 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         message = f"request body is not valid JSON: {exc.detail}"
     else:
         detail = str(exc.detail or "")
-        message = detail if detail and detail != "Bad Request" else _DEFAULT_MESSAGES.get(status, "error")
+        message = (
+            detail if detail and detail != "Bad Request" else _DEFAULT_MESSAGES.get(status, "error")
+        )
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
     return _response(status, {"code": status, "message": message}, headers)
 

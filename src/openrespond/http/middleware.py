@@ -45,10 +45,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
-async def _send_json(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+async def _send_json(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -78,13 +82,29 @@ class ApiMiddleware:
             await self.app(scope, receive, send)
             return
         st = scope["litestar_app"].state  # type: ignore[typeddict-item]
+        if scope["method"] == "OPTIONS":
+            # Preflight carries no credentials; answer with every method the path serves.
+            allow = st.allowed_methods.get(scope.get("path_template", ""), "OPTIONS")
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 204,
+                    "headers": [(b"allow", allow.encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
         extra: list[tuple[bytes, bytes]] = []
         try:
             principal = await self._authenticate(scope, st, control)
             if not control:
-                decision = st.limiter.hit(
-                    (principal.workspace_id, scope["method"], scope.get("path_template", path))
-                ) if st.limiter.enabled else None
+                decision = (
+                    st.limiter.hit(
+                        (principal.workspace_id, scope["method"], scope.get("path_template", path))
+                    )
+                    if st.limiter.enabled
+                    else None
+                )
                 if decision is not None:
                     extra = decision.headers(st.limiter.window)
                     if not decision.allowed:
@@ -183,10 +203,16 @@ class ApiMiddleware:
                 await _finish(state, claim, start["status"], body)
             except Exception:
                 log.exception("could not commit %s %s", scope["method"], scope["path"])
-                body = msgspec.json.encode({"code": 500, "message": "internal error: the change was not saved"})
+                body = msgspec.json.encode(
+                    {"code": 500, "message": "internal error: the change was not saved"}
+                )
                 start["status"] = 500
                 start["headers"] = [
-                    *[(k, v) for k, v in start["headers"] if k not in (b"content-length", b"content-type")],
+                    *[
+                        (k, v)
+                        for k, v in start["headers"]
+                        if k not in (b"content-length", b"content-type")
+                    ],
                     *_JSON_HEADERS,
                     (b"content-length", str(len(body)).encode()),
                 ]

@@ -126,7 +126,9 @@ def page_links(request: Request[Any, Any, Any], page: PageRows, limit: int) -> P
     """Absolute ``next``/``previous`` URLs for ``page``, keeping the request's other query."""
     settings = request.app.state.settings
     base = settings.public_url or f"{request.url.scheme}://{request.url.netloc}"
-    path = quote(request.scope.get("root_path", "") + request.scope["path"], safe="/:@+!$&'()*,;=-._~")
+    path = quote(
+        request.scope.get("root_path", "") + request.scope["path"], safe="/:@+!$&'()*,;=-._~"
+    )
     keep = [(k, v) for k, v in request.query_params.multi_items() if k not in ("limit", "cursorId")]
 
     def link(cur: int | None) -> str | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Hashable
 
 __all__ = ["Decision", "RateLimiter"]
 

@@ -8,11 +8,24 @@ from typing import Annotated
 import litestar
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
 
 from openrespond.http.pagination import Cursor, parse_cursor
 
-__all__ = ["ERROR_RESPONSES", "CursorId", "ErrorBody", "Limit", "cursor", "delete", "get", "post", "put"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "MAX_ID",
+    "ContactIdentifier",
+    "PathId",
+    "CursorId",
+    "ErrorBody",
+    "Limit",
+    "cursor",
+    "delete",
+    "get",
+    "post",
+    "put",
+]
 
 
 class ErrorBody(msgspec.Struct, omit_defaults=True):
@@ -46,15 +59,27 @@ post = partial(litestar.post, status_code=200, responses=ERROR_RESPONSES)
 put = partial(litestar.put, status_code=200, responses=ERROR_RESPONSES)
 delete = partial(litestar.delete, status_code=200, responses=ERROR_RESPONSES)
 
+MAX_ID = 2**63 - 1
 Limit = Annotated[
     int | None,
-    QueryParameter(description="Page size, 1-100 (default 10)", required=False),
+    QueryParameter(description="Page size, 1-100 (default 10)", required=False, ge=1, le=100),
 ]
 CursorId = Annotated[
     int | None,
     QueryParameter(
         description="Id of the last item of the previous page; negative pages backwards",
         required=False,
+        ge=-MAX_ID,
+        le=MAX_ID,
+    ),
+]
+PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+ContactIdentifier = Annotated[
+    str,
+    PathParameter(
+        description="id:<number>, email:<address> or phone:<E.164>, raw or percent-encoded",
+        max_length=512,
+        schema_extra={"format": "contact-identifier"},
     ),
 ]
 
@@ -62,4 +87,3 @@ CursorId = Annotated[
 def cursor(limit: int | None, cursor_id: int | None) -> Cursor:
     """The validated page request of a list route."""
     return parse_cursor(limit, cursor_id)
-

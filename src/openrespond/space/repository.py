@@ -100,7 +100,9 @@ async def page_users(conn: Connection, ws: int, cursor: Cursor) -> PageRows:
 
 
 async def delete_user(conn: Connection, ws: int, user_id: int) -> bool:
-    return await conn.execute("DELETE FROM users WHERE workspace_id = ? AND id = ?", ws, user_id) > 0
+    return (
+        await conn.execute("DELETE FROM users WHERE workspace_id = ? AND id = ?", ws, user_id) > 0
+    )
 
 
 async def insert_lifecycle_stage(conn: Connection, ws: int, name: str, now: int) -> int:
@@ -256,7 +258,9 @@ async def delete_template(conn: Connection, ws: int, template_id: int) -> bool:
     return n > 0
 
 
-async def insert_workspace(conn: Connection, *, name: str, org_id: int, is_demo: bool, now: int) -> int:
+async def insert_workspace(
+    conn: Connection, *, name: str, org_id: int, is_demo: bool, now: int
+) -> int:
     wid: int = await conn.fetch_val(
         "INSERT INTO workspaces (name, org_id, is_demo, created_at) VALUES (?, ?, ?, ?) RETURNING id",
         name,

@@ -8,7 +8,7 @@ from litestar import Request
 
 from openrespond.http.context import read_conn, workspace_id
 from openrespond.http.pagination import page_links
-from openrespond.http.routing import CursorId, Limit, cursor, get
+from openrespond.http.routing import CursorId, Limit, PathId, cursor, get
 from openrespond.space import repository as repo
 from openrespond.space import service
 from openrespond.space.schemas import ChannelPage, ClosingNotePage, TemplatePage, User, UserPage
@@ -29,13 +29,19 @@ async def list_users(request: Req, limit: Limit = None, cursorId: CursorId = Non
 
 
 @get("/space/user/{userId:int}", tags=["Workspace"], operation_id="getUser", summary="Get a user")
-async def get_user(request: Req, userId: FromPath[int]) -> User:
+async def get_user(request: Req, userId: PathId) -> User:
     return await service.get_user(read_conn(request), workspace_id(request), userId)
 
 
-@get("/space/channel", tags=["Workspace"], operation_id="listChannels",
-     summary="List workspace channels")
-async def list_channels(request: Req, limit: Limit = None, cursorId: CursorId = None) -> ChannelPage:
+@get(
+    "/space/channel",
+    tags=["Workspace"],
+    operation_id="listChannels",
+    summary="List workspace channels",
+)
+async def list_channels(
+    request: Req, limit: Limit = None, cursorId: CursorId = None
+) -> ChannelPage:
     cur = cursor(limit, cursorId)
     page = await repo.page_channels(read_conn(request), workspace_id(request), cur)
     return ChannelPage(
@@ -44,9 +50,15 @@ async def list_channels(request: Req, limit: Limit = None, cursorId: CursorId = 
     )
 
 
-@get("/space/closing_notes", tags=["Workspace"], operation_id="listClosingNotes",
-     summary="List closing-note categories")
-async def list_closing_notes(request: Req, limit: Limit = None, cursorId: CursorId = None) -> ClosingNotePage:
+@get(
+    "/space/closing_notes",
+    tags=["Workspace"],
+    operation_id="listClosingNotes",
+    summary="List closing-note categories",
+)
+async def list_closing_notes(
+    request: Req, limit: Limit = None, cursorId: CursorId = None
+) -> ClosingNotePage:
     cur = cursor(limit, cursorId)
     page = await repo.page_closing_notes(read_conn(request), workspace_id(request), cur)
     return ClosingNotePage(
@@ -55,10 +67,14 @@ async def list_closing_notes(request: Req, limit: Limit = None, cursorId: Cursor
     )
 
 
-@get("/space/channel/{channelId:int}/template", tags=["Workspace"], operation_id="listTemplates",
-     summary="List a channel's message templates")
+@get(
+    "/space/channel/{channelId:int}/template",
+    tags=["Workspace"],
+    operation_id="listTemplates",
+    summary="List a channel's message templates",
+)
 async def list_templates(
-    request: Req, channelId: FromPath[int], limit: Limit = None, cursorId: CursorId = None
+    request: Req, channelId: PathId, limit: Limit = None, cursorId: CursorId = None
 ) -> TemplatePage:
     cur = cursor(limit, cursorId)
     page = await service.page_templates(read_conn(request), workspace_id(request), channelId, cur)

@@ -12,6 +12,7 @@ from openrespond.http.pagination import Pagination
 __all__ = [
     "CHANNEL_SOURCES",
     "Channel",
+    "ChannelSource",
     "ChannelPage",
     "ClosingNote",
     "ClosingNotePage",

@@ -102,7 +102,8 @@ async def issue_token(tx: Transaction, ws: int, *, name: str, secret: str) -> tu
         tx, ws, name=name, token_hash=f"pending:{secrets.token_hex(16)}", kind="jwt", now=ts
     )
     token = issue_jwt(
-        secret, _jwt_payload(token_id=token_id, ws=workspace, kind="developer_api", iat=ts, nonce=True)
+        secret,
+        _jwt_payload(token_id=token_id, ws=workspace, kind="developer_api", iat=ts, nonce=True),
     )
     await repo.set_token_hash(tx, ws, token_id, hash_token(token))
     return token_id, token
@@ -124,7 +125,9 @@ async def demo_token(tx: Transaction, ws: int, *, secret: str) -> str:
     token_id = await repo.insert_token(
         tx, ws, name="demo", token_hash=f"pending:{secrets.token_hex(16)}", kind="jwt", now=ts
     )
-    token = issue_jwt(secret, _jwt_payload(token_id=token_id, ws=workspace, kind="demo", iat=ts, nonce=False))
+    token = issue_jwt(
+        secret, _jwt_payload(token_id=token_id, ws=workspace, kind="demo", iat=ts, nonce=False)
+    )
     await repo.set_token_hash(tx, ws, token_id, hash_token(token))
     return token
 
@@ -136,9 +139,9 @@ async def ensure_static_token(tx: Transaction, ws: int, *, token: str, name: str
     if existing is not None and existing["workspace_id"] != ws:
         raise Conflict(f"{name} is already a token of another workspace")
     for row in await repo.list_tokens(tx, ws):
-        if row["name"] == name and row["kind"] == "static" and row["revoked_at"] is None:
-            if existing is None or row["id"] != existing["id"]:
-                await repo.revoke_token(tx, ws, row["id"], now())
+        same_slot = row["name"] == name and row["kind"] == "static" and row["revoked_at"] is None
+        if same_slot and (existing is None or row["id"] != existing["id"]):
+            await repo.revoke_token(tx, ws, row["id"], now())
     if existing is None:
         await repo.insert_token(tx, ws, name=name, token_hash=digest, kind="static", now=now())
 
@@ -234,7 +237,9 @@ def closing_note_from_row(row: Row) -> ClosingNote:
     return ClosingNote(category=row["category"], description=row["description"])
 
 
-async def add_closing_note(tx: Transaction, ws: int, *, category: str, description: str = "") -> int:
+async def add_closing_note(
+    tx: Transaction, ws: int, *, category: str, description: str = ""
+) -> int:
     await require_workspace(tx, ws)
     category = category.strip()
     if not 1 <= len(category) <= 128:
@@ -253,7 +258,9 @@ async def remove_closing_note(tx: Transaction, ws: int, category: str) -> None:
 
 
 def channel_from_row(row: Row) -> Channel:
-    return Channel(id=row["id"], name=row["name"], source=row["source"], created_at=row["created_at"])
+    return Channel(
+        id=row["id"], name=row["name"], source=row["source"], created_at=row["created_at"]
+    )
 
 
 async def create_channel(
@@ -354,7 +361,9 @@ async def create_template(
             created_at=now(),
         )
     except IntegrityError:
-        raise Conflict(f"template {name!r} ({language_code}) already exists on this channel") from None
+        raise Conflict(
+            f"template {name!r} ({language_code}) already exists on this channel"
+        ) from None
     row = await repo.get_template(tx, ws, template_id)
     assert row is not None
     return template_from_row(row)

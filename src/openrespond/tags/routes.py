@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import JSONBody
 
 from openrespond.contacts.schemas import StatusMessage
 from openrespond.http.context import read_conn, workspace_id, write_tx
@@ -20,14 +20,22 @@ __all__ = ["ROUTES"]
 Req = Request[Any, Any, Any]
 
 
-@post("/tag", tags=["Workspace"], operation_id="createTagCollection",
-      summary="Create a workspace tag (collection path)")
+@post(
+    "/tag",
+    tags=["Workspace"],
+    operation_id="createTagCollection",
+    summary="Create a workspace tag (collection path)",
+)
 async def create_tag_plain(request: Req, data: JSONBody[TagCreate]) -> Tag:
     return await service.create_tag(await write_tx(request), workspace_id(request), data)
 
 
-@post("/space/tag", tags=["Workspace"], operation_id="createTag",
-      summary="Create a workspace tag (same tag again answers the existing one)")
+@post(
+    "/space/tag",
+    tags=["Workspace"],
+    operation_id="createTag",
+    summary="Create a workspace tag (same tag again answers the existing one)",
+)
 async def create_tag(request: Req, data: JSONBody[TagCreate]) -> Tag:
     return await service.create_tag(await write_tx(request), workspace_id(request), data)
 
@@ -37,8 +45,12 @@ async def update_tag(request: Req, data: JSONBody[TagUpdate]) -> Tag:
     return await service.update_tag(await write_tx(request), workspace_id(request), data)
 
 
-@delete("/space/tag", tags=["Workspace"], operation_id="deleteTag",
-        summary="Delete a workspace tag (and remove it from contacts)")
+@delete(
+    "/space/tag",
+    tags=["Workspace"],
+    operation_id="deleteTag",
+    summary="Delete a workspace tag (and remove it from contacts)",
+)
 async def delete_tag(request: Req, data: JSONBody[TagDelete]) -> StatusMessage:
     await service.delete_tag(await write_tx(request), workspace_id(request), data.name)
     return StatusMessage(code=200, message="Tag deleted successfully")

@@ -9,12 +9,21 @@ from msgspec import Meta
 
 from openrespond.http.pagination import Pagination
 
-__all__ = ["Tag", "TagCreate", "TagDelete", "TagName", "TagNames", "TagPage", "TagUpdate", "TagsBody"]
+__all__ = [
+    "Tag",
+    "TagCreate",
+    "TagDelete",
+    "TagName",
+    "TagNames",
+    "TagPage",
+    "TagUpdate",
+    "TagsBody",
+]
 
-TagName = Annotated[str, Meta(min_length=1, max_length=255)]
+TagName = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"\S")]
 TagNames = Annotated[list[TagName], Meta(min_length=1, max_length=10)]
 Description = Annotated[str, Meta(max_length=255)]
-ColorCode = Annotated[str, Meta(max_length=32)]
+ColorCode = Annotated[str, Meta(max_length=7, pattern=r"^(#([0-9a-fA-F]{3}|[0-9a-fA-F]{6}))?$")]
 Emoji = Annotated[str, Meta(max_length=32)]
 
 

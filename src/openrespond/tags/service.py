@@ -9,7 +9,15 @@ from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.tags import repository as repo
 from openrespond.tags.schemas import Tag, TagCreate, TagUpdate
 
-__all__ = ["add_to_contact", "clean_names", "create_tag", "delete_tag", "remove_from_contact", "tag_from_row", "update_tag"]
+__all__ = [
+    "add_to_contact",
+    "clean_names",
+    "create_tag",
+    "delete_tag",
+    "remove_from_contact",
+    "tag_from_row",
+    "update_tag",
+]
 
 
 MAX_TAGS = 10
@@ -43,8 +51,14 @@ def clean_names(names: list[str], *, field: str = "tags") -> list[str]:
 
 
 def _check_color(color: str | None) -> None:
-    if color is not None and color and not (
-        color.startswith("#") and len(color) in (4, 7) and all(c in "0123456789abcdefABCDEF" for c in color[1:])
+    if (
+        color is not None
+        and color
+        and not (
+            color.startswith("#")
+            and len(color) in (4, 7)
+            and all(c in "0123456789abcdefABCDEF" for c in color[1:])
+        )
     ):
         raise BadRequest(f"colorCode must be a hex colour like #1a2b3c, got {color[:40]!r}")
 
@@ -55,10 +69,16 @@ async def create_tag(tx: Transaction, ws: int, body: TagCreate) -> Tag:
     _check_color(body.color_code)
     existing = await repo.by_name(tx, ws, name)
     if existing is not None:
-        for attr, column in (("description", "description"), ("color_code", "color_code"), ("emoji", "emoji")):
+        for attr, column in (
+            ("description", "description"),
+            ("color_code", "color_code"),
+            ("emoji", "emoji"),
+        ):
             given = getattr(body, attr)
             if given is not None and given != existing[column]:
-                raise Conflict(f"tag {name!r} already exists with a different {attr.replace('color_code', 'colorCode')}")
+                raise Conflict(
+                    f"tag {name!r} already exists with a different {attr.replace('color_code', 'colorCode')}"
+                )
         return tag_from_row(existing)
     try:
         tag_id = await repo.insert(
@@ -116,4 +136,3 @@ async def add_to_contact(tx: Transaction, ws: int, contact_id: int, names: list[
 async def remove_from_contact(tx: Transaction, ws: int, contact_id: int, names: list[str]) -> None:
     """Untag a contact; names it does not carry are ignored."""
     await repo.detach(tx, ws, contact_id, clean_names(names))
-
