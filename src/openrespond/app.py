@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from openrespond import __version__
@@ -20,6 +19,7 @@ from openrespond.db.migrations import migrate
 from openrespond.http.auth import Authenticator
 from openrespond.http.errors import exception_handlers
 from openrespond.http.middleware import ApiMiddleware
+from openrespond.http.openapi import RefinedJsonPlugin, RefinedSwaggerPlugin
 from openrespond.http.ratelimit import RateLimiter
 from openrespond.settings import Settings
 from openrespond.space.routes import ROUTES as SPACE_ROUTES
@@ -64,7 +64,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
             "plus the control API (/control) for what respond.io keeps in its web app."
         ),
         path="/",
-        render_plugins=[SwaggerRenderPlugin(path="/docs")],
+        render_plugins=[RefinedSwaggerPlugin(path="/docs"), RefinedJsonPlugin(path="/openapi.json")],
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")

@@ -146,6 +146,8 @@ def test_missing_contact_is_404_and_nothing_changes(ws: Workspace) -> None:
         {"contactIds": [0, 1]},
         {"primaryContactId": 1},
         {"primaryContactId": "x", "secondaryContactId": 2},
+        {"contactIds": None},
+        {"contactIds": [1, 2], "primaryContactId": 1, "secondaryContactId": 2},
     ],
 )
 def test_malformed_bodies_are_400(ws: Workspace, body: dict) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from msgspec import UNSET
+
 from openrespond.contacts import repository as repo
 from openrespond.contacts.schemas import MergeBody
 from openrespond.contacts.service import prepare
@@ -27,18 +29,19 @@ SCALARS = (
 
 
 def merge_ids(body: MergeBody) -> tuple[int, int]:
-    """(primary, secondary) from either body form; 400 when missing, mixed up or equal."""
-    pair = None
-    if body.contact_ids is not None:
+    """(primary, secondary) from either body form; 400 when missing, mixed or equal."""
+    given_pair = body.primary_contact_id is not UNSET or body.secondary_contact_id is not UNSET
+    if body.contact_ids is not UNSET:
+        if given_pair:
+            raise BadRequest(
+                "send contactIds or primaryContactId/secondaryContactId, not both"
+            )
         pair = (body.contact_ids[0], body.contact_ids[1])
-    if body.primary_contact_id is not None or body.secondary_contact_id is not None:
-        if body.primary_contact_id is None or body.secondary_contact_id is None:
-            raise BadRequest("primaryContactId and secondaryContactId are both required")
-        other = (body.primary_contact_id, body.secondary_contact_id)
-        if pair is not None and pair != other:
-            raise BadRequest("contactIds and primaryContactId/secondaryContactId disagree")
-        pair = other
-    if pair is None:
+    elif body.primary_contact_id is not UNSET and body.secondary_contact_id is not UNSET:
+        pair = (body.primary_contact_id, body.secondary_contact_id)
+    elif given_pair:
+        raise BadRequest("primaryContactId and secondaryContactId are both required")
+    else:
         raise BadRequest(
             "send contactIds: [primary, secondary] or primaryContactId and secondaryContactId"
         )

@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 NON_BLANK = r"\S"
+ContactKey = Annotated[int, Meta(ge=1, le=2**63 - 1)]
 Name = Annotated[str, Meta(max_length=255)]
 ScalarValue = str | int | float | bool | None
 
@@ -171,15 +172,13 @@ class MergeBody(ContactFields):
     """Collection form ``{primaryContactId, secondaryContactId}`` or official
     ``{contactIds: [primary, secondary], ...ContactFields}``."""
 
-    primary_contact_id: Annotated[int, Meta(ge=1)] | None = msgspec.field(
-        name="primaryContactId", default=None
+    primary_contact_id: ContactKey | UnsetType = msgspec.field(name="primaryContactId", default=UNSET)
+    secondary_contact_id: ContactKey | UnsetType = msgspec.field(
+        name="secondaryContactId", default=UNSET
     )
-    secondary_contact_id: Annotated[int, Meta(ge=1)] | None = msgspec.field(
-        name="secondaryContactId", default=None
+    contact_ids: Annotated[list[ContactKey], Meta(min_length=2, max_length=2)] | UnsetType = (
+        msgspec.field(name="contactIds", default=UNSET)
     )
-    contact_ids: (
-        Annotated[list[Annotated[int, Meta(ge=1)]], Meta(min_length=2, max_length=2)] | None
-    ) = msgspec.field(name="contactIds", default=None)
 
 
 class LifecycleBody(msgspec.Struct):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from openrespond.http.pagination import Pagination
 
@@ -41,9 +41,9 @@ class CustomFieldCreate(msgspec.Struct):
     name: Annotated[str, Meta(min_length=1, max_length=50, pattern=r"\S")]
     slug: Slug | None = None
     description: Annotated[str, Meta(max_length=255)] | None = None
-    data_type: DataType | None = msgspec.field(name="dataType", default=None)
+    data_type: DataType | UnsetType = msgspec.field(name="dataType", default=UNSET)
     allowed_values: Annotated[list[AllowedValue], Meta(max_length=1000)] | None = msgspec.field(
         name="allowedValues", default=None
     )
-    type: DataType | None = None
+    type: DataType | UnsetType = UNSET
     options: Annotated[list[AllowedValue], Meta(max_length=1000)] | None = None

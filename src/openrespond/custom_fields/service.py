@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from msgspec import UNSET
+
 from openrespond.custom_fields import repository as repo
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate
 from openrespond.db import Connection, IntegrityError, Row, Transaction
@@ -71,10 +73,10 @@ async def create_field(tx: Transaction, ws: int, body: CustomFieldCreate) -> Cus
     name = body.name.strip()
     if not name:
         raise BadRequest("name must not be blank")
-    if body.data_type is not None and body.type is not None:
+    if body.data_type is not UNSET and body.type is not UNSET:
         raise BadRequest("send dataType (official) or type (collection), not both")
-    data_type = body.data_type or body.type
-    if data_type is None:
+    data_type = body.data_type if body.data_type is not UNSET else body.type
+    if data_type is UNSET:
         raise BadRequest(
             "dataType is required (one of text, list, checkbox, email, number, url, date, time)"
         )
