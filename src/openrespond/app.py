@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -64,7 +65,10 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
             "plus the control API (/control) for what respond.io keeps in its web app."
         ),
         path="/",
-        render_plugins=[RefinedSwaggerPlugin(path="/docs"), RefinedJsonPlugin(path="/openapi.json")],
+        render_plugins=[
+            RefinedSwaggerPlugin(path="/docs"),
+            RefinedJsonPlugin(path="/openapi.json"),
+        ],
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
@@ -85,7 +89,9 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
     )
     methods: dict[str, set[str]] = {}
     for route in app.routes:
-        methods.setdefault(route.path, set()).update(route.methods)
+        # scope["path_template"] spells parameters without their type: {identifier}
+        template = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+        methods.setdefault(template, set()).update(route.methods)
     app.state.allowed_methods = {path: ", ".join(sorted(m)) for path, m in methods.items()}
     app.state.settings = settings
     app.state.db = database

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 
 import phonenumbers
 
 from openrespond.errors import BadRequest
 
 __all__ = [
+    "ASCII_SPACE",
+    "NON_BLANK",
+    "clean",
     "COUNTRY_CODES",
     "LANGUAGE_CODES",
     "normalize_country_code",
@@ -17,11 +19,26 @@ __all__ = [
     "normalize_language",
     "normalize_phone",
     "normalize_url",
+    "E164_PATTERN",
+    "EMAIL_PATTERN",
+    "URL_PATTERN",
 ]
 
 EMAIL_MAX = 254
+# Blank means ASCII whitespace only: the same rule in Python, msgspec and JSON Schema regexes.
+ASCII_SPACE = " \t\n\r\f\v"
+NON_BLANK = r"[^ \t\n\r\f\v]"
+# Also published in the OpenAPI document, so clients and fuzzers know the rule.
+URL_PATTERN = r"^https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*$"
+_URL = re.compile(URL_PATTERN)
+E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+_E164 = re.compile(E164_PATTERN)
+_PHONE_NOISE = re.compile(r"[\s().-]")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-_EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
+EMAIL_PATTERN = rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$"
+_EMAIL = re.compile(EMAIL_PATTERN)
+
 
 _LANGUAGE_CODES_TEXT = """
     aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu cv
@@ -48,28 +65,49 @@ _COUNTRY_CODES_TEXT = """
 COUNTRY_CODES = frozenset(_COUNTRY_CODES_TEXT.split())
 
 
+def clean(text: str) -> str:
+    """``text`` without surrounding ASCII whitespace."""
+    return text.strip(ASCII_SPACE)
+
+
 def normalize_email(value: str, *, field: str = "email") -> str:
-    """Lower-case, trimmed address; 400 naming ``field`` when it is not an email address."""
-    email = value.strip().lower()
-    if len(email) > EMAIL_MAX or not _EMAIL.match(email):
+    """The address in lower case; 400 naming ``field`` when it is not an email address."""
+    email = value.lower()
+    if len(email) > EMAIL_MAX or not _EMAIL.fullmatch(email):
         raise BadRequest(f"{field} is not a valid email address: {_show(value)}")
     return email
 
 
 def normalize_phone(value: str, *, field: str = "phone", region: str | None = None) -> str:
-    """E.164 form of a phone number; 400 naming ``field`` when it cannot be one."""
+    """E.164 form of a phone number; 400 naming ``field`` when it cannot be one.
+
+    Spaces, dashes, dots and parentheses are dropped. A number without ``+`` is read in
+    ``region`` when one is known. libphonenumber then normalises what it recognises (a
+    national trunk prefix such as ``+44 (0)20`` goes); a syntactically valid E.164 number it
+    does not recognise is kept as written rather than refused, since numbering plans change
+    faster than the library's metadata.
+    """
     raw = value.strip()
-    if not raw or len(raw) > 32:
-        raise BadRequest(f"{field} is not a valid phone number: {_show(value)}")
-    if not raw.startswith("+") and region is None:
-        raise BadRequest(f"{field} must be in E.164 format with a leading +: {_show(value)}")
+    compact = _PHONE_NOISE.sub("", raw)
+    if not compact.startswith("+"):
+        if region is None or not compact.isdigit():
+            raise BadRequest(f"{field} must be in E.164 format with a leading +: {_show(value)}")
+        try:
+            number = phonenumbers.parse(compact, region)
+        except phonenumbers.NumberParseException:
+            raise BadRequest(f"{field} is not a valid phone number: {_show(value)}") from None
+        compact = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     try:
-        number = phonenumbers.parse(raw, None if raw.startswith("+") else region)
+        number = phonenumbers.parse(raw if raw.startswith("+") else compact, None)
+        if phonenumbers.is_possible_number(number):
+            compact = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     except phonenumbers.NumberParseException:
-        raise BadRequest(f"{field} is not a valid phone number: {_show(value)}") from None
-    if not phonenumbers.is_possible_number(number):
-        raise BadRequest(f"{field} is not a possible phone number: {_show(value)}")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        pass
+    if not _E164.fullmatch(compact):
+        raise BadRequest(
+            f"{field} is not an E.164 phone number (+ and 7-15 digits): {_show(value)}"
+        )
+    return compact
 
 
 def normalize_language(value: str, *, field: str = "language") -> str:
@@ -91,12 +129,10 @@ def normalize_country_code(value: str, *, field: str = "countryCode") -> str:
 
 
 def normalize_url(value: str, *, field: str) -> str:
-    """An absolute http(s) URL."""
-    url = value
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+    """An absolute http(s) URL with a host and no spaces or control characters."""
+    if not _URL.fullmatch(value):
         raise BadRequest(f"{field} must be an absolute http(s) URL, got {_show(value)}")
-    return url
+    return value
 
 
 def _show(value: str) -> str:

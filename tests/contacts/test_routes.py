@@ -192,13 +192,14 @@ class TestCreateOrUpdate:
         assert r.status_code == 200
         cid = r.json()["contactId"]
         r = ws.api.post(
-            "/contact/create_or_update/email:new@example.com", json={"lastName": "Person"}
+            "/contact/create_or_update/email:new@example.com",
+            json={"firstName": "Newer", "lastName": "Person"},
         )
         assert r.json() == {"contactId": cid}
         got = ws.api.get(f"/contact/id:{cid}").json()
-        assert (got["firstName"], got["lastName"]) == ("New", "Person")
+        assert (got["firstName"], got["lastName"]) == ("Newer", "Person")
 
-    def test_create_needs_first_name(self, ws: Workspace) -> None:
+    def test_first_name_is_required_as_in_the_official_client(self, ws: Workspace) -> None:
         error(
             ws.api.post("/contact/create_or_update/email:x@example.com", json={"lastName": "X"}),
             400,

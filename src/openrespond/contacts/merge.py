@@ -33,9 +33,7 @@ def merge_ids(body: MergeBody) -> tuple[int, int]:
     given_pair = body.primary_contact_id is not UNSET or body.secondary_contact_id is not UNSET
     if body.contact_ids is not UNSET:
         if given_pair:
-            raise BadRequest(
-                "send contactIds or primaryContactId/secondaryContactId, not both"
-            )
+            raise BadRequest("send contactIds or primaryContactId/secondaryContactId, not both")
         pair = (body.contact_ids[0], body.contact_ids[1])
     elif body.primary_contact_id is not UNSET and body.secondary_contact_id is not UNSET:
         pair = (body.primary_contact_id, body.secondary_contact_id)

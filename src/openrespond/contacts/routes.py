@@ -77,7 +77,7 @@ async def create_contact(
     summary="Create the contact or update it",
 )
 async def create_or_update(
-    request: Req, identifier: ContactIdentifier, data: JSONBody[ContactFields]
+    request: Req, identifier: ContactIdentifier, data: JSONBody[ContactCreate]
 ) -> ContactId:
     ident = parse_identifier(identifier)
     cid = await service.create_or_update(

@@ -8,6 +8,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from openrespond.http.pagination import Pagination
+from openrespond.validation import NON_BLANK
 
 __all__ = [
     "Assignee",
@@ -30,8 +31,7 @@ __all__ = [
     "StatusMessage",
 ]
 
-NON_BLANK = r"\S"
-ContactKey = Annotated[int, Meta(ge=1, le=2**63 - 1)]
+ContactKey = Annotated[int, Meta(ge=1, le=2**53 - 1)]
 Name = Annotated[str, Meta(max_length=255)]
 ScalarValue = str | int | float | bool | None
 
@@ -172,7 +172,9 @@ class MergeBody(ContactFields):
     """Collection form ``{primaryContactId, secondaryContactId}`` or official
     ``{contactIds: [primary, secondary], ...ContactFields}``."""
 
-    primary_contact_id: ContactKey | UnsetType = msgspec.field(name="primaryContactId", default=UNSET)
+    primary_contact_id: ContactKey | UnsetType = msgspec.field(
+        name="primaryContactId", default=UNSET
+    )
     secondary_contact_id: ContactKey | UnsetType = msgspec.field(
         name="secondaryContactId", default=UNSET
     )

@@ -26,6 +26,7 @@ from openrespond.identifiers import Identifier
 from openrespond.space import repository as space_repo
 from openrespond.tags import repository as tags_repo
 from openrespond.validation import (
+    clean,
     normalize_country_code,
     normalize_email,
     normalize_language,
@@ -124,17 +125,16 @@ async def prepare(
     """Checked column values for the fields that were sent, and checked custom values."""
     cols: dict[str, Any] = {}
     if fields.first_name is not UNSET:
-        if fields.first_name is None or not fields.first_name.strip():
+        if fields.first_name is None or not clean(fields.first_name):
             raise BadRequest("firstName must be a non-empty string")
-        cols["first_name"] = fields.first_name.strip()
+        cols["first_name"] = clean(fields.first_name)
     if fields.last_name is not UNSET:
         cols["last_name"] = _text(fields.last_name, "lastName")
     if fields.country_code is not UNSET:
         cc = fields.country_code
         cols["country_code"] = normalize_country_code(cc) if cc is not None else None
     if fields.email is not UNSET:
-        email = _text(fields.email, "email")
-        cols["email"] = normalize_email(email) if email else None
+        cols["email"] = normalize_email(fields.email) if fields.email else None
     if fields.phone is not UNSET:
         phone = _text(fields.phone, "phone")
         cols["phone"] = (
@@ -184,11 +184,12 @@ async def _insert(tx: Transaction, ws: int, cols: dict[str, Any], values: list[F
 async def create_contact(
     tx: Transaction, ws: int, fields: ContactFields, ident: Identifier | None = None
 ) -> int:
-    """A new contact; the identifier supplies email or phone when the body has none."""
+    """A new contact; an email:/phone: identifier sets that field."""
     if ident is not None and ident.kind == "id":
         raise BadRequest("a contact is created with an email: or phone: identifier, not id:")
     cols, values = await prepare(tx, ws, fields)
-    if ident is not None and cols.get(ident.kind) is None:
+    if ident is not None:
+        # The identifier names the contact: it wins over the body's value of the same field.
         cols[ident.kind] = ident.value
     return await _insert(tx, ws, cols, values)
 
@@ -243,8 +244,8 @@ async def set_lifecycle(tx: Transaction, ws: int, ident: Identifier, name: str |
     """Move the contact to the named stage; None (or "") clears it; unknown -> 400."""
     contact_id = await resolve(tx, ws, ident)
     stage_id = None
-    if name is not None and name.strip():
-        stage = await space_repo.get_lifecycle_stage_by_name(tx, ws, name.strip())
+    if name is not None and clean(name):
+        stage = await space_repo.get_lifecycle_stage_by_name(tx, ws, clean(name))
         if stage is None:
             raise BadRequest(f"name: unknown lifecycle stage {name[:64]!r}")
         stage_id = stage["id"]

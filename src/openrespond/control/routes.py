@@ -21,6 +21,7 @@ from openrespond.space.schemas import Channel, ClosingNote, Template, User
 from openrespond.tags import repository as tags_repo
 from openrespond.tags import service as tags
 from openrespond.tags.schemas import Tag, TagCreate
+from openrespond.validation import clean
 
 __all__ = ["ROUTES"]
 
@@ -87,7 +88,7 @@ async def issue_token(request: Req, wid: PathId, data: JSONBody[s.TokenCreate]) 
     token_id, token = await space.issue_token(
         await write_tx(request), wid, name=data.name, secret=secret
     )
-    return s.IssuedToken(id=token_id, name=data.name.strip(), workspace_id=wid, token=token)
+    return s.IssuedToken(id=token_id, name=clean(data.name), workspace_id=wid, token=token)
 
 
 @get(
@@ -195,7 +196,7 @@ async def create_note(
     await space.add_closing_note(
         await write_tx(request), wid, category=data.category, description=data.description
     )
-    return ClosingNote(category=data.category.strip(), description=data.description)
+    return ClosingNote(category=clean(data.category), description=data.description)
 
 
 @get(

@@ -10,6 +10,7 @@ from msgspec import Meta
 from openrespond.custom_fields.schemas import CustomField
 from openrespond.space.schemas import Channel, ChannelSource, ClosingNote, Template, User
 from openrespond.tags.schemas import Tag
+from openrespond.validation import NON_BLANK
 
 __all__ = [
     "ChannelCreate",
@@ -34,7 +35,7 @@ __all__ = [
     "WorkspaceList",
 ]
 
-Name = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"\S")]
+Name = Annotated[str, Meta(min_length=1, max_length=255, pattern=NON_BLANK)]
 
 
 class Workspace(msgspec.Struct):
@@ -108,7 +109,7 @@ class LifecycleStageList(msgspec.Struct):
 
 
 class ClosingNoteCreate(msgspec.Struct):
-    category: Annotated[str, Meta(min_length=1, max_length=128, pattern=r"\S")]
+    category: Annotated[str, Meta(min_length=1, max_length=128, pattern=NON_BLANK)]
     description: Annotated[str, Meta(max_length=512)] = ""
 
 

@@ -8,6 +8,7 @@ import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
 from openrespond.http.pagination import Pagination
+from openrespond.validation import NON_BLANK
 
 __all__ = ["DATA_TYPES", "CustomField", "CustomFieldCreate", "CustomFieldPage", "DataType"]
 
@@ -38,7 +39,7 @@ class CustomFieldCreate(msgspec.Struct):
     """Official form ``{name, slug?, description?, dataType, allowedValues?}``; the collection's
     ``{name, type, options}`` is accepted on every route too."""
 
-    name: Annotated[str, Meta(min_length=1, max_length=50, pattern=r"\S")]
+    name: Annotated[str, Meta(min_length=1, max_length=50, pattern=NON_BLANK)]
     slug: Slug | None = None
     description: Annotated[str, Meta(max_length=255)] | None = None
     data_type: DataType | UnsetType = msgspec.field(name="dataType", default=UNSET)

@@ -16,7 +16,7 @@ from openrespond.custom_fields import repository as repo
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate
 from openrespond.db import Connection, IntegrityError, Row, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
-from openrespond.validation import normalize_email, normalize_url
+from openrespond.validation import clean, normalize_email, normalize_url
 
 __all__ = [
     "FieldValue",
@@ -70,7 +70,7 @@ async def get_field(conn: Connection, ws: int, field_id: int) -> CustomField:
 async def create_field(tx: Transaction, ws: int, body: CustomFieldCreate) -> CustomField:
     """Create a definition; the same definition again answers the existing one, a different
     definition under a taken name or slug is a 409."""
-    name = body.name.strip()
+    name = clean(body.name)
     if not name:
         raise BadRequest("name must not be blank")
     if body.data_type is not UNSET and body.type is not UNSET:

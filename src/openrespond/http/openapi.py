@@ -12,12 +12,18 @@ from typing import Any
 from litestar import Request
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 
-from openrespond.validation import COUNTRY_CODES, LANGUAGE_CODES
+from openrespond.http.routing import MAX_ID
+from openrespond.validation import (
+    COUNTRY_CODES,
+    E164_PATTERN,
+    EMAIL_PATTERN,
+    LANGUAGE_CODES,
+    NON_BLANK,
+    URL_PATTERN,
+)
 
 __all__ = ["RefinedJsonPlugin", "RefinedSwaggerPlugin", "refine"]
 
-URL_PATTERN = r"^(https?://[^\s/?#]+[^\s]*)?$"
-NON_BLANK = r"\S"
 _CONTACT_BODIES = ("ContactFields", "ContactCreate", "MergeBody")
 _TAG_NAMES = {
     "type": "array",
@@ -38,13 +44,20 @@ def _string(prop: dict[str, Any]) -> dict[str, Any]:
     return prop
 
 
+def _clearable(value: dict[str, Any]) -> dict[str, Any]:
+    """``value``, or "" / null, both of which clear the field."""
+    return {"anyOf": [value, {"type": "string", "maxLength": 0}, {"type": "null"}]}
+
+
 def _contact_fields(schema: dict[str, Any]) -> None:
     props = schema["properties"]
-    _string(props["email"])["format"] = "email"
-    _string(props["phone"])["format"] = "e164"
+    props["email"] = _clearable(
+        {"type": "string", "format": "email", "pattern": EMAIL_PATTERN, "maxLength": 254}
+    )
+    props["phone"] = _clearable({"type": "string", "format": "e164", "pattern": E164_PATTERN})
+    props["profilePic"] = _clearable({"type": "string", "pattern": URL_PATTERN, "maxLength": 2048})
     _string(props["language"])["enum"] = sorted(LANGUAGE_CODES)
     _string(props["countryCode"])["enum"] = sorted(COUNTRY_CODES)
-    _string(props["profilePic"])["pattern"] = URL_PATTERN
 
 
 def _custom_field_create(schema: dict[str, Any]) -> None:
@@ -53,6 +66,7 @@ def _custom_field_create(schema: dict[str, Any]) -> None:
         for branch in props[key].get("oneOf", [props[key]]):
             if branch.get("type") == "array":
                 branch["uniqueItems"] = True
+                branch["items"] = {"type": "string", "minLength": 1, "maxLength": 255}
     is_list = {
         "anyOf": [
             {"required": ["dataType"], "properties": {"dataType": {"const": "list"}}},
@@ -89,7 +103,7 @@ def _enum(prop: dict[str, Any]) -> list[str]:
 def _merge_body(schema: dict[str, Any]) -> None:
     ids = schema["properties"]["contactIds"]
     ids["uniqueItems"] = True
-    ids["items"] = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+    ids["items"] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
     schema["anyOf"] = [
         {"required": ["contactIds"]},
         {"required": ["primaryContactId", "secondaryContactId"]},
@@ -98,7 +112,65 @@ def _merge_body(schema: dict[str, Any]) -> None:
         "primaryContactId": ["secondaryContactId"],
         "secondaryContactId": ["primaryContactId"],
     }
-    schema["not"] = {"anyOf": [{"required": ["contactIds", k]} for k in ("primaryContactId", "secondaryContactId")]}
+    schema["not"] = {
+        "anyOf": [
+            {"required": ["contactIds", k]} for k in ("primaryContactId", "secondaryContactId")
+        ]
+    }
+
+
+def _identifier(kinds: tuple[str, ...]) -> dict[str, Any]:
+    patterns = {
+        "id": r"^id:[1-9][0-9]{0,14}$",
+        "email": "^email:(?=.{3,254}$)" + EMAIL_PATTERN[1:],
+        "phone": "^phone:" + E164_PATTERN[1:],
+    }
+    return {
+        "type": "string",
+        "format": "contact-identifier",
+        "maxLength": 300,
+        "anyOf": [{"pattern": patterns[k]} for k in kinds],
+    }
+
+
+def _identifier_parameters(doc: dict[str, Any]) -> None:
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            for param in op.get("parameters", []):
+                if param["name"] == "identifier" and param["in"] == "path":
+                    creates = path == "/v2/contact/{identifier}" and method == "post"
+                    param["schema"] = _identifier(
+                        ("email", "phone") if creates else ("id", "email", "phone")
+                    )
+
+
+# Operations that take a contact identifier, reachable from any answer carrying contactId.
+_CONTACT_TARGETS = {
+    "getContact": "GET",
+    "updateContact": "PUT",
+    "deleteContact": "DELETE",
+    "addContactTags": "POST",
+    "removeContactTags": "DELETE",
+    "updateLifecycle": "POST",
+    "listContactChannels": "GET",
+}
+
+
+def _links(doc: dict[str, Any]) -> None:
+    """OpenAPI links from every answer with a contactId to the operations on that contact."""
+    links = {
+        op_id: {
+            "operationId": op_id,
+            "parameters": {"identifier": "id:{$response.body#/contactId}"},
+        }
+        for op_id in _CONTACT_TARGETS
+    }
+    for item in doc["paths"].values():
+        for op in item.values():
+            ok = op.get("responses", {}).get("200", {})
+            schema = ok.get("content", {}).get("application/json", {}).get("schema", {})
+            if schema.get("$ref", "").rsplit("/", 1)[-1] in ("ContactId", "ContactCreated"):
+                ok["links"] = links
 
 
 def _tag_name_bodies(doc: dict[str, Any]) -> None:
@@ -106,7 +178,10 @@ def _tag_name_bodies(doc: dict[str, Any]) -> None:
         for op in path.values():
             body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
             for branch in body.get("schema", {}).get("oneOf", []):
-                if branch.get("type") == "array" and branch.get("items", {}).get("type") == "string":
+                if (
+                    branch.get("type") == "array"
+                    and branch.get("items", {}).get("type") == "string"
+                ):
                     branch.update(_TAG_NAMES)
 
 
@@ -120,6 +195,10 @@ def refine(doc: dict[str, Any]) -> dict[str, Any]:
     _merge_body(schemas["MergeBody"])
     schemas["TagsBody"]["properties"]["tags"] = dict(_TAG_NAMES)
     _tag_name_bodies(doc)
+    _identifier_parameters(doc)
+    _links(doc)
+    for path in ("/v2/contact/list", "/v2/contact/{identifier}/lifecycle/update"):
+        doc["paths"][path]["post"]["requestBody"]["required"] = False
     return doc
 
 

@@ -49,7 +49,7 @@ def parse_cursor(limit: int | None, cursor_id: int | None) -> Cursor:
     if not 1 <= lim <= MAX_LIMIT:
         raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}, got {lim}")
     cur = 0 if cursor_id is None else cursor_id
-    if abs(cur) > 2**63 - 1:
+    if abs(cur) > 2**53 - 1:
         raise BadRequest("cursorId is out of range")
     return Cursor(lim, cur)
 

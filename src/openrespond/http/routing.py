@@ -59,7 +59,8 @@ post = partial(litestar.post, status_code=200, responses=ERROR_RESPONSES)
 put = partial(litestar.put, status_code=200, responses=ERROR_RESPONSES)
 delete = partial(litestar.delete, status_code=200, responses=ERROR_RESPONSES)
 
-MAX_ID = 2**63 - 1
+# Ids stay within JavaScript's safe integers, so every client reads them exactly.
+MAX_ID = 2**53 - 1
 Limit = Annotated[
     int | None,
     QueryParameter(description="Page size, 1-100 (default 10)", required=False, ge=1, le=100),
@@ -79,6 +80,7 @@ ContactIdentifier = Annotated[
     PathParameter(
         description="id:<number>, email:<address> or phone:<E.164>, raw or percent-encoded",
         max_length=512,
+        pattern=r"^[A-Za-z]+(:|%3[Aa]).",
         schema_extra={"format": "contact-identifier"},
     ),
 ]

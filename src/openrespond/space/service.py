@@ -16,7 +16,7 @@ from openrespond.settings import Settings
 from openrespond.space import repository as repo
 from openrespond.space.schemas import CHANNEL_SOURCES, Channel, ClosingNote, Team, Template, User
 from openrespond.tokens import hash_token, issue_jwt, new_secret
-from openrespond.validation import normalize_email
+from openrespond.validation import clean, normalize_email
 
 __all__ = [
     "DRIVERS",
@@ -70,7 +70,7 @@ async def require_workspace(conn: Connection, ws: int) -> Row:
 
 async def create_workspace(tx: Transaction, *, name: str, is_demo: bool = False) -> int:
     """A new, empty workspace."""
-    name = name.strip()
+    name = clean(name)
     if not 1 <= len(name) <= 255:
         raise BadRequest("name must be 1-255 characters")
     ts = now()
@@ -93,7 +93,7 @@ def _jwt_payload(*, token_id: int, ws: Row, kind: str, iat: int, nonce: bool) ->
 
 async def issue_token(tx: Transaction, ws: int, *, name: str, secret: str) -> tuple[int, str]:
     """Issue a JWT-shaped token for ``ws``; only its hash is stored, so it is shown once."""
-    name = name.strip()
+    name = clean(name)
     if not 1 <= len(name) <= 255:
         raise BadRequest("name must be 1-255 characters")
     workspace = await require_workspace(tx, ws)
@@ -178,7 +178,7 @@ async def create_user(
 ) -> User:
     """Add a member; 409 when the email is taken in this workspace."""
     await require_workspace(tx, ws)
-    if not 1 <= len(first_name.strip()) <= 255:
+    if not 1 <= len(clean(first_name)) <= 255:
         raise BadRequest("firstName must be 1-255 characters")
     if last_name is not None and len(last_name) > 255:
         raise BadRequest("lastName must be at most 255 characters")
@@ -191,11 +191,11 @@ async def create_user(
     if team:
         if len(team) > 255:
             raise BadRequest("team must be at most 255 characters")
-        team_id = await repo.upsert_team(tx, ws, team.strip())
+        team_id = await repo.upsert_team(tx, ws, clean(team))
     user_id = await repo.insert_user(
         tx,
         ws,
-        first_name=first_name.strip(),
+        first_name=clean(first_name),
         last_name=last_name,
         email=address,
         role=role,
@@ -220,7 +220,7 @@ async def delete_user(tx: Transaction, ws: int, user_id: int) -> None:
 
 async def add_lifecycle_stage(tx: Transaction, ws: int, name: str) -> int:
     await require_workspace(tx, ws)
-    name = name.strip()
+    name = clean(name)
     if not 1 <= len(name) <= 255:
         raise BadRequest("name must be 1-255 characters")
     if await repo.get_lifecycle_stage_by_name(tx, ws, name) is not None:
@@ -241,7 +241,7 @@ async def add_closing_note(
     tx: Transaction, ws: int, *, category: str, description: str = ""
 ) -> int:
     await require_workspace(tx, ws)
-    category = category.strip()
+    category = clean(category)
     if not 1 <= len(category) <= 128:
         raise BadRequest("category must be 1-128 characters")
     if len(description) > 512:
@@ -275,7 +275,7 @@ async def create_channel(
 ) -> Row:
     """A workspace channel with the ``source`` clients see and the ``driver`` that delivers."""
     await require_workspace(tx, ws)
-    name = name.strip()
+    name = clean(name)
     if not 1 <= len(name) <= 255:
         raise BadRequest("name must be 1-255 characters")
     if source not in CHANNEL_SOURCES:

@@ -8,6 +8,7 @@ import msgspec
 from msgspec import Meta
 
 from openrespond.http.pagination import Pagination
+from openrespond.validation import NON_BLANK
 
 __all__ = [
     "Tag",
@@ -20,7 +21,7 @@ __all__ = [
     "TagsBody",
 ]
 
-TagName = Annotated[str, Meta(min_length=1, max_length=255, pattern=r"\S")]
+TagName = Annotated[str, Meta(min_length=1, max_length=255, pattern=NON_BLANK)]
 TagNames = Annotated[list[TagName], Meta(min_length=1, max_length=10)]
 Description = Annotated[str, Meta(max_length=255)]
 ColorCode = Annotated[str, Meta(max_length=7, pattern=r"^(#([0-9a-fA-F]{3}|[0-9a-fA-F]{6}))?$")]

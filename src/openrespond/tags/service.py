@@ -8,6 +8,7 @@ from openrespond.db import IntegrityError, Row, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.tags import repository as repo
 from openrespond.tags.schemas import Tag, TagCreate, TagUpdate
+from openrespond.validation import clean
 
 __all__ = [
     "add_to_contact",
@@ -42,7 +43,7 @@ def clean_names(names: list[str], *, field: str = "tags") -> list[str]:
     for i, raw in enumerate(names):
         if len(raw) > 255:
             raise BadRequest(f"{field}[{i}] must be at most 255 characters")
-        name = raw.strip()
+        name = clean(raw)
         if not name:
             raise BadRequest(f"{field}[{i}] must not be blank")
         if name not in out:
@@ -99,7 +100,7 @@ async def create_tag(tx: Transaction, ws: int, body: TagCreate) -> Tag:
 
 async def update_tag(tx: Transaction, ws: int, body: TagUpdate) -> Tag:
     """Rename or re-describe the tag called ``currentName``."""
-    current = await repo.by_name(tx, ws, body.current_name.strip())
+    current = await repo.by_name(tx, ws, clean(body.current_name))
     if current is None:
         raise NotFound(f"tag {body.current_name!r} not found")
     _check_color(body.color_code)
@@ -120,7 +121,7 @@ async def update_tag(tx: Transaction, ws: int, body: TagUpdate) -> Tag:
 
 async def delete_tag(tx: Transaction, ws: int, name: str) -> None:
     """Delete the tag and take it off every contact."""
-    row = await repo.by_name(tx, ws, name.strip())
+    row = await repo.by_name(tx, ws, clean(name))
     if row is None:
         raise NotFound(f"tag {name!r} not found")
     await repo.delete(tx, ws, row["id"])
