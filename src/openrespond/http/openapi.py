@@ -77,7 +77,12 @@ def _custom_field_create(schema: dict[str, Any]) -> None:
     no_values = {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}]}
     schema["allOf"] = [
         {"oneOf": [{"required": ["dataType"]}, {"required": ["type"]}]},
-        {"not": {"required": ["allowedValues", "options"]}},
+        {
+            "not": {
+                "required": ["allowedValues", "options"],
+                "properties": {"allowedValues": {"type": "array"}, "options": {"type": "array"}},
+            }
+        },
         {
             "if": is_list,
             "then": {
@@ -173,6 +178,20 @@ def _links(doc: dict[str, Any]) -> None:
                 ok["links"] = links
 
 
+def _workspace_links(doc: dict[str, Any]) -> None:
+    """Links from a created workspace to the control operations on it."""
+    links = {}
+    for path, item in doc["paths"].items():
+        if path.startswith("/control/workspaces/{wid}") and path.count("{") == 1:
+            for op in item.values():
+                links[op["operationId"]] = {
+                    "operationId": op["operationId"],
+                    "parameters": {"wid": "$response.body#/id"},
+                }
+    create = doc["paths"]["/control/workspaces"]["post"]
+    create["responses"]["200"]["links"] = links
+
+
 def _tag_name_bodies(doc: dict[str, Any]) -> None:
     for path in doc["paths"].values():
         for op in path.values():
@@ -197,6 +216,7 @@ def refine(doc: dict[str, Any]) -> dict[str, Any]:
     _tag_name_bodies(doc)
     _identifier_parameters(doc)
     _links(doc)
+    _workspace_links(doc)
     for path in ("/v2/contact/list", "/v2/contact/{identifier}/lifecycle/update"):
         doc["paths"][path]["post"]["requestBody"]["required"] = False
     return doc

@@ -1,0 +1,93 @@
+"""The OpenAPI document: complete, with the error shape, and fuzzed by Schemathesis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.server_process import ServerProcess
+from tests.test_isolation import app_routes
+
+HERE = Path(__file__).parent
+TOKEN = "schemathesis-demo-token-0123"
+ADMIN = "schemathesis-admin-token-0123"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    db = tmp_path_factory.mktemp("openapi") / "st.db"
+    env = {"OPENRESPOND_DEMO_TOKEN": TOKEN, "OPENRESPOND_ADMIN_TOKEN": ADMIN}
+    with ServerProcess(db, "--demo", env=env) as proc:
+        yield proc.url
+
+
+def test_document_describes_every_route_with_the_error_shape(server: str) -> None:
+    doc = httpx.get(f"{server}/openapi.json").json()
+    assert doc["openapi"].startswith("3.1")
+    documented = {(method.upper(), path) for path, item in doc["paths"].items() for method in item}
+    for method, template in app_routes():
+        path = template.replace(":str}", "}").replace(":int}", "}")
+        assert (method, path) in documented, (method, path)
+    error = doc["components"]["schemas"]["ErrorBody"]
+    assert set(error["required"]) == {"code", "message"}
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            for status in ("400", "401", "404", "429"):
+                ref = op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+                assert ref.endswith("/ErrorBody"), (method, path, status)
+            assert "200" in op["responses"]
+
+
+def test_interactive_docs_are_served(server: str) -> None:
+    r = httpx.get(f"{server}/docs")
+    assert r.status_code == 200 and "swagger" in r.text.lower()
+    assert "<title>openrespond</title>" in r.text and "/v2/contact/list" in r.text
+
+
+@pytest.mark.parametrize(
+    ("prefix", "token"), [("^/v2", TOKEN), ("^/control", ADMIN)], ids=["v2", "control"]
+)
+def test_schemathesis_finds_nothing(server: str, prefix: str, token: str) -> None:
+    """Every default check and phase of Schemathesis, against the app's own document."""
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.schemathesis.hooks",
+        "PYTHONPATH": str(HERE.parent),
+    }
+    seed = os.environ.get("OPENRESPOND_SCHEMATHESIS_SEED", "20261125")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "--config-file",
+            str(HERE / "schemathesis" / "schemathesis.toml"),
+            "run",
+            f"{server}/openapi.json",
+            "--header",
+            f"Authorization: Bearer {token}",
+            "--include-path-regex",
+            prefix,
+            "--max-examples",
+            os.environ.get("OPENRESPOND_SCHEMATHESIS_EXAMPLES", "25"),
+            "--workers",
+            "1",
+            "--seed",
+            seed,
+            "--no-color",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=HERE.parent,
+    )
+    tail = result.stdout[-6000:]
+    assert result.returncode == 0, tail
+    assert " passed" in tail and "failure" not in tail.split("SUMMARY")[-1].lower(), tail
