@@ -1,5 +1,7 @@
 # openrespond: `make demo` runs a ready server, `make test` runs the whole suite.
-PYTHON ?= $(shell command -v python3.13 || command -v python3.12 || command -v python3.11 || command -v python3)
+# The first interpreter on PATH that runs and is Python >= 3.11.
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { command -v $$p; break; }; done)
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
@@ -7,6 +9,7 @@ PIP := $(BIN)/python -m pip
 .PHONY: demo test install install-test lint bench clean
 
 $(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "openrespond needs Python >= 3.11 on PATH (python3)"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "openrespond needs Python >= 3.11 (found " + sys.version.split()[0] + ")")'
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip

@@ -1,0 +1,164 @@
+"""Load 100k contacts, then measure openrespond against a bare ASGI reference, in one run.
+
+    make bench            (or: .venv/bin/python benchmarks/run.py [--contacts N] [--seconds S])
+
+Both servers run under uvicorn with one worker on loopback; wrk drives them with the same
+connection count. Each scenario is reported as requests/s and as a fraction of the reference.
+Results are printed and written to benchmarks/results/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+TOKEN = "benchmark-demo-token-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+async def load(db_path: Path, count: int) -> tuple[int, int]:
+    """Create the demo workspace and ``count`` contacts; return the id range."""
+    from openrespond.db.migrations import migrate
+    from openrespond.db.sqlite import SQLiteDatabase
+    from openrespond.demo import ensure_demo
+    from openrespond.settings import Settings
+    from openrespond.space.service import load_secret
+
+    settings = Settings(database_url=f"sqlite:///{db_path}", demo_token=TOKEN)
+    db = SQLiteDatabase(str(db_path))
+    await db.connect()
+    await migrate(db)
+    wid, _ = await ensure_demo(db, settings, await load_secret(db, settings))
+    now = int(time.time())
+    async with db.transaction() as tx:
+        first = int(await tx.fetch_val("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts"))
+        rows = [
+            (first + i, wid, f"Bench{i}", "Contact", f"bench{i}@example.com", f"+6010{i:07d}", now, now)
+            for i in range(count)
+        ]
+        await tx.execute_many(
+            "INSERT INTO contacts (id, workspace_id, first_name, last_name, email, phone,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    await db.close()
+    return first, first + count - 1
+
+
+def lua(body: str) -> str:
+    path = Path(tempfile.mkstemp(suffix=".lua")[1])
+    path.write_text(body)
+    return str(path)
+
+
+def wrk(url: str, script: str | None, *, seconds: int, connections: int) -> dict[str, float]:
+    cmd = ["wrk", f"-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan"),
+        "non_2xx": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    work = Path(tempfile.mkdtemp(prefix="openrespond-bench-"))
+    db_path = work / "bench.db"
+    t0 = time.monotonic()
+    lo, hi = asyncio.run(load(db_path, args.contacts))
+    print(f"loaded {args.contacts} contacts in {time.monotonic() - t0:.1f}s (ids {lo}-{hi})")
+
+    ref_port, app_port = free_port(), free_port()
+    uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
+    ref = subprocess.Popen([*uvicorn, "--app-dir", str(HERE), "--port", str(ref_port), "reference:app"])
+    env = {
+        **os.environ,
+        "OPENRESPOND_DATABASE_URL": f"sqlite:///{db_path}",
+        "OPENRESPOND_DEMO_TOKEN": TOKEN,
+        "OPENRESPOND_RATE_LIMIT_PER_SECOND": "0",
+        "OPENRESPOND_PORT": str(app_port),
+    }
+    app = subprocess.Popen(
+        [sys.executable, "-m", "openrespond", "serve", "--demo"], env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+        wait(f"http://127.0.0.1:{ref_port}/")
+        wait(f"http://127.0.0.1:{app_port}/openapi.json")
+        auth = f'wrk.headers["Authorization"] = "Bearer {TOKEN}"\nwrk.headers["Content-Type"] = "application/json"\n'
+        scripts = {
+            "get_by_id": lua(auth + f'request = function() return wrk.format("GET", "/v2/contact/id:" .. math.random({lo}, {hi})) end\n'),
+            "get_by_email": lua(auth + f'request = function() return wrk.format("GET", "/v2/contact/email:bench" .. math.random(0, {args.contacts - 1}) .. "@example.com") end\n'),
+            "list_100": lua(auth + f'request = function() return wrk.format("POST", "/v2/contact/list?limit=100&cursorId=" .. math.random({lo}, {hi - 200}), nil, "{{}}") end\n'),
+            "create": lua(auth + 'local n = 0\nlocal t = tostring(math.random(1, 1e9))\nrequest = function() n = n + 1\n return wrk.format("POST", "/v2/contact", nil, \'{"firstName":"New","email":"new\' .. t .. "-" .. n .. \'@example.com"}\') end\n'),
+        }
+        base = f"http://127.0.0.1:{app_port}"
+        results: dict[str, dict[str, float]] = {}
+        kw = {"seconds": args.seconds, "connections": args.connections}
+        results["reference"] = wrk(f"http://127.0.0.1:{ref_port}/", None, **kw)
+        for name, script in scripts.items():
+            results[name] = wrk(base, script, **kw)
+    finally:
+        for proc in (ref, app):
+            proc.terminate()
+            proc.wait(10)
+    reference = results["reference"]["rps"]
+    targets = {"get_by_id": 0.20, "get_by_email": 0.20, "list_100": 0.08, "create": 0.06}
+    print(f"\n{'scenario':<14}{'req/s':>10}{'fraction':>10}{'target':>8}{'p99 ms':>9}{'non-2xx':>9}")
+    for name, r in results.items():
+        frac = r["rps"] / reference
+        r["fraction"] = frac
+        target = targets.get(name)
+        print(f"{name:<14}{r['rps']:>10.0f}{frac:>10.3f}{(f'{target:.2f}' if target else '-'):>8}"
+              f"{r['p99_ms']:>9.2f}{r['non_2xx']:>9.0f}")
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(
+        {"contacts": args.contacts, "seconds": args.seconds, "connections": args.connections,
+         "results": results}, indent=2))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
