@@ -62,7 +62,16 @@ async def load(db_path: Path, count: int) -> tuple[int, int]:
     async with db.transaction() as tx:
         first = int(await tx.fetch_val("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts"))
         rows = [
-            (first + i, wid, f"Bench{i}", "Contact", f"bench{i}@example.com", f"+6010{i:07d}", now, now)
+            (
+                first + i,
+                wid,
+                f"Bench{i}",
+                "Contact",
+                f"bench{i}@example.com",
+                f"+6010{i:07d}",
+                now,
+                now,
+            )
             for i in range(count)
         ]
         await tx.execute_many(
@@ -81,7 +90,7 @@ def lua(body: str) -> str:
 
 
 def wrk(url: str, script: str | None, *, seconds: int, connections: int) -> dict[str, float]:
-    cmd = ["wrk", f"-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script:
         cmd += ["-s", script]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
@@ -112,7 +121,9 @@ def main() -> None:
 
     ref_port, app_port = free_port(), free_port()
     uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
-    ref = subprocess.Popen([*uvicorn, "--app-dir", str(HERE), "--port", str(ref_port), "reference:app"])
+    ref = subprocess.Popen(
+        [*uvicorn, "--app-dir", str(HERE), "--port", str(ref_port), "reference:app"]
+    )
     env = {
         **os.environ,
         "OPENRESPOND_DATABASE_URL": f"sqlite:///{db_path}",
@@ -128,10 +139,22 @@ def main() -> None:
         wait(f"http://127.0.0.1:{app_port}/openapi.json")
         auth = f'wrk.headers["Authorization"] = "Bearer {TOKEN}"\nwrk.headers["Content-Type"] = "application/json"\n'
         scripts = {
-            "get_by_id": lua(auth + f'request = function() return wrk.format("GET", "/v2/contact/id:" .. math.random({lo}, {hi})) end\n'),
-            "get_by_email": lua(auth + f'request = function() return wrk.format("GET", "/v2/contact/email:bench" .. math.random(0, {args.contacts - 1}) .. "@example.com") end\n'),
-            "list_100": lua(auth + f'request = function() return wrk.format("POST", "/v2/contact/list?limit=100&cursorId=" .. math.random({lo}, {hi - 200}), nil, "{{}}") end\n'),
-            "create": lua(auth + 'local n = 0\nlocal t = tostring(math.random(1, 1e9))\nrequest = function() n = n + 1\n return wrk.format("POST", "/v2/contact", nil, \'{"firstName":"New","email":"new\' .. t .. "-" .. n .. \'@example.com"}\') end\n'),
+            "get_by_id": lua(
+                auth
+                + f'request = function() return wrk.format("GET", "/v2/contact/id:" .. math.random({lo}, {hi})) end\n'
+            ),
+            "get_by_email": lua(
+                auth
+                + f'request = function() return wrk.format("GET", "/v2/contact/email:bench" .. math.random(0, {args.contacts - 1}) .. "@example.com") end\n'
+            ),
+            "list_100": lua(
+                auth
+                + f'request = function() return wrk.format("POST", "/v2/contact/list?limit=100&cursorId=" .. math.random({lo}, {hi - 200}), nil, "{{}}") end\n'
+            ),
+            "create": lua(
+                auth
+                + 'local n = 0\nlocal t = tostring(math.random(1, 1e9))\nrequest = function() n = n + 1\n return wrk.format("POST", "/v2/contact", nil, \'{"firstName":"New","email":"new\' .. t .. "-" .. n .. \'@example.com"}\') end\n'
+            ),
         }
         base = f"http://127.0.0.1:{app_port}"
         results: dict[str, dict[str, float]] = {}
@@ -145,18 +168,30 @@ def main() -> None:
             proc.wait(10)
     reference = results["reference"]["rps"]
     targets = {"get_by_id": 0.20, "get_by_email": 0.20, "list_100": 0.08, "create": 0.06}
-    print(f"\n{'scenario':<14}{'req/s':>10}{'fraction':>10}{'target':>8}{'p99 ms':>9}{'non-2xx':>9}")
+    print(
+        f"\n{'scenario':<14}{'req/s':>10}{'fraction':>10}{'target':>8}{'p99 ms':>9}{'non-2xx':>9}"
+    )
     for name, r in results.items():
         frac = r["rps"] / reference
         r["fraction"] = frac
         target = targets.get(name)
-        print(f"{name:<14}{r['rps']:>10.0f}{frac:>10.3f}{(f'{target:.2f}' if target else '-'):>8}"
-              f"{r['p99_ms']:>9.2f}{r['non_2xx']:>9.0f}")
+        print(
+            f"{name:<14}{r['rps']:>10.0f}{frac:>10.3f}{(f'{target:.2f}' if target else '-'):>8}"
+            f"{r['p99_ms']:>9.2f}{r['non_2xx']:>9.0f}"
+        )
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(
-        {"contacts": args.contacts, "seconds": args.seconds, "connections": args.connections,
-         "results": results}, indent=2))
+    (out / "latest.json").write_text(
+        json.dumps(
+            {
+                "contacts": args.contacts,
+                "seconds": args.seconds,
+                "connections": args.connections,
+                "results": results,
+            },
+            indent=2,
+        )
+    )
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -79,8 +79,8 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
     )
     app = Litestar(
         route_handlers=[Router(path="/v2", route_handlers=V2_ROUTES), *CONTROL_ROUTES],
-        middleware=[ApiMiddleware],
-        exception_handlers=exception_handlers,
+        middleware=[ApiMiddleware],  # type: ignore[list-item]
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
         openapi_config=openapi,
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import unquote
 
 from openrespond.errors import BadRequest
 from openrespond.validation import normalize_email, normalize_phone
@@ -26,9 +25,10 @@ class Identifier:
 
 
 def parse_identifier(raw: str) -> Identifier:
-    """Parse a path segment, raw or percent-encoded; a literal ``+`` stays a plus."""
-    text = unquote(raw) if "%" in raw else raw
-    kind, sep, value = text.partition(":")
+    """Parse a path segment (the server has already percent-decoded it once, so
+    ``email%3Aada%40example.com`` arrives here as ``email:ada@example.com``); ``+`` stays a plus.
+    """
+    kind, sep, value = raw.partition(":")
     if not sep or not value:
         raise BadRequest(
             f"identifier must be id:<number>, email:<address> or phone:<E.164>, got {raw[:80]!r}"
@@ -39,7 +39,7 @@ def parse_identifier(raw: str) -> Identifier:
             raise BadRequest(f"identifier id must be a positive integer, got {value[:80]!r}")
         return Identifier("id", int(value))
     if kind == "email":
-        return Identifier("email", normalize_email(value, field="identifier email"))
+        return Identifier("email", normalize_email(value, field="identifier email", lookup=True))
     if kind == "phone":
         return Identifier("phone", normalize_phone(value, field="identifier phone"))
     raise BadRequest(f"identifier type must be id, email or phone, got {kind[:20]!r}")

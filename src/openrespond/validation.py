@@ -29,14 +29,18 @@ EMAIL_MAX = 254
 ASCII_SPACE = " \t\n\r\f\v"
 NON_BLANK = r"[^ \t\n\r\f\v]"
 # Also published in the OpenAPI document, so clients and fuzzers know the rule.
-URL_PATTERN = r"^https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*$"
+URL_PATTERN = r"^https?://[^ \x00-\x1f\x7f/?#]+[^ \x00-\x1f\x7f]*(?!\n)$"
 _URL = re.compile(URL_PATTERN)
-E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
+E164_PATTERN = r"^\+[1-9][0-9]{6,14}(?!\n)$"
 _E164 = re.compile(E164_PATTERN)
 _PHONE_NOISE = re.compile(r"[\s().-]")
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-EMAIL_PATTERN = rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# "(?!\n)$": the end of the text in both Python and ECMAScript regexes (Python's $ would
+# also match before a final newline).
+_END = r"(?!\n)$"
+EMAIL_PATTERN = rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+{_END}"
+LOCAL_PART_MAX = 64
 _EMAIL = re.compile(EMAIL_PATTERN)
 
 
@@ -70,11 +74,17 @@ def clean(text: str) -> str:
     return text.strip(ASCII_SPACE)
 
 
-def normalize_email(value: str, *, field: str = "email") -> str:
-    """The address in lower case; 400 naming ``field`` when it is not an email address."""
+def normalize_email(value: str, *, field: str = "email", lookup: bool = False) -> str:
+    """The address in lower case; 400 naming ``field`` when it is not an email address.
+
+    A ``lookup`` only needs the address's shape: one whose local part is longer than an
+    address may have cannot be stored, so it simply finds nothing.
+    """
     email = value.lower()
     if len(email) > EMAIL_MAX or not _EMAIL.fullmatch(email):
         raise BadRequest(f"{field} is not a valid email address: {_show(value)}")
+    if not lookup and len(email.partition("@")[0]) > LOCAL_PART_MAX:
+        raise BadRequest(f"{field}: the part before @ is longer than {LOCAL_PART_MAX} characters")
     return email
 
 

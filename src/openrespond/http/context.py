@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar import Request
 
@@ -35,7 +35,7 @@ class RequestState:
 
 
 def state_of(request: Request[Any, Any, Any]) -> RequestState:
-    state: RequestState | None = request.scope.get(STATE_KEY)  # type: ignore[misc]
+    state = cast("RequestState | None", request.scope.get(STATE_KEY))
     if state is None or state.principal is None:
         raise Unauthorized("missing or invalid bearer token")
     return state

@@ -8,10 +8,10 @@ response leaves (rolled back for any error status), together with the idempotenc
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from openrespond.errors import (
     ApiError,
@@ -26,6 +26,13 @@ from openrespond.http.context import STATE_KEY, RequestState
 
 __all__ = ["ApiMiddleware", "error_response_bytes"]
 
+# Plain ASGI shapes: this middleware reads and writes raw messages.
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
 log = logging.getLogger("openrespond.http")
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -39,7 +46,7 @@ def error_response_bytes(err: ApiError) -> bytes:
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
-            return value.decode("latin-1")
+            return str(value.decode("latin-1"))
     return None
 
 
@@ -81,7 +88,7 @@ class ApiMiddleware:
         else:
             await self.app(scope, receive, send)
             return
-        st = scope["litestar_app"].state  # type: ignore[typeddict-item]
+        st = scope["litestar_app"].state
         if scope["method"] == "OPTIONS":
             # Preflight carries no credentials; answer with every method the path serves.
             allow = st.allowed_methods.get(scope.get("path_template", ""), "OPTIONS")
@@ -118,7 +125,7 @@ class ApiMiddleware:
             await _send_json(send, err.status, error_response_bytes(err), extra)
             return
         state = RequestState(st.db, principal)
-        scope[STATE_KEY] = state  # type: ignore[literal-required]
+        scope[STATE_KEY] = state
         claim: idempotency.Claim | None = None
         key = _header(scope, b"idempotency-key")
         if key is not None and scope["method"] in _WRITE_METHODS and principal.workspace_id:
@@ -188,7 +195,7 @@ class ApiMiddleware:
                 msg = dict(message)
                 msg["headers"] = [*message.get("headers", ()), *extra]
                 if state.tx is None and claim is None:
-                    await send(msg)  # type: ignore[arg-type]
+                    await send(msg)
                 else:
                     start = msg
                 return
@@ -216,7 +223,7 @@ class ApiMiddleware:
                     *_JSON_HEADERS,
                     (b"content-length", str(len(body)).encode()),
                 ]
-            await send(start)  # type: ignore[arg-type]
+            await send(start)
             await send({"type": "http.response.body", "body": body})
 
         try:

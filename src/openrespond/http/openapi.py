@@ -51,9 +51,7 @@ def _clearable(value: dict[str, Any]) -> dict[str, Any]:
 
 def _contact_fields(schema: dict[str, Any]) -> None:
     props = schema["properties"]
-    props["email"] = _clearable(
-        {"type": "string", "format": "email", "pattern": EMAIL_PATTERN, "maxLength": 254}
-    )
+    props["email"] = _clearable({"type": "string", "format": "email", "maxLength": 254})
     props["phone"] = _clearable({"type": "string", "format": "e164", "pattern": E164_PATTERN})
     props["profilePic"] = _clearable({"type": "string", "pattern": URL_PATTERN, "maxLength": 2048})
     _string(props["language"])["enum"] = sorted(LANGUAGE_CODES)
@@ -126,14 +124,14 @@ def _merge_body(schema: dict[str, Any]) -> None:
 
 def _identifier(kinds: tuple[str, ...]) -> dict[str, Any]:
     patterns = {
-        "id": r"^id:[1-9][0-9]{0,14}$",
-        "email": "^email:(?=.{3,254}$)" + EMAIL_PATTERN[1:],
+        "id": r"^id:[1-9][0-9]{0,14}(?!\n)$",
+        "email": "^email:" + EMAIL_PATTERN[1:],
         "phone": "^phone:" + E164_PATTERN[1:],
     }
     return {
         "type": "string",
         "format": "contact-identifier",
-        "maxLength": 300,
+        "maxLength": 260,
         "anyOf": [{"pattern": patterns[k]} for k in kinds],
     }
 

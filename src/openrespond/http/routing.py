@@ -79,7 +79,7 @@ ContactIdentifier = Annotated[
     str,
     PathParameter(
         description="id:<number>, email:<address> or phone:<E.164>, raw or percent-encoded",
-        max_length=512,
+        max_length=260,
         pattern=r"^[A-Za-z]+(:|%3[Aa]).",
         schema_extra={"format": "contact-identifier"},
     ),

@@ -107,8 +107,8 @@ async def names_for(conn: Connection, contact_ids: list[int]) -> dict[int, list[
         *contact_ids,
     )
     out: dict[int, list[str]] = {}
-    for contact_id, name in rows:
-        out.setdefault(contact_id, []).append(name)
+    for row in rows:
+        out.setdefault(row[0], []).append(row[1])
     return out
 
 
