@@ -153,7 +153,11 @@ def main() -> None:
             ),
             "create": lua(
                 auth
-                + 'local n = 0\nlocal t = tostring(math.random(1, 1e9))\nrequest = function() n = n + 1\n return wrk.format("POST", "/v2/contact", nil, \'{"firstName":"New","email":"new\' .. t .. "-" .. n .. \'@example.com"}\') end\n'
+                + "local counter = 0\n"
+                + "setup = function(thread) counter = counter + 1; thread:set('tid', counter) end\n"
+                + "init = function() n = 0; run = tostring(os.time()) end\n"
+                + "request = function() n = n + 1\n"
+                + ' return wrk.format("POST", "/v2/contact", nil, \'{"firstName":"New","email":"new\' .. run .. "-" .. tid .. "-" .. n .. \'@example.com"}\') end\n'
             ),
         }
         base = f"http://127.0.0.1:{app_port}"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request
+import msgspec
+from litestar import Request, Response
 from litestar.params import FromQuery, JSONBody
 
 from openrespond.contacts import merge, service
@@ -30,8 +31,10 @@ from openrespond.http.routing import (
     cursor,
     delete,
     get,
+    json_bytes,
     post,
     put,
+    raw_json,
 )
 from openrespond.identifiers import parse_identifier
 from openrespond.tags import service as tags
@@ -91,10 +94,11 @@ async def create_or_update(
     tags=["Contacts"],
     operation_id="getContact",
     summary="Get a contact",
+    responses=raw_json(Contact),
 )
-async def get_contact(request: Req, identifier: ContactIdentifier) -> Contact:
+async def get_contact(request: Req, identifier: ContactIdentifier) -> Response[bytes]:
     ident = parse_identifier(identifier)
-    return await service.get_contact(read_conn(request), workspace_id(request), ident)
+    return json_bytes(await service.get_contact(read_conn(request), workspace_id(request), ident))
 
 
 @put(
@@ -126,10 +130,11 @@ async def delete_contact(request: Req, identifier: ContactIdentifier) -> Contact
 
 async def _list(
     request: Req, body: ContactListBody | None, limit: int | None, cursor_id: int | None
-) -> ContactPage:
+) -> Response[bytes]:
     cur = cursor(limit, cursor_id)
     items, page = await service.list_contacts(read_conn(request), workspace_id(request), body, cur)
-    return ContactPage(items=items, pagination=page_links(request, page, cur.limit))
+    links = msgspec.json.encode(page_links(request, page, cur.limit))
+    return json_bytes(b'{"items":[' + ",".join(items).encode() + b'],"pagination":' + links + b"}")
 
 
 @get(
@@ -137,13 +142,14 @@ async def _list(
     tags=["Contacts"],
     operation_id="listContactsGet",
     summary="List contacts (optional search)",
+    responses=raw_json(ContactPage),
 )
 async def list_contacts_get(
     request: Req,
     limit: Limit = None,
     cursorId: CursorId = None,
     search: FromQuery[str | None] = None,
-) -> ContactPage:
+) -> Response[bytes]:
     return await _list(request, ContactListBody(search=search) if search else None, limit, cursorId)
 
 
@@ -152,13 +158,14 @@ async def list_contacts_get(
     tags=["Contacts"],
     operation_id="listContacts",
     summary="List contacts with search and filters",
+    responses=raw_json(ContactPage),
 )
 async def list_contacts_post(
     request: Req,
     data: JSONBody[ContactListBody | None] = None,
     limit: Limit = None,
     cursorId: CursorId = None,
-) -> ContactPage:
+) -> Response[bytes]:
     return await _list(request, data, limit, cursorId)
 
 

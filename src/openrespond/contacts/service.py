@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from msgspec import UNSET
@@ -11,20 +10,16 @@ from msgspec import UNSET
 from openrespond.contacts import repository as repo
 from openrespond.contacts.filters import compile_filter
 from openrespond.contacts.schemas import (
-    Assignee,
-    Contact,
     ContactChannel,
     ContactFields,
     ContactListBody,
-    CustomFieldValue,
 )
-from openrespond.custom_fields.service import FieldValue, decode_value, encode_value, resolve_fields
-from openrespond.db import Connection, IntegrityError, Row, Transaction
+from openrespond.custom_fields.service import FieldValue, encode_value, resolve_fields
+from openrespond.db import Connection, IntegrityError, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.http.pagination import Cursor, PageRows
 from openrespond.identifiers import Identifier
 from openrespond.space import repository as space_repo
-from openrespond.tags import repository as tags_repo
 from openrespond.validation import (
     clean,
     normalize_country_code,
@@ -41,7 +36,6 @@ __all__ = [
     "get_contact",
     "list_channels",
     "list_contacts",
-    "load",
     "prepare",
     "resolve",
     "set_lifecycle",
@@ -53,41 +47,6 @@ def now() -> int:
     return int(time.time())
 
 
-def _contact(row: Row, tags: list[str], values: list[Row]) -> Contact:
-    assignee = None
-    if row["assignee_user_id"] is not None:
-        assignee = Assignee(
-            id=row["assignee_user_id"],
-            first_name=row["a_first_name"],
-            last_name=row["a_last_name"],
-            email=row["a_email"],
-        )
-    return Contact(
-        id=row["id"],
-        first_name=row["first_name"],
-        last_name=row["last_name"],
-        phone=row["phone"],
-        email=row["email"],
-        language=row["language"],
-        profile_pic=row["profile_pic"],
-        country_code=row["country_code"],
-        status=row["status"],
-        custom_fields=[CustomFieldValue(v[1], decode_value(v[2], v[3])) for v in values],
-        tags=tags,
-        lifecycle=row["lifecycle"],
-        assignee=assignee,
-        created_at=row["created_at"],
-    )
-
-
-async def load(conn: Connection, rows: Sequence[Row]) -> list[Contact]:
-    """Contacts for ``rows`` of ``repository.SELECT``, with their tags and custom fields."""
-    ids = [r["id"] for r in rows]
-    tags = await tags_repo.names_for(conn, ids)
-    values = await repo.field_values_for(conn, ids)
-    return [_contact(r, tags.get(r["id"], []), values.get(r["id"], [])) for r in rows]
-
-
 async def resolve(conn: Connection, ws: int, ident: Identifier) -> int:
     """The id of the contact ``ident`` names; 404 when there is none in this workspace."""
     contact_id = await repo.find_id(conn, ws, ident)
@@ -96,16 +55,12 @@ async def resolve(conn: Connection, ws: int, ident: Identifier) -> int:
     return contact_id
 
 
-async def get_contact(conn: Connection, ws: int, ident: Identifier) -> Contact:
-    row = None
-    if ident.kind == "id":
-        row = await repo.get(conn, ws, int(ident.value))
-    else:
-        contact_id = await repo.find_id(conn, ws, ident)
-        row = await repo.get(conn, ws, contact_id) if contact_id is not None else None
-    if row is None:
+async def get_contact(conn: Connection, ws: int, ident: Identifier) -> str:
+    """The contact as Contact JSON text; 404 when ``ident`` names none in ``ws``."""
+    found = await repo.contact_json(conn, ws, ident)
+    if found is None:
         raise NotFound(f"contact {ident} not found")
-    return (await load(conn, [row]))[0]
+    return found
 
 
 def _text(value: str | None, field: str) -> str | None:
@@ -234,10 +189,11 @@ async def delete_contact(tx: Transaction, ws: int, ident: Identifier) -> int:
 
 async def list_contacts(
     conn: Connection, ws: int, body: ContactListBody | None, cursor: Cursor
-) -> tuple[list[Contact], PageRows]:
+) -> tuple[list[str], PageRows]:
+    """One page of contacts as Contact JSON texts."""
     where, args = await compile_filter(conn, ws, body)
     page = await repo.page(conn, ws, where, args, cursor)
-    return await load(conn, page.rows), page
+    return [row[1] for row in page.rows], page
 
 
 async def set_lifecycle(tx: Transaction, ws: int, ident: Identifier, name: str | None) -> int:

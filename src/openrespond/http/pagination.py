@@ -63,15 +63,18 @@ async def fetch_page(
     cursor: Cursor,
     key: str,
     descending: bool = False,
+    source: str | None = None,
 ) -> PageRows:
     """Run ``select ... WHERE where`` one keyset page at a time, ordered by ``key``.
 
-    ``select`` names its table(s) and columns; ``key`` is the unique integer column to page on.
+    ``select`` names its table(s) and columns; ``key`` is the unique integer column to page on;
+    ``source`` is its FROM clause when the columns hold subqueries of their own.
     Items are shown ascending by ``key`` (descending when ``descending``); ``next`` continues
     in display order and ``previous`` goes back, as a negative cursor.
     """
     fwd_op, back_op = (">", "<") if not descending else ("<", ">")
     fwd_order, back_order = ("ASC", "DESC") if not descending else ("DESC", "ASC")
+    frm = source if source is not None else select[select.upper().index(" FROM ") :]
     limit = cursor.limit
     c = cursor.cursor_id
     base = list(args)
@@ -91,7 +94,7 @@ async def fetch_page(
             anchor = rows[0][0] if rows else None
             probe_op = back_op if anchor is not None else (back_op + "=")
             probe_val = anchor if anchor is not None else c
-            if await _exists(conn, select, where, base, f"{key} {probe_op} ?", probe_val):
+            if await _exists(conn, frm, where, base, f"{key} {probe_op} ?", probe_val):
                 previous_cursor = -(anchor if anchor is not None else _step(c, descending))
         return PageRows(rows, next_cursor, previous_cursor)
     rows = await conn.fetch_all(
@@ -104,7 +107,7 @@ async def fetch_page(
     rows = list(reversed(rows[:limit]))
     previous_cursor = -rows[0][0] if more else None
     next_cursor = None
-    if rows and await _exists(conn, select, where, base, f"{key} {fwd_op} ?", rows[-1][0]):
+    if rows and await _exists(conn, frm, where, base, f"{key} {fwd_op} ?", rows[-1][0]):
         next_cursor = rows[-1][0]
     return PageRows(rows, next_cursor, previous_cursor)
 
@@ -115,9 +118,8 @@ def _step(c: int, descending: bool) -> int:
 
 
 async def _exists(
-    conn: Connection, select: str, where: str, args: list[Any], cond: str, value: Any
+    conn: Connection, frm: str, where: str, args: list[Any], cond: str, value: Any
 ) -> bool:
-    frm = select[select.upper().index(" FROM ") :]
     row = await conn.fetch_one(f"SELECT 1{frm} WHERE {where} AND {cond} LIMIT 1", *args, value)
     return row is not None
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import litestar
 import msgspec
+from litestar import MediaType, Response
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 
@@ -55,6 +56,22 @@ ERROR_RESPONSES = {
 }
 
 get = partial(litestar.get, status_code=200, responses=ERROR_RESPONSES)
+
+
+def raw_json(model: type) -> dict[int, ResponseSpec]:
+    """Responses of a route that answers pre-encoded JSON shaped like ``model``."""
+    return {
+        **ERROR_RESPONSES,
+        200: ResponseSpec(data_container=model, description="Success", generate_examples=False),
+    }
+
+
+def json_bytes(body: bytes | str) -> Response[bytes]:
+    """A 200 whose JSON body was built elsewhere (by the database)."""
+    data = body.encode() if isinstance(body, str) else body
+    return Response(content=data, media_type=MediaType.JSON, status_code=200)
+
+
 post = partial(litestar.post, status_code=200, responses=ERROR_RESPONSES)
 put = partial(litestar.put, status_code=200, responses=ERROR_RESPONSES)
 delete = partial(litestar.delete, status_code=200, responses=ERROR_RESPONSES)

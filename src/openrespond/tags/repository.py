@@ -15,7 +15,6 @@ __all__ = [
     "detach",
     "ensure",
     "insert",
-    "names_for",
     "page",
     "update",
 ]
@@ -94,22 +93,6 @@ async def detach(conn: Connection, ws: int, contact_id: int, names: list[str]) -
         ws,
         *names,
     )
-
-
-async def names_for(conn: Connection, contact_ids: list[int]) -> dict[int, list[str]]:
-    """Tag names of each contact, sorted."""
-    if not contact_ids:
-        return {}
-    marks = ",".join("?" * len(contact_ids))
-    rows = await conn.fetch_all(
-        "SELECT ct.contact_id, t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id"
-        f" WHERE ct.contact_id IN ({marks}) ORDER BY ct.contact_id, t.name",
-        *contact_ids,
-    )
-    out: dict[int, list[str]] = {}
-    for row in rows:
-        out.setdefault(row[0], []).append(row[1])
-    return out
 
 
 async def all_tags(conn: Connection, ws: int) -> list[Row]:
