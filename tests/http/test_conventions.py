@@ -209,6 +209,16 @@ class TestRateLimits:
         r = w.api.get("/contact/id:987654321")
         assert r.status_code == 404 and r.headers["x-ratelimit-limit"] == "10"
 
+    def test_unauthenticated_requests_carry_headers_and_are_throttled(self, limited: str) -> None:
+        statuses = []
+        for _ in range(12):
+            r = httpx.get(
+                f"{limited}/v2/space/user", headers={"Authorization": "Bearer guess-1234"}
+            )
+            assert "x-ratelimit-limit" in r.headers and "x-ratelimit-remaining" in r.headers
+            statuses.append(r.status_code)
+        assert statuses[:10] == [401] * 10 and statuses[-1] == 429
+
     def test_limits_are_per_workspace(self, limited: str) -> None:
         with new_workspace(limited) as a, new_workspace(limited) as b:
             for _ in range(12):

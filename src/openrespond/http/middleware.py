@@ -103,7 +103,19 @@ class ApiMiddleware:
             return
         extra: list[tuple[bytes, bytes]] = []
         try:
-            principal = await self._authenticate(scope, st, control)
+            try:
+                principal = await self._authenticate(scope, st, control)
+            except Unauthorized:
+                # Failed logins spend a per-client bucket, so token guessing is throttled too.
+                if not control and st.limiter.enabled:
+                    client = (scope.get("client") or ("?", 0))[0]
+                    decision = st.limiter.hit(("unauthenticated", client))
+                    extra = decision.headers(st.limiter.window)
+                    if not decision.allowed:
+                        raise TooManyRequests(
+                            f"too many unauthenticated requests; retry after {decision.retry_after} s"
+                        ) from None
+                raise
             if not control:
                 decision = (
                     st.limiter.hit(
