@@ -51,22 +51,37 @@ SELECT = (
 )
 
 
+_FIELDS_JSON = (
+    "(SELECT json_group_array(json_object('name', x.name, 'value',"
+    " CASE WHEN x.data_type IN ('number', 'checkbox') THEN json(x.value) ELSE x.value END))"
+    " FROM (SELECT f.name, f.data_type, v.value FROM contact_field_values v"
+    " JOIN custom_fields f ON f.id = v.field_id WHERE v.contact_id = c.id ORDER BY f.id) x)"
+)
+_TAGS_JSON = (
+    "(SELECT json_group_array(x.name) FROM (SELECT t.name FROM contact_tags ct"
+    " JOIN tags t ON t.id = ct.tag_id WHERE ct.contact_id = c.id ORDER BY t.name) x)"
+)
+
+
+def _guarded(table: str, expr: str) -> str:
+    # The EXISTS probe is cheaper than an empty aggregate, and most contacts have no rows.
+    return (
+        f"CASE WHEN EXISTS (SELECT 1 FROM {table} e WHERE e.contact_id = c.id)"
+        f" THEN {expr} ELSE json_array() END"
+    )
+
+
 # The Contact wire object, built by the database itself: a read returns ready JSON text, so a
 # page of 100 contacts costs no Python object per field. Key order follows schemas.Contact.
 CONTACT_JSON = (
     "json_object('id', c.id, 'firstName', c.first_name, 'lastName', c.last_name,"
     " 'phone', c.phone, 'email', c.email, 'language', c.language,"
     " 'profilePic', c.profile_pic, 'countryCode', c.country_code, 'status', c.status,"
-    " 'custom_fields', (SELECT json_group_array(json_object('name', x.name, 'value',"
-    "   CASE WHEN x.data_type IN ('number', 'checkbox') THEN json(x.value) ELSE x.value END))"
-    "   FROM (SELECT f.name, f.data_type, v.value FROM contact_field_values v"
-    "         JOIN custom_fields f ON f.id = v.field_id"
-    "         WHERE v.contact_id = c.id ORDER BY f.id) x),"
-    " 'tags', (SELECT json_group_array(x.name) FROM (SELECT t.name FROM contact_tags ct"
-    "   JOIN tags t ON t.id = ct.tag_id WHERE ct.contact_id = c.id ORDER BY t.name) x),"
+    f" 'custom_fields', {_guarded('contact_field_values', _FIELDS_JSON)},"
+    f" 'tags', {_guarded('contact_tags', _TAGS_JSON)},"
     " 'lifecycle', ls.name,"
     " 'assignee', CASE WHEN u.id IS NULL THEN NULL ELSE json_object('id', u.id,"
-    "   'firstName', u.first_name, 'lastName', u.last_name, 'email', u.email) END,"
+    " 'firstName', u.first_name, 'lastName', u.last_name, 'email', u.email) END,"
     " 'created_at', c.created_at)"
 )
 _JOINS = (

@@ -58,11 +58,11 @@ class Authenticator:
 
     async def authenticate(self, token: str) -> Principal | None:
         """The workspace principal of ``token``, or None when unknown or revoked."""
-        digest = hash_token(token)
         now = time.monotonic()
-        hit = self._cache.get(digest)
+        hit = self._cache.get(token)
         if hit is not None and hit[1] > now:
             return hit[0]
+        digest = hash_token(token)
         row = await self._db.reader().fetch_one(
             "SELECT id, workspace_id, kind FROM api_tokens"
             " WHERE token_hash = ? AND revoked_at IS NULL",
@@ -73,5 +73,5 @@ class Authenticator:
             principal = Principal(row["workspace_id"], row["id"])
         if len(self._cache) >= _CACHE_MAX:
             self._cache.clear()
-        self._cache[digest] = (principal, now + _CACHE_SECONDS)
+        self._cache[token] = (principal, now + _CACHE_SECONDS)
         return principal

@@ -163,7 +163,35 @@ class ApiMiddleware:
                 return
             claim = got
             receive = _replay(body)
-        await self._run(scope, receive, send, state, claim, extra)
+        if claim is None and scope["method"] in ("GET", "HEAD"):
+            await self._read_only(scope, receive, send, state, extra)
+        else:
+            await self._run(scope, receive, send, state, claim, extra)
+
+    async def _read_only(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        state: RequestState,
+        extra: list[tuple[bytes, bytes]],
+    ) -> None:
+        """Reads open no transaction: only the rate-limit headers need adding."""
+        if not extra:
+            forward = send
+        else:
+
+            async def forward(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message = {**message, "headers": [*message.get("headers", ()), *extra]}
+                await send(message)
+
+        try:
+            await self.app(scope, receive, forward)
+        finally:
+            if state.tx is not None:
+                await state.tx.rollback()
+                state.tx = None
 
     async def _authenticate(self, scope: Scope, st: Any, control: bool) -> Principal:
         token = bearer_token(_header(scope, b"authorization"))
