@@ -14,18 +14,9 @@ from openrespond.errors import BadRequest, Conflict, NotFound
 
 __all__ = ["SCALARS", "merge_contacts", "merge_ids"]
 
-# The primary's value wins unless it is empty; then the secondary's fills it.
-SCALARS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "language",
-    "profile_pic",
-    "country_code",
-    "lifecycle_stage_id",
-    "assignee_user_id",
-)
+# The primary's value wins unless it is empty; then the secondary's fills it. The
+# conversation status follows its own rule below.
+SCALARS = tuple(c for c in repo.COLUMNS if c != "status")
 
 
 def merge_ids(body: MergeBody) -> tuple[int, int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 from msgspec import Meta
@@ -23,27 +23,6 @@ __all__ = [
     "UserPage",
 ]
 
-CHANNEL_SOURCES = (
-    "facebook",
-    "instagram",
-    "line",
-    "telegram",
-    "viber",
-    "twitter",
-    "wechat",
-    "custom_channel",
-    "gmail",
-    "other_email",
-    "twilio",
-    "message_bird",
-    "nexmo",
-    "360dialog_whatsapp",
-    "twilio_whatsapp",
-    "message_bird_whatsapp",
-    "whatsapp",
-    "nexmo_whatsapp",
-    "whatsapp_cloud",
-)
 ChannelSource = Literal[
     "facebook",
     "instagram",
@@ -65,6 +44,7 @@ ChannelSource = Literal[
     "nexmo_whatsapp",
     "whatsapp_cloud",
 ]
+CHANNEL_SOURCES: tuple[str, ...] = get_args(ChannelSource)
 Role = Literal["agent", "manager", "owner"]
 Name = Annotated[str, Meta(min_length=1, max_length=255)]
 
