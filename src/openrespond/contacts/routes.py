@@ -23,12 +23,11 @@ from openrespond.contacts.schemas import (
     StatusMessage,
 )
 from openrespond.http.context import read_conn, workspace_id, write_tx
-from openrespond.http.pagination import page_links
+from openrespond.http.pagination import page_links, parse_cursor
 from openrespond.http.routing import (
     ContactIdentifier,
     CursorId,
     Limit,
-    cursor,
     delete,
     get,
     json_bytes,
@@ -131,7 +130,7 @@ async def delete_contact(request: Req, identifier: ContactIdentifier) -> Contact
 async def _list(
     request: Req, body: ContactListBody | None, limit: int | None, cursor_id: int | None
 ) -> Response[bytes]:
-    cur = cursor(limit, cursor_id)
+    cur = parse_cursor(limit, cursor_id)
     items, page = await service.list_contacts(read_conn(request), workspace_id(request), body, cur)
     links = msgspec.json.encode(page_links(request, page, cur.limit))
     return json_bytes(b'{"items":[' + ",".join(items).encode() + b'],"pagination":' + links + b"}")
@@ -184,7 +183,7 @@ async def merge_contacts(request: Req, data: JSONBody[MergeBody]) -> ContactId:
 async def _channels(
     request: Req, identifier: str, limit: int | None, cursor_id: int | None
 ) -> ContactChannelPage:
-    cur = cursor(limit, cursor_id)
+    cur = parse_cursor(limit, cursor_id)
     ident = parse_identifier(identifier)
     items, page = await service.list_channels(read_conn(request), workspace_id(request), ident, cur)
     return ContactChannelPage(items=items, pagination=page_links(request, page, cur.limit))

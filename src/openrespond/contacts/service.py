@@ -63,7 +63,7 @@ async def get_contact(conn: Connection, ws: int, ident: Identifier) -> str:
     return found
 
 
-def _text(value: str | None, field: str) -> str | None:
+def _text(value: str | None) -> str | None:
     if value is None:
         return None
     value = value.strip()
@@ -84,14 +84,14 @@ async def prepare(
             raise BadRequest("firstName must be a non-empty string")
         cols["first_name"] = clean(fields.first_name)
     if fields.last_name is not UNSET:
-        cols["last_name"] = _text(fields.last_name, "lastName")
+        cols["last_name"] = _text(fields.last_name)
     if fields.country_code is not UNSET:
         cc = fields.country_code
         cols["country_code"] = normalize_country_code(cc) if cc is not None else None
     if fields.email is not UNSET:
         cols["email"] = normalize_email(fields.email) if fields.email else None
     if fields.phone is not UNSET:
-        phone = _text(fields.phone, "phone")
+        phone = _text(fields.phone)
         cols["phone"] = (
             normalize_phone(phone, region=cols.get("country_code") or region) if phone else None
         )

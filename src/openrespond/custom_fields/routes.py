@@ -11,8 +11,8 @@ from openrespond.custom_fields import repository as repo
 from openrespond.custom_fields import service
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate, CustomFieldPage
 from openrespond.http.context import read_conn, workspace_id, write_tx
-from openrespond.http.pagination import page_links
-from openrespond.http.routing import CursorId, Limit, PathId, cursor, get, post
+from openrespond.http.pagination import page_links, parse_cursor
+from openrespond.http.routing import CursorId, Limit, PathId, get, post
 
 __all__ = ["ROUTES"]
 
@@ -20,7 +20,7 @@ Req = Request[Any, Any, Any]
 
 
 async def _list(request: Req, limit: int | None, cursor_id: int | None) -> CustomFieldPage:
-    cur = cursor(limit, cursor_id)
+    cur = parse_cursor(limit, cursor_id)
     page = await repo.page(read_conn(request), workspace_id(request), cur)
     return CustomFieldPage(
         items=[service.field_from_row(r) for r in page.rows],

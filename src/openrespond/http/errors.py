@@ -66,7 +66,8 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     elif status == 405:
         message = f"method {request.method} is not allowed on {request.url.path}"
     elif status == 413:
-        message = "request body exceeds the limit of 1048576 bytes"
+        limit = request.app.state.settings.max_body_bytes
+        message = f"request body exceeds the limit of {limit} bytes"
     elif status >= 500:
         log.error("server error on %s %s: %s", request.method, request.url.path, exc.detail)
         message = "internal error"

@@ -11,8 +11,6 @@ from litestar import MediaType, Response
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
 
-from openrespond.http.pagination import Cursor, parse_cursor
-
 __all__ = [
     "ERROR_RESPONSES",
     "MAX_ID",
@@ -21,7 +19,6 @@ __all__ = [
     "CursorId",
     "ErrorBody",
     "Limit",
-    "cursor",
     "delete",
     "get",
     "post",
@@ -101,8 +98,3 @@ ContactIdentifier = Annotated[
         schema_extra={"format": "contact-identifier"},
     ),
 ]
-
-
-def cursor(limit: int | None, cursor_id: int | None) -> Cursor:
-    """The validated page request of a list route."""
-    return parse_cursor(limit, cursor_id)

@@ -7,8 +7,8 @@ from typing import Any
 from litestar import Request
 
 from openrespond.http.context import read_conn, workspace_id
-from openrespond.http.pagination import page_links
-from openrespond.http.routing import CursorId, Limit, PathId, cursor, get
+from openrespond.http.pagination import page_links, parse_cursor
+from openrespond.http.routing import CursorId, Limit, PathId, get
 from openrespond.space import repository as repo
 from openrespond.space import service
 from openrespond.space.schemas import ChannelPage, ClosingNotePage, TemplatePage, User, UserPage
@@ -20,7 +20,7 @@ Req = Request[Any, Any, Any]
 
 @get("/space/user", tags=["Workspace"], operation_id="listUsers", summary="List workspace users")
 async def list_users(request: Req, limit: Limit = None, cursorId: CursorId = None) -> UserPage:
-    cur = cursor(limit, cursorId)
+    cur = parse_cursor(limit, cursorId)
     page = await repo.page_users(read_conn(request), workspace_id(request), cur)
     return UserPage(
         items=[service.user_from_row(r) for r in page.rows],
@@ -42,7 +42,7 @@ async def get_user(request: Req, userId: PathId) -> User:
 async def list_channels(
     request: Req, limit: Limit = None, cursorId: CursorId = None
 ) -> ChannelPage:
-    cur = cursor(limit, cursorId)
+    cur = parse_cursor(limit, cursorId)
     page = await repo.page_channels(read_conn(request), workspace_id(request), cur)
     return ChannelPage(
         items=[service.channel_from_row(r) for r in page.rows],
@@ -59,7 +59,7 @@ async def list_channels(
 async def list_closing_notes(
     request: Req, limit: Limit = None, cursorId: CursorId = None
 ) -> ClosingNotePage:
-    cur = cursor(limit, cursorId)
+    cur = parse_cursor(limit, cursorId)
     page = await repo.page_closing_notes(read_conn(request), workspace_id(request), cur)
     return ClosingNotePage(
         items=[service.closing_note_from_row(r) for r in page.rows],
@@ -76,7 +76,7 @@ async def list_closing_notes(
 async def list_templates(
     request: Req, channelId: PathId, limit: Limit = None, cursorId: CursorId = None
 ) -> TemplatePage:
-    cur = cursor(limit, cursorId)
+    cur = parse_cursor(limit, cursorId)
     page = await service.page_templates(read_conn(request), workspace_id(request), channelId, cur)
     return TemplatePage(
         items=[service.template_from_row(r) for r in page.rows],

@@ -9,8 +9,8 @@ from litestar.params import JSONBody
 
 from openrespond.contacts.schemas import StatusMessage
 from openrespond.http.context import read_conn, workspace_id, write_tx
-from openrespond.http.pagination import page_links
-from openrespond.http.routing import CursorId, Limit, cursor, delete, get, post, put
+from openrespond.http.pagination import page_links, parse_cursor
+from openrespond.http.routing import CursorId, Limit, delete, get, post, put
 from openrespond.tags import repository as repo
 from openrespond.tags import service
 from openrespond.tags.schemas import Tag, TagCreate, TagDelete, TagPage, TagUpdate
@@ -58,7 +58,7 @@ async def delete_tag(request: Req, data: JSONBody[TagDelete]) -> StatusMessage:
 
 @get("/space/tag", tags=["Workspace"], operation_id="listTags", summary="List workspace tags")
 async def list_tags(request: Req, limit: Limit = None, cursorId: CursorId = None) -> TagPage:
-    cur = cursor(limit, cursorId)
+    cur = parse_cursor(limit, cursorId)
     page = await repo.page(read_conn(request), workspace_id(request), cur)
     return TagPage(
         items=[service.tag_from_row(r) for r in page.rows],
