@@ -67,3 +67,75 @@ def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
             await db.close()
 
     asyncio.run(go())
+
+
+def test_trigger_bodies_stay_one_statement() -> None:
+    statements = [s for m in available() for s in m.statements]
+    triggers = [s for s in statements if s.upper().startswith("CREATE TRIGGER")]
+    assert triggers and all(s.rstrip().upper().endswith("END") for s in triggers)
+    assert not any(
+        s.upper().startswith(("UPDATE CONTACTS SET DOC", "END")) for s in statements[:-1]
+    )
+
+
+def test_stored_contact_json_follows_every_change(tmp_path: Path) -> None:
+    """contacts.doc equals a fresh build after each kind of write that shows in a contact."""
+
+    async def go() -> None:
+        db = SQLiteDatabase(str(tmp_path / "doc.db"))
+        await db.connect()
+        try:
+            await migrate(db)
+
+            async def stale() -> list[int]:
+                rows = await db.reader().fetch_all(
+                    "SELECT c.id FROM contacts c JOIN contact_docs d ON d.id = c.id"
+                    " WHERE c.doc IS NOT d.doc OR c.doc IS NULL"
+                )
+                return [r[0] for r in rows]
+
+            async def step(*sql: str) -> None:
+                async with db.transaction() as tx:
+                    for statement in sql:
+                        await tx.execute(statement)
+                assert await stale() == [], sql
+
+            await step(
+                "INSERT INTO workspaces (id, name, org_id, created_at) VALUES (1, 'w', 1, 0)",
+                "INSERT INTO users (id, workspace_id, first_name, email, role, created_at)"
+                " VALUES (1, 1, 'Ann', 'ann@example.com', 'agent', 0)",
+                "INSERT INTO lifecycle_stages (id, workspace_id, name, position, created_at)"
+                " VALUES (1, 1, 'Lead', 1, 0)",
+                "INSERT INTO tags (id, workspace_id, name, created_at) VALUES (1, 1, 'vip', 0)",
+                "INSERT INTO custom_fields (id, workspace_id, name, slug, data_type, created_at)"
+                " VALUES (1, 1, 'Score', 'score', 'number', 0)",
+                "INSERT INTO contacts (id, workspace_id, first_name, created_at, updated_at)"
+                " VALUES (1, 1, 'Ada', 0, 0), (2, 1, 'Bob', 0, 0)",
+            )
+            await step("UPDATE contacts SET last_name = 'L', status = 'open' WHERE id = 1")
+            await step("UPDATE contacts SET lifecycle_stage_id = 1, assignee_user_id = 1")
+            await step("INSERT INTO contact_tags VALUES (1, 1, 0), (2, 1, 0)")
+            await step("INSERT INTO contact_field_values VALUES (1, 1, '7', 7), (2, 1, '8', 8)")
+            await step(
+                "UPDATE contact_field_values SET value = '9', value_num = 9 WHERE contact_id = 1"
+            )
+            await step(
+                "INSERT INTO contacts (id, workspace_id, first_name, created_at, updated_at)"
+                " VALUES (3, 1, 'Cy', 0, 0)",
+                "UPDATE contact_tags SET contact_id = 3 WHERE contact_id = 2",
+            )
+            await step("UPDATE tags SET name = 'gold'")
+            await step("UPDATE custom_fields SET name = 'Points'")
+            await step("UPDATE users SET first_name = 'Anna'")
+            await step("UPDATE lifecycle_stages SET name = 'Customer'")
+            await step("DELETE FROM contact_field_values WHERE contact_id = 2")
+            await step("DELETE FROM tags")  # cascades through contact_tags
+            await step("DELETE FROM custom_fields")
+            await step("DELETE FROM users")  # sets assignee_user_id to NULL
+            await step("DELETE FROM lifecycle_stages")
+            doc = await db.reader().fetch_val("SELECT doc FROM contacts WHERE id = 1")
+            assert '"tags":[]' in doc and '"assignee":null' in doc and '"lifecycle":null' in doc
+        finally:
+            await db.close()
+
+    asyncio.run(go())

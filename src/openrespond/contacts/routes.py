@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, Response
+from litestar import Request
 from litestar.params import FromQuery, JSONBody
 
 from openrespond.contacts import merge, service
@@ -28,6 +28,7 @@ from openrespond.http.routing import (
     ContactIdentifier,
     CursorId,
     Limit,
+    RawJSON,
     delete,
     get,
     json_bytes,
@@ -95,7 +96,7 @@ async def create_or_update(
     summary="Get a contact",
     responses=raw_json(Contact),
 )
-async def get_contact(request: Req, identifier: ContactIdentifier) -> Response[bytes]:
+async def get_contact(request: Req, identifier: ContactIdentifier) -> RawJSON:
     ident = parse_identifier(identifier)
     return json_bytes(await service.get_contact(read_conn(request), workspace_id(request), ident))
 
@@ -129,11 +130,11 @@ async def delete_contact(request: Req, identifier: ContactIdentifier) -> Contact
 
 async def _list(
     request: Req, body: ContactListBody | None, limit: int | None, cursor_id: int | None
-) -> Response[bytes]:
+) -> RawJSON:
     cur = parse_cursor(limit, cursor_id)
     items, page = await service.list_contacts(read_conn(request), workspace_id(request), body, cur)
     links = msgspec.json.encode(page_links(request, page, cur.limit))
-    return json_bytes(b'{"items":[' + ",".join(items).encode() + b'],"pagination":' + links + b"}")
+    return json_bytes(b'{"items":[' + b",".join(items) + b'],"pagination":' + links + b"}")
 
 
 @get(
@@ -148,7 +149,7 @@ async def list_contacts_get(
     limit: Limit = None,
     cursorId: CursorId = None,
     search: FromQuery[str | None] = None,
-) -> Response[bytes]:
+) -> RawJSON:
     return await _list(request, ContactListBody(search=search) if search else None, limit, cursorId)
 
 
@@ -164,7 +165,7 @@ async def list_contacts_post(
     data: JSONBody[ContactListBody | None] = None,
     limit: Limit = None,
     cursorId: CursorId = None,
-) -> Response[bytes]:
+) -> RawJSON:
     return await _list(request, data, limit, cursorId)
 
 

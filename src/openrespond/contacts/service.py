@@ -55,7 +55,7 @@ async def resolve(conn: Connection, ws: int, ident: Identifier) -> int:
     return contact_id
 
 
-async def get_contact(conn: Connection, ws: int, ident: Identifier) -> str:
+async def get_contact(conn: Connection, ws: int, ident: Identifier) -> bytes:
     """The contact as Contact JSON text; 404 when ``ident`` names none in ``ws``."""
     found = await repo.contact_json(conn, ws, ident)
     if found is None:
@@ -189,8 +189,8 @@ async def delete_contact(tx: Transaction, ws: int, ident: Identifier) -> int:
 
 async def list_contacts(
     conn: Connection, ws: int, body: ContactListBody | None, cursor: Cursor
-) -> tuple[list[str], PageRows]:
-    """One page of contacts as Contact JSON texts."""
+) -> tuple[list[bytes], PageRows]:
+    """One page of contacts as Contact JSON (UTF-8 bytes)."""
     where, args = await compile_filter(conn, ws, body)
     page = await repo.page(conn, ws, where, args, cursor)
     return [row[1] for row in page.rows], page

@@ -24,8 +24,23 @@ class Migration:
 
 
 def _split(sql: str) -> tuple[str, ...]:
+    """Statements separated by ``;``; a ``CREATE TRIGGER`` runs on to its ``END``."""
     lines = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
-    return tuple(s.strip() for s in "\n".join(lines).split(";") if s.strip())
+    statements: list[str] = []
+    pending = ""
+    for part in "\n".join(lines).split(";"):
+        pending = f"{pending};{part}" if pending else part.strip()
+        if not pending:
+            continue
+        words = pending.split(None, 2)
+        in_trigger = [w.upper() for w in words[:2]] == ["CREATE", "TRIGGER"]
+        if in_trigger and not re.search(r"\bEND\s*$", pending, re.IGNORECASE):
+            continue
+        statements.append(pending.strip())
+        pending = ""
+    if pending.strip():
+        statements.append(pending.strip())
+    return tuple(statements)
 
 
 def available() -> list[Migration]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 import msgspec
 from litestar import Request
@@ -126,12 +126,15 @@ async def _exists(
 
 def page_links(request: Request[Any, Any, Any], page: PageRows, limit: int) -> Pagination:
     """Absolute ``next``/``previous`` URLs for ``page``, keeping the request's other query."""
-    settings = request.app.state.settings
-    base = settings.public_url or f"{request.url.scheme}://{request.url.netloc}"
-    path = quote(
-        request.scope.get("root_path", "") + request.scope["path"], safe="/:@+!$&'()*,;=-._~"
-    )
-    keep = [(k, v) for k, v in request.query_params.multi_items() if k not in ("limit", "cursorId")]
+    scope = request.scope
+    base = request.app.state.settings.public_url or _origin(scope)
+    path = quote(scope.get("root_path", "") + scope["path"], safe="/:@+!$&'()*,;=-._~")
+    query = scope.get("query_string", b"").decode("utf-8", "replace")
+    keep = [
+        (k, v)
+        for k, v in parse_qsl(query, keep_blank_values=True)
+        if k not in ("limit", "cursorId")
+    ]
 
     def link(cur: int | None) -> str | None:
         if cur is None:
@@ -139,3 +142,13 @@ def page_links(request: Request[Any, Any, Any], page: PageRows, limit: int) -> P
         return f"{base}{path}?{urlencode([*keep, ('limit', limit), ('cursorId', cur)])}"
 
     return Pagination(next=link(page.next_cursor), previous=link(page.previous_cursor))
+
+
+def _origin(scope: Any) -> str:
+    """``scheme://host`` as the client addressed this server (its Host header)."""
+    for name, value in scope["headers"]:
+        if name == b"host":
+            return f"{scope['scheme']}://{value.decode('latin-1')}"
+    server = scope.get("server")
+    host = f"{server[0]}:{server[1]}" if server else "localhost"
+    return f"{scope['scheme']}://{host}"

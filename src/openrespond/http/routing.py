@@ -7,15 +7,22 @@ from typing import Annotated
 
 import litestar
 import msgspec
-from litestar import MediaType, Response
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import PathParameter, QueryParameter
+from litestar.types import (
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Receive,
+    Scope,
+    Send,
+)
 
 __all__ = [
     "ERROR_RESPONSES",
     "MAX_ID",
     "ContactIdentifier",
     "PathId",
+    "RawJSON",
     "CursorId",
     "ErrorBody",
     "Limit",
@@ -63,10 +70,39 @@ def raw_json(model: type) -> dict[int, ResponseSpec]:
     }
 
 
-def json_bytes(body: bytes | str) -> Response[bytes]:
+class RawJSON:
+    """A 200 whose JSON body was built elsewhere (by the database), sent as is.
+
+    Routes return it as their ASGI answer, so the hottest reads skip Litestar's response
+    machinery (the body needs no encoding, cookies or background tasks).
+    """
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(self.body)).encode()),
+            ],
+        }
+        body: HTTPResponseBodyEvent = {
+            "type": "http.response.body",
+            "body": self.body,
+            "more_body": False,
+        }
+        await send(start)
+        await send(body)
+
+
+def json_bytes(body: bytes | str) -> RawJSON:
     """A 200 whose JSON body was built elsewhere (by the database)."""
-    data = body.encode() if isinstance(body, str) else body
-    return Response(content=data, media_type=MediaType.JSON, status_code=200)
+    return RawJSON(body.encode() if isinstance(body, str) else body)
 
 
 post = partial(litestar.post, status_code=200, responses=ERROR_RESPONSES)
