@@ -32,7 +32,13 @@ def b_objects(other: Workspace) -> dict[str, Any]:
         f"/control/workspaces/{other.wid}/closing_notes", json={"category": "B Note"}
     )
     second = other.api.get("/contact/email:bee2@example.com").json()["id"]
+    sent = other.api.post(
+        f"/contact/id:{cid}/message",
+        json={"channelId": other.channel_id, "message": {"type": "text", "text": "b only"}},
+    )
+    assert sent.status_code == 200, sent.text
     return {
+        "message": sent.json()["messageId"],
         "contact": cid,
         "contact2": second,
         "field": field["id"],
@@ -79,6 +85,46 @@ def cases(b: dict[str, Any]) -> dict[tuple[str, str], list[tuple[str, Any]]]:
             ("/v2/space/tag", {"currentName": "b-only-tag", "name": "stolen"})
         ],
         ("DELETE", "/v2/space/tag"): [("/v2/space/tag", {"name": "b-only-tag"})],
+        ("POST", "/v2/contact/{identifier:str}/message"): [
+            (f"/v2/contact/{i}/message", {"message": {"type": "text", "text": "x"}}) for i in ident
+        ],
+        ("GET", "/v2/contact/{identifier:str}/message/list"): [
+            (f"/v2/contact/{i}/message/list", None) for i in ident
+        ],
+        ("GET", "/v2/contact/{identifier:str}/message/{messageId:int}"): [
+            (f"/v2/contact/{i}/message/{b['message']}", None) for i in ident
+        ],
+        ("POST", "/v2/contact/{identifier:str}/conversation"): [
+            (f"/v2/contact/id:{c}/conversation", {"status": "open"})
+        ],
+        ("POST", "/v2/contact/{identifier:str}/conversation/status"): [
+            (f"/v2/contact/id:{c}/conversation/status", {"status": "close"})
+        ],
+        ("POST", "/v2/contact/{identifier:str}/conversation/assignee"): [
+            (f"/v2/contact/id:{c}/conversation/assignee", {"assignee": None})
+        ],
+        ("POST", "/v2/contact/{identifier:str}/comment"): [
+            (f"/v2/contact/id:{c}/comment", {"text": "x"})
+        ],
+        ("POST", "/control/workspaces/{wid:int}/sandbox/incoming"): [
+            (
+                f"{W}/sandbox/incoming",
+                {
+                    "channelId": b["channel"],
+                    "address": "+60133333333",
+                    "message": {"type": "text", "text": "x"},
+                },
+            )
+        ],
+        ("POST", "/control/workspaces/{wid:int}/sandbox/messages/{messageId:int}/status"): [
+            (f"{W}/sandbox/messages/{b['message']}/status", {"status": "read"})
+        ],
+        ("GET", "/control/workspaces/{wid:int}/sandbox/channels/{channelId:int}/sent"): [
+            (f"{W}/sandbox/channels/{b['channel']}/sent", None)
+        ],
+        ("POST", "/control/workspaces/{wid:int}/sandbox/reset"): [
+            (f"{W}/sandbox/reset", {"to": "empty"})
+        ],
         ("GET", "/v2/space/custom_field/{fieldId:int}"): [
             (f"/v2/space/custom_field/{b['field']}", None)
         ],
@@ -186,6 +232,7 @@ def test_every_route_has_an_isolation_case() -> None:
             {
                 "contact": 1,
                 "contact2": 2,
+                "message": 1,
                 "field": 1,
                 "user": 1,
                 "channel": 1,
@@ -218,6 +265,41 @@ def test_workspace_a_gets_404_for_every_object_of_b(
     assert got["firstName"] == "Bee" and got["tags"] == ["b-only-tag"]
     assert len(other.api.get("/space/user").json()["items"]) == 2
     assert other.api.get(f"/space/custom_field/{b_objects['field']}").status_code == 200
+    assert other.api.get(f"/contact/id:{b_objects['contact']}/message/list").json()["items"]
+
+
+def test_b_objects_named_inside_a_requests_are_not_found(
+    ws: Workspace, other: Workspace, b_objects: dict[str, Any]
+) -> None:
+    """B's channel or message named from A's own contact or workspace: 404, nothing stored."""
+    mine = ws.contact("Mine", email="mine2@example.com", phone="+60144444444")
+    r = ws.api.post(
+        f"/contact/id:{mine}/message",
+        json={"channelId": b_objects["channel"], "message": {"type": "text", "text": "x"}},
+    )
+    assert r.status_code == 404 and "channel" in r.json()["message"]
+    r = ws.api.get(f"/contact/id:{mine}/message/{b_objects['message']}")
+    assert r.status_code == 404
+    W = f"/control/workspaces/{ws.wid}"
+    own = httpx_request(
+        ws,
+        "POST",
+        f"{W}/sandbox/incoming",
+        {
+            "channelId": b_objects["channel"],
+            "address": "+60155555555",
+            "message": {"type": "text", "text": "x"},
+        },
+    )
+    assert own.status_code == 404 and own.json()["code"] == 404
+    status = httpx_request(
+        ws, "POST", f"{W}/sandbox/messages/{b_objects['message']}/status", {"status": "read"}
+    )
+    assert status.status_code == 404
+    sent = httpx_request(ws, "GET", f"{W}/sandbox/channels/{b_objects['channel']}/sent", None)
+    assert sent.status_code == 404
+    assert ws.api.get(f"/contact/id:{mine}/message/list").json()["items"] == []
+    assert ws.api.get("/contact/phone:+60155555555").status_code == 404
 
 
 def test_own_workspace_routes_never_show_b(

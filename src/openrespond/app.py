@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -12,8 +13,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from openrespond import __version__
+from openrespond.channels.worker import DeliveryWorker
 from openrespond.contacts.routes import ROUTES as CONTACT_ROUTES
 from openrespond.control.routes import ROUTES as CONTROL_ROUTES
+from openrespond.conversations.routes import ROUTES as CONVERSATION_ROUTES
 from openrespond.custom_fields.routes import ROUTES as FIELD_ROUTES
 from openrespond.db import Database, open_database
 from openrespond.db.migrations import migrate
@@ -22,6 +25,8 @@ from openrespond.http.errors import exception_handlers
 from openrespond.http.middleware import ApiMiddleware
 from openrespond.http.openapi import RefinedJsonPlugin, RefinedSwaggerPlugin
 from openrespond.http.ratelimit import RateLimiter
+from openrespond.messages.routes import ROUTES as MESSAGE_ROUTES
+from openrespond.sandbox.routes import ROUTES as SANDBOX_ROUTES
 from openrespond.settings import Settings
 from openrespond.space.routes import ROUTES as SPACE_ROUTES
 from openrespond.space.service import load_secret
@@ -31,7 +36,14 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("openrespond")
 
-V2_ROUTES = [*CONTACT_ROUTES, *TAG_ROUTES, *FIELD_ROUTES, *SPACE_ROUTES]
+V2_ROUTES = [
+    *CONTACT_ROUTES,
+    *MESSAGE_ROUTES,
+    *CONVERSATION_ROUTES,
+    *TAG_ROUTES,
+    *FIELD_ROUTES,
+    *SPACE_ROUTES,
+]
 
 
 def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
@@ -53,7 +65,8 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
             app.state.auth = Authenticator(
                 database, secret=secret, admin_token=settings.admin_token
             )
-            yield
+            async with _worker(app, database, settings):
+                yield
         finally:
             await database.close()
 
@@ -78,7 +91,11 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
         use_handler_docstrings=False,
     )
     app = Litestar(
-        route_handlers=[Router(path="/v2", route_handlers=V2_ROUTES), *CONTROL_ROUTES],
+        route_handlers=[
+            Router(path="/v2", route_handlers=V2_ROUTES),
+            *CONTROL_ROUTES,
+            *SANDBOX_ROUTES,
+        ],
         middleware=[ApiMiddleware],  # type: ignore[list-item]
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         openapi_config=openapi,
@@ -97,3 +114,21 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
     app.state.db = database
     app.state.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     return app
+
+
+@asynccontextmanager
+async def _worker(app: Litestar, db: Database, settings: Settings) -> AsyncIterator[None]:
+    """The in-process delivery worker, unless configuration turns it off."""
+    app.state.worker = None
+    if not settings.worker:
+        yield
+        return
+    worker = DeliveryWorker(db, lease_seconds=settings.lease_seconds)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop), name="openrespond-delivery-worker")
+    app.state.worker = worker
+    try:
+        yield
+    finally:
+        stop.set()
+        await task

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 
 from openrespond.contacts import repository as contacts_repo
-from openrespond.db import Connection, Database
+from openrespond.db import Connection, Database, Transaction
+from openrespond.identifiers import Identifier
 from openrespond.settings import Settings
 from openrespond.space import repository as repo
 from openrespond.space import service as space
@@ -31,18 +32,19 @@ HELLO_WORLD = [
 ]
 
 
-async def seed_demo(db: Database, ws: int) -> None:
-    """Fill an empty workspace with the demo data (fixed ids where they are still free)."""
+async def seed_demo(tx: Transaction, ws: int) -> None:
+    """Give workspace ``ws`` whatever of the demo data it lacks (fixed ids where still free)."""
     now = int(time.time())
-    async with db.transaction() as tx:
-        whatsapp = await space.create_channel(
-            tx,
-            ws,
-            name="Sandbox WhatsApp",
-            source="whatsapp_cloud",
-            driver="sandbox",
-            channel_id=await _free(tx, "channels", DEMO_CHANNEL_ID),
-        )
+    channels = {row["name"]: row for row in await repo.all_channels(tx, ws)}
+    whatsapp = channels.get("Sandbox WhatsApp") or await space.create_channel(
+        tx,
+        ws,
+        name="Sandbox WhatsApp",
+        source="whatsapp_cloud",
+        driver="sandbox",
+        channel_id=await _free(tx, "channels", DEMO_CHANNEL_ID),
+    )
+    if "Sandbox Email" not in channels:
         await space.create_channel(
             tx,
             ws,
@@ -51,6 +53,9 @@ async def seed_demo(db: Database, ws: int) -> None:
             driver="sandbox",
             channel_id=await _free(tx, "channels", DEMO_EMAIL_CHANNEL_ID),
         )
+    if not any(
+        t["name"] == "hello_world" for t in await repo.all_templates(tx, ws, whatsapp["id"])
+    ):
         await space.create_template(
             tx,
             ws,
@@ -60,6 +65,8 @@ async def seed_demo(db: Database, ws: int) -> None:
             category="UTILITY",
             components=HELLO_WORLD,
         )
+    users = {row["email"] for row in await repo.all_users(tx, ws)}
+    if "agent@example.com" not in users:
         await space.create_user(
             tx,
             ws,
@@ -69,14 +76,20 @@ async def seed_demo(db: Database, ws: int) -> None:
             role="agent",
             team="Support",
         )
+    if "owner@example.com" not in users:
         await space.create_user(
             tx, ws, first_name="Olivia", last_name="Owner", email="owner@example.com", role="owner"
         )
-        for stage in LIFECYCLE:
+    stages = {row["name"] for row in await repo.list_lifecycle_stages(tx, ws)}
+    for stage in LIFECYCLE:
+        if stage not in stages:
             await space.add_lifecycle_stage(tx, ws, stage)
-        for category, description in CLOSING_NOTES:
+    notes = {row["category"] for row in await repo.all_closing_notes(tx, ws)}
+    for category, description in CLOSING_NOTES:
+        if category not in notes:
             await space.add_closing_note(tx, ws, category=category, description=description)
-        for contact_id, first, last, email, phone in DEMO_CONTACTS:
+    for contact_id, first, last, email, phone in DEMO_CONTACTS:
+        if await contacts_repo.find_id(tx, ws, Identifier("email", email)) is None:
             await contacts_repo.insert(
                 tx,
                 ws,
@@ -102,7 +115,8 @@ async def ensure_demo(db: Database, settings: Settings, secret: str) -> tuple[in
             else row["id"]
         )
     if created:
-        await seed_demo(db, wid)
+        async with db.transaction() as tx:
+            await seed_demo(tx, wid)
     async with db.transaction() as tx:
         if settings.demo_token:
             await space.ensure_static_token(

@@ -30,6 +30,8 @@ class Settings:
     secret_key: str | None = None
     max_body_bytes: int = 1024 * 1024
     idempotency_ttl_seconds: int = 24 * 3600
+    worker: bool = True
+    lease_seconds: int = 30
 
     @property
     def rate_limit_burst(self) -> int:
@@ -76,6 +78,12 @@ class Settings:
                     "OPENRESPOND_RATE_LIMIT_PER_SECOND must be 0 or a positive number"
                 )
             values["rate_limit_per_second"] = r
+        if (worker := env.get("OPENRESPOND_WORKER")) is not None and worker != "":
+            if worker.lower() not in ("0", "1", "true", "false", "yes", "no", "on", "off"):
+                raise ConfigError(f"OPENRESPOND_WORKER must be 1 or 0, got {worker!r}")
+            values["worker"] = worker.lower() in ("1", "true", "yes", "on")
+        if lease := env.get("OPENRESPOND_LEASE_SECONDS"):
+            values["lease_seconds"] = _int("OPENRESPOND_LEASE_SECONDS", lease, 1, 3600)
         if key := env.get("OPENRESPOND_SECRET_KEY"):
             values["secret_key"] = _token("OPENRESPOND_SECRET_KEY", key)
         s = replace(s, **values)  # type: ignore[arg-type]

@@ -4,8 +4,10 @@
    libphonenumber accepts) and ``contact-identifier`` (``id:``/``email:``/``phone:``).
 2. A mapping for what depends on the workspace's data rather than on the schema: custom-field
    names and lifecycle stages the workspace does not define, filter conditions (their field
-   names are the workspace's custom fields) and a merge of a contact with itself are replaced
-   by valid ones. Each of these is a documented 400, covered by the route tests.
+   names are the workspace's custom fields), a merge of a contact with itself, closing-note
+   categories, assignees and mentions that are not workspace users, and messages the chosen
+   channel cannot carry (or a contact it cannot reach) are replaced by valid ones. Each of
+   these is a documented 400, covered by the route tests.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ def _with_workspace_data(path: str, body: Any) -> Any:
             body["name"] = "Customer"
     if path.endswith("/contact/list") and isinstance(body.get("filter"), dict):
         body["filter"] = {}
+    body = _messaging(path, body)
     if path.endswith("/contact/merge"):
         ids = body.get("contactIds")
         if isinstance(ids, list) and len(ids) == 2 and ids[0] == ids[1] and isinstance(ids[0], int):
@@ -75,6 +78,58 @@ def _with_workspace_data(path: str, body: Any) -> Any:
     return body
 
 
+CATEGORIES = {"resolved", "follow-up needed", "spam"}
+# The demo workspace's channels: 123 (whatsapp_cloud) and 124 (other_email).
+CHANNEL_TYPES = {
+    123: {"text", "attachment", "quick_reply", "custom_payload", "whatsapp_template"},
+    124: {"email", "text", "attachment"},
+}
+CHANNEL_ADDRESS = {123: "+60111111111", 124: "priya@example.com"}
+MAX_TEXT = {123: 4096, 124: 100_000}
+MENTION = re.compile(r"\{\{@user\.\d+\}\}|@\[[^\]]*\]")
+
+
+def _deliverable(message: Any, channel: int) -> Any:
+    """``message`` if ``channel`` can carry it (trimmed to its text limit), else a text."""
+    if not isinstance(message, dict):
+        return message
+    if message.get("type") not in CHANNEL_TYPES[channel]:
+        return {"type": "text", "text": "hello"}
+    message = dict(message)
+    for key in ("text", "message"):
+        if isinstance(message.get(key), str):
+            message[key] = message[key][: MAX_TEXT[channel]]
+    if message["type"] == "whatsapp_template":
+        message["template"] = {"name": "hello_world", "languageCode": "en"}
+    message.pop("replyToMessageId", None)
+    return message
+
+
+def _messaging(path: str, body: dict[str, Any]) -> dict[str, Any]:
+    if path.endswith(("/conversation", "/conversation/status")):
+        category = body.get("category")
+        if isinstance(category, str) and category.strip() and category.lower() not in CATEGORIES:
+            body["category"] = "Resolved"
+    if path.endswith("/conversation/assignee") and body.get("assignee") not in (None, "null"):
+        body["assignee"] = "agent@example.com"
+    if path.endswith("/comment") and isinstance(body.get("text"), str):
+        body["text"] = MENTION.sub("", body["text"]).strip() or "noted"
+    if path.endswith("/message") and isinstance(body.get("message"), dict):
+        channel = 124 if body["message"].get("type") == "email" else 123
+        body["channelId"] = channel
+        body["message"] = _deliverable(body["message"], channel)
+    if path.endswith("/sandbox/incoming") and body.get("channelId") in CHANNEL_TYPES:
+        channel = body["channelId"]
+        body["address"] = CHANNEL_ADDRESS[channel]
+        message = body.get("message")
+        if isinstance(message, dict) and message.get("type") == "whatsapp_template":
+            body["message"] = {"type": "text", "text": "hello"}
+        body["message"] = _deliverable(body["message"], channel)
+    if path.endswith("/status") and body.get("status") != "failed":
+        body.pop("reason", None)
+    return body
+
+
 @schemathesis.hook
 def map_case(context: Any, case: Any) -> Any:
     """Only positive cases are mapped: a negative case must keep the part that makes it
@@ -82,7 +137,11 @@ def map_case(context: Any, case: Any) -> Any:
     meta = getattr(case, "_meta", None)
     if meta is not None and meta.generation.mode.is_negative:
         return case
-    mapped = _with_workspace_data(case.operation.path, case.body)
+    path = case.operation.path
+    mapped = _with_workspace_data(path, case.body)
     if mapped != case.body:
         case.body = mapped
+    if path == "/v2/contact/{identifier}/message" and case.path_parameters:
+        # A contact the demo channels can reach: it has a phone and an email address.
+        case.path_parameters = {**case.path_parameters, "identifier": "id:12345"}
     return case

@@ -9,8 +9,10 @@ from msgspec import UNSET
 from openrespond.contacts import repository as repo
 from openrespond.contacts.schemas import MergeBody
 from openrespond.contacts.service import prepare
+from openrespond.conversations import repository as conversations_repo
 from openrespond.db import IntegrityError, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
+from openrespond.messages import repository as messages_repo
 
 __all__ = ["SCALARS", "merge_contacts", "merge_ids"]
 
@@ -64,6 +66,10 @@ async def merge_contacts(tx: Transaction, ws: int, body: MergeBody) -> int:
     await repo.merge_field_values(tx, primary=primary_id, secondary=secondary_id)
     await repo.merge_tags(tx, primary=primary_id, secondary=secondary_id)
     await repo.merge_channels(tx, primary=primary_id, secondary=secondary_id)
+    await messages_repo.move_to(tx, ws, primary=primary_id, secondary=secondary_id)
+    await conversations_repo.move_to(
+        tx, ws, primary=primary_id, secondary=secondary_id, now=int(time.time())
+    )
     await repo.delete(tx, ws, secondary_id)
     for column in ("email", "phone"):
         value = merged[column]

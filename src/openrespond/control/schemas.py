@@ -128,7 +128,7 @@ class TagList(msgspec.Struct):
 class ChannelCreate(msgspec.Struct):
     name: Name
     source: ChannelSource
-    driver: Literal["sandbox", "custom_channel", "smtp"] = "sandbox"
+    driver: Literal["sandbox"] = "sandbox"
     settings: dict[str, Any] = {}
     id: Annotated[int, Meta(ge=1, lt=2**53)] | None = None
 

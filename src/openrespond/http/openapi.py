@@ -176,10 +176,17 @@ def _links(doc: dict[str, Any]) -> None:
                 ok["links"] = links
 
 
+# Operations whose body names other objects of the workspace (a channel): on a fresh
+# workspace they answer 404 for that object, not for the workspace, so no link leads there.
+_NEEDS_MORE_THAN_A_WORKSPACE = ("/control/workspaces/{wid}/sandbox/incoming",)
+
+
 def _workspace_links(doc: dict[str, Any]) -> None:
     """Links from a created workspace to the control operations on it."""
     links = {}
     for path, item in doc["paths"].items():
+        if path in _NEEDS_MORE_THAN_A_WORKSPACE:
+            continue
         if path.startswith("/control/workspaces/{wid}") and path.count("{") == 1:
             for op in item.values():
                 links[op["operationId"]] = {
@@ -215,9 +222,46 @@ def refine(doc: dict[str, Any]) -> dict[str, Any]:
     _identifier_parameters(doc)
     _links(doc)
     _workspace_links(doc)
-    for path in ("/v2/contact/list", "/v2/contact/{identifier}/lifecycle/update"):
+    _messages(schemas)
+    optional = (
+        "/v2/contact/list",
+        "/v2/contact/{identifier}/lifecycle/update",
+        "/control/workspaces/{wid}/sandbox/reset",
+    )
+    for path in optional:
         doc["paths"][path]["post"]["requestBody"]["required"] = False
     return doc
+
+
+def _messages(schemas: dict[str, Any]) -> None:
+    """Item constraints of message lists, the assignee forms and the contact block."""
+    email = {"type": "string", "format": "email", "maxLength": 254}
+    for key in ("cc", "bcc"):
+        schemas["EmailMessage"]["properties"][key]["oneOf"][0]["items"] = dict(email)
+    # The body is text (official clients) or message (n8n): one of them, as a string.
+    schemas["EmailMessage"]["anyOf"] = [
+        {"required": [key], "properties": {key: {"type": "string"}}} for key in ("text", "message")
+    ]
+    replies = schemas["QuickReplyMessage"]["properties"]["replies"]
+    replies["items"] = {"type": "string", "minLength": 1, "maxLength": 256, "pattern": NON_BLANK}
+    schemas["AssigneeBody"]["properties"]["assignee"] = {
+        "oneOf": [
+            {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+            {"type": "string", "maxLength": 260},
+            {"type": "null"},
+        ]
+    }
+    profile = schemas["ContactProfile"]["properties"]
+    fields = schemas["ContactCreate"]["properties"]
+    for key in ("email", "phone", "profilePic", "language", "countryCode", "lastName"):
+        profile[key] = fields[key]
+    profile["firstName"] = {
+        "oneOf": [
+            {"type": "string", "maxLength": 255, "pattern": NON_BLANK},
+            {"type": "string", "maxLength": 0},
+            {"type": "null"},
+        ]
+    }
 
 
 class RefinedJsonPlugin(JsonRenderPlugin):

@@ -10,6 +10,7 @@ from openrespond.http.pagination import Cursor, PageRows, fetch_page
 __all__ = [
     "USER_SELECT",
     "all_channels",
+    "approved_template_exists",
     "all_closing_notes",
     "all_templates",
     "all_users",
@@ -238,6 +239,20 @@ async def get_template(conn: Connection, ws: int, template_id: int) -> Row | Non
         ws,
         template_id,
     )
+
+
+async def approved_template_exists(
+    conn: Connection, ws: int, channel_id: int, *, name: str, language_code: str
+) -> bool:
+    found = await conn.fetch_val(
+        "SELECT 1 FROM templates WHERE workspace_id = ? AND channel_id = ? AND name = ?"
+        " AND language_code = ? AND status = 'approved'",
+        ws,
+        channel_id,
+        name,
+        language_code,
+    )
+    return found is not None
 
 
 async def page_templates(conn: Connection, ws: int, channel_id: int, cursor: Cursor) -> PageRows:

@@ -31,6 +31,7 @@ __all__ = [
     "create_workspace",
     "ensure_static_token",
     "get_channel",
+    "has_approved_template",
     "get_user",
     "issue_token",
     "load_secret",
@@ -41,7 +42,8 @@ __all__ = [
 ]
 
 ROLES = ("agent", "manager", "owner")
-DRIVERS = ("sandbox", "custom_channel", "smtp")
+# Drivers this build ships; custom_channel and smtp are planned.
+DRIVERS = ("sandbox",)
 TEMPLATE_STATUSES = ("approved", "pending", "rejected")
 
 
@@ -312,6 +314,15 @@ async def get_channel(conn: Connection, ws: int, channel_id: int) -> Row:
 async def delete_channel(tx: Transaction, ws: int, channel_id: int) -> None:
     if not await repo.delete_channel(tx, ws, channel_id):
         raise NotFound(f"channel {channel_id} not found")
+
+
+async def has_approved_template(
+    conn: Connection, ws: int, channel_id: int, *, name: str, language_code: str
+) -> bool:
+    """Whether the channel has an approved template of that name and language."""
+    return await repo.approved_template_exists(
+        conn, ws, channel_id, name=name, language_code=language_code
+    )
 
 
 def template_from_row(row: Row) -> Template:

@@ -1,0 +1,1 @@
+"""Delivery: channel capabilities, drivers and the worker that runs them."""

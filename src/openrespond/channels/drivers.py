@@ -1,0 +1,83 @@
+"""The driver interface, and the ``sandbox`` driver that records what it is given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from openrespond.db import Connection
+from openrespond.sandbox import repository as sandbox_repo
+
+__all__ = ["DRIVERS", "Driver", "Job", "Outcome", "SandboxDriver"]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One leased delivery: the message and where it goes."""
+
+    job_id: int
+    attempts: int
+    message_id: int
+    workspace_id: int
+    contact_id: int
+    channel_id: int
+    type: str
+    content: str
+    driver: str
+    source: str
+    settings: dict[str, Any]
+    address: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a delivery attempt achieved.
+
+    ``statuses`` are appended to the message's history in order; ``retry_in_ms`` asks for
+    another attempt later instead; ``error`` is the reason stored with a ``failed`` status.
+    """
+
+    statuses: tuple[str, ...] = ()
+    channel_message_id: str | None = None
+    error: str | None = None
+    retry_in_ms: int | None = None
+
+
+class Driver(Protocol):
+    """Moves a message over a channel. ``send`` runs outside any transaction; ``record``
+    runs in the transaction that finishes the job, only if this worker still holds it."""
+
+    async def send(self, job: Job) -> Outcome: ...
+
+    async def record(
+        self, tx: Connection, job: Job, outcome: Outcome, *, worker: str, now: int
+    ) -> None: ...
+
+
+class SandboxDriver:
+    """Delivers into the database: the message is recorded as received by the channel."""
+
+    async def send(self, job: Job) -> Outcome:
+        if job.address is None:
+            return Outcome(("failed",), error="the contact has no address on this channel")
+        return Outcome(("sent", "delivered"), channel_message_id=f"sandbox-{job.message_id}")
+
+    async def record(
+        self, tx: Connection, job: Job, outcome: Outcome, *, worker: str, now: int
+    ) -> None:
+        if outcome.error is not None:
+            return
+        await sandbox_repo.record_delivery(
+            tx,
+            job.workspace_id,
+            channel_id=job.channel_id,
+            message_id=job.message_id,
+            contact_id=job.contact_id,
+            address=job.address or "",
+            content=job.content,
+            worker=worker,
+            now=now,
+        )
+
+
+DRIVERS: dict[str, Driver] = {"sandbox": SandboxDriver()}

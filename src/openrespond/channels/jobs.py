@@ -1,0 +1,109 @@
+"""SQL for delivery jobs: enqueue with the message, claim with a lease, finish or retry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from openrespond.db import Connection, Row
+
+__all__ = [
+    "cancel_for_message",
+    "claim",
+    "due_count",
+    "enqueue",
+    "finish",
+    "jobs_for",
+    "release",
+    "retry",
+]
+
+
+async def enqueue(conn: Connection, ws: int, message_id: int, *, run_at_ms: int) -> None:
+    await conn.execute(
+        "INSERT INTO delivery_jobs (workspace_id, message_id, run_at, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        ws,
+        message_id,
+        run_at_ms,
+        run_at_ms // 1000,
+    )
+
+
+async def claim(
+    conn: Connection, *, owner: str, now_ms: int, lease_ms: int, limit: int
+) -> list[int]:
+    """Lease up to ``limit`` due jobs to ``owner``: unleased ones and those whose lease ran out."""
+    rows = await conn.fetch_all(
+        "UPDATE delivery_jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1"
+        " WHERE id IN (SELECT id FROM delivery_jobs WHERE run_at <= ?"
+        " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY run_at, id LIMIT ?)"
+        " RETURNING id",
+        owner,
+        now_ms + lease_ms,
+        now_ms,
+        now_ms,
+        limit,
+    )
+    return [r[0] for r in rows]
+
+
+async def jobs_for(conn: Connection, owner: str, job_ids: Sequence[int]) -> list[Row]:
+    """What a driver needs for each leased job: message, channel and the contact's address."""
+    if not job_ids:
+        return []
+    marks = ", ".join("?" * len(job_ids))
+    return await conn.fetch_all(
+        "SELECT j.id AS job_id, j.attempts, m.id AS message_id, m.workspace_id, m.contact_id,"
+        " m.channel_id, m.type, m.content, m.created_at, ch.driver, ch.source, ch.settings,"
+        " cc.address"
+        " FROM delivery_jobs j JOIN messages m ON m.id = j.message_id"
+        " JOIN channels ch ON ch.id = m.channel_id"
+        " LEFT JOIN contact_channels cc ON cc.contact_id = m.contact_id"
+        " AND cc.channel_id = m.channel_id"
+        f" WHERE j.lease_owner = ? AND j.id IN ({marks}) ORDER BY j.id",
+        owner,
+        *job_ids,
+    )
+
+
+async def finish(conn: Connection, job_id: int, owner: str) -> bool:
+    """Drop a job this owner still holds; False when its lease went to another worker."""
+    return (
+        await conn.execute(
+            "DELETE FROM delivery_jobs WHERE id = ? AND lease_owner = ?", job_id, owner
+        )
+        > 0
+    )
+
+
+async def retry(conn: Connection, job_id: int, owner: str, *, run_at_ms: int, error: str) -> bool:
+    """Give a job back for another attempt at ``run_at_ms``."""
+    return (
+        await conn.execute(
+            "UPDATE delivery_jobs SET lease_owner = NULL, lease_until = NULL, run_at = ?,"
+            " last_error = ? WHERE id = ? AND lease_owner = ?",
+            run_at_ms,
+            error[:1000],
+            job_id,
+            owner,
+        )
+        > 0
+    )
+
+
+async def release(conn: Connection, owner: str) -> int:
+    """Return every lease ``owner`` holds (shutdown), so other workers take them at once."""
+    return await conn.execute(
+        "UPDATE delivery_jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?",
+        owner,
+    )
+
+
+async def cancel_for_message(conn: Connection, message_id: int) -> bool:
+    """Drop the message's delivery job, whoever holds it; False when there was none."""
+    return await conn.execute("DELETE FROM delivery_jobs WHERE message_id = ?", message_id) > 0
+
+
+async def due_count(conn: Connection) -> int:
+    count: int = await conn.fetch_val("SELECT COUNT(*) FROM delivery_jobs")
+    return count

@@ -1,0 +1,167 @@
+"""The delivery worker: claims due jobs with a lease, runs their channel's driver, records.
+
+A job is finished in the same transaction that records its outcome, and only while the
+worker still holds its lease; a worker that dies leaves leases that run out, and the jobs
+are claimed again. In-process for ``serve``; ``openrespond worker`` runs more alongside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+
+import msgspec
+
+from openrespond.channels import jobs
+from openrespond.channels.drivers import DRIVERS, Driver, Job, Outcome
+from openrespond.db import Database, Row
+from openrespond.messages import repository as messages_repo
+from openrespond.messages.schemas import MessageStatus
+
+__all__ = ["DeliveryWorker", "backoff_ms"]
+
+log = logging.getLogger("openrespond.worker")
+
+
+def backoff_ms(attempts: int, *, base_ms: int = 1000, cap_ms: int = 600_000) -> int:
+    """Exponential backoff with full jitter for the given attempt number (1-based)."""
+    return random.randint(base_ms // 2, min(cap_ms, base_ms * 2 ** min(attempts - 1, 20)))
+
+
+class DeliveryWorker:
+    """Delivers outgoing messages until told to stop."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        name: str | None = None,
+        batch: int = 256,
+        lease_seconds: float = 30.0,
+        poll_seconds: float = 0.05,
+        drivers: dict[str, Driver] | None = None,
+    ) -> None:
+        self.db = db
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.batch = batch
+        self.lease_ms = int(lease_seconds * 1000)
+        self.poll_seconds = poll_seconds
+        self.drivers = DRIVERS if drivers is None else drivers
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Look for work now instead of at the next poll."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Claim one batch, deliver it and record the outcomes; the number of jobs handled."""
+        async with self.db.transaction() as tx:
+            ids = await jobs.claim(
+                tx, owner=self.name, now_ms=_now_ms(), lease_ms=self.lease_ms, limit=self.batch
+            )
+            rows = await jobs.jobs_for(tx, self.name, ids)
+        if not rows:
+            return 0
+        batch = [_job(row) for row in rows]
+        outcomes = await asyncio.gather(*(self._send(job) for job in batch))
+        async with self.db.transaction() as tx:
+            now = int(time.time())
+            for job, outcome in zip(batch, outcomes, strict=True):
+                if outcome.retry_in_ms is not None:
+                    await jobs.retry(
+                        tx,
+                        job.job_id,
+                        self.name,
+                        run_at_ms=_now_ms() + outcome.retry_in_ms,
+                        error=outcome.error or "retry",
+                    )
+                    continue
+                if not await jobs.finish(tx, job.job_id, self.name):
+                    log.warning("job %s of message %s: lease lost", job.job_id, job.message_id)
+                    continue
+                if outcome.channel_message_id is not None:
+                    await messages_repo.set_channel_message_id(
+                        tx, job.message_id, outcome.channel_message_id
+                    )
+                for value in outcome.statuses:
+                    reason = outcome.error if value == "failed" else None
+                    entry = msgspec.json.encode(
+                        MessageStatus(value=value, timestamp=now, message=reason)  # type: ignore[arg-type]
+                    )
+                    await messages_repo.append_status(tx, job.message_id, entry, value, now)
+                driver = self.drivers.get(job.driver)
+                if driver is not None:
+                    await driver.record(tx, job, outcome, worker=self.name, now=now)
+        return len(batch)
+
+    async def _send(self, job: Job) -> Outcome:
+        driver = self.drivers.get(job.driver)
+        if driver is None:
+            return Outcome(("failed",), error=f"driver {job.driver!r} is not available")
+        try:
+            return await driver.send(job)
+        except Exception as exc:  # a driver fault is retried, never lost
+            log.exception("message %s: driver %s failed", job.message_id, job.driver)
+            return Outcome(
+                error=f"{type(exc).__name__}: {exc}", retry_in_ms=backoff_ms(job.attempts)
+            )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until ``stop`` is set, then hand back any lease still held."""
+        try:
+            while not stop.is_set():
+                try:
+                    handled = await self.run_once()
+                except Exception:
+                    log.exception("delivery batch failed; retrying in 1 s")
+                    handled = 0
+                    await _wait(stop, 1.0)
+                if handled < self.batch:
+                    self._wake.clear()
+                    await _wait_any(stop, self._wake, self.poll_seconds)
+        finally:
+            with contextlib.suppress(Exception):
+                async with self.db.transaction() as tx:
+                    await jobs.release(tx, self.name)
+
+
+def _job(row: Row) -> Job:
+    return Job(
+        job_id=row["job_id"],
+        attempts=row["attempts"],
+        message_id=row["message_id"],
+        workspace_id=row["workspace_id"],
+        contact_id=row["contact_id"],
+        channel_id=row["channel_id"],
+        type=row["type"],
+        content=row["content"],
+        driver=row["driver"],
+        source=row["source"],
+        settings=json.loads(row["settings"]),
+        address=row["address"],
+    )
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()

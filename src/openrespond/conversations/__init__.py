@@ -1,0 +1,1 @@
+"""Conversations (open, close, assignee) and internal comments."""

@@ -1,0 +1,1 @@
+"""Messages: send, read and list a contact's messages."""

@@ -1,0 +1,188 @@
+"""SQL for messages and contact-channel links. Every statement starts from the workspace id."""
+
+from __future__ import annotations
+
+from openrespond.db import Connection, Row
+from openrespond.http.pagination import Cursor, PageRows, fetch_page
+
+__all__ = [
+    "SELECT",
+    "append_status",
+    "channel_link",
+    "contact_for_address",
+    "get",
+    "get_in_workspace",
+    "insert",
+    "last_interacted_channel",
+    "link",
+    "move_to",
+    "page",
+    "set_channel_message_id",
+    "touch_link",
+]
+
+SELECT = (
+    "SELECT m.id, m.channel_message_id, m.contact_id, m.channel_id, m.traffic, m.content,"
+    " m.statuses, m.status, m.sender_source, m.sender_user_id, m.created_at FROM messages m"
+)
+
+
+async def insert(
+    conn: Connection,
+    ws: int,
+    *,
+    contact_id: int,
+    channel_id: int,
+    traffic: str,
+    type_: str,
+    content: bytes,
+    statuses: bytes,
+    status: str | None,
+    sender_source: str | None,
+    sender_user_id: int | None,
+    channel_message_id: str | None,
+    now: int,
+) -> int:
+    message_id: int = await conn.fetch_val(
+        "INSERT INTO messages (workspace_id, contact_id, channel_id, traffic, type, content,"
+        " statuses, status, sender_source, sender_user_id, channel_message_id, created_at,"
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        ws,
+        contact_id,
+        channel_id,
+        traffic,
+        type_,
+        content.decode(),
+        statuses.decode(),
+        status,
+        sender_source,
+        sender_user_id,
+        channel_message_id,
+        now,
+        now,
+    )
+    return message_id
+
+
+async def get(conn: Connection, ws: int, contact_id: int, message_id: int) -> Row | None:
+    return await conn.fetch_one(
+        f"{SELECT} WHERE m.workspace_id = ? AND m.contact_id = ? AND m.id = ?",
+        ws,
+        contact_id,
+        message_id,
+    )
+
+
+async def get_in_workspace(conn: Connection, ws: int, message_id: int) -> Row | None:
+    return await conn.fetch_one(
+        f"{SELECT} WHERE m.workspace_id = ? AND m.id = ?",
+        ws,
+        message_id,
+    )
+
+
+async def page(conn: Connection, ws: int, contact_id: int, cursor: Cursor) -> PageRows:
+    """The contact's messages, newest first."""
+    return await fetch_page(
+        conn,
+        select=SELECT,
+        where="m.workspace_id = ? AND m.contact_id = ?",
+        args=(ws, contact_id),
+        cursor=cursor,
+        key="m.id",
+        descending=True,
+    )
+
+
+async def append_status(
+    conn: Connection, message_id: int, status: bytes, value: str, now: int
+) -> None:
+    """Add one ``{value, timestamp, message?}`` (JSON in ``status``) to the history."""
+    await conn.execute(
+        "UPDATE messages SET statuses = json_insert(statuses, '$[#]', json(?)), status = ?,"
+        " updated_at = ? WHERE id = ?",
+        status.decode(),
+        value,
+        now,
+        message_id,
+    )
+
+
+async def set_channel_message_id(conn: Connection, message_id: int, value: str) -> None:
+    await conn.execute("UPDATE messages SET channel_message_id = ? WHERE id = ?", value, message_id)
+
+
+async def move_to(conn: Connection, ws: int, *, primary: int, secondary: int) -> None:
+    """Give the secondary contact's messages to the primary (merge)."""
+    await conn.execute(
+        "UPDATE messages SET contact_id = ? WHERE workspace_id = ? AND contact_id = ?",
+        primary,
+        ws,
+        secondary,
+    )
+
+
+async def channel_link(conn: Connection, ws: int, contact_id: int, channel_id: int) -> Row | None:
+    return await conn.fetch_one(
+        "SELECT id, address FROM contact_channels"
+        " WHERE workspace_id = ? AND contact_id = ? AND channel_id = ?",
+        ws,
+        contact_id,
+        channel_id,
+    )
+
+
+async def contact_for_address(
+    conn: Connection, ws: int, channel_id: int, address: str
+) -> int | None:
+    """The contact linked to ``channel_id`` under ``address``, if any."""
+    found: int | None = await conn.fetch_val(
+        "SELECT contact_id FROM contact_channels"
+        " WHERE workspace_id = ? AND channel_id = ? AND address = ? ORDER BY id LIMIT 1",
+        ws,
+        channel_id,
+        address,
+    )
+    return found
+
+
+async def link(
+    conn: Connection, ws: int, *, contact_id: int, channel_id: int, address: str, now: int
+) -> None:
+    await conn.execute(
+        "INSERT INTO contact_channels (workspace_id, contact_id, channel_id, address, created_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (contact_id, channel_id) DO NOTHING",
+        ws,
+        contact_id,
+        channel_id,
+        address,
+        now,
+    )
+
+
+async def touch_link(
+    conn: Connection, ws: int, *, contact_id: int, channel_id: int, now: int, incoming: bool
+) -> None:
+    """Record a message on the link: last message time, and last incoming time when it is."""
+    await conn.execute(
+        "UPDATE contact_channels SET last_message_time = ?,"
+        " last_incoming_message_time = CASE WHEN ? THEN ? ELSE last_incoming_message_time END"
+        " WHERE workspace_id = ? AND contact_id = ? AND channel_id = ?",
+        now,
+        incoming,
+        now,
+        ws,
+        contact_id,
+        channel_id,
+    )
+
+
+async def last_interacted_channel(conn: Connection, ws: int, contact_id: int) -> int | None:
+    """The channel of the contact's latest message in or out; else its newest link."""
+    found: int | None = await conn.fetch_val(
+        "SELECT channel_id FROM contact_channels WHERE workspace_id = ? AND contact_id = ?"
+        " ORDER BY COALESCE(last_message_time, 0) DESC, id DESC LIMIT 1",
+        ws,
+        contact_id,
+    )
+    return found

@@ -1,0 +1,71 @@
+"""Message routes: send, get, list. Thin: parse, call the service, answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.params import JSONBody
+
+from openrespond.http.context import read_conn, workspace_id, write_tx
+from openrespond.http.pagination import page_links, parse_cursor
+from openrespond.http.routing import ContactIdentifier, CursorId, Limit, PathId, get, post
+from openrespond.identifiers import parse_identifier
+from openrespond.messages import service
+from openrespond.messages.schemas import MessageCreated, MessagePage, MessageRecord, SendBody
+
+__all__ = ["ROUTES"]
+
+Req = Request[Any, Any, Any]
+T = ["Messages"]
+
+
+@post(
+    "/contact/{identifier:str}/message",
+    tags=T,
+    operation_id="sendMessage",
+    summary="Send a message (stored as pending, delivered asynchronously)",
+)
+async def send_message(
+    request: Req, identifier: ContactIdentifier, data: JSONBody[SendBody]
+) -> MessageCreated:
+    ident = parse_identifier(identifier)
+    message_id = await service.send(
+        await write_tx(request),
+        workspace_id(request),
+        ident,
+        channel_id=data.channel_id,
+        message=data.message,
+    )
+    return MessageCreated(message_id)
+
+
+@get(
+    "/contact/{identifier:str}/message/list",
+    tags=T,
+    operation_id="listMessages",
+    summary="List a contact's messages, newest first",
+)
+async def list_messages(
+    request: Req, identifier: ContactIdentifier, limit: Limit = None, cursorId: CursorId = None
+) -> MessagePage:
+    cur = parse_cursor(limit, cursorId)
+    ident = parse_identifier(identifier)
+    items, page = await service.list_messages(read_conn(request), workspace_id(request), ident, cur)
+    return MessagePage(items=items, pagination=page_links(request, page, cur.limit))
+
+
+@get(
+    "/contact/{identifier:str}/message/{messageId:int}",
+    tags=T,
+    operation_id="getMessage",
+    summary="Get a message with its status history",
+)
+async def get_message(
+    request: Req, identifier: ContactIdentifier, messageId: PathId
+) -> MessageRecord:
+    ident = parse_identifier(identifier)
+    return await service.get_message(read_conn(request), workspace_id(request), ident, messageId)
+
+
+ROUTES = [send_message, list_messages, get_message]

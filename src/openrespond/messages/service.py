@@ -1,0 +1,287 @@
+"""Message rules: which channel, whether it can carry the message, linking, and history."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+
+from openrespond.channels import jobs
+from openrespond.channels.capabilities import Capabilities, capabilities_of
+from openrespond.contacts import repository as contacts_repo
+from openrespond.contacts import service as contacts
+from openrespond.contacts.schemas import ContactCreate
+from openrespond.conversations import service as conversations
+from openrespond.db import Connection, Row, Transaction
+from openrespond.errors import BadRequest, NotFound
+from openrespond.http.pagination import Cursor, PageRows
+from openrespond.identifiers import Identifier
+from openrespond.messages import repository as repo
+from openrespond.messages.schemas import (
+    ContactProfile,
+    CustomPayloadMessage,
+    EmailMessage,
+    Message,
+    MessageRecord,
+    MessageStatus,
+    QuickReplyMessage,
+    Sender,
+    TextMessage,
+    WhatsappTemplateMessage,
+)
+from openrespond.space import service as space
+from openrespond.validation import clean, normalize_email, normalize_phone
+
+__all__ = [
+    "get_message",
+    "list_messages",
+    "message_type",
+    "receive",
+    "record_from_row",
+    "send",
+]
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+_DECODER = msgspec.json.Decoder(Message)
+_STATUSES = msgspec.json.Decoder(list[MessageStatus])
+
+
+def message_type(message: Message) -> str:
+    """The wire ``type`` of a message object."""
+    tag = type(message).__struct_config__.tag
+    assert isinstance(tag, str)
+    return tag
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+async def _check_content(
+    conn: Connection, ws: int, channel: Row, caps: Capabilities, message: Message, contact_id: int
+) -> Message:
+    """400 naming the field when ``channel`` cannot carry ``message``; the message as stored."""
+    kind = message_type(message)
+    where = f"channel {channel['id']} ({channel['source']})"
+    if kind not in caps.types:
+        raise BadRequest(
+            f"message.type: {where} cannot carry {kind} messages"
+            f" (it takes {', '.join(sorted(caps.types))})"
+        )
+    if isinstance(message, EmailMessage):
+        body = message.text if message.text is not None else message.message
+        if body is None or not clean(body):
+            raise BadRequest("message.text: an email needs a body (text, or message)")
+        if message.text is None:
+            message = msgspec.structs.replace(message, text=body)
+        if message.reply_to_message_id is not None and (
+            await repo.get(conn, ws, contact_id, message.reply_to_message_id) is None
+        ):
+            raise BadRequest(
+                f"message.replyToMessageId: no message {message.reply_to_message_id}"
+                " of this contact"
+            )
+        text = body
+    elif isinstance(message, TextMessage):
+        text = message.text
+        if not clean(text):
+            raise BadRequest("message.text must not be blank")
+    elif isinstance(message, QuickReplyMessage):
+        text = message.title
+    else:
+        text = ""
+    if len(text) > caps.max_text:
+        raise BadRequest(
+            f"message.text: {len(text)} characters; {where} takes at most {caps.max_text}"
+        )
+    if (
+        isinstance(message, CustomPayloadMessage)
+        and len(msgspec.json.encode(message.payload)) > MAX_PAYLOAD_BYTES
+    ):
+        raise BadRequest(f"message.payload is larger than {MAX_PAYLOAD_BYTES} bytes")
+    if isinstance(message, WhatsappTemplateMessage):
+        t = message.template
+        if not await space.has_approved_template(
+            conn, ws, channel["id"], name=t.name, language_code=t.language_code
+        ):
+            raise BadRequest(
+                f"message.template: no approved template {t.name[:64]!r} in language"
+                f" {t.language_code!r} on {where}"
+            )
+    return message
+
+
+def _address_of(caps: Capabilities, contact: Row) -> str | None:
+    if caps.addressing == "phone":
+        return str(contact["phone"]) if contact["phone"] else None
+    if caps.addressing == "email":
+        return str(contact["email"]) if contact["email"] else None
+    return None
+
+
+async def send(
+    tx: Transaction, ws: int, ident: Identifier, *, channel_id: int | None, message: Message
+) -> int:
+    """Store an outgoing message as ``pending`` with its delivery job; its id."""
+    contact_id = await contacts.resolve(tx, ws, ident)
+    if channel_id is None:
+        channel_id = await repo.last_interacted_channel(tx, ws, contact_id)
+        if channel_id is None:
+            raise BadRequest(
+                f"channelId: contact {contact_id} has no channel yet; name one with channelId"
+            )
+    channel = await space.get_channel(tx, ws, channel_id)
+    caps = capabilities_of(channel["source"])
+    message = await _check_content(tx, ws, channel, caps, message, contact_id)
+    at = _now()
+    if await repo.channel_link(tx, ws, contact_id, channel_id) is None:
+        contact = await contacts_repo.get(tx, ws, contact_id)
+        assert contact is not None
+        address = _address_of(caps, contact)
+        if address is None:
+            where = f"channel {channel_id} ({channel['source']})"
+            if caps.addressing == "platform":
+                raise BadRequest(
+                    f"channelId: contact {contact_id} is not linked to {where}; contacts of"
+                    " this source link themselves by writing first"
+                )
+            raise BadRequest(
+                f"channelId: contact {contact_id} has no {caps.addressing} to reach it on {where}"
+            )
+        await repo.link(
+            tx, ws, contact_id=contact_id, channel_id=channel_id, address=address, now=at
+        )
+    message_id = await repo.insert(
+        tx,
+        ws,
+        contact_id=contact_id,
+        channel_id=channel_id,
+        traffic="outgoing",
+        type_=message_type(message),
+        content=msgspec.json.encode(message),
+        statuses=msgspec.json.encode([MessageStatus(value="pending", timestamp=at)]),
+        status="pending",
+        sender_source="api",
+        sender_user_id=None,
+        channel_message_id=None,
+        now=at,
+    )
+    await jobs.enqueue(tx, ws, message_id, run_at_ms=int(time.time() * 1000))
+    await repo.touch_link(
+        tx, ws, contact_id=contact_id, channel_id=channel_id, now=at, incoming=False
+    )
+    await conversations.record_message(tx, ws, contact_id, incoming=False, at=at)
+    return message_id
+
+
+def record_from_row(row: Row) -> MessageRecord:
+    sender = (
+        Sender(source=row["sender_source"], user_id=row["sender_user_id"])
+        if row["sender_source"]
+        else None
+    )
+    return MessageRecord(
+        message_id=row["id"],
+        channel_message_id=row["channel_message_id"],
+        contact_id=row["contact_id"],
+        channel_id=row["channel_id"],
+        traffic=row["traffic"],
+        message=_DECODER.decode(row["content"]),
+        status=_STATUSES.decode(row["statuses"]),
+        sender=sender,
+        timestamp=row["created_at"],
+    )
+
+
+async def get_message(
+    conn: Connection, ws: int, ident: Identifier, message_id: int
+) -> MessageRecord:
+    contact_id = await contacts.resolve(conn, ws, ident)
+    row = await repo.get(conn, ws, contact_id, message_id)
+    if row is None:
+        raise NotFound(f"message {message_id} not found for contact {ident}")
+    return record_from_row(row)
+
+
+async def list_messages(
+    conn: Connection, ws: int, ident: Identifier, cursor: Cursor
+) -> tuple[list[MessageRecord], PageRows]:
+    contact_id = await contacts.resolve(conn, ws, ident)
+    page = await repo.page(conn, ws, contact_id, cursor)
+    return [record_from_row(r) for r in page.rows], page
+
+
+def _normalize_address(caps: Capabilities, address: str) -> str:
+    if caps.addressing == "phone":
+        return normalize_phone(address, field="address")
+    if caps.addressing == "email":
+        return normalize_email(address, field="address")
+    text = clean(address)
+    if not 1 <= len(text) <= 255:
+        raise BadRequest("address must be 1-255 characters")
+    return text
+
+
+async def receive(
+    tx: Transaction,
+    ws: int,
+    *,
+    channel_id: int,
+    address: str,
+    message: Message,
+    profile: ContactProfile | None = None,
+    channel_message_id: str | None = None,
+) -> tuple[int, int]:
+    """An incoming message from ``address`` on a channel, as respond.io records one: the
+    contact is found by its link or its phone/email, else created; linked; its conversation
+    opened. Returns (contactId, messageId)."""
+    channel = await space.get_channel(tx, ws, channel_id)
+    caps = capabilities_of(channel["source"])
+    address = _normalize_address(caps, address)
+    if message_type(message) in ("whatsapp_template", "facebook_template"):
+        raise BadRequest("message.type: templates are sent by businesses, not received")
+    contact_id = await repo.contact_for_address(tx, ws, channel_id, address)
+    if contact_id is None and caps.addressing in ("phone", "email"):
+        contact_id = await contacts_repo.find_id(tx, ws, Identifier(caps.addressing, address))
+    if contact_id is None:
+        contact_id = await _create_from_profile(tx, ws, caps, address, profile)
+    message = await _check_content(tx, ws, channel, caps, message, contact_id)
+    at = _now()
+    await repo.link(tx, ws, contact_id=contact_id, channel_id=channel_id, address=address, now=at)
+    message_id = await repo.insert(
+        tx,
+        ws,
+        contact_id=contact_id,
+        channel_id=channel_id,
+        traffic="incoming",
+        type_=message_type(message),
+        content=msgspec.json.encode(message),
+        statuses=b"[]",
+        status=None,
+        sender_source=None,
+        sender_user_id=None,
+        channel_message_id=channel_message_id,
+        now=at,
+    )
+    await repo.touch_link(
+        tx, ws, contact_id=contact_id, channel_id=channel_id, now=at, incoming=True
+    )
+    await conversations.record_message(tx, ws, contact_id, incoming=True, at=at)
+    return contact_id, message_id
+
+
+async def _create_from_profile(
+    tx: Transaction, ws: int, caps: Capabilities, address: str, profile: ContactProfile | None
+) -> int:
+    fields: dict[str, Any] = {}
+    if profile is not None:
+        fields = {
+            k: v
+            for k, v in msgspec.structs.asdict(profile).items()
+            if v is not None and (not isinstance(v, str) or clean(v))
+        }
+    if caps.addressing in ("phone", "email"):
+        fields[caps.addressing] = address
+    first = fields.pop("first_name", None) or address
+    return await contacts.create_contact(tx, ws, ContactCreate(first_name=first[:255], **fields))

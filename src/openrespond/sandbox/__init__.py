@@ -1,0 +1,1 @@
+"""Sandbox actions for testing integrations: incoming messages, statuses, resets."""

@@ -1,0 +1,57 @@
+"""SQL for the sandbox: what its channels delivered, and emptying a workspace."""
+
+from __future__ import annotations
+
+from openrespond.db import Connection
+from openrespond.http.pagination import Cursor, PageRows, fetch_page
+
+__all__ = ["empty_workspace", "page_sent", "record_delivery"]
+
+
+async def record_delivery(
+    conn: Connection,
+    ws: int,
+    *,
+    channel_id: int,
+    message_id: int,
+    contact_id: int,
+    address: str,
+    content: str,
+    worker: str,
+    now: int,
+) -> None:
+    """Note that a sandbox channel received ``message_id``; a message is recorded once."""
+    await conn.execute(
+        "INSERT INTO sandbox_deliveries (workspace_id, channel_id, message_id, contact_id,"
+        " address, content, worker, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (message_id) DO NOTHING",
+        ws,
+        channel_id,
+        message_id,
+        contact_id,
+        address,
+        content,
+        worker,
+        now,
+    )
+
+
+async def page_sent(conn: Connection, ws: int, channel_id: int, cursor: Cursor) -> PageRows:
+    return await fetch_page(
+        conn,
+        select=(
+            "SELECT id, message_id, contact_id, address, content, worker, delivered_at"
+            " FROM sandbox_deliveries"
+        ),
+        where="workspace_id = ? AND channel_id = ?",
+        args=(ws, channel_id),
+        cursor=cursor,
+        key="id",
+    )
+
+
+async def empty_workspace(conn: Connection, ws: int) -> None:
+    """Remove the workspace's contacts (and with them messages, conversations, comments,
+    links and deliveries), tags, custom fields and stored idempotent replies."""
+    for table in ("contacts", "tags", "custom_fields", "idempotency_keys"):
+        await conn.execute(f"DELETE FROM {table} WHERE workspace_id = ?", ws)

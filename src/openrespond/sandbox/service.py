@@ -1,0 +1,96 @@
+"""Sandbox actions: incoming messages, reported statuses, what was sent, resets."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+
+from openrespond.channels import jobs
+from openrespond.db import Connection, Transaction
+from openrespond.demo import seed_demo
+from openrespond.errors import BadRequest, Conflict, NotFound
+from openrespond.http.pagination import Cursor, PageRows
+from openrespond.messages import repository as messages_repo
+from openrespond.messages import service as messages
+from openrespond.messages.schemas import Message, MessageRecord, MessageStatus
+from openrespond.sandbox import repository as repo
+from openrespond.sandbox.schemas import Incoming, SentMessage, StatusBody
+from openrespond.space import service as space
+
+__all__ = ["receive", "reset", "sent", "set_status"]
+
+_MESSAGE = msgspec.json.Decoder(Message)
+
+
+async def receive(tx: Transaction, ws: int, body: Incoming) -> tuple[int, int]:
+    """Simulate ``body.message`` arriving from ``body.address``; (contactId, messageId)."""
+    await _sandbox_channel(tx, ws, body.channel_id)
+    return await messages.receive(
+        tx,
+        ws,
+        channel_id=body.channel_id,
+        address=body.address,
+        message=body.message,
+        profile=body.contact,
+        channel_message_id=body.channel_message_id,
+    )
+
+
+async def set_status(tx: Transaction, ws: int, message_id: int, body: StatusBody) -> MessageRecord:
+    """Append the status a channel reports for an outgoing message.
+
+    Failing a message still waiting for delivery cancels its delivery; other statuses need
+    the message to have been taken by its channel first.
+    """
+    row = await messages_repo.get_in_workspace(tx, ws, message_id)
+    if row is None:
+        raise NotFound(f"message {message_id} not found")
+    if row["traffic"] != "outgoing":
+        raise BadRequest(f"message {message_id} is incoming; only outgoing messages get statuses")
+    if body.reason is not None and body.status != "failed":
+        raise BadRequest("reason goes only with status failed")
+    pending = await jobs.cancel_for_message(tx, message_id) if body.status == "failed" else False
+    if not pending and row["status"] == "pending":
+        raise Conflict(f"message {message_id} is still waiting for delivery")
+    now = int(time.time())
+    entry = MessageStatus(value=body.status, timestamp=now, message=body.reason)
+    await messages_repo.append_status(tx, message_id, msgspec.json.encode(entry), body.status, now)
+    updated = await messages_repo.get_in_workspace(tx, ws, message_id)
+    assert updated is not None
+    return messages.record_from_row(updated)
+
+
+async def sent(
+    conn: Connection, ws: int, channel_id: int, cursor: Cursor
+) -> tuple[list[SentMessage], PageRows]:
+    """What a sandbox channel delivered, oldest first."""
+    await _sandbox_channel(conn, ws, channel_id)
+    page = await repo.page_sent(conn, ws, channel_id, cursor)
+    items = [
+        SentMessage(
+            id=r["id"],
+            message_id=r["message_id"],
+            contact_id=r["contact_id"],
+            address=r["address"],
+            message=_MESSAGE.decode(r["content"]),
+            worker=r["worker"],
+            delivered_at=r["delivered_at"],
+        )
+        for r in page.rows
+    ]
+    return items, page
+
+
+async def reset(tx: Transaction, ws: int, *, to: str) -> None:
+    """Empty the workspace's data; with ``to="demo"`` fill it with the demo data again."""
+    await space.require_workspace(tx, ws)
+    await repo.empty_workspace(tx, ws)
+    if to == "demo":
+        await seed_demo(tx, ws)
+
+
+async def _sandbox_channel(conn: Connection, ws: int, channel_id: int) -> None:
+    channel = await space.get_channel(conn, ws, channel_id)
+    if channel["driver"] != "sandbox":
+        raise BadRequest(f"channelId: channel {channel_id} is not a sandbox channel")
