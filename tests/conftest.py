@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -52,10 +54,29 @@ def make_settings(path: Path, **overrides: Any) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    path = tmp_path_factory.mktemp("server") / "openrespond.db"
-    with ServerThread(create_app(make_settings(path))) as url:
+def server_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The SQLite file of the suite's shared server."""
+    return tmp_path_factory.mktemp("server") / "openrespond.db"
+
+
+@pytest.fixture(scope="session")
+def server_url(server_db: Path) -> Iterator[str]:
+    with ServerThread(create_app(make_settings(server_db))) as url:
         yield url
+
+
+Rows = Callable[..., list[tuple[Any, ...]]]
+
+
+@pytest.fixture
+def db_rows(server_db: Path) -> Rows:
+    """Rows of a query on the shared server's database (what it stored, read directly)."""
+
+    def rows(sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        with closing(sqlite3.connect(server_db)) as conn:
+            return list(conn.execute(sql, args))
+
+    return rows
 
 
 @dataclass

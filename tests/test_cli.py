@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -143,3 +144,109 @@ def test_bad_configuration_stops_with_one_line(tmp_path: Path) -> None:
 def test_serve_outside_demo_needs_an_admin_token(env: dict[str, str]) -> None:
     result = runner.invoke(app, ["serve"], env={**env, "OPENRESPOND_ADMIN_TOKEN": ""})
     assert result.exit_code == 2 and "OPENRESPOND_ADMIN_TOKEN" in result.output
+
+
+def test_sandbox_and_worker_commands(env: dict[str, str]) -> None:
+    run(env, "demo")
+    out = run(
+        env,
+        "sandbox",
+        "incoming",
+        "-w",
+        "1",
+        "--channel",
+        "123",
+        "--from",
+        "+60123000111",
+        "Hi!",
+        "--first-name",
+        "Nia",
+    )
+    assert out.startswith("message 1 from contact")
+    out = run(
+        env,
+        "sandbox",
+        "incoming",
+        "-w",
+        "1",
+        "--channel",
+        "124",
+        "--from",
+        "nia@example.com",
+        "--message",
+        '{"type": "email", "text": "Body", "subject": "Q"}',
+    )
+    assert out.startswith("message 2 from contact")
+
+    # a reply is queued offline; `worker --once` delivers what is due and exits
+    async def reply(db: Any, _: Any) -> int:
+        from openrespond.identifiers import Identifier
+        from openrespond.messages import service
+        from openrespond.messages.schemas import TextMessage
+
+        async with db.transaction() as tx:
+            return await service.send(
+                tx,
+                1,
+                Identifier("phone", "+60123000111"),
+                channel_id=123,
+                message=TextMessage(text="Hello Nia"),
+            )
+
+    from openrespond.cli import _run
+    from openrespond.settings import Settings
+
+    message_id = _run(reply, Settings.from_env(env))
+    assert "delivered 1 job(s)" in run(env, "worker", "--once")
+    sent = json.loads(run(env, "sandbox", "sent", "-w", "1", "--channel", "123", "--json"))
+    assert [(s["messageId"], s["address"]) for s in sent] == [(message_id, "+60123000111")]
+    assert run(env, "sandbox", "status", "-w", "1", str(message_id), "read").strip() == (
+        "pending -> sent -> delivered -> read"
+    )
+    record = json.loads(
+        run(
+            env,
+            "sandbox",
+            "status",
+            "-w",
+            "1",
+            str(message_id),
+            "failed",
+            "--reason",
+            "gone",
+            "--json",
+        )
+    )
+    assert record["status"][-1] == {
+        "value": "failed",
+        "timestamp": record["status"][-1]["timestamp"],
+        "message": "gone",
+    }
+    ch = json.loads(
+        run(env, "channel", "update", "-w", "1", "124", "--name", "Support mail", "--json")
+    )
+    assert ch[0]["name"] == "Support mail"
+    assert "reset to empty" in run(env, "sandbox", "reset", "-w", "1")
+    assert json.loads(run(env, "sandbox", "sent", "-w", "1", "--channel", "123", "--json")) == []
+    assert "reset to demo" in run(env, "sandbox", "reset", "-w", "1", "--demo")
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["sandbox", "incoming", "-w", "1", "--channel", "123", "--from", "x", "Hi"], 1, "address"),
+        (
+            ["sandbox", "incoming", "-w", "1", "--channel", "123", "--from", "+60123000111"],
+            2,
+            "TEXT",
+        ),
+        (["sandbox", "status", "-w", "1", "1", "lost"], 2, "status"),
+        (["sandbox", "sent", "-w", "1", "--channel", "999"], 1, "channel 999 not found"),
+        (["channel", "update", "-w", "1", "123", "--settings", "[1]"], 2, "JSON object"),
+    ],
+)
+def test_sandbox_errors(env: dict[str, str], args: list[str], code: int, message: str) -> None:
+    run(env, "demo")
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == code, result.output
+    assert message in result.output

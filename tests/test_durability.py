@@ -1,7 +1,15 @@
-"""A write acknowledged with 200 survives ``kill -9`` of the server."""
+"""A write acknowledged with 200 survives ``kill -9``; an accepted message is delivered once."""
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -42,3 +50,95 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
             assert r.json()["email"] == f"d{i}@example.com"
         assert api.get(f"/contact/id:{acknowledged[0]}").json()["tags"] == ["kept"]
         assert api.get(f"/contact/id:{acknowledged[1]}").json()["lastName"] == "Updated"
+
+
+def _sent(db: Path) -> list[tuple[int, int]]:
+    """(message id, number of deliveries) for every outgoing message."""
+    with closing(sqlite3.connect(db)) as conn:
+        return list(
+            conn.execute(
+                "SELECT m.id, (SELECT COUNT(*) FROM sandbox_deliveries d WHERE d.message_id = m.id)"
+                " FROM messages m WHERE m.traffic = 'outgoing' ORDER BY m.id"
+            )
+        )
+
+
+def _statuses(db: Path) -> list[str]:
+    with closing(sqlite3.connect(db)) as conn:
+        return [r[0] for r in conn.execute("SELECT statuses FROM messages ORDER BY id")]
+
+
+def _wait_delivered(db: Path, count: int, seconds: float = 20) -> list[tuple[int, int]]:
+    deadline = time.monotonic() + seconds
+    while True:
+        sent = _sent(db)
+        if len(sent) == count and all(n == 1 for _, n in sent):
+            return sent
+        assert time.monotonic() < deadline, sent
+        time.sleep(0.05)
+
+
+def _accept(url: str, count: int) -> list[int]:
+    with httpx.Client(base_url=f"{url}/v2", headers={"Authorization": f"Bearer {TOKEN}"}) as api:
+        ids = []
+        for i in range(count):
+            r = api.post(
+                "/contact/id:12345/message",
+                json={"channelId": 123, "message": {"type": "text", "text": f"m{i}"}},
+            )
+            assert r.status_code == 200, r.text
+            ids.append(r.json()["messageId"])
+        return ids
+
+
+def test_accepted_messages_are_delivered_after_sigkill(tmp_path: Path) -> None:
+    """Messages accepted by a server without a running worker, then killed, go out after
+    the restart: exactly once each, with the full status history."""
+    db = tmp_path / "outbox.db"
+    env = {"OPENRESPOND_DEMO_TOKEN": TOKEN}
+    server = ServerProcess(db, "--demo", "--no-worker", env=env).start()
+    try:
+        ids = _accept(server.url, 40)
+        assert _sent(db) == [(i, 0) for i in ids]
+    finally:
+        server.kill()
+    with ServerProcess(db, "--demo", env=env):
+        assert [i for i, _ in _wait_delivered(db, 40)] == ids
+    for statuses in _statuses(db):
+        assert [s["value"] for s in json.loads(statuses)] == ["pending", "sent", "delivered"]
+
+
+def test_separate_workers_share_the_queue_and_deliver_each_message_once(
+    tmp_path: Path,
+) -> None:
+    """Two `openrespond worker` processes beside a server without its own worker; one of them
+    is killed mid-run, and its leased jobs are taken over once the lease runs out."""
+    db = tmp_path / "workers.db"
+    env = {
+        **os.environ,
+        "OPENRESPOND_DATABASE_URL": f"sqlite:///{db}",
+        "OPENRESPOND_DEMO_TOKEN": TOKEN,
+        "OPENRESPOND_LEASE_SECONDS": "2",
+    }
+    with ServerProcess(db, "--demo", "--no-worker", env=env) as server:
+        ids = _accept(server.url, 30)
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "openrespond", "worker", "--batch", "5"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(2)
+        ]
+        try:
+            workers[0].send_signal(signal.SIGKILL)
+            ids += _accept(server.url, 30)
+            sent = _wait_delivered(db, 60)
+        finally:
+            for w in workers:
+                w.kill()
+                w.wait(10)
+    assert [i for i, _ in sent] == ids
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM delivery_jobs").fetchone() == (0,)

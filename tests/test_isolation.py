@@ -178,6 +178,9 @@ def cases(b: dict[str, Any]) -> dict[tuple[str, str], list[tuple[str, Any]]]:
             (f"{W}/channels", {"name": "x", "source": "telegram"})
         ],
         ("GET", "/control/workspaces/{wid:int}/channels"): [(f"{W}/channels", None)],
+        ("PUT", "/control/workspaces/{wid:int}/channels/{channelId:int}"): [
+            (f"{W}/channels/{b['channel']}", {"name": "stolen"})
+        ],
         ("DELETE", "/control/workspaces/{wid:int}/channels/{channelId:int}"): [
             (f"{W}/channels/{b['channel']}", None)
         ],
@@ -298,6 +301,9 @@ def test_b_objects_named_inside_a_requests_are_not_found(
     assert status.status_code == 404
     sent = httpx_request(ws, "GET", f"{W}/sandbox/channels/{b_objects['channel']}/sent", None)
     assert sent.status_code == 404
+    rename = httpx_request(ws, "PUT", f"{W}/channels/{b_objects['channel']}", {"name": "stolen"})
+    assert rename.status_code == 404
+    assert "stolen" not in other.api.get("/space/channel").text
     assert ws.api.get(f"/contact/id:{mine}/message/list").json()["items"] == []
     assert ws.api.get("/contact/phone:+60155555555").status_code == 404
 

@@ -36,6 +36,10 @@ field_app = typer.Typer(no_args_is_help=True, help="Custom-field definitions of 
 tag_app = typer.Typer(no_args_is_help=True, help="Tags of a workspace.")
 channel_app = typer.Typer(no_args_is_help=True, help="Channels of a workspace.")
 template_app = typer.Typer(no_args_is_help=True, help="Message templates of a channel.")
+sandbox_app = typer.Typer(
+    no_args_is_help=True,
+    help="Sandbox actions: simulate incoming messages and statuses, see what was sent, reset.",
+)
 for sub, name in (
     (workspace_app, "workspace"),
     (token_app, "token"),
@@ -46,6 +50,7 @@ for sub, name in (
     (tag_app, "tag"),
     (channel_app, "channel"),
     (template_app, "template"),
+    (sandbox_app, "sandbox"),
 ):
     app.add_typer(sub, name=name)
 
@@ -106,8 +111,14 @@ def serve(
     ] = False,
     host: Annotated[str | None, typer.Option(help="Bind address (OPENRESPOND_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (OPENRESPOND_PORT)")] = None,
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker", help="Do not deliver messages in this process (OPENRESPOND_WORKER=0)"
+        ),
+    ] = False,
 ) -> None:
-    """Run the HTTP server (migrations are applied first)."""
+    """Run the HTTP server (migrations are applied first) with its delivery worker."""
     import uvicorn
 
     from openrespond.app import create_app
@@ -115,7 +126,12 @@ def serve(
     from openrespond.space.service import load_secret
 
     settings = _settings()
-    settings = replace(settings, host=host or settings.host, port=port or settings.port)
+    settings = replace(
+        settings,
+        host=host or settings.host,
+        port=port or settings.port,
+        worker=settings.worker and not no_worker,
+    )
     generated_admin = None
     if settings.admin_token is None:
         if not demo:
@@ -155,6 +171,36 @@ def serve(
         server_header=False,
         proxy_headers=False,
     )
+
+
+@app.command()
+def worker(
+    batch: Annotated[int, typer.Option(min=1, max=10_000, help="Jobs claimed at a time")] = 256,
+    once: Annotated[bool, typer.Option("--once", help="Deliver what is due, then exit")] = False,
+) -> None:
+    """Deliver outgoing messages; run any number beside `serve` on the same database."""
+    import signal
+
+    from openrespond.channels.worker import DeliveryWorker
+
+    async def work(db: Database, s: Settings) -> int:
+        w = DeliveryWorker(db, batch=batch, lease_seconds=s.lease_seconds)
+        if once:
+            total = 0
+            while handled := await w.run_once():
+                total += handled
+            return total
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        err.print(f"worker {w.name} delivering (Ctrl-C to stop)")
+        await w.run(stop)
+        return 0
+
+    handled = _run(work)
+    if once:
+        console.print(f"delivered {handled} job(s)")
 
 
 @app.command("migrate")
@@ -490,7 +536,7 @@ def channel_add(
     source: Annotated[
         str, typer.Option(help="respond.io source, e.g. whatsapp_cloud, other_email")
     ],
-    driver: Annotated[str, typer.Option(help="sandbox, custom_channel or smtp")] = "sandbox",
+    driver: Annotated[str, typer.Option(help="Delivery driver: sandbox")] = "sandbox",
     channel_id: Annotated[int | None, typer.Option("--id", help="Pick the channel id")] = None,
     as_json: AsJson = False,
 ) -> None:
@@ -518,6 +564,33 @@ def channel_list(workspace: Workspace, as_json: AsJson = False) -> None:
         return [space.channel_from_row(r) for r in await repo.all_channels(db.reader(), workspace)]
 
     _show(_run(work), as_json)
+
+
+@channel_app.command("update")
+def channel_update(
+    workspace: Workspace,
+    channel_id: int,
+    name: Annotated[str | None, typer.Option(help="New name")] = None,
+    settings_json: Annotated[
+        str | None, typer.Option("--settings", help="Delivery settings as a JSON object")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Rename a channel or replace its delivery settings."""
+    from openrespond.space import service as space
+
+    settings = None
+    if settings_json is not None:
+        try:
+            settings = json.loads(settings_json)
+        except ValueError:
+            err.print("[red]error:[/red] --settings must be a JSON object")
+            raise typer.Exit(2) from None
+        if not isinstance(settings, dict):
+            err.print("[red]error:[/red] --settings must be a JSON object")
+            raise typer.Exit(2)
+    row = _tx(space.update_channel, workspace, channel_id, name=name, settings=settings)
+    _show([space.channel_from_row(row)], as_json)
 
 
 @channel_app.command("remove")
@@ -579,6 +652,103 @@ def template_remove(workspace: Workspace, template_id: int) -> None:
 
     _tx(space.delete_template, workspace, template_id)
     console.print(f"removed template {template_id}")
+
+
+# -- sandbox --------------------------------------------------------------------------------
+
+
+@sandbox_app.command("incoming")
+def sandbox_incoming(
+    workspace: Workspace,
+    channel: Annotated[int, typer.Option("--channel", help="Sandbox channel id")],
+    sender: Annotated[
+        str, typer.Option("--from", help="The contact's phone, email or platform id on it")
+    ],
+    text: Annotated[str | None, typer.Argument(help="Text of a text message")] = None,
+    message_json: Annotated[
+        str | None, typer.Option("--message", help="Any message object as JSON instead")
+    ] = None,
+    first_name: Annotated[
+        str | None, typer.Option(help="Name of a contact that does not exist yet")
+    ] = None,
+) -> None:
+    """Simulate a message from a contact on a sandbox channel."""
+    from openrespond.sandbox import service
+    from openrespond.sandbox.schemas import Incoming
+
+    if (text is None) == (message_json is None):
+        err.print("[red]error:[/red] give either TEXT or --message JSON")
+        raise typer.Exit(2)
+    raw: dict[str, Any] = {
+        "channelId": channel,
+        "address": sender,
+        "message": json.loads(message_json) if message_json else {"type": "text", "text": text},
+    }
+    if first_name:
+        raw["contact"] = {"firstName": first_name}
+    try:
+        body = msgspec.convert(raw, Incoming)
+    except msgspec.ValidationError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    contact_id, message_id = _tx(service.receive, workspace, body)
+    console.print(f"message {message_id} from contact {contact_id}")
+
+
+@sandbox_app.command("status")
+def sandbox_status(
+    workspace: Workspace,
+    message_id: int,
+    status: Annotated[str, typer.Argument(help="sent, delivered, read or failed")],
+    reason: Annotated[str | None, typer.Option(help="Why it failed")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Report a status for an outgoing message."""
+    from openrespond.sandbox import service
+    from openrespond.sandbox.schemas import StatusBody
+
+    try:
+        body = msgspec.convert({"status": status, "reason": reason}, StatusBody)
+    except msgspec.ValidationError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    record = _tx(service.set_status, workspace, message_id, body)
+    if as_json:
+        print(msgspec.json.encode(record).decode())
+    else:
+        console.print(" -> ".join(s.value for s in record.status))
+
+
+@sandbox_app.command("sent")
+def sandbox_sent(
+    workspace: Workspace,
+    channel: Annotated[int, typer.Option("--channel", help="Sandbox channel id")],
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    as_json: AsJson = False,
+) -> None:
+    """What a sandbox channel delivered, oldest first."""
+    from openrespond.http.pagination import parse_cursor
+    from openrespond.sandbox import service
+
+    async def work(db: Database, _: Settings) -> list[Any]:
+        items, _page = await service.sent(db.reader(), workspace, channel, parse_cursor(limit, 0))
+        return items
+
+    _show(_run(work), as_json, ["messageId", "contactId", "address", "message", "deliveredAt"])
+
+
+@sandbox_app.command("reset")
+def sandbox_reset(
+    workspace: Workspace,
+    demo: Annotated[bool, typer.Option("--demo", help="Fill it with the demo data again")] = False,
+) -> None:
+    """Empty a workspace's contacts, messages, tags and custom fields (users, channels,
+    templates, stages, closing notes and tokens stay)."""
+    from openrespond.sandbox import service
+
+    to = "demo" if demo else "empty"
+    _tx(service.reset, workspace, to=to)
+    console.print(f"workspace {workspace} reset to {to}")
 
 
 def main() -> None:

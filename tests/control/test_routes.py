@@ -137,6 +137,23 @@ def test_channels_and_templates(ws: Workspace) -> None:
         409,
         "id",
     )
+    renamed = ws.control.put(f"{W}/channels/{ch['id']}", json={"name": " Support mail "})
+    assert renamed.json() == {**ch, "name": "Support mail"}
+    assert (
+        ws.control.put(f"{W}/channels/{ch['id']}", json={"settings": {"k": 1}}).status_code == 200
+    )
+    assert ws.control.put(f"{W}/channels/{ch['id']}", json={}).json()["name"] == "Support mail"
+    error(ws.control.put(f"{W}/channels/{ch['id']}", json={"name": "   "}), 400, "name")
+    error(ws.control.put(f"{W}/channels/{ch['id']}", json={"name": "x" * 256}), 400, "name")
+    error(ws.control.put(f"{W}/channels/{ch['id']}", json={"settings": [1]}), 400, "settings")
+    error(ws.control.put(f"{W}/channels/987654321", json={"name": "x"}), 404, "channel")
+    error(
+        ws.control.post(
+            f"{W}/channels", json={"name": "X", "source": "telegram", "driver": "smtp"}
+        ),
+        400,
+        "driver",
+    )
     fixed = ws.control.post(
         f"{W}/channels", json={"name": "Fixed", "source": "telegram", "id": 900000 + ws.wid}
     ).json()

@@ -14,7 +14,7 @@ from openrespond.custom_fields import repository as fields_repo
 from openrespond.custom_fields import service as fields
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate
 from openrespond.http.context import read_conn, require_admin, require_workspace, write_tx
-from openrespond.http.routing import PathId, delete, get, post
+from openrespond.http.routing import PathId, delete, get, post, put
 from openrespond.space import repository as space_repo
 from openrespond.space import service as space
 from openrespond.space.schemas import Channel, ClosingNote, Template, User
@@ -316,6 +316,22 @@ async def list_channels(request: Req, wid: PathId) -> s.ChannelList:
     return s.ChannelList(items=[space.channel_from_row(r) for r in rows])
 
 
+@put(
+    W + "/channels/{channelId:int}",
+    tags=T,
+    operation_id="controlUpdateChannel",
+    summary="Rename a channel or replace its delivery settings",
+)
+async def update_channel(
+    request: Req, wid: PathId, channelId: PathId, data: JSONBody[s.ChannelUpdate]
+) -> Channel:
+    require_workspace(request, wid)
+    row = await space.update_channel(
+        await write_tx(request), wid, channelId, name=data.name, settings=data.settings
+    )
+    return space.channel_from_row(row)
+
+
 @delete(
     W + "/channels/{channelId:int}",
     tags=T,
@@ -401,6 +417,7 @@ ROUTES = [
     delete_tag,
     create_channel,
     list_channels,
+    update_channel,
     delete_channel,
     create_template,
     list_templates,

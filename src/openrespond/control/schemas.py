@@ -15,6 +15,7 @@ from openrespond.validation import NON_BLANK
 __all__ = [
     "ChannelCreate",
     "ChannelList",
+    "ChannelUpdate",
     "ClosingNoteCreate",
     "ClosingNoteList",
     "CustomFieldList",
@@ -131,6 +132,13 @@ class ChannelCreate(msgspec.Struct):
     driver: Literal["sandbox"] = "sandbox"
     settings: dict[str, Any] = {}
     id: Annotated[int, Meta(ge=1, lt=2**53)] | None = None
+
+
+class ChannelUpdate(msgspec.Struct):
+    """Absent fields stay as they are."""
+
+    name: Name | None = None
+    settings: dict[str, Any] | None = None
 
 
 class ChannelList(msgspec.Struct):

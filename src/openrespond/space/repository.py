@@ -48,6 +48,7 @@ __all__ = [
     "set_meta",
     "set_token_hash",
     "token_by_hash",
+    "update_channel",
     "upsert_team",
 ]
 
@@ -207,6 +208,20 @@ async def page_channels(conn: Connection, ws: int, cursor: Cursor) -> PageRows:
         cursor=cursor,
         key="id",
     )
+
+
+async def update_channel(
+    conn: Connection, ws: int, channel_id: int, *, name: str | None, settings: str | None
+) -> bool:
+    n = await conn.execute(
+        "UPDATE channels SET name = COALESCE(?, name), settings = COALESCE(?, settings)"
+        " WHERE workspace_id = ? AND id = ?",
+        name,
+        settings,
+        ws,
+        channel_id,
+    )
+    return n > 0
 
 
 async def delete_channel(conn: Connection, ws: int, channel_id: int) -> bool:

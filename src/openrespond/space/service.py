@@ -32,6 +32,7 @@ __all__ = [
     "ensure_static_token",
     "get_channel",
     "has_approved_template",
+    "update_channel",
     "get_user",
     "issue_token",
     "load_secret",
@@ -309,6 +310,25 @@ async def get_channel(conn: Connection, ws: int, channel_id: int) -> Row:
     if row is None:
         raise NotFound(f"channel {channel_id} not found")
     return row
+
+
+async def update_channel(
+    tx: Transaction,
+    ws: int,
+    channel_id: int,
+    *,
+    name: str | None = None,
+    settings: dict[str, Any] | None = None,
+) -> Row:
+    """Rename a channel or replace its delivery settings; its source and driver stay."""
+    if name is not None:
+        name = clean(name)
+        if not 1 <= len(name) <= 255:
+            raise BadRequest("name must be 1-255 characters")
+    encoded = json.dumps(settings) if settings is not None else None
+    if not await repo.update_channel(tx, ws, channel_id, name=name, settings=encoded):
+        raise NotFound(f"channel {channel_id} not found")
+    return await get_channel(tx, ws, channel_id)
 
 
 async def delete_channel(tx: Transaction, ws: int, channel_id: int) -> None:

@@ -1,0 +1,179 @@
+"""The delivery worker against a real SQLite file: leases, takeover, retries, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from openrespond.channels import jobs
+from openrespond.channels.drivers import DRIVERS, Job, Outcome, SandboxDriver
+from openrespond.channels.worker import DeliveryWorker, backoff_ms
+from openrespond.db.migrations import migrate
+from openrespond.db.sqlite import SQLiteDatabase
+from openrespond.demo import seed_demo
+from openrespond.identifiers import Identifier
+from openrespond.messages import service as messages
+from openrespond.messages.schemas import TextMessage
+from openrespond.space import service as space
+
+
+async def _setup(path: Path, count: int) -> tuple[SQLiteDatabase, list[int]]:
+    db = SQLiteDatabase(str(path))
+    await db.connect()
+    await migrate(db)
+    async with db.transaction() as tx:
+        ws = await space.create_workspace(tx, name="w")
+        await seed_demo(tx, ws)
+    ids = []
+    async with db.transaction() as tx:
+        for i in range(count):
+            ids.append(
+                await messages.send(
+                    tx,
+                    ws,
+                    Identifier("email", "priya@example.com"),
+                    channel_id=123 if i == 0 else None,
+                    message=TextMessage(text=f"m{i}"),
+                )
+            )
+    return db, ids
+
+
+def _deliveries(path: Path) -> dict[int, int]:
+    with closing(sqlite3.connect(path)) as conn:
+        return dict(
+            conn.execute("SELECT message_id, COUNT(*) FROM sandbox_deliveries GROUP BY message_id")
+        )
+
+
+def test_a_lease_keeps_others_off_until_it_runs_out(tmp_path: Path) -> None:
+    async def go() -> None:
+        db, ids = await _setup(tmp_path / "lease.db", 3)
+        try:
+            now = int(time.time() * 1000)
+            async with db.transaction() as tx:
+                held = await jobs.claim(tx, owner="dead", now_ms=now, lease_ms=60_000, limit=10)
+            assert len(held) == 3
+            # the crashed holder's jobs are not handed to anyone while the lease lasts
+            live = DeliveryWorker(db, name="live")
+            assert await live.run_once() == 0
+            # ...and are taken over once it runs out
+            async with db.transaction() as tx:
+                retaken = await jobs.claim(
+                    tx, owner="live", now_ms=now + 60_001, lease_ms=60_000, limit=10
+                )
+            assert sorted(retaken) == sorted(held)
+            # the old holder coming back cannot finish them any more
+            async with db.transaction() as tx:
+                assert not await jobs.finish(tx, held[0], "dead")
+        finally:
+            await db.close()
+
+    asyncio.run(go())
+
+
+def test_expired_leases_are_delivered_once_by_the_next_worker(tmp_path: Path) -> None:
+    async def go() -> None:
+        path = tmp_path / "takeover.db"
+        db, ids = await _setup(path, 5)
+        try:
+            async with db.transaction() as tx:
+                await jobs.claim(tx, owner="dead", now_ms=0, lease_ms=1, limit=10)
+            assert await DeliveryWorker(db, name="next").run_once() == 5
+            assert _deliveries(path) == {i: 1 for i in ids}
+            assert await DeliveryWorker(db, name="again").run_once() == 0
+        finally:
+            await db.close()
+
+    asyncio.run(go())
+
+
+def test_concurrent_workers_never_deliver_twice(tmp_path: Path) -> None:
+    async def go() -> None:
+        path = tmp_path / "race.db"
+        db, ids = await _setup(path, 200)
+        try:
+            workers = [DeliveryWorker(db, name=f"w{i}", batch=7) for i in range(4)]
+
+            async def drain(w: DeliveryWorker) -> int:
+                total = 0
+                while n := await w.run_once():
+                    total += n
+                    await asyncio.sleep(0)
+                return total
+
+            counts = await asyncio.gather(*(drain(w) for w in workers))
+            assert sum(counts) == 200 and all(counts)
+            assert _deliveries(path) == {i: 1 for i in ids}
+        finally:
+            await db.close()
+
+    asyncio.run(go())
+
+
+class Flaky:
+    """A driver that fails the first ``failures`` attempts of each message, then delivers."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls: dict[int, int] = {}
+
+    async def send(self, job: Job) -> Outcome:
+        n = self.calls[job.message_id] = self.calls.get(job.message_id, 0) + 1
+        if n <= self.failures:
+            raise ConnectionError("bridge unreachable")
+        return await SandboxDriver().send(job)
+
+    async def record(self, tx: Any, job: Job, outcome: Outcome, *, worker: str, now: int) -> None:
+        await SandboxDriver().record(tx, job, outcome, worker=worker, now=now)
+
+
+def test_a_failing_driver_is_retried_later_and_nothing_is_lost(tmp_path: Path) -> None:
+    async def go() -> None:
+        path = tmp_path / "retry.db"
+        db, ids = await _setup(path, 2)
+        flaky = Flaky(failures=1)
+        try:
+            w = DeliveryWorker(db, name="w", drivers={"sandbox": flaky})
+            assert await w.run_once() == 2
+            assert _deliveries(path) == {}
+            with closing(sqlite3.connect(path)) as conn:
+                rows = conn.execute(
+                    "SELECT attempts, run_at > ?, lease_owner, last_error FROM delivery_jobs",
+                    (int(time.time() * 1000),),
+                ).fetchall()
+            assert rows == [(1, 1, None, "ConnectionError: bridge unreachable")] * 2
+            async with db.transaction() as tx:
+                await tx.execute("UPDATE delivery_jobs SET run_at = 0")
+            assert await w.run_once() == 2
+            assert _deliveries(path) == {i: 1 for i in ids}
+        finally:
+            await db.close()
+
+    asyncio.run(go())
+
+
+def test_unknown_driver_fails_the_message_with_a_reason(tmp_path: Path) -> None:
+    async def go() -> None:
+        path = tmp_path / "nodriver.db"
+        db, ids = await _setup(path, 1)
+        try:
+            assert await DeliveryWorker(db, name="w", drivers={}).run_once() == 1
+            with closing(sqlite3.connect(path)) as conn:
+                [(status, history)] = conn.execute("SELECT status, statuses FROM messages")
+            assert status == "failed" and "not available" in history
+        finally:
+            await db.close()
+
+    asyncio.run(go())
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert all(500 <= backoff_ms(1) <= 1000 for _ in range(50))
+    assert all(500 <= backoff_ms(30) <= 600_000 for _ in range(50))
+    assert max(backoff_ms(10) for _ in range(200)) > 10_000
+    assert DRIVERS["sandbox"].__class__ is SandboxDriver
