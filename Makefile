@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 
-.PHONY: demo test install install-test lint bench clean
+.PHONY: demo test install install-test lint bench conformance clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "openrespond needs Python >= 3.11 on PATH (python3)"; exit 1; }
@@ -31,6 +31,9 @@ demo: install
 
 test: install-test
 	$(BIN)/python -m pytest
+
+conformance: install
+	scripts/conformance.sh
 
 lint: install-test
 	$(BIN)/ruff check src tests

@@ -16,10 +16,12 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -83,6 +85,116 @@ async def load(db_path: Path, count: int) -> tuple[int, int]:
     return first, first + count - 1
 
 
+def _drained(db_path: Path, seconds: float = 120) -> None:
+    """Wait until the server's worker has delivered everything queued."""
+    deadline = time.monotonic() + seconds
+    with closing(sqlite3.connect(db_path, timeout=30)) as conn:
+        while conn.execute("SELECT COUNT(*) FROM delivery_jobs").fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise RuntimeError("delivery queue did not drain")
+            time.sleep(0.1)
+
+
+async def drain(db_path: Path, count: int) -> dict[str, float]:
+    """Queue ``count`` messages in one transaction, then time the running server's worker
+    delivering them (from the first to the last delivery)."""
+    from openrespond.db.sqlite import SQLiteDatabase
+    from openrespond.identifiers import Identifier
+    from openrespond.messages import service
+    from openrespond.messages.schemas import TextMessage
+
+    db = SQLiteDatabase(str(db_path))
+    await db.connect()
+    try:
+        first = int(await db.reader().fetch_val("SELECT COALESCE(MAX(id), 0) FROM messages"))
+        contacts = [
+            r[0]
+            for r in await db.reader().fetch_all(
+                "SELECT id FROM contacts WHERE phone IS NOT NULL ORDER BY id LIMIT 1000"
+            )
+        ]
+        async with db.transaction() as tx:
+            for i in range(count):
+                await service.send(
+                    tx,
+                    1,
+                    Identifier("id", contacts[i % len(contacts)]),
+                    channel_id=123,
+                    message=TextMessage(text="drain"),
+                )
+    finally:
+        await db.close()
+    _drained(db_path)
+    with closing(sqlite3.connect(db_path)) as conn:
+        lo, hi, n = conn.execute(
+            "SELECT MIN(delivered_ms), MAX(delivered_ms), COUNT(*) FROM sandbox_deliveries"
+            " WHERE message_id > ?",
+            (first,),
+        ).fetchone()
+    seconds = max((hi - lo) / 1000, 0.001)
+    return {"rps": n / seconds, "p99_ms": float("nan"), "non_2xx": 0.0, "messages": float(n)}
+
+
+async def paced(base: str, lo: int, hi: int, *, rate: int, seconds: int) -> dict[str, float]:
+    """Open-loop sends at a fixed rate: request i is due at i/rate s whatever the answers, and
+    64 keep-alive connections (a minimal HTTP/1.1 client, light enough not to be the limit)
+    take the due requests in turn."""
+    import random
+    from urllib.parse import urlsplit
+
+    url = urlsplit(base)
+    body = b'{"channelId":123,"message":{"type":"text","text":"paced"}}'
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+    statuses: list[int] = []
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(url.hostname, url.port)
+        while (path := await queue.get()) is not None:
+            writer.write(
+                f"POST {path} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+                f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = re.search(rb"(?i)content-length: *(\d+)", head)
+            await reader.readexactly(int(length.group(1)) if length else 0)
+            statuses.append(int(head[9:12]))
+        writer.close()
+
+    workers = [asyncio.create_task(connection()) for _ in range(64)]
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    for i in range(rate * seconds):
+        await asyncio.sleep(max(0.0, t0 + i / rate - loop.time()))
+        queue.put_nowait(f"/v2/contact/id:{random.randint(lo, hi)}/message")
+    for _ in workers:
+        queue.put_nowait(None)
+    await asyncio.gather(*workers)
+    elapsed = loop.time() - t0
+    ok = statuses.count(200)
+    return {"rps": ok / elapsed, "p99_ms": float("nan"), "non_2xx": float(len(statuses) - ok)}
+
+
+def latency(db_path: Path, since_ms: int) -> dict[str, float]:
+    """Accept-to-delivered times of the messages queued since ``since_ms``."""
+    with closing(sqlite3.connect(db_path)) as conn:
+        waits = sorted(
+            r[0]
+            for r in conn.execute(
+                "SELECT delivered_ms - queued_ms FROM sandbox_deliveries WHERE queued_ms >= ?",
+                (since_ms,),
+            )
+        )
+    if not waits:
+        return {"delivered": 0.0}
+    return {
+        "delivered": float(len(waits)),
+        "delivery_p50_ms": float(waits[len(waits) // 2]),
+        "delivery_p99_ms": float(waits[min(len(waits) - 1, int(len(waits) * 0.99))]),
+    }
+
+
 def lua(body: str) -> str:
     path = Path(tempfile.mkstemp(suffix=".lua")[1])
     path.write_text(body)
@@ -110,6 +222,8 @@ def main() -> None:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--backlog", type=int, default=20_000, help="messages for the drain test")
+    parser.add_argument("--paced-rate", type=int, default=1000, help="sends/s for the latency test")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -151,6 +265,11 @@ def main() -> None:
                 auth
                 + f'request = function() return wrk.format("POST", "/v2/contact/list?limit=100&cursorId=" .. math.random({lo}, {hi - 200}), nil, "{{}}") end\n'
             ),
+            "send_message": lua(
+                auth
+                + 'local body = \'{"channelId":123,"message":{"type":"text","text":"bench"}}\'\n'
+                + f'request = function() return wrk.format("POST", "/v2/contact/id:" .. math.random({lo}, {hi}) .. "/message", nil, body) end\n'
+            ),
             "create": lua(
                 auth
                 + "local counter = 0\n"
@@ -166,16 +285,32 @@ def main() -> None:
         results["reference"] = wrk(f"http://127.0.0.1:{ref_port}/", None, **kw)
         for name, script in scripts.items():
             results[name] = wrk(base, script, **kw)
+        _drained(db_path)
+        results["delivery_drain"] = asyncio.run(drain(db_path, args.backlog))
+        start_ms = int(time.time() * 1000)
+        results["delivery_paced"] = asyncio.run(
+            paced(base, lo, hi, rate=args.paced_rate, seconds=args.seconds)
+        )
+        _drained(db_path)
+        results["delivery_paced"].update(latency(db_path, start_ms))
     finally:
         for proc in (ref, app):
             proc.terminate()
             proc.wait(10)
     reference = results["reference"]["rps"]
-    targets = {"get_by_id": 0.20, "get_by_email": 0.20, "list_100": 0.08, "create": 0.06}
+    targets = {
+        "get_by_id": 0.20,
+        "get_by_email": 0.20,
+        "list_100": 0.08,
+        "create": 0.06,
+        "send_message": 0.05,
+    }
     print(
         f"\n{'scenario':<14}{'req/s':>10}{'fraction':>10}{'target':>8}{'p99 ms':>9}{'non-2xx':>9}"
     )
     for name, r in results.items():
+        if name.startswith("delivery"):
+            continue
         frac = r["rps"] / reference
         r["fraction"] = frac
         target = targets.get(name)
@@ -183,6 +318,17 @@ def main() -> None:
             f"{name:<14}{r['rps']:>10.0f}{frac:>10.3f}{(f'{target:.2f}' if target else '-'):>8}"
             f"{r['p99_ms']:>9.2f}{r['non_2xx']:>9.0f}"
         )
+    drain_r = results["delivery_drain"]
+    paced_r = results["delivery_paced"]
+    print(
+        f"\ndelivery: {drain_r['messages']:.0f} queued messages delivered at"
+        f" {drain_r['rps']:.0f} messages/s (target >= 1000) by the in-process worker"
+    )
+    print(
+        f"delivery at ~{args.paced_rate}/s sends ({paced_r['rps']:.0f} accepted/s):"
+        f" accept-to-delivered p50 {paced_r.get('delivery_p50_ms', float('nan')):.0f} ms,"
+        f" p99 {paced_r.get('delivery_p99_ms', float('nan')):.0f} ms (target < 200 ms)"
+    )
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(

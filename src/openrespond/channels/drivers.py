@@ -17,6 +17,7 @@ class Job:
 
     job_id: int
     attempts: int
+    queued_ms: int
     message_id: int
     workspace_id: int
     contact_id: int
@@ -76,6 +77,7 @@ class SandboxDriver:
             address=job.address or "",
             content=job.content,
             worker=worker,
+            queued_ms=job.queued_ms,
             now=now,
         )
 

@@ -20,10 +20,11 @@ __all__ = [
 
 async def enqueue(conn: Connection, ws: int, message_id: int, *, run_at_ms: int) -> None:
     await conn.execute(
-        "INSERT INTO delivery_jobs (workspace_id, message_id, run_at, created_at)"
-        " VALUES (?, ?, ?, ?)",
+        "INSERT INTO delivery_jobs (workspace_id, message_id, run_at, queued_ms, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
         ws,
         message_id,
+        run_at_ms,
         run_at_ms,
         run_at_ms // 1000,
     )
@@ -53,7 +54,7 @@ async def jobs_for(conn: Connection, owner: str, job_ids: Sequence[int]) -> list
         return []
     marks = ", ".join("?" * len(job_ids))
     return await conn.fetch_all(
-        "SELECT j.id AS job_id, j.attempts, m.id AS message_id, m.workspace_id, m.contact_id,"
+        "SELECT j.id AS job_id, j.attempts, j.queued_ms, m.id AS message_id, m.workspace_id, m.contact_id,"
         " m.channel_id, m.type, m.content, m.created_at, ch.driver, ch.source, ch.settings,"
         " cc.address"
         " FROM delivery_jobs j JOIN messages m ON m.id = j.message_id"

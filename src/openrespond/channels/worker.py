@@ -136,6 +136,7 @@ def _job(row: Row) -> Job:
     return Job(
         job_id=row["job_id"],
         attempts=row["attempts"],
+        queued_ms=row["queued_ms"],
         message_id=row["message_id"],
         workspace_id=row["workspace_id"],
         contact_id=row["contact_id"],

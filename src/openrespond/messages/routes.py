@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request
 from litestar.params import JSONBody
 
-from openrespond.http.context import read_conn, workspace_id, write_tx
+from openrespond.http.context import on_commit, read_conn, workspace_id, write_tx
 from openrespond.http.pagination import page_links, parse_cursor
 from openrespond.http.routing import ContactIdentifier, CursorId, Limit, PathId, get, post
 from openrespond.identifiers import parse_identifier
@@ -37,6 +37,9 @@ async def send_message(
         channel_id=data.channel_id,
         message=data.message,
     )
+    worker = request.app.state.worker
+    if worker is not None:
+        on_commit(request, worker.wake)  # deliver now rather than at the next poll
     return MessageCreated(message_id)
 
 

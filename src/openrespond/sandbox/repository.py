@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from openrespond.db import Connection
 from openrespond.http.pagination import Cursor, PageRows, fetch_page
 
@@ -18,13 +20,14 @@ async def record_delivery(
     address: str,
     content: str,
     worker: str,
+    queued_ms: int,
     now: int,
 ) -> None:
-    """Note that a sandbox channel received ``message_id``; a message is recorded once."""
+    """Note that a sandbox channel received ``message_id`` (once), and how long it waited."""
     await conn.execute(
         "INSERT INTO sandbox_deliveries (workspace_id, channel_id, message_id, contact_id,"
-        " address, content, worker, delivered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (message_id) DO NOTHING",
+        " address, content, worker, queued_ms, delivered_ms, delivered_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
         ws,
         channel_id,
         message_id,
@@ -32,6 +35,8 @@ async def record_delivery(
         address,
         content,
         worker,
+        queued_ms,
+        int(time.time() * 1000),
         now,
     )
 

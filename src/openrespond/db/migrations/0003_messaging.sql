@@ -34,6 +34,7 @@ CREATE TABLE delivery_jobs (
   lease_owner TEXT,
   lease_until INTEGER,
   last_error TEXT,
+  queued_ms INTEGER NOT NULL,
   created_at INTEGER NOT NULL
 );
 CREATE INDEX delivery_jobs_due ON delivery_jobs(run_at, id);
@@ -48,6 +49,8 @@ CREATE TABLE sandbox_deliveries (
   address TEXT NOT NULL,
   content TEXT NOT NULL,
   worker TEXT NOT NULL,
+  queued_ms INTEGER NOT NULL,
+  delivered_ms INTEGER NOT NULL,
   delivered_at INTEGER NOT NULL
 );
 CREATE INDEX sandbox_deliveries_channel ON sandbox_deliveries(workspace_id, channel_id, id);
