@@ -257,6 +257,20 @@ class TestRead:
         assert [m["messageId"] for m in back["items"]] == ids[::-1][:2]
         assert back["pagination"]["previous"] is None
 
+    def test_list_can_keep_to_one_channel(self, ws: Workspace, ada: int) -> None:
+        mail = email_channel(ws)
+        on_whatsapp = send(ws, f"id:{ada}", TEXT).json()["messageId"]
+        on_mail = send(ws, f"id:{ada}", {"type": "email", "text": "x"}, mail).json()["messageId"]
+
+        def ids(query: str) -> list[int]:
+            items = ws.api.get(f"/contact/id:{ada}/message/list{query}").json()["items"]
+            return [m["messageId"] for m in items]
+
+        assert ids("") == [on_mail, on_whatsapp]
+        assert ids(f"?channelId={mail}") == [on_mail]
+        assert ids("?channelId=987654321") == []
+        error(ws.api.get(f"/contact/id:{ada}/message/list?channelId=0"), 400, "channelId")
+
     def test_get_checks_the_message_belongs_to_the_contact(self, ws: Workspace, ada: int) -> None:
         bob = ws.contact("Bob", phone="+60198765432")
         mine = send(ws, f"id:{ada}", TEXT).json()["messageId"]

@@ -156,6 +156,11 @@ _CONTACT_TARGETS = {
     "removeContactTags": "DELETE",
     "updateLifecycle": "POST",
     "listContactChannels": "GET",
+    "sendMessage": "POST",
+    "listMessages": "GET",
+    "updateConversationStatus": "POST",
+    "assignConversation": "POST",
+    "createComment": "POST",
 }
 
 

@@ -81,13 +81,20 @@ async def get_in_workspace(conn: Connection, ws: int, message_id: int) -> Row | 
     )
 
 
-async def page(conn: Connection, ws: int, contact_id: int, cursor: Cursor) -> PageRows:
-    """The contact's messages, newest first."""
+async def page(
+    conn: Connection, ws: int, contact_id: int, cursor: Cursor, *, channel_id: int | None = None
+) -> PageRows:
+    """The contact's messages (on one channel when given), newest first."""
+    where = "m.workspace_id = ? AND m.contact_id = ?"
+    args: tuple[int, ...] = (ws, contact_id)
+    if channel_id is not None:
+        where += " AND m.channel_id = ?"
+        args += (channel_id,)
     return await fetch_page(
         conn,
         select=SELECT,
-        where="m.workspace_id = ? AND m.contact_id = ?",
-        args=(ws, contact_id),
+        where=where,
+        args=args,
         cursor=cursor,
         key="m.id",
         descending=True,

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request
-from litestar.params import JSONBody
+from litestar.params import JSONBody, QueryParameter
 
 from openrespond.http.context import on_commit, read_conn, workspace_id, write_tx
 from openrespond.http.pagination import page_links, parse_cursor
-from openrespond.http.routing import ContactIdentifier, CursorId, Limit, PathId, get, post
+from openrespond.http.routing import (
+    MAX_ID,
+    ContactIdentifier,
+    CursorId,
+    Limit,
+    PathId,
+    get,
+    post,
+)
 from openrespond.identifiers import parse_identifier
 from openrespond.messages import service
 from openrespond.messages.schemas import MessageCreated, MessagePage, MessageRecord, SendBody
@@ -17,6 +25,10 @@ from openrespond.messages.schemas import MessageCreated, MessagePage, MessageRec
 __all__ = ["ROUTES"]
 
 Req = Request[Any, Any, Any]
+ChannelFilter = Annotated[
+    int | None,
+    QueryParameter(description="Only messages on this channel", required=False, ge=1, le=MAX_ID),
+]
 T = ["Messages"]
 
 
@@ -50,11 +62,17 @@ async def send_message(
     summary="List a contact's messages, newest first",
 )
 async def list_messages(
-    request: Req, identifier: ContactIdentifier, limit: Limit = None, cursorId: CursorId = None
+    request: Req,
+    identifier: ContactIdentifier,
+    limit: Limit = None,
+    cursorId: CursorId = None,
+    channelId: ChannelFilter = None,
 ) -> MessagePage:
     cur = parse_cursor(limit, cursorId)
     ident = parse_identifier(identifier)
-    items, page = await service.list_messages(read_conn(request), workspace_id(request), ident, cur)
+    items, page = await service.list_messages(
+        read_conn(request), workspace_id(request), ident, cur, channel_id=channelId
+    )
     return MessagePage(items=items, pagination=page_links(request, page, cur.limit))
 
 

@@ -205,10 +205,10 @@ async def get_message(
 
 
 async def list_messages(
-    conn: Connection, ws: int, ident: Identifier, cursor: Cursor
+    conn: Connection, ws: int, ident: Identifier, cursor: Cursor, *, channel_id: int | None = None
 ) -> tuple[list[MessageRecord], PageRows]:
     contact_id = await contacts.resolve(conn, ws, ident)
-    page = await repo.page(conn, ws, contact_id, cursor)
+    page = await repo.page(conn, ws, contact_id, cursor, channel_id=channel_id)
     return [record_from_row(r) for r in page.rows], page
 
 
