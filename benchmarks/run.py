@@ -17,6 +17,7 @@ import re
 import shutil
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -217,6 +218,29 @@ def wrk(url: str, script: str | None, *, seconds: int, connections: int) -> dict
     }
 
 
+def interleaved(ref_url: str, base: str, script: str, args: argparse.Namespace) -> dict[str, float]:
+    """The scenario and the reference in alternating slices; the fraction is the median of
+    the slices' ratios. The machine's speed drifts (it is virtualised), so each slice of the
+    scenario is compared with a reference measured just before it."""
+    slices = max(1, args.seconds // 2)
+    kw = {"seconds": max(1, args.seconds // slices), "connections": args.connections}
+    ratios, runs = [], []
+    for _ in range(slices):
+        ref = wrk(ref_url, None, **kw)
+        run = wrk(base, script, **kw)
+        ratios.append(run["rps"] / ref["rps"])
+        runs.append((run, ref))
+    return {
+        "rps": statistics.median(r["rps"] for r, _ in runs),
+        "reference_rps": statistics.median(f["rps"] for _, f in runs),
+        "fraction": statistics.median(ratios),
+        "fraction_min": min(ratios),
+        "fraction_max": max(ratios),
+        "p99_ms": statistics.median(r["p99_ms"] for r, _ in runs),
+        "non_2xx": sum(r["non_2xx"] for r, _ in runs),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=100_000)
@@ -282,9 +306,10 @@ def main() -> None:
         base = f"http://127.0.0.1:{app_port}"
         results: dict[str, dict[str, float]] = {}
         kw = {"seconds": args.seconds, "connections": args.connections}
-        results["reference"] = wrk(f"http://127.0.0.1:{ref_port}/", None, **kw)
+        ref_url = f"http://127.0.0.1:{ref_port}/"
+        results["reference"] = wrk(ref_url, None, **kw)
         for name, script in scripts.items():
-            results[name] = wrk(base, script, **kw)
+            results[name] = interleaved(ref_url, base, script, args)
         _drained(db_path)
         results["delivery_drain"] = asyncio.run(drain(db_path, args.backlog))
         start_ms = int(time.time() * 1000)
@@ -306,17 +331,19 @@ def main() -> None:
         "send_message": 0.05,
     }
     print(
-        f"\n{'scenario':<14}{'req/s':>10}{'fraction':>10}{'target':>8}{'p99 ms':>9}{'non-2xx':>9}"
+        f"\n{'scenario':<14}{'req/s':>10}{'ref req/s':>10}{'fraction':>10}{'range':>13}"
+        f"{'target':>8}{'p99 ms':>9}{'non-2xx':>9}"
     )
     for name, r in results.items():
         if name.startswith("delivery"):
             continue
-        frac = r["rps"] / reference
+        frac = r.get("fraction", r["rps"] / reference)
         r["fraction"] = frac
         target = targets.get(name)
         print(
-            f"{name:<14}{r['rps']:>10.0f}{frac:>10.3f}{(f'{target:.2f}' if target else '-'):>8}"
-            f"{r['p99_ms']:>9.2f}{r['non_2xx']:>9.0f}"
+            f"{name:<14}{r['rps']:>10.0f}{r.get('reference_rps', reference):>10.0f}{frac:>10.3f}"
+            f"{r.get('fraction_min', 1):>6.3f}-{r.get('fraction_max', 1):.3f}"
+            f"{(f'{target:.2f}' if target else '-'):>8}{r['p99_ms']:>9.2f}{r['non_2xx']:>9.0f}"
         )
     drain_r = results["delivery_drain"]
     paced_r = results["delivery_paced"]

@@ -46,6 +46,7 @@ class DeliveryWorker:
         batch: int = 256,
         lease_seconds: float = 30.0,
         poll_seconds: float = 0.05,
+        coalesce_seconds: float = 0.005,
         drivers: dict[str, Driver] | None = None,
     ) -> None:
         self.db = db
@@ -53,6 +54,7 @@ class DeliveryWorker:
         self.batch = batch
         self.lease_ms = int(lease_seconds * 1000)
         self.poll_seconds = poll_seconds
+        self.coalesce_seconds = coalesce_seconds
         self.drivers = DRIVERS if drivers is None else drivers
         self._wake = asyncio.Event()
 
@@ -86,16 +88,24 @@ class DeliveryWorker:
                 if not await jobs.finish(tx, job.job_id, self.name):
                     log.warning("job %s of message %s: lease lost", job.job_id, job.message_id)
                     continue
-                if outcome.channel_message_id is not None:
-                    await messages_repo.set_channel_message_id(
-                        tx, job.message_id, outcome.channel_message_id
+                entries = [
+                    msgspec.json.encode(
+                        MessageStatus(
+                            value=value,  # type: ignore[arg-type]
+                            timestamp=now,
+                            message=outcome.error if value == "failed" else None,
+                        )
                     )
-                for value in outcome.statuses:
-                    reason = outcome.error if value == "failed" else None
-                    entry = msgspec.json.encode(
-                        MessageStatus(value=value, timestamp=now, message=reason)  # type: ignore[arg-type]
-                    )
-                    await messages_repo.append_status(tx, job.message_id, entry, value, now)
+                    for value in outcome.statuses
+                ]
+                await messages_repo.record_delivery(
+                    tx,
+                    job.message_id,
+                    channel_message_id=outcome.channel_message_id,
+                    entries=entries,
+                    status=outcome.statuses[-1] if outcome.statuses else None,
+                    now=now,
+                )
                 driver = self.drivers.get(job.driver)
                 if driver is not None:
                     await driver.record(tx, job, outcome, worker=self.name, now=now)
@@ -126,6 +136,8 @@ class DeliveryWorker:
                 if handled < self.batch:
                     self._wake.clear()
                     await _wait_any(stop, self._wake, self.poll_seconds)
+                    # Let sends that arrive together share one batch (and its two commits).
+                    await _wait(stop, self.coalesce_seconds)
         finally:
             with contextlib.suppress(Exception):
                 async with self.db.transaction() as tx:

@@ -17,7 +17,7 @@ __all__ = [
     "link",
     "move_to",
     "page",
-    "set_channel_message_id",
+    "record_delivery",
     "touch_link",
 ]
 
@@ -115,8 +115,29 @@ async def append_status(
     )
 
 
-async def set_channel_message_id(conn: Connection, message_id: int, value: str) -> None:
-    await conn.execute("UPDATE messages SET channel_message_id = ? WHERE id = ?", value, message_id)
+async def record_delivery(
+    conn: Connection,
+    message_id: int,
+    *,
+    channel_message_id: str | None,
+    entries: list[bytes],
+    status: str | None,
+    now: int,
+) -> None:
+    """A delivery attempt's outcome in one statement: the provider's id and the statuses
+    (JSON objects) appended to the history."""
+    history = "statuses"
+    for _ in entries:
+        history = f"json_insert({history}, '$[#]', json(?))"
+    await conn.execute(
+        f"UPDATE messages SET statuses = {history}, status = COALESCE(?, status),"
+        " channel_message_id = COALESCE(?, channel_message_id), updated_at = ? WHERE id = ?",
+        *(e.decode() for e in entries),
+        status,
+        channel_message_id,
+        now,
+        message_id,
+    )
 
 
 async def move_to(conn: Connection, ws: int, *, primary: int, secondary: int) -> None:

@@ -19,9 +19,8 @@ CREATE TABLE messages (
   updated_at INTEGER NOT NULL
 );
 CREATE INDEX messages_contact ON messages(workspace_id, contact_id, id);
-CREATE INDEX messages_channel ON messages(channel_id, traffic, id);
-CREATE UNIQUE INDEX messages_channel_message ON messages(channel_id, channel_message_id)
-  WHERE channel_message_id IS NOT NULL;
+-- Also serves the channel foreign key (deleting a channel finds its messages here).
+CREATE UNIQUE INDEX messages_channel_message ON messages(channel_id, channel_message_id);
 
 -- Outgoing messages waiting for their driver. A worker claims a job by taking its lease
 -- (lease_owner, lease_until); a job whose lease ran out is claimed again.
