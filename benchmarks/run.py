@@ -222,8 +222,8 @@ def interleaved(ref_url: str, base: str, script: str, args: argparse.Namespace) 
     """The scenario and the reference in alternating slices; the fraction is the median of
     the slices' ratios. The machine's speed drifts (it is virtualised), so each slice of the
     scenario is compared with a reference measured just before it."""
-    slices = max(1, args.seconds // 2)
-    kw = {"seconds": max(1, args.seconds // slices), "connections": args.connections}
+    slices = 3
+    kw = {"seconds": max(1, args.seconds // 2), "connections": args.connections}
     ratios, runs = [], []
     for _ in range(slices):
         ref = wrk(ref_url, None, **kw)
