@@ -59,6 +59,9 @@ def test_schemathesis_finds_nothing(server: str, prefix: str, token: str) -> Non
         **os.environ,
         "SCHEMATHESIS_HOOKS": "tests.schemathesis.hooks",
         "PYTHONPATH": str(HERE.parent),
+        # The hooks look up contacts to pick a channel that can reach them.
+        "OPENRESPOND_SCHEMATHESIS_URL": server,
+        "OPENRESPOND_SCHEMATHESIS_TOKEN": TOKEN,
     }
     seed = os.environ.get("OPENRESPOND_SCHEMATHESIS_SEED", "20261125")
     result = subprocess.run(

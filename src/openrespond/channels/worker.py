@@ -64,7 +64,9 @@ class DeliveryWorker:
 
     async def run_once(self) -> int:
         """Claim one batch, deliver it and record the outcomes; the number of jobs handled."""
-        async with self.db.transaction() as tx:
+        # Both transactions are short; going ahead of queued requests keeps delivery moving
+        # while the API is saturated.
+        async with self.db.transaction(urgent=True) as tx:
             ids = await jobs.claim(
                 tx, owner=self.name, now_ms=_now_ms(), lease_ms=self.lease_ms, limit=self.batch
             )
@@ -73,7 +75,7 @@ class DeliveryWorker:
             return 0
         batch = [_job(row) for row in rows]
         outcomes = await asyncio.gather(*(self._send(job) for job in batch))
-        async with self.db.transaction() as tx:
+        async with self.db.transaction(urgent=True) as tx:
             now = int(time.time())
             for job, outcome in zip(batch, outcomes, strict=True):
                 if outcome.retry_in_ms is not None:

@@ -81,17 +81,18 @@ class Database(abc.ABC):
         """Release every connection."""
 
     @abc.abstractmethod
-    async def begin(self) -> Transaction:
-        """Open a write transaction."""
+    async def begin(self, *, urgent: bool = False) -> Transaction:
+        """Open a write transaction; an ``urgent`` one (short background work such as
+        finishing deliveries) goes ahead of requests waiting for the same writer."""
 
     @abc.abstractmethod
     def reader(self) -> Connection:
         """A connection for reads outside any transaction (sees committed data)."""
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self, *, urgent: bool = False) -> AsyncIterator[Transaction]:
         """Commit on success, roll back on any exception."""
-        tx = await self.begin()
+        tx = await self.begin(urgent=urgent)
         try:
             yield tx
         except BaseException:

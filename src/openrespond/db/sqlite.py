@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -75,10 +76,47 @@ class _SQLiteConnection(Connection):
         return row
 
 
+class _WriterLock:
+    """The one-writer lock, first come first served, except that urgent waiters go first.
+
+    The lock is handed straight to the next waiter on release, so nobody can slip in between.
+    """
+
+    def __init__(self) -> None:
+        self._locked = False
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._urgent: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, *, urgent: bool = False) -> None:
+        if not self._locked:
+            self._locked = True
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._urgent if urgent else self._waiters
+        queue.append(fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()  # it was handed to us as we were cancelled: pass it on
+            else:
+                queue.remove(fut)
+            raise
+
+    def release(self) -> None:
+        for queue in (self._urgent, self._waiters):
+            while queue:
+                fut = queue.popleft()
+                if not fut.done():
+                    fut.set_result(None)
+                    return
+        self._locked = False
+
+
 class _SQLiteTransaction(_SQLiteConnection, Transaction):
     __slots__ = ("_lock", "_open")
 
-    def __init__(self, conn: sqlite3.Connection, lock: asyncio.Lock) -> None:
+    def __init__(self, conn: sqlite3.Connection, lock: _WriterLock) -> None:
         super().__init__(conn)
         self._lock = lock
         self._open = True
@@ -117,7 +155,7 @@ class SQLiteDatabase(Database):
         self.path = path
         self._writer: sqlite3.Connection | None = None
         self._reader: _SQLiteConnection | None = None
-        self._lock = asyncio.Lock()
+        self._lock = _WriterLock()
 
     async def connect(self) -> None:
         if self._writer is not None:
@@ -135,10 +173,10 @@ class SQLiteDatabase(Database):
         self._writer = None
         self._reader = None
 
-    async def begin(self) -> Transaction:
+    async def begin(self, *, urgent: bool = False) -> Transaction:
         if self._writer is None:
             raise RuntimeError("database is not connected")
-        await self._lock.acquire()
+        await self._lock.acquire(urgent=urgent)
         try:
             self._writer.execute("BEGIN IMMEDIATE")
         except BaseException:
