@@ -118,6 +118,8 @@ def test_concurrent_workers_never_deliver_twice(tmp_path: Path) -> None:
 class Flaky:
     """A driver that fails the first ``failures`` attempts of each message, then delivers."""
 
+    inline = False  # sends do I/O: claimed and finished in separate transactions
+
     def __init__(self, failures: int) -> None:
         self.failures = failures
         self.calls: dict[int, int] = {}

@@ -46,7 +46,13 @@ class Outcome:
 
 class Driver(Protocol):
     """Moves a message over a channel. ``send`` runs outside any transaction; ``record``
-    runs in the transaction that finishes the job, only if this worker still holds it."""
+    runs in the transaction that finishes the job, only if this worker still holds it.
+
+    An ``inline`` driver does no I/O in ``send``: its jobs are claimed, sent and finished in
+    one transaction.
+    """
+
+    inline: bool
 
     async def send(self, job: Job) -> Outcome: ...
 
@@ -57,6 +63,8 @@ class Driver(Protocol):
 
 class SandboxDriver:
     """Delivers into the database: the message is recorded as received by the channel."""
+
+    inline = True
 
     async def send(self, job: Job) -> Outcome:
         if job.address is None:
