@@ -9,7 +9,6 @@ from openrespond.db import Connection, Row
 __all__ = [
     "cancel_for_message",
     "claim",
-    "due_count",
     "enqueue",
     "finish",
     "jobs_for",
@@ -103,8 +102,3 @@ async def release(conn: Connection, owner: str) -> int:
 async def cancel_for_message(conn: Connection, message_id: int) -> bool:
     """Drop the message's delivery job, whoever holds it; False when there was none."""
     return await conn.execute("DELETE FROM delivery_jobs WHERE message_id = ?", message_id) > 0
-
-
-async def due_count(conn: Connection) -> int:
-    count: int = await conn.fetch_val("SELECT COUNT(*) FROM delivery_jobs")
-    return count
