@@ -45,6 +45,9 @@ def test_everything_from_environment() -> None:
         ({"OPENRESPOND_PUBLIC_URL": "crm.example.com"}, "OPENRESPOND_PUBLIC_URL"),
         ({"OPENRESPOND_RATE_LIMIT_PER_SECOND": "fast"}, "OPENRESPOND_RATE_LIMIT_PER_SECOND"),
         ({"OPENRESPOND_RATE_LIMIT_PER_SECOND": "-1"}, "OPENRESPOND_RATE_LIMIT_PER_SECOND"),
+        ({"OPENRESPOND_WORKER": "maybe"}, "OPENRESPOND_WORKER"),
+        ({"OPENRESPOND_LEASE_SECONDS": "0"}, "OPENRESPOND_LEASE_SECONDS"),
+        ({"OPENRESPOND_LEASE_SECONDS": "soon"}, "OPENRESPOND_LEASE_SECONDS"),
     ],
 )
 def test_bad_values_fail_fast_naming_the_variable(env: dict[str, str], word: str) -> None:
@@ -54,3 +57,14 @@ def test_bad_values_fail_fast_naming_the_variable(env: dict[str, str], word: str
 
 def test_zero_switches_rate_limiting_off() -> None:
     assert Settings.from_env({"OPENRESPOND_RATE_LIMIT_PER_SECOND": "0"}).rate_limit_per_second == 0
+
+
+@pytest.mark.parametrize(("raw", "on"), [("0", False), ("off", False), ("1", True), ("TRUE", True)])
+def test_the_in_process_worker_can_be_switched_off(raw: str, on: bool) -> None:
+    assert Settings.from_env({"OPENRESPOND_WORKER": raw}).worker is on
+    assert Settings.from_env({}).worker is True
+
+
+def test_lease_seconds() -> None:
+    assert Settings.from_env({}).lease_seconds == 30
+    assert Settings.from_env({"OPENRESPOND_LEASE_SECONDS": "5"}).lease_seconds == 5
