@@ -53,9 +53,8 @@ SELECT = (
 # The Contact wire object is kept ready in contacts.doc: triggers rebuild it from the
 # contact_docs view (migration 0002) whenever anything it shows changes, so a read returns
 # stored JSON text and a page of 100 contacts costs no Python object per field.
-_FROM = " FROM contacts c"
 # CAST: the text goes out as UTF-8 bytes, never decoded into Python strings.
-SELECT_JSON = f"SELECT c.id, CAST(c.doc AS BLOB){_FROM}"
+SELECT_JSON = "SELECT c.id, CAST(c.doc AS BLOB) FROM contacts c"
 
 
 async def contact_json(conn: Connection, ws: int, ident: Identifier) -> bytes | None:

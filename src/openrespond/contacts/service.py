@@ -36,6 +36,7 @@ __all__ = [
     "get_contact",
     "list_channels",
     "list_contacts",
+    "now",
     "prepare",
     "resolve",
     "set_lifecycle",

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-import time
 
-from openrespond.contacts.service import resolve
+from openrespond.contacts.service import now, resolve
 from openrespond.conversations import repository as repo
 from openrespond.conversations.schemas import AssigneeBody, CommentBody, ConversationStatusBody
 from openrespond.db import Connection, Row, Transaction
@@ -26,10 +25,6 @@ __all__ = [
 
 _MENTION_ID = re.compile(r"\{\{@user\.(\d{1,16})\}\}")
 _MENTION_EMAIL = re.compile(r"@\[([^\]\s]{1,254})\]")
-
-
-def now() -> int:
-    return int(time.time())
 
 
 async def ensure_open(

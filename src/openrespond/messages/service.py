@@ -54,10 +54,6 @@ def message_type(message: Message) -> str:
     return tag
 
 
-def _now() -> int:
-    return int(time.time())
-
-
 async def _check_content(
     conn: Connection, ws: int, channel: Row, caps: Capabilities, message: Message, contact_id: int
 ) -> Message:
@@ -134,7 +130,7 @@ async def send(
     channel = await space.get_channel(tx, ws, channel_id)
     caps = capabilities_of(channel["source"])
     message = await _check_content(tx, ws, channel, caps, message, contact_id)
-    at = _now()
+    at = contacts.now()
     if await repo.channel_link(tx, ws, contact_id, channel_id) is None:
         contact = await contacts_repo.get(tx, ws, contact_id)
         assert contact is not None
@@ -247,7 +243,7 @@ async def receive(
     if contact_id is None:
         contact_id = await _create_from_profile(tx, ws, caps, address, profile)
     message = await _check_content(tx, ws, channel, caps, message, contact_id)
-    at = _now()
+    at = contacts.now()
     await repo.link(tx, ws, contact_id=contact_id, channel_id=channel_id, address=address, now=at)
     message_id = await repo.insert(
         tx,
