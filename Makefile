@@ -26,8 +26,10 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+# The demo lets webhooks reach receivers on this machine (unless the variable is set already).
 demo: install
-	$(BIN)/openrespond serve --demo
+	OPENRESPOND_ALLOW_PRIVATE_NETWORKS="$${OPENRESPOND_ALLOW_PRIVATE_NETWORKS-127.0.0.0/8,::1}" \
+		$(BIN)/openrespond serve --demo
 
 test: install-test
 	$(BIN)/python -m pytest

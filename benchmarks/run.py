@@ -97,7 +97,7 @@ def _drained(db_path: Path, seconds: float = 120) -> None:
 
 
 async def drain(db_path: Path, count: int) -> dict[str, float]:
-    """Queue ``count`` messages in one transaction, then time the running server's worker
+    """Queue ``count`` messages in one transaction, then time the running worker
     delivering them (from the first to the last delivery)."""
     from openrespond.db.sqlite import SQLiteDatabase
     from openrespond.identifiers import Identifier
@@ -269,9 +269,14 @@ def main() -> None:
         "OPENRESPOND_RATE_LIMIT_PER_SECOND": "0",
         "OPENRESPOND_PORT": str(app_port),
     }
-    app = subprocess.Popen(
-        [sys.executable, "-m", "openrespond", "serve", "--demo"], env=env, stdout=subprocess.DEVNULL
-    )
+
+    def start(*args: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "openrespond", *args], env=env, stdout=subprocess.DEVNULL
+        )
+
+    app = start("serve", "--demo")
+    worker: subprocess.Popen[bytes] | None = None
     try:
         wait(f"http://127.0.0.1:{ref_port}/")
         wait(f"http://127.0.0.1:{app_port}/openapi.json")
@@ -310,18 +315,28 @@ def main() -> None:
         results["reference"] = wrk(ref_url, None, **kw)
         for name, script in scripts.items():
             results[name] = interleaved(ref_url, base, script, args)
-        _drained(db_path)
-        results["delivery_drain"] = asyncio.run(drain(db_path, args.backlog))
-        start_ms = int(time.time() * 1000)
-        results["delivery_paced"] = asyncio.run(
-            paced(base, lo, hi, rate=args.paced_rate, seconds=args.seconds)
-        )
-        _drained(db_path)
-        results["delivery_paced"].update(latency(db_path, start_ms))
+        # Delivery, first by the worker inside the API process, then by a worker process of
+        # its own beside an API process started with --no-worker.
+        for mode in ("in_process", "own_process"):
+            if mode == "own_process":
+                app.terminate()
+                app.wait(10)
+                app = start("serve", "--demo", "--no-worker")
+                worker = start("worker")
+                wait(f"http://127.0.0.1:{app_port}/openapi.json")
+            _drained(db_path)
+            results[f"drain_{mode}"] = asyncio.run(drain(db_path, args.backlog))
+            start_ms = int(time.time() * 1000)
+            results[f"paced_{mode}"] = asyncio.run(
+                paced(base, lo, hi, rate=args.paced_rate, seconds=args.seconds)
+            )
+            _drained(db_path)
+            results[f"paced_{mode}"].update(latency(db_path, start_ms))
     finally:
-        for proc in (ref, app):
-            proc.terminate()
-            proc.wait(10)
+        for proc in (ref, app, worker):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(10)
     reference = results["reference"]["rps"]
     targets = {
         "get_by_id": 0.20,
@@ -335,7 +350,7 @@ def main() -> None:
         f"{'target':>8}{'p99 ms':>9}{'non-2xx':>9}"
     )
     for name, r in results.items():
-        if name.startswith("delivery"):
+        if name.startswith(("drain_", "paced_")):
             continue
         frac = r.get("fraction", r["rps"] / reference)
         r["fraction"] = frac
@@ -345,17 +360,17 @@ def main() -> None:
             f"{r.get('fraction_min', 1):>6.3f}-{r.get('fraction_max', 1):.3f}"
             f"{(f'{target:.2f}' if target else '-'):>8}{r['p99_ms']:>9.2f}{r['non_2xx']:>9.0f}"
         )
-    drain_r = results["delivery_drain"]
-    paced_r = results["delivery_paced"]
-    print(
-        f"\ndelivery: {drain_r['messages']:.0f} queued messages delivered at"
-        f" {drain_r['rps']:.0f} messages/s (target >= 1000) by the in-process worker"
-    )
-    print(
-        f"delivery at ~{args.paced_rate}/s sends ({paced_r['rps']:.0f} accepted/s):"
-        f" accept-to-delivered p50 {paced_r.get('delivery_p50_ms', float('nan')):.0f} ms,"
-        f" p99 {paced_r.get('delivery_p99_ms', float('nan')):.0f} ms (target < 200 ms)"
-    )
+    for mode, label in (("in_process", "in-process worker"), ("own_process", "worker process")):
+        drain_r, paced_r = results[f"drain_{mode}"], results[f"paced_{mode}"]
+        print(
+            f"\n{label}: {drain_r['messages']:.0f} queued messages delivered at"
+            f" {drain_r['rps']:.0f} messages/s (target >= 1000)"
+        )
+        print(
+            f"{label} at ~{args.paced_rate}/s sends ({paced_r['rps']:.0f} accepted/s):"
+            f" accept-to-delivered p50 {paced_r.get('delivery_p50_ms', float('nan')):.0f} ms,"
+            f" p99 {paced_r.get('delivery_p99_ms', float('nan')):.0f} ms (target < 200 ms)"
+        )
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(

@@ -24,8 +24,10 @@ ADMIN_TOKEN = "test-admin-token-0123456789"
 class ServerThread:
     """uvicorn serving an app on an ephemeral loopback port, in a background thread."""
 
-    def __init__(self, app: Any) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    def __init__(self, app: Any, port: int = 0) -> None:
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -49,6 +51,9 @@ def make_settings(path: Path, **overrides: Any) -> Settings:
         database_url=f"sqlite:///{path}",
         admin_token=ADMIN_TOKEN,
         rate_limit_per_second=0,
+        # webhook receivers in tests listen on loopback; retries come fast
+        allow_private_networks="127.0.0.0/8",
+        retry_base_ms=100,
     )
     return replace(base, **overrides)
 

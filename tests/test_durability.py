@@ -142,3 +142,57 @@ def test_separate_workers_share_the_queue_and_deliver_each_message_once(
     assert [i for i, _ in sent] == ids
     with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("SELECT COUNT(*) FROM delivery_jobs").fetchone() == (0,)
+
+
+def test_events_in_flight_are_delivered_after_sigkill(tmp_path: Path) -> None:
+    """A server is killed while webhook posts are under way (a slow receiver that also fails
+    some first attempts). After the restart every committed event reaches the receiver at
+    least once, and every copy of an event carries the same webhook-id and body."""
+    from tests.webhooks.receiver import receiving
+
+    db = tmp_path / "events.db"
+    env = {
+        "OPENRESPOND_DEMO_TOKEN": TOKEN,
+        "OPENRESPOND_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8",
+        "OPENRESPOND_RETRY_BASE_MS": "50",
+        "OPENRESPOND_LEASE_SECONDS": "1",
+        "OPENRESPOND_WEBHOOK_TIMEOUT_SECONDS": "1",
+    }
+    script = [(500, {}, 0.2) if i % 5 == 0 else (200, {}, 0.2) for i in range(30)]
+    with receiving(script=script) as rx:
+        server = ServerProcess(db, "--demo", env=env).start()
+        try:
+            with httpx.Client(
+                base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+            ) as api:
+                r = api.post("/control/workspaces/1/webhooks", json={"url": rx.url})
+                assert r.status_code == 200, r.text
+                for i in range(40):
+                    r = api.post("/v2/contact", json={"firstName": f"C{i}", "email": f"c{i}@x.io"})
+                    assert r.status_code == 200, r.text
+            deadline = time.monotonic() + 10
+            while len(rx.requests) < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert 3 <= len(rx.requests) < 40  # posts are under way, not finished
+        finally:
+            server.kill()
+        with closing(sqlite3.connect(db)) as conn:
+            committed = {uid for (uid,) in conn.execute("SELECT uid FROM events")}
+        assert len(committed) == 40
+        with ServerProcess(db, "--demo", env=env):
+            deadline = time.monotonic() + 60
+            while {e["event_id"] for e in rx.events()} != committed:
+                assert time.monotonic() < deadline, len({e["event_id"] for e in rx.events()})
+                time.sleep(0.05)
+            with closing(sqlite3.connect(db)) as conn:
+                while conn.execute(
+                    "SELECT COUNT(*) FROM webhook_deliveries WHERE status != 'delivered'"
+                ).fetchone() != (0,):
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+    copies: dict[str, set[tuple[str, bytes]]] = {}
+    for req in rx.requests:
+        copies.setdefault(req.event["event_id"], set()).add((req.headers["webhook-id"], req.body))
+    assert all(len(c) == 1 for c in copies.values())
+    assert all(wid == uid for uid, c in copies.items() for wid, _ in c)
+    assert len(rx.requests) > 40  # the failed first attempts were retried

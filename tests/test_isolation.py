@@ -31,6 +31,11 @@ def b_objects(other: Workspace) -> dict[str, Any]:
     other.control.post(
         f"/control/workspaces/{other.wid}/closing_notes", json={"category": "B Note"}
     )
+    hooks = f"/control/workspaces/{other.wid}/webhooks"
+    hook = other.control.post(hooks, json={"url": "https://example.com/b-hook"}).json()
+    other.contact("Bee3", email="bee3@example.com")  # queues a contact.created for the hook
+    other.control.put(f"{hooks}/{hook['id']}", json={"enabled": False})
+    (delivery,) = other.control.get(f"{hooks}/{hook['id']}/deliveries").json()["items"]
     second = other.api.get("/contact/email:bee2@example.com").json()["id"]
     sent = other.api.post(
         f"/contact/id:{cid}/message",
@@ -47,6 +52,8 @@ def b_objects(other: Workspace) -> dict[str, Any]:
         "wid": other.wid,
         "token": tokens[0]["id"],
         "template": templates[0]["id"],
+        "webhook": hook["id"],
+        "delivery": delivery["id"],
     }
 
 
@@ -122,6 +129,7 @@ def cases(b: dict[str, Any]) -> dict[tuple[str, str], list[tuple[str, Any]]]:
         ("GET", "/control/workspaces/{wid:int}/sandbox/channels/{channelId:int}/sent"): [
             (f"{W}/sandbox/channels/{b['channel']}/sent", None)
         ],
+        **webhook_cases(W, b["webhook"], b["delivery"]),
         ("POST", "/control/workspaces/{wid:int}/sandbox/reset"): [
             (f"{W}/sandbox/reset", {"to": "empty"})
         ],
@@ -196,6 +204,27 @@ def cases(b: dict[str, Any]) -> dict[tuple[str, str], list[tuple[str, Any]]]:
     }
 
 
+def webhook_cases(w: str, hook: int, delivery: int) -> dict[tuple[str, str], list[tuple[str, Any]]]:
+    """The webhook routes, aimed at ``hook`` and ``delivery`` under workspace path ``w``."""
+    H = "/control/workspaces/{wid:int}/webhooks"
+    h = f"{w}/webhooks/{hook}"
+    return {
+        ("POST", H): [(f"{w}/webhooks", {"url": "https://example.com/x"})],
+        ("GET", H): [(f"{w}/webhooks", None)],
+        ("GET", H + "/{webhookId:int}"): [(h, None)],
+        ("PUT", H + "/{webhookId:int}"): [(h, {"enabled": True})],
+        ("DELETE", H + "/{webhookId:int}"): [(h, None)],
+        ("POST", H + "/{webhookId:int}/rotate"): [(f"{h}/rotate", None)],
+        ("GET", H + "/{webhookId:int}/deliveries"): [(f"{h}/deliveries", None)],
+        ("GET", H + "/{webhookId:int}/deliveries/{deliveryId:int}"): [
+            (f"{h}/deliveries/{delivery}", None)
+        ],
+        ("POST", H + "/{webhookId:int}/deliveries/{deliveryId:int}/replay"): [
+            (f"{h}/deliveries/{delivery}/replay", None)
+        ],
+    }
+
+
 # Routes that name no object of another workspace: they act on the caller's own workspace, and
 # the test below checks that B's objects never show up in their answers.
 OWN_WORKSPACE_ONLY = {
@@ -242,6 +271,8 @@ def test_every_route_has_an_isolation_case() -> None:
                 "wid": 1,
                 "token": 1,
                 "template": 1,
+                "webhook": 1,
+                "delivery": 1,
             }
         )
     )
@@ -306,6 +337,17 @@ def test_b_objects_named_inside_a_requests_are_not_found(
     assert "stolen" not in other.api.get("/space/channel").text
     assert ws.api.get(f"/contact/id:{mine}/message/list").json()["items"] == []
     assert ws.api.get("/contact/phone:+60155555555").status_code == 404
+    # B's webhook and delivery named under A's own workspace
+    for (method, _), requests in webhook_cases(
+        W, b_objects["webhook"], b_objects["delivery"]
+    ).items():
+        for path, body in requests:
+            if path.endswith("/webhooks"):
+                continue  # A's own list and create
+            r = httpx_request(ws, method, path, body)
+            assert r.status_code == 404 and r.json()["code"] == 404, (method, path, r.text)
+    hook = other.control.get(f"/control/workspaces/{other.wid}/webhooks/{b_objects['webhook']}")
+    assert hook.status_code == 200 and hook.json()["enabled"] is False
 
 
 def test_own_workspace_routes_never_show_b(

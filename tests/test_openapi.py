@@ -95,6 +95,9 @@ def test_schemathesis_finds_nothing(server: str, prefix: str, token: str) -> Non
         timeout=900,
         cwd=HERE.parent,
     )
-    tail = result.stdout[-6000:]
+    # The whole report, for reading when the tail below is not enough.
+    report = Path(os.environ.get("TMPDIR", "/tmp")) / f"openrespond-schemathesis-{prefix[2:]}.txt"
+    report.write_text(result.stdout)
+    tail = f"(whole report: {report})\n" + result.stdout[-6000:]
     assert result.returncode == 0, tail
     assert " passed" in tail and "failure" not in tail.split("SUMMARY")[-1].lower(), tail

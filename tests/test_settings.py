@@ -48,6 +48,12 @@ def test_everything_from_environment() -> None:
         ({"OPENRESPOND_WORKER": "maybe"}, "OPENRESPOND_WORKER"),
         ({"OPENRESPOND_LEASE_SECONDS": "0"}, "OPENRESPOND_LEASE_SECONDS"),
         ({"OPENRESPOND_LEASE_SECONDS": "soon"}, "OPENRESPOND_LEASE_SECONDS"),
+        ({"OPENRESPOND_WORKER_POLL_MS": "0"}, "OPENRESPOND_WORKER_POLL_MS"),
+        ({"OPENRESPOND_WORKER_POLL_MS": "often"}, "OPENRESPOND_WORKER_POLL_MS"),
+        ({"OPENRESPOND_RETRY_BASE_MS": "0"}, "OPENRESPOND_RETRY_BASE_MS"),
+        ({"OPENRESPOND_ALLOW_PRIVATE_NETWORKS": "intranet"}, "OPENRESPOND_ALLOW_PRIVATE_NETWORKS"),
+        ({"OPENRESPOND_WEBHOOK_RETRY_SECONDS": "-5"}, "OPENRESPOND_WEBHOOK_RETRY_SECONDS"),
+        ({"OPENRESPOND_WEBHOOK_TIMEOUT_SECONDS": "0"}, "OPENRESPOND_WEBHOOK_TIMEOUT_SECONDS"),
     ],
 )
 def test_bad_values_fail_fast_naming_the_variable(env: dict[str, str], word: str) -> None:
@@ -68,3 +74,24 @@ def test_the_in_process_worker_can_be_switched_off(raw: str, on: bool) -> None:
 def test_lease_seconds() -> None:
     assert Settings.from_env({}).lease_seconds == 30
     assert Settings.from_env({"OPENRESPOND_LEASE_SECONDS": "5"}).lease_seconds == 5
+
+
+def test_worker_poll_ms() -> None:
+    assert Settings.from_env({}).worker_poll_ms == 10
+    assert Settings.from_env({"OPENRESPOND_WORKER_POLL_MS": "250"}).worker_poll_ms == 250
+
+
+def test_webhook_settings() -> None:
+    import ipaddress
+
+    s = Settings.from_env({})
+    assert s.webhook_retry_seconds == 3 * 24 * 3600 and s.webhook_timeout_seconds == 10
+    assert not s.networks.permits(ipaddress.ip_address("127.0.0.1"))
+    s = Settings.from_env(
+        {
+            "OPENRESPOND_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8, ::1",
+            "OPENRESPOND_RETRY_BASE_MS": "50",
+        }
+    )
+    assert s.networks.permits(ipaddress.ip_address("127.0.0.1")) and s.retry_base_ms == 50
+    assert not s.networks.permits(ipaddress.ip_address("10.0.0.1"))

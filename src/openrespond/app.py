@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -12,8 +11,7 @@ from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from openrespond import __version__
-from openrespond.channels.worker import DeliveryWorker
+from openrespond import __version__, workers
 from openrespond.contacts.routes import ROUTES as CONTACT_ROUTES
 from openrespond.control.routes import ROUTES as CONTROL_ROUTES
 from openrespond.conversations.routes import ROUTES as CONVERSATION_ROUTES
@@ -27,10 +25,12 @@ from openrespond.http.openapi import RefinedJsonPlugin, RefinedSwaggerPlugin
 from openrespond.http.ratelimit import RateLimiter
 from openrespond.messages.routes import ROUTES as MESSAGE_ROUTES
 from openrespond.sandbox.routes import ROUTES as SANDBOX_ROUTES
+from openrespond.sealing import Sealer
 from openrespond.settings import Settings
 from openrespond.space.routes import ROUTES as SPACE_ROUTES
 from openrespond.space.service import load_secret
 from openrespond.tags.routes import ROUTES as TAG_ROUTES
+from openrespond.webhooks.routes import ROUTES as WEBHOOK_ROUTES
 
 __all__ = ["create_app"]
 
@@ -65,7 +65,8 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
             app.state.auth = Authenticator(
                 database, secret=secret, admin_token=settings.admin_token
             )
-            async with _worker(app, database, settings):
+            app.state.sealer = Sealer(secret)
+            async with _workers(app, database, settings):
                 yield
         finally:
             await database.close()
@@ -95,6 +96,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
             Router(path="/v2", route_handlers=V2_ROUTES),
             *CONTROL_ROUTES,
             *SANDBOX_ROUTES,
+            *WEBHOOK_ROUTES,
         ],
         middleware=[ApiMiddleware],  # type: ignore[list-item]
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
@@ -117,18 +119,12 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
 
 
 @asynccontextmanager
-async def _worker(app: Litestar, db: Database, settings: Settings) -> AsyncIterator[None]:
-    """The in-process delivery worker, unless configuration turns it off."""
-    app.state.worker = None
+async def _workers(app: Litestar, db: Database, settings: Settings) -> AsyncIterator[None]:
+    """The in-process workers, unless configuration turns them off."""
+    app.state.workers = None
     if not settings.worker:
         yield
         return
-    worker = DeliveryWorker(db, lease_seconds=settings.lease_seconds)
-    stop = asyncio.Event()
-    task = asyncio.create_task(worker.run(stop), name="openrespond-delivery-worker")
-    app.state.worker = worker
-    try:
+    async with workers.running(workers.build(db, settings, app.state.secret)) as running:
+        app.state.workers = running
         yield
-    finally:
-        stop.set()
-        await task

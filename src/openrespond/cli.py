@@ -6,25 +6,23 @@ import asyncio
 import json
 import secrets
 import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import msgspec
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from openrespond.db import Database, open_database
-from openrespond.db.migrations import applied_versions, available, migrate
-from openrespond.errors import ApiError
-from openrespond.settings import ConfigError, Settings
+from openrespond.clitools import AsJson, Workspace, console, err
+from openrespond.clitools import load_settings as _settings
+from openrespond.clitools import run as _run
+from openrespond.clitools import show as _show
+from openrespond.clitools import tx as _tx
+from openrespond.db import Database
+from openrespond.db.migrations import applied_versions, available
+from openrespond.settings import Settings
+from openrespond.webhooks.cli import webhooks_app
 
 __all__ = ["app", "main"]
-
-T = TypeVar("T")
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 workspace_app = typer.Typer(no_args_is_help=True, help="Workspaces (respond.io 'spaces').")
@@ -51,55 +49,9 @@ for sub, name in (
     (channel_app, "channel"),
     (template_app, "template"),
     (sandbox_app, "sandbox"),
+    (webhooks_app, "webhooks"),
 ):
     app.add_typer(sub, name=name)
-
-Workspace = Annotated[int, typer.Option("--workspace", "-w", help="Workspace id")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
-
-
-def _settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except ConfigError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
-
-
-def _run(work: Callable[[Database, Settings], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Open and migrate the configured database, run ``work``, close it; errors in plain words."""
-    settings = settings or _settings()
-
-    async def go() -> T:
-        db = open_database(settings)
-        await db.connect()
-        try:
-            await migrate(db)
-            return await work(db, settings)
-        finally:
-            await db.close()
-
-    try:
-        return asyncio.run(go())
-    except ApiError as exc:
-        err.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(1) from None
-
-
-def _show(items: list[Any], as_json: bool, columns: list[str] | None = None) -> None:
-    data = msgspec.to_builtins(items)
-    if as_json:
-        print(json.dumps(data, indent=2))
-        return
-    if not data:
-        console.print("(none)")
-        return
-    cols = columns or list(data[0].keys())
-    table = Table(*cols)
-    for row in data:
-        table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in cols))
-    console.print(table)
-
 
 # -- server ---------------------------------------------------------------------------------
 
@@ -178,29 +130,28 @@ def worker(
     batch: Annotated[int, typer.Option(min=1, max=10_000, help="Jobs claimed at a time")] = 256,
     once: Annotated[bool, typer.Option("--once", help="Deliver what is due, then exit")] = False,
 ) -> None:
-    """Deliver outgoing messages; run any number beside `serve` on the same database."""
+    """Deliver outgoing messages and post webhooks; run any number beside `serve` on the same
+    database."""
     import signal
 
-    from openrespond.channels.worker import DeliveryWorker
+    from openrespond import workers
+    from openrespond.space.service import load_secret
 
-    async def work(db: Database, s: Settings) -> int:
-        w = DeliveryWorker(db, batch=batch, lease_seconds=s.lease_seconds)
+    async def work(db: Database, s: Settings) -> tuple[int, int]:
+        w = workers.build(db, s, await load_secret(db, s), batch=batch)
         if once:
-            total = 0
-            while handled := await w.run_once():
-                total += handled
-            return total
+            return await w.run_once()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        err.print(f"worker {w.name} delivering (Ctrl-C to stop)")
+        err.print(f"worker {w.delivery.name} delivering (Ctrl-C to stop)")
         await w.run(stop)
-        return 0
+        return 0, 0
 
-    handled = _run(work)
+    messages, hooks = _run(work)
     if once:
-        console.print(f"delivered {handled} job(s)")
+        console.print(f"delivered {messages} job(s), posted {hooks} webhook delivery(ies)")
 
 
 @app.command("migrate")
@@ -304,14 +255,6 @@ def token_revoke(workspace: Workspace, token_id: int) -> None:
 
 
 # -- catalogue ----------------------------------------------------------------------------------
-
-
-def _tx(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-    async def work(db: Database, _: Settings) -> T:
-        async with db.transaction() as tx:
-            return await fn(tx, *args, **kwargs)
-
-    return _run(work)
 
 
 @user_app.command("add")

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
+from openrespond.net import Networks, parse_networks
+
 __all__ = ["ConfigError", "Settings"]
 
 MIN_TOKEN_LENGTH = 16
@@ -32,11 +34,22 @@ class Settings:
     idempotency_ttl_seconds: int = 24 * 3600
     worker: bool = True
     lease_seconds: int = 30
+    worker_poll_ms: int = 10
+    retry_base_ms: int = 1000
+    allow_private_networks: str = ""
+    webhook_retry_seconds: int = 3 * 24 * 3600
+    webhook_timeout_seconds: int = 10
+    delivery_deadline_seconds: int = 24 * 3600
 
     @property
     def rate_limit_burst(self) -> int:
         """Bucket size: twice the per-second rate, at least one request."""
         return max(1, int(self.rate_limit_per_second * 2))
+
+    @property
+    def networks(self) -> Networks:
+        """Non-public networks that webhooks and bridges may reach (none by default)."""
+        return parse_networks(self.allow_private_networks)
 
     @property
     def sqlite_path(self) -> str:
@@ -84,6 +97,23 @@ class Settings:
             values["worker"] = worker.lower() in ("1", "true", "yes", "on")
         if lease := env.get("OPENRESPOND_LEASE_SECONDS"):
             values["lease_seconds"] = _int("OPENRESPOND_LEASE_SECONDS", lease, 1, 3600)
+        if poll := env.get("OPENRESPOND_WORKER_POLL_MS"):
+            values["worker_poll_ms"] = _int("OPENRESPOND_WORKER_POLL_MS", poll, 1, 60_000)
+        if base := env.get("OPENRESPOND_RETRY_BASE_MS"):
+            values["retry_base_ms"] = _int("OPENRESPOND_RETRY_BASE_MS", base, 1, 3_600_000)
+        if (nets := env.get("OPENRESPOND_ALLOW_PRIVATE_NETWORKS")) is not None:
+            try:
+                parse_networks(nets)
+            except ValueError as exc:
+                raise ConfigError(f"OPENRESPOND_ALLOW_PRIVATE_NETWORKS: {exc}") from None
+            values["allow_private_networks"] = nets.strip()
+        for name, attr, hi in (
+            ("OPENRESPOND_WEBHOOK_RETRY_SECONDS", "webhook_retry_seconds", 30 * 24 * 3600),
+            ("OPENRESPOND_WEBHOOK_TIMEOUT_SECONDS", "webhook_timeout_seconds", 300),
+            ("OPENRESPOND_DELIVERY_DEADLINE_SECONDS", "delivery_deadline_seconds", 30 * 24 * 3600),
+        ):
+            if raw := env.get(name):
+                values[attr] = _int(name, raw, 1, hi)
         if key := env.get("OPENRESPOND_SECRET_KEY"):
             values["secret_key"] = _token("OPENRESPOND_SECRET_KEY", key)
         s = replace(s, **values)  # type: ignore[arg-type]

@@ -179,3 +179,53 @@ def test_backoff_grows_and_is_capped() -> None:
     assert all(500 <= backoff_ms(30) <= 600_000 for _ in range(50))
     assert max(backoff_ms(10) for _ in range(200)) > 10_000
     assert DRIVERS["sandbox"].__class__ is SandboxDriver
+
+
+def test_an_idle_worker_polls_with_reads_and_finds_work_from_other_processes(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    async def go() -> None:
+        path = tmp_path / "poll.db"
+        db, _ = await _setup(path, 0)
+        claims = 0
+        real_claim = jobs.claim
+
+        async def counting_claim(*args: Any, **kwargs: Any) -> list[int]:
+            nonlocal claims
+            claims += 1
+            return await real_claim(*args, **kwargs)
+
+        monkeypatch.setattr(jobs, "claim", counting_claim)
+        worker = DeliveryWorker(db, name="poller", poll_seconds=0.01)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        try:
+            await asyncio.sleep(0.3)
+            # ~30 polls found nothing due; none of them took the writer to claim
+            assert claims == 1  # the first look on start
+            # a send committed through another connection, nobody wakes this worker
+            other = SQLiteDatabase(str(path))
+            await other.connect()
+            async with other.transaction() as tx:
+                ws = await tx.fetch_val("SELECT MIN(id) FROM workspaces")
+                ids = [
+                    await messages.send(
+                        tx,
+                        ws,
+                        Identifier("email", "priya@example.com"),
+                        channel_id=123,
+                        message=TextMessage(text="from elsewhere"),
+                    )
+                ]
+            await other.close()
+            deadline = time.monotonic() + 5
+            while not _deliveries(path) and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+            assert _deliveries(path) == {ids[0]: 1}
+            assert time.monotonic() < deadline
+        finally:
+            stop.set()
+            await task
+            await db.close()
+
+    asyncio.run(go())

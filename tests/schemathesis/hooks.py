@@ -123,6 +123,10 @@ def _messaging(path: str, body: dict[str, Any]) -> dict[str, Any]:
         if isinstance(message, dict) and message.get("type") == "whatsapp_template":
             body["message"] = {"type": "text", "text": "hello"}
         body["message"] = _deliverable(body["message"], channel)
+    if "/webhooks" in path and isinstance(body.get("url"), str):
+        # Where a URL points (a private address, a host that is down) is checked by the
+        # server beyond its syntax; route tests cover those 400s.
+        body["url"] = "https://example.com/hook"
     if path.endswith("/status") and body.get("status") != "failed":
         body.pop("reason", None)
     return body

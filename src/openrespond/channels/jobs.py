@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from openrespond.db import Connection, Row
+from openrespond import signals
+from openrespond.db import Connection, Row, Transaction
 
 __all__ = [
     "cancel_for_message",
     "claim",
+    "due",
     "enqueue",
     "finish",
     "jobs_for",
@@ -17,8 +19,9 @@ __all__ = [
 ]
 
 
-async def enqueue(conn: Connection, ws: int, message_id: int, *, run_at_ms: int) -> None:
-    await conn.execute(
+async def enqueue(tx: Transaction, ws: int, message_id: int, *, run_at_ms: int) -> None:
+    """Queue the delivery of a message; a worker of this process is woken on commit."""
+    await tx.execute(
         "INSERT INTO delivery_jobs (workspace_id, message_id, run_at, queued_ms, created_at)"
         " VALUES (?, ?, ?, ?, ?)",
         ws,
@@ -27,6 +30,7 @@ async def enqueue(conn: Connection, ws: int, message_id: int, *, run_at_ms: int)
         run_at_ms,
         run_at_ms // 1000,
     )
+    tx.on_commit(signals.deliveries.send)
 
 
 async def claim(
@@ -45,6 +49,20 @@ async def claim(
         limit,
     )
     return [r[0] for r in rows]
+
+
+async def due(conn: Connection, *, now_ms: int) -> bool:
+    """Whether a job is ready to be claimed: a read, so an idle worker polls without
+    taking the writer."""
+    return (
+        await conn.fetch_val(
+            "SELECT 1 FROM delivery_jobs WHERE run_at <= ?"
+            " AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1",
+            now_ms,
+            now_ms,
+        )
+        is not None
+    )
 
 
 async def jobs_for(conn: Connection, owner: str, job_ids: Sequence[int]) -> list[Row]:

@@ -19,11 +19,13 @@ import uuid
 
 import msgspec
 
+from openrespond import signals
 from openrespond.channels import jobs
 from openrespond.channels.drivers import DRIVERS, Driver, Job, Outcome
 from openrespond.db import Database, Row, Transaction
 from openrespond.messages import repository as messages_repo
 from openrespond.messages.schemas import MessageStatus
+from openrespond.webhooks import events
 
 __all__ = ["DeliveryWorker", "backoff_ms"]
 
@@ -45,8 +47,9 @@ class DeliveryWorker:
         name: str | None = None,
         batch: int = 256,
         lease_seconds: float = 30.0,
-        poll_seconds: float = 0.05,
+        poll_seconds: float = 0.01,
         coalesce_seconds: float = 0.005,
+        retry_base_ms: int = 1000,
         drivers: dict[str, Driver] | None = None,
     ) -> None:
         self.db = db
@@ -55,6 +58,7 @@ class DeliveryWorker:
         self.lease_ms = int(lease_seconds * 1000)
         self.poll_seconds = poll_seconds
         self.coalesce_seconds = coalesce_seconds
+        self.retry_base_ms = retry_base_ms
         self.drivers = DRIVERS if drivers is None else drivers
         self._wake = asyncio.Event()
 
@@ -121,6 +125,10 @@ class DeliveryWorker:
             driver = self.drivers.get(job.driver)
             if driver is not None:
                 await driver.record(tx, job, outcome, worker=self.name, now=now)
+            if "sent" in outcome.statuses:
+                await events.emit(
+                    tx, job.workspace_id, "message.sent", job.contact_id, message_id=job.message_id
+                )
 
     async def _send(self, job: Job) -> Outcome:
         driver = self.drivers.get(job.driver)
@@ -131,11 +139,31 @@ class DeliveryWorker:
         except Exception as exc:  # a driver fault is retried, never lost
             log.exception("message %s: driver %s failed", job.message_id, job.driver)
             return Outcome(
-                error=f"{type(exc).__name__}: {exc}", retry_in_ms=backoff_ms(job.attempts)
+                error=f"{type(exc).__name__}: {exc}",
+                retry_in_ms=backoff_ms(job.attempts, base_ms=self.retry_base_ms),
             )
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Wait until woken (a send in this process) or until a poll finds due work (a send
+        in another process, a retry coming due, a lease running out). Polls are reads, so
+        they never queue for the writer."""
+        while not stop.is_set():
+            self._wake.clear()
+            await _wait_any(stop, self._wake, self.poll_seconds)
+            if self._wake.is_set():
+                # Let sends that arrive together share one batch (and its commit).
+                await _wait(stop, self.coalesce_seconds)
+                return
+            try:
+                if await jobs.due(self.db.reader(), now_ms=_now_ms()):
+                    return
+            except Exception:
+                log.exception("delivery poll failed; retrying in 1 s")
+                await _wait(stop, 1.0)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set, then hand back any lease still held."""
+        signals.deliveries.connect(self.wake)
         try:
             while not stop.is_set():
                 try:
@@ -145,11 +173,9 @@ class DeliveryWorker:
                     handled = 0
                     await _wait(stop, 1.0)
                 if handled < self.batch:
-                    self._wake.clear()
-                    await _wait_any(stop, self._wake, self.poll_seconds)
-                    # Let sends that arrive together share one batch (and its two commits).
-                    await _wait(stop, self.coalesce_seconds)
+                    await self._idle(stop)
         finally:
+            signals.deliveries.disconnect(self.wake)
             with contextlib.suppress(Exception):
                 async with self.db.transaction() as tx:
                     await jobs.release(tx, self.name)

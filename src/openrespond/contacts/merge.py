@@ -13,6 +13,7 @@ from openrespond.conversations import repository as conversations_repo
 from openrespond.db import IntegrityError, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.messages import repository as messages_repo
+from openrespond.webhooks import events
 
 __all__ = ["SCALARS", "merge_contacts", "merge_ids"]
 
@@ -70,6 +71,7 @@ async def merge_contacts(tx: Transaction, ws: int, body: MergeBody) -> int:
     await conversations_repo.move_to(
         tx, ws, primary=primary_id, secondary=secondary_id, now=int(time.time())
     )
+    secondary_doc = await events.contact_doc(tx, ws, secondary_id)
     await repo.delete(tx, ws, secondary_id)
     for column in ("email", "phone"):
         value = merged[column]
@@ -84,4 +86,6 @@ async def merge_contacts(tx: Transaction, ws: int, body: MergeBody) -> int:
     except IntegrityError:
         raise Conflict("the merged email or phone belongs to another contact") from None
     await repo.set_field_values(tx, primary_id, override_values)
+    await events.emit(tx, ws, "contact.deleted", secondary_id, contact=secondary_doc)
+    await events.emit(tx, ws, "contact.updated", primary_id)
     return primary_id

@@ -28,6 +28,7 @@ from openrespond.validation import (
     normalize_phone,
     normalize_url,
 )
+from openrespond.webhooks import events
 
 __all__ = [
     "create_contact",
@@ -134,6 +135,7 @@ async def _insert(tx: Transaction, ws: int, cols: dict[str, Any], values: list[F
     except IntegrityError:
         raise Conflict("a contact with this email or phone already exists") from None
     await repo.set_field_values(tx, contact_id, values)
+    await events.emit(tx, ws, "contact.created", contact_id)
     return contact_id
 
 
@@ -160,6 +162,7 @@ async def _update(tx: Transaction, ws: int, contact_id: int, fields: ContactFiel
     except IntegrityError:
         raise Conflict("another contact already has this email or phone") from None
     await repo.set_field_values(tx, contact_id, values)
+    await events.emit(tx, ws, "contact.updated", contact_id)
 
 
 async def update_contact(tx: Transaction, ws: int, ident: Identifier, fields: ContactFields) -> int:
@@ -184,7 +187,9 @@ async def create_or_update(
 async def delete_contact(tx: Transaction, ws: int, ident: Identifier) -> int:
     """Delete the contact and everything that belongs to it."""
     contact_id = await resolve(tx, ws, ident)
+    doc = await events.contact_doc(tx, ws, contact_id)
     await repo.delete(tx, ws, contact_id)
+    await events.emit(tx, ws, "contact.deleted", contact_id, contact=doc)
     return contact_id
 
 
@@ -207,6 +212,7 @@ async def set_lifecycle(tx: Transaction, ws: int, ident: Identifier, name: str |
             raise BadRequest(f"name: unknown lifecycle stage {name[:64]!r}")
         stage_id = stage["id"]
     await repo.update(tx, ws, contact_id, {"lifecycle_stage_id": stage_id}, now())
+    await events.emit(tx, ws, "contact.lifecycle.updated", contact_id)
     return contact_id
 
 

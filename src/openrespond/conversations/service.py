@@ -12,6 +12,7 @@ from openrespond.errors import BadRequest
 from openrespond.identifiers import Identifier
 from openrespond.space import repository as space_repo
 from openrespond.validation import clean, normalize_email
+from openrespond.webhooks import events
 
 __all__ = [
     "add_comment",
@@ -34,10 +35,11 @@ async def ensure_open(
     if await repo.open_one(tx, ws, contact_id) is not None:
         return False
     assignee = await repo.contact_assignee(tx, ws, contact_id)
-    await repo.open_conversation(
+    conversation_id = await repo.open_conversation(
         tx, ws, contact_id, source=source, user_id=user_id, assignee_user_id=assignee, now=at
     )
     await repo.set_contact_state(tx, ws, contact_id, status="open", now=at)
+    await events.emit(tx, ws, "conversation.opened", contact_id, conversation_id=conversation_id)
     return True
 
 
@@ -67,6 +69,8 @@ async def set_status(
             tx, ws, current["id"], source="api", category=category, summary=summary, now=at
         )
     await repo.set_contact_state(tx, ws, contact_id, status="close", now=at)
+    if current is not None:
+        await events.emit(tx, ws, "conversation.closed", contact_id, conversation_id=current["id"])
     return contact_id
 
 
@@ -106,6 +110,7 @@ async def assign(tx: Transaction, ws: int, ident: Identifier, body: AssigneeBody
     if not (value is None or (isinstance(value, str) and clean(value).lower() == "null")):
         user_id = (await resolve_user(tx, ws, value, field="assignee"))["id"]
     await repo.set_assignee(tx, ws, contact_id, user_id, now())
+    await events.emit(tx, ws, "contact.assignee.updated", contact_id)
     return contact_id
 
 
@@ -129,7 +134,8 @@ async def add_comment(
         raise BadRequest("text must not be blank")
     mentions = await mentioned_users(tx, ws, text)
     at = now()
-    await repo.insert_comment(tx, ws, contact_id, text=text, mentions=mentions, now=at)
+    comment_id = await repo.insert_comment(tx, ws, contact_id, text=text, mentions=mentions, now=at)
+    await events.emit(tx, ws, "comment.created", contact_id, comment_id=comment_id)
     return contact_id, text, at
 
 

@@ -7,7 +7,7 @@ SQL is written once with ``?`` placeholders; a backend that needs another style 
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
@@ -57,6 +57,22 @@ class Connection(abc.ABC):
 
 class Transaction(Connection):
     """A connection inside one open transaction."""
+
+    _after_commit: list[Callable[[], None]] | None = None
+
+    def on_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once this transaction has committed (never if it rolls back);
+        an action registered twice runs once."""
+        if self._after_commit is None:
+            self._after_commit = []
+        if action not in self._after_commit:
+            self._after_commit.append(action)
+
+    def _committed(self) -> None:
+        """Backends call this right after a successful commit."""
+        actions, self._after_commit = self._after_commit, None
+        for action in actions or ():
+            action()
 
     @abc.abstractmethod
     async def commit(self) -> None:

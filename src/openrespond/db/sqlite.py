@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,12 +114,13 @@ class _WriterLock:
 
 
 class _SQLiteTransaction(_SQLiteConnection, Transaction):
-    __slots__ = ("_lock", "_open")
+    __slots__ = ("_after_commit", "_lock", "_open")
 
     def __init__(self, conn: sqlite3.Connection, lock: _WriterLock) -> None:
         super().__init__(conn)
         self._lock = lock
         self._open = True
+        self._after_commit: list[Callable[[], None]] | None = None
 
     async def commit(self) -> None:
         if not self._open:
@@ -131,6 +132,7 @@ class _SQLiteTransaction(_SQLiteConnection, Transaction):
             raise
         finally:
             self._release()
+        self._committed()
 
     async def rollback(self) -> None:
         if not self._open:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, cast
 
 from litestar import Request
@@ -13,7 +12,6 @@ from openrespond.http.auth import Principal
 
 __all__ = [
     "RequestState",
-    "on_commit",
     "read_conn",
     "require_admin",
     "require_workspace",
@@ -28,13 +26,12 @@ STATE_KEY = "openrespond"
 class RequestState:
     """Set by the API middleware; the transaction is opened on first write and closed by it."""
 
-    __slots__ = ("after_commit", "db", "principal", "tx")
+    __slots__ = ("db", "principal", "tx")
 
     def __init__(self, db: Database, principal: Principal | None) -> None:
         self.db = db
         self.principal = principal
         self.tx: Transaction | None = None
-        self.after_commit: list[Callable[[], None]] = []
 
 
 def state_of(request: Request[Any, Any, Any]) -> RequestState:
@@ -73,11 +70,6 @@ async def write_tx(request: Request[Any, Any, Any]) -> Transaction:
     if state.tx is None:
         state.tx = await state.db.begin()
     return state.tx
-
-
-def on_commit(request: Request[Any, Any, Any], action: Callable[[], None]) -> None:
-    """Run ``action`` once the request's transaction has committed (never if it rolls back)."""
-    state_of(request).after_commit.append(action)
 
 
 def read_conn(request: Request[Any, Any, Any]) -> Connection:

@@ -283,8 +283,6 @@ async def _finish(
             await idempotency.record(tx, claim, status=status, body=body)
         await tx.commit()
         state.tx = None
-        for action in state.after_commit:
-            action()
         return
     if tx is not None:
         await tx.rollback()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Request
 from litestar.params import JSONBody, QueryParameter
 
-from openrespond.http.context import on_commit, read_conn, workspace_id, write_tx
+from openrespond.http.context import read_conn, workspace_id, write_tx
 from openrespond.http.pagination import page_links, parse_cursor
 from openrespond.http.routing import (
     MAX_ID,
@@ -49,9 +49,6 @@ async def send_message(
         channel_id=data.channel_id,
         message=data.message,
     )
-    worker = request.app.state.worker
-    if worker is not None:
-        on_commit(request, worker.wake)  # deliver now rather than at the next poll
     return MessageCreated(message_id)
 
 

@@ -32,6 +32,7 @@ from openrespond.messages.schemas import (
 )
 from openrespond.space import service as space
 from openrespond.validation import clean, normalize_email, normalize_phone
+from openrespond.webhooks import events
 
 __all__ = [
     "get_message",
@@ -264,6 +265,7 @@ async def receive(
         tx, ws, contact_id=contact_id, channel_id=channel_id, now=at, incoming=True
     )
     await conversations.record_message(tx, ws, contact_id, incoming=True, at=at)
+    await events.emit(tx, ws, "message.received", contact_id, message_id=message_id)
     return contact_id, message_id
 
 

@@ -9,6 +9,7 @@ from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.tags import repository as repo
 from openrespond.tags.schemas import Tag, TagCreate, TagUpdate
 from openrespond.validation import clean
+from openrespond.webhooks import events
 
 __all__ = [
     "add_to_contact",
@@ -132,8 +133,10 @@ async def add_to_contact(tx: Transaction, ws: int, contact_id: int, names: list[
     names = clean_names(names)
     now = int(time.time())
     await repo.attach(tx, contact_id, await repo.ensure(tx, ws, names, now), now)
+    await events.emit(tx, ws, "contact.tag.updated", contact_id)
 
 
 async def remove_from_contact(tx: Transaction, ws: int, contact_id: int, names: list[str]) -> None:
     """Untag a contact; names it does not carry are ignored."""
     await repo.detach(tx, ws, contact_id, clean_names(names))
+    await events.emit(tx, ws, "contact.tag.updated", contact_id)

@@ -1,0 +1,43 @@
+"""In-process notifications: "there is new work", sent after a commit to whoever waits for it.
+
+A worker in the same process connects its ``wake``; workers in other processes find the work
+at their next poll, so a signal is a shortcut, never the only way work is found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+__all__ = ["Signal", "deliveries", "events"]
+
+
+class Signal:
+    """A set of callbacks run by ``send``; a failing callback does not stop the others."""
+
+    __slots__ = ("_listeners",)
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[], None]] = []
+
+    def connect(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def disconnect(self, listener: Callable[[], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def send(self) -> None:
+        for listener in tuple(self._listeners):
+            try:
+                listener()
+            except Exception:  # a listener's fault must not fail the commit that sent it
+                import logging
+
+                logging.getLogger("openrespond.signals").exception("signal listener failed")
+
+
+deliveries = Signal()
+"""Outgoing messages were queued."""
+
+events = Signal()
+"""Webhook deliveries were queued."""

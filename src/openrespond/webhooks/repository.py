@@ -1,0 +1,268 @@
+"""SQL for webhook subscriptions, their deliveries and the attempt log.
+
+Subscription and log statements start from the workspace id. The worker's statements run
+across workspaces (a worker serves them all) and are guarded by its lease instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from openrespond.db import Connection, Row, Transaction
+from openrespond.http.pagination import Cursor, PageRows, fetch_page
+
+__all__ = [
+    "claim",
+    "claimed",
+    "delete",
+    "deliveries_page",
+    "delivery",
+    "delivery_attempts",
+    "disable",
+    "due",
+    "get",
+    "insert",
+    "list_all",
+    "record_attempt",
+    "release",
+    "replay",
+    "set_outcome",
+    "update",
+]
+
+_HOOK = "id, url, events, description, enabled, disabled_reason, created_at, updated_at"
+
+
+async def insert(
+    tx: Transaction,
+    ws: int,
+    *,
+    url: str,
+    events: list[str],
+    secret: str,
+    description: str | None,
+    enabled: bool,
+    now: int,
+) -> int:
+    hook_id: int = await tx.fetch_val(
+        "INSERT INTO webhooks (workspace_id, url, events, secret, description, enabled,"
+        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        ws,
+        url,
+        json.dumps(events),
+        secret,
+        description,
+        int(enabled),
+        now,
+        now,
+    )
+    return hook_id
+
+
+async def get(conn: Connection, ws: int, hook_id: int) -> Row | None:
+    return await conn.fetch_one(
+        f"SELECT {_HOOK} FROM webhooks WHERE workspace_id = ? AND id = ?", ws, hook_id
+    )
+
+
+async def list_all(conn: Connection, ws: int) -> list[Row]:
+    return await conn.fetch_all(
+        f"SELECT {_HOOK} FROM webhooks WHERE workspace_id = ? ORDER BY id", ws
+    )
+
+
+async def update(tx: Transaction, ws: int, hook_id: int, cols: dict[str, Any], now: int) -> None:
+    sets = ", ".join(f"{c} = ?" for c in cols)
+    await tx.execute(
+        f"UPDATE webhooks SET {sets}, updated_at = ? WHERE workspace_id = ? AND id = ?",
+        *cols.values(),
+        now,
+        ws,
+        hook_id,
+    )
+
+
+async def delete(tx: Transaction, ws: int, hook_id: int) -> bool:
+    return (
+        await tx.execute("DELETE FROM webhooks WHERE workspace_id = ? AND id = ?", ws, hook_id) > 0
+    )
+
+
+_DELIVERY_COLUMNS = (
+    "d.id, d.webhook_id, e.uid, e.type, d.status, d.attempts, d.run_at, d.last_status,"
+    " d.last_error, d.queued_ms, d.delivered_ms"
+)
+_DELIVERY = (
+    f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries d JOIN events e ON e.id = d.event_id"
+)
+
+
+async def deliveries_page(
+    conn: Connection, ws: int, hook_id: int, cursor: Cursor, *, status: str | None
+) -> PageRows:
+    """The subscription's deliveries, newest first."""
+    where = "d.workspace_id = ? AND d.webhook_id = ?"
+    args: list[Any] = [ws, hook_id]
+    if status is not None:
+        where += " AND d.status = ?"
+        args.append(status)
+    return await fetch_page(
+        conn, select=_DELIVERY, where=where, args=args, cursor=cursor, key="d.id", descending=True
+    )
+
+
+async def delivery(conn: Connection, ws: int, hook_id: int, delivery_id: int) -> Row | None:
+    return await conn.fetch_one(
+        f"SELECT {_DELIVERY_COLUMNS}, e.body FROM webhook_deliveries d"
+        " JOIN events e ON e.id = d.event_id WHERE d.workspace_id = ? AND d.webhook_id = ? AND d.id = ?",
+        ws,
+        hook_id,
+        delivery_id,
+    )
+
+
+async def delivery_attempts(conn: Connection, delivery_id: int) -> list[Row]:
+    return await conn.fetch_all(
+        "SELECT attempt, started_ms, latency_ms, status_code, error, worker"
+        " FROM webhook_attempts WHERE delivery_id = ? ORDER BY id",
+        delivery_id,
+    )
+
+
+async def replay(tx: Transaction, ws: int, hook_id: int, delivery_id: int, now_ms: int) -> bool:
+    """Queue a delivery again now, with a fresh retry horizon."""
+    return (
+        await tx.execute(
+            "UPDATE webhook_deliveries SET status = 'pending', run_at = ?, queued_ms = ?,"
+            " delivered_ms = NULL, lease_owner = NULL, lease_until = NULL"
+            " WHERE workspace_id = ? AND webhook_id = ? AND id = ?",
+            now_ms,
+            now_ms,
+            ws,
+            hook_id,
+            delivery_id,
+        )
+        > 0
+    )
+
+
+# -- the worker ---------------------------------------------------------------------------
+
+_DUE = (
+    "FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
+    " WHERE d.status = 'pending' AND d.run_at <= ? AND w.enabled = 1"
+    " AND (d.lease_until IS NULL OR d.lease_until <= ?)"
+)
+
+
+async def due(conn: Connection, *, now_ms: int) -> bool:
+    """Whether a delivery is ready to be claimed (a read)."""
+    return await conn.fetch_val(f"SELECT 1 {_DUE} LIMIT 1", now_ms, now_ms) is not None
+
+
+async def claim(
+    tx: Transaction, *, owner: str, now_ms: int, lease_ms: int, limit: int
+) -> list[Row]:
+    """Lease up to ``limit`` due deliveries of enabled subscriptions; with what posting needs."""
+    ids = [
+        r[0]
+        for r in await tx.fetch_all(
+            "UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ?, attempts = attempts + 1"
+            f" WHERE id IN (SELECT d.id {_DUE} ORDER BY d.run_at, d.id LIMIT ?) RETURNING id",
+            owner,
+            now_ms + lease_ms,
+            now_ms,
+            now_ms,
+            limit,
+        )
+    ]
+    return await claimed(tx, owner, ids)
+
+
+async def claimed(conn: Connection, owner: str, ids: Sequence[int]) -> list[Row]:
+    if not ids:
+        return []
+    marks = ", ".join("?" * len(ids))
+    return await conn.fetch_all(
+        "SELECT d.id, d.attempts, d.queued_ms, d.webhook_id, w.url, w.secret, e.uid, e.body"
+        " FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id"
+        " JOIN events e ON e.id = d.event_id"
+        f" WHERE d.lease_owner = ? AND d.id IN ({marks}) ORDER BY d.id",
+        owner,
+        *ids,
+    )
+
+
+async def record_attempt(
+    tx: Transaction,
+    delivery_id: int,
+    owner: str,
+    *,
+    attempt: int,
+    started_ms: int,
+    latency_ms: int,
+    status_code: int | None,
+    error: str | None,
+) -> bool:
+    """Log one attempt, while ``owner`` still holds the delivery; False when it lost it."""
+    held = await tx.fetch_val(
+        "SELECT 1 FROM webhook_deliveries WHERE id = ? AND lease_owner = ?", delivery_id, owner
+    )
+    if held is None:
+        return False
+    await tx.execute(
+        "INSERT INTO webhook_attempts (delivery_id, attempt, worker, started_ms, latency_ms,"
+        " status_code, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        delivery_id,
+        attempt,
+        owner,
+        started_ms,
+        latency_ms,
+        status_code,
+        error,
+    )
+    return True
+
+
+async def set_outcome(
+    tx: Transaction,
+    delivery_id: int,
+    *,
+    status: str,
+    run_at_ms: int | None,
+    status_code: int | None,
+    error: str | None,
+    delivered_ms: int | None,
+) -> None:
+    """Finish an attempt: delivered, failed for good, or pending again at ``run_at_ms``."""
+    await tx.execute(
+        "UPDATE webhook_deliveries SET status = ?, run_at = COALESCE(?, run_at),"
+        " last_status = ?, last_error = ?, delivered_ms = ?, lease_owner = NULL,"
+        " lease_until = NULL WHERE id = ?",
+        status,
+        run_at_ms,
+        status_code,
+        error,
+        delivered_ms,
+        delivery_id,
+    )
+
+
+async def disable(tx: Transaction, hook_id: int, reason: str, now: int) -> None:
+    await tx.execute(
+        "UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ?",
+        reason,
+        now,
+        hook_id,
+    )
+
+
+async def release(tx: Transaction, owner: str) -> None:
+    """Hand back every lease ``owner`` holds (a worker stopping)."""
+    await tx.execute(
+        "UPDATE webhook_deliveries SET lease_owner = NULL, lease_until = NULL,"
+        " attempts = MAX(attempts - 1, 0) WHERE lease_owner = ? AND status = 'pending'",
+        owner,
+    )

@@ -1,0 +1,220 @@
+"""Webhook subscriptions: create (the signing key shown once), change, delete, rotate the key,
+read the delivery log, replay a delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import msgspec
+
+from openrespond import signals
+from openrespond.contacts.service import now
+from openrespond.db import Connection, Row, Transaction
+from openrespond.errors import BadRequest, NotFound
+from openrespond.http.pagination import Cursor, PageRows
+from openrespond.net import ForbiddenAddress, Networks, check_url, resolve
+from openrespond.sealing import Sealer
+from openrespond.space.service import require_workspace
+from openrespond.webhooks import repository as repo
+from openrespond.webhooks.schemas import (
+    Attempt,
+    Delivery,
+    DeliveryDetail,
+    Webhook,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookUpdate,
+)
+from openrespond.webhooks.signing import new_key
+
+__all__ = [
+    "PURPOSE",
+    "check_destination",
+    "create",
+    "delete",
+    "deliveries",
+    "delivery",
+    "get",
+    "list_all",
+    "replay",
+    "rotate",
+    "update",
+]
+
+PURPOSE = "webhook signing key"
+
+
+async def check_destination(url: str, networks: Networks, *, field: str = "url") -> str:
+    """A well-formed URL whose host does not resolve to an address ``networks`` forbids (a
+    name that does not resolve yet is accepted; the worker checks at every connection)."""
+    check_url(url, field=field)
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        await asyncio.wait_for(resolve(parts.hostname or "", port, networks), 5)
+    except ForbiddenAddress:
+        raise BadRequest(
+            f"{field}: {parts.hostname} is a private, loopback or link-local address;"
+            " allow its network with OPENRESPOND_ALLOW_PRIVATE_NETWORKS"
+        ) from None
+    except (httpx.ConnectError, TimeoutError):
+        # Not resolvable now (DNS down, name not yet published): every delivery checks again.
+        pass
+    return url
+
+
+def _events(types: list[str]) -> list[str]:
+    unique = list(dict.fromkeys(types))
+    return ["*"] if "*" in unique else unique
+
+
+def webhook_from_row(row: Row) -> Webhook:
+    return Webhook(
+        id=row["id"],
+        url=row["url"],
+        events=json.loads(row["events"]),
+        description=row["description"],
+        enabled=bool(row["enabled"]),
+        disabled_reason=row["disabled_reason"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+async def _get(conn: Connection, ws: int, hook_id: int) -> Row:
+    row = await repo.get(conn, ws, hook_id)
+    if row is None:
+        raise NotFound(f"webhook {hook_id} not found")
+    return row
+
+
+async def create(
+    tx: Transaction, ws: int, body: WebhookCreate, *, sealer: Sealer, networks: Networks
+) -> WebhookCreated:
+    await require_workspace(tx, ws)
+    url = await check_destination(body.url, networks)
+    key = body.signing_key or new_key()
+    hook_id = await repo.insert(
+        tx,
+        ws,
+        url=url,
+        events=_events(list(body.events)),
+        secret=sealer.seal(key, purpose=PURPOSE),
+        description=body.description,
+        enabled=body.enabled,
+        now=now(),
+    )
+    hook = webhook_from_row(await _get(tx, ws, hook_id))
+    return WebhookCreated(**msgspec.structs.asdict(hook), signing_key=key)
+
+
+async def get(conn: Connection, ws: int, hook_id: int) -> Webhook:
+    return webhook_from_row(await _get(conn, ws, hook_id))
+
+
+async def list_all(conn: Connection, ws: int) -> list[Webhook]:
+    await require_workspace(conn, ws)
+    return [webhook_from_row(r) for r in await repo.list_all(conn, ws)]
+
+
+async def update(
+    tx: Transaction, ws: int, hook_id: int, body: WebhookUpdate, *, networks: Networks
+) -> Webhook:
+    await _get(tx, ws, hook_id)
+    cols: dict[str, object] = {}
+    if body.url is not None:
+        cols["url"] = await check_destination(body.url, networks)
+    if body.events is not None:
+        cols["events"] = json.dumps(_events(list(body.events)))
+    if body.description is not None:
+        cols["description"] = body.description or None
+    if body.enabled is not None:
+        cols["enabled"] = int(body.enabled)
+        if body.enabled:
+            cols["disabled_reason"] = None
+        else:
+            cols["disabled_reason"] = "disabled by its owner"
+    if cols:
+        await repo.update(tx, ws, hook_id, cols, now())
+    return await get(tx, ws, hook_id)
+
+
+async def rotate(tx: Transaction, ws: int, hook_id: int, *, sealer: Sealer) -> WebhookCreated:
+    """A new signing key, used from the next attempt on; shown this once."""
+    await _get(tx, ws, hook_id)
+    key = new_key()
+    await repo.update(tx, ws, hook_id, {"secret": sealer.seal(key, purpose=PURPOSE)}, now())
+    hook = await get(tx, ws, hook_id)
+    return WebhookCreated(**msgspec.structs.asdict(hook), signing_key=key)
+
+
+async def delete(tx: Transaction, ws: int, hook_id: int) -> None:
+    if not await repo.delete(tx, ws, hook_id):
+        raise NotFound(f"webhook {hook_id} not found")
+
+
+def _delivery(row: Row) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        webhook_id=row["webhook_id"],
+        event_id=row["uid"],
+        event_type=row["type"],
+        status=row["status"],
+        attempts=row["attempts"],
+        next_attempt_ms=row["run_at"] if row["status"] == "pending" else None,
+        last_status_code=row["last_status"],
+        last_error=row["last_error"],
+        queued_ms=row["queued_ms"],
+        delivered_ms=row["delivered_ms"],
+    )
+
+
+_STATUSES = ("pending", "delivered", "failed")
+
+
+async def deliveries(
+    conn: Connection, ws: int, hook_id: int, cursor: Cursor, *, status: str | None
+) -> tuple[list[Delivery], PageRows]:
+    await _get(conn, ws, hook_id)
+    if status is not None and status not in _STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(_STATUSES)}, got {status[:32]!r}")
+    page = await repo.deliveries_page(conn, ws, hook_id, cursor, status=status)
+    return [_delivery(r) for r in page.rows], page
+
+
+async def delivery(conn: Connection, ws: int, hook_id: int, delivery_id: int) -> DeliveryDetail:
+    await _get(conn, ws, hook_id)
+    row = await repo.delivery(conn, ws, hook_id, delivery_id)
+    if row is None:
+        raise NotFound(f"delivery {delivery_id} of webhook {hook_id} not found")
+    attempts = [
+        Attempt(
+            attempt=a["attempt"],
+            started_ms=a["started_ms"],
+            latency_ms=a["latency_ms"],
+            status_code=a["status_code"],
+            error=a["error"],
+            worker=a["worker"],
+        )
+        for a in await repo.delivery_attempts(conn, delivery_id)
+    ]
+    body = row["body"]
+    return DeliveryDetail(
+        **msgspec.structs.asdict(_delivery(row)),
+        attempt_log=attempts,
+        payload=msgspec.Raw(body.encode() if isinstance(body, str) else body),
+    )
+
+
+async def replay(tx: Transaction, ws: int, hook_id: int, delivery_id: int) -> DeliveryDetail:
+    """Send the event again now, whatever became of it; the webhook-id stays the same, so a
+    receiver that already has it can tell."""
+    await _get(tx, ws, hook_id)
+    if not await repo.replay(tx, ws, hook_id, delivery_id, int(time.time() * 1000)):
+        raise NotFound(f"delivery {delivery_id} of webhook {hook_id} not found")
+    tx.on_commit(signals.events.send)
+    return await delivery(tx, ws, hook_id, delivery_id)

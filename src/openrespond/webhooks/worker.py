@@ -1,0 +1,355 @@
+"""The webhook worker: posts queued events, signed, and records every attempt.
+
+Deliveries are leased like delivery jobs, so a worker that dies leaves nothing behind for
+longer than its lease and two workers never post the same attempt. Up to ``concurrency``
+posts are in flight; finished ones are recorded together in one short transaction. A
+failure (connection error, timeout, any answer but 2xx) is retried with exponential backoff
+and full jitter — or after ``Retry-After`` when the receiver gives one — until the retry
+horizon has passed since the event was queued; then the delivery is ``failed``. An endpoint
+answering 410 Gone is disabled and keeps its pending deliveries until it is enabled again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+
+from openrespond import __version__, signals
+from openrespond.channels.worker import backoff_ms
+from openrespond.db import Database, Row, Transaction
+from openrespond.net import Networks, guarded_client
+from openrespond.sealing import Sealer, SealError
+from openrespond.webhooks import repository as repo
+from openrespond.webhooks.service import PURPOSE
+from openrespond.webhooks.signing import sign_headers
+
+__all__ = ["WebhookWorker", "retry_after_ms"]
+
+log = logging.getLogger("openrespond.webhooks")
+
+MAX_RETRY_AFTER_MS = 24 * 3600 * 1000
+
+
+def retry_after_ms(value: str | None, *, now: float | None = None) -> int | None:
+    """``Retry-After`` as milliseconds from now: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(int(value) * 1000, MAX_RETRY_AFTER_MS)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    delta = when.timestamp() - (time.time() if now is None else now)
+    return max(0, min(int(delta * 1000), MAX_RETRY_AFTER_MS))
+
+
+@dataclass(slots=True)
+class _Result:
+    delivery_id: int
+    webhook_id: int
+    uid: str
+    attempt: int
+    queued_ms: int
+    started_ms: int
+    latency_ms: int
+    status_code: int | None
+    error: str | None
+    retry_after_ms: int | None
+
+
+class WebhookWorker:
+    """Posts due webhook deliveries until told to stop."""
+
+    def __init__(
+        self,
+        db: Database,
+        sealer: Sealer,
+        networks: Networks,
+        *,
+        name: str | None = None,
+        concurrency: int = 64,
+        lease_seconds: float = 30.0,
+        poll_seconds: float = 0.01,
+        timeout_seconds: float = 10.0,
+        retry_seconds: float = 3 * 24 * 3600,
+        retry_base_ms: int = 1000,
+        retry_cap_ms: int = 3600 * 1000,
+    ) -> None:
+        self.db = db
+        self.sealer = sealer
+        self.networks = networks
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}:hooks"
+        self.concurrency = concurrency
+        # A lease outlasts the slowest post, so no attempt is made twice while one runs.
+        self.lease_ms = int(max(lease_seconds, timeout_seconds + 2) * 1000)
+        self.poll_seconds = poll_seconds
+        self.timeout_seconds = timeout_seconds
+        self.retry_ms = int(retry_seconds * 1000)
+        self.retry_base_ms = retry_base_ms
+        self.retry_cap_ms = retry_cap_ms
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._done: list[_Result] = []
+        self._inflight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._keys: dict[str, str] = {}
+        self._client: httpx.AsyncClient | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # -- dispatching -----------------------------------------------------------------------
+
+    async def _dispatch(self, client: httpx.AsyncClient) -> int:
+        """Claim as many due deliveries as there is room for and start posting them."""
+        room = self.concurrency - self._inflight
+        if room <= 0:
+            return 0
+        async with self.db.transaction(urgent=True) as tx:
+            rows = await repo.claim(
+                tx, owner=self.name, now_ms=_now_ms(), lease_ms=self.lease_ms, limit=room
+            )
+        for row in rows:
+            self._inflight += 1
+            task = asyncio.create_task(self._post(client, row))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(rows)
+
+    def _key(self, sealed: str) -> str:
+        key = self._keys.get(sealed)
+        if key is None:
+            key = self._keys[sealed] = self.sealer.open(sealed, purpose=PURPOSE)
+        return key
+
+    async def _post(self, client: httpx.AsyncClient, row: Row) -> None:
+        started = _now_ms()
+        t0 = time.perf_counter()
+        body: bytes = row["body"] if isinstance(row["body"], bytes) else row["body"].encode()
+        code: int | None = None
+        error: str | None = None
+        retry_after: int | None = None
+        try:
+            headers = sign_headers(self._key(row["secret"]), row["uid"], body)
+            headers["Content-Type"] = "application/json"
+            headers["User-Agent"] = f"openrespond-webhooks/{__version__}"
+            async with client.stream(
+                "POST", row["url"], content=body, headers=headers, timeout=self.timeout_seconds
+            ) as resp:
+                code = resp.status_code
+                if not 200 <= code < 300:
+                    snippet = b""
+                    async for chunk in resp.aiter_raw():
+                        snippet += chunk
+                        if len(snippet) >= 200:
+                            break
+                    text = snippet[:200].decode("utf-8", "replace").strip()
+                    error = f"HTTP {code}" + (f": {text}" if text else "")
+                    retry_after = retry_after_ms(resp.headers.get("retry-after"))
+        except SealError as exc:
+            error = f"signing key unusable: {exc}"
+        except httpx.TimeoutException:
+            error = f"no answer within {self.timeout_seconds:g} s"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        except Exception as exc:  # recorded and retried, never lost
+            log.exception("webhook delivery %s failed", row["id"])
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        self._done.append(
+            _Result(
+                delivery_id=row["id"],
+                webhook_id=row["webhook_id"],
+                uid=row["uid"],
+                attempt=row["attempts"],
+                queued_ms=row["queued_ms"],
+                started_ms=started,
+                latency_ms=int((time.perf_counter() - t0) * 1000),
+                status_code=code,
+                error=error,
+                retry_after_ms=retry_after,
+            )
+        )
+        self._finished.set()
+
+    # -- recording -------------------------------------------------------------------------
+
+    async def _record(self) -> int:
+        """Record every finished post in one transaction; how many."""
+        done, self._done = self._done, []
+        if not done:
+            return 0
+        now_ms = _now_ms()
+        try:
+            async with self.db.transaction(urgent=True) as tx:
+                for r in done:
+                    if not await repo.record_attempt(
+                        tx,
+                        r.delivery_id,
+                        self.name,
+                        attempt=r.attempt,
+                        started_ms=r.started_ms,
+                        latency_ms=r.latency_ms,
+                        status_code=r.status_code,
+                        error=r.error,
+                    ):
+                        log.warning("webhook delivery %s: lease lost", r.delivery_id)
+                        continue
+                    await self._outcome(tx, r, now_ms)
+        finally:
+            self._inflight -= len(done)
+            self._room.set()
+        return len(done)
+
+    async def _outcome(self, tx: Transaction, r: _Result, now_ms: int) -> None:
+        status, run_at, error, delivered = "pending", None, r.error, None
+        if r.error is None:
+            status, delivered = "delivered", now_ms
+        elif r.status_code == 410:
+            # Disabled; this delivery waits with the others until the endpoint is enabled.
+            await repo.disable(tx, r.webhook_id, "the endpoint answered 410 Gone", now_ms // 1000)
+            log.warning("webhook %s disabled: 410 Gone (event %s)", r.webhook_id, r.uid)
+            run_at = now_ms
+        else:
+            wait = r.retry_after_ms
+            if wait is None:
+                wait = backoff_ms(r.attempt, base_ms=self.retry_base_ms, cap_ms=self.retry_cap_ms)
+            run_at = now_ms + wait
+            if run_at - r.queued_ms > self.retry_ms:
+                status, run_at = "failed", None
+                error = f"{r.error} (gave up after {r.attempt} attempts)"
+            log.warning(
+                "webhook delivery %s (event %s) attempt %s %s: %s",
+                r.delivery_id,
+                r.uid,
+                r.attempt,
+                "failed for good" if status == "failed" else "will be retried",
+                r.error,
+            )
+        await repo.set_outcome(
+            tx,
+            r.delivery_id,
+            status=status,
+            run_at_ms=run_at,
+            status_code=r.status_code,
+            error=error,
+            delivered_ms=delivered,
+        )
+
+    # -- the loops -------------------------------------------------------------------------
+
+    async def run_once(self) -> int:
+        """Claim what is due, post it, record it; the number of deliveries handled (tests and
+        ``worker --once``)."""
+        async with self._client_ctx() as client:
+            n = await self._dispatch(client)
+            while self._tasks:
+                await asyncio.gather(*tuple(self._tasks))
+            await self._record()
+        return n
+
+    @contextlib.asynccontextmanager
+    async def _client_ctx(self) -> AsyncIterator[httpx.AsyncClient]:
+        if self._client is not None:
+            yield self._client
+            return
+        async with guarded_client(
+            self.networks, timeout=self.timeout_seconds, max_connections=self.concurrency
+        ) as client:
+            yield client
+
+    async def _recorder(self, stop: asyncio.Event) -> None:
+        while not (stop.is_set() and self._inflight == 0):
+            self._finished.clear()
+            if not self._done:
+                await _wait_any(self._finished, stop, 0.5)
+            try:
+                await self._record()
+            except Exception:
+                log.exception("recording webhook attempts failed; retrying in 1 s")
+                await asyncio.sleep(1)
+            if stop.is_set() and self._tasks:
+                await asyncio.wait(tuple(self._tasks), timeout=0.1)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Post until ``stop`` is set; then finish the posts in flight (within their timeout)
+        and hand back any lease still held."""
+        signals.events.connect(self.wake)
+        recorder_stop = asyncio.Event()
+        async with self._client_ctx() as client:
+            self._client = client
+            recorder = asyncio.create_task(self._recorder(recorder_stop))
+            try:
+                while not stop.is_set():
+                    try:
+                        claimed = await self._dispatch(client)
+                    except Exception:
+                        log.exception("claiming webhook deliveries failed; retrying in 1 s")
+                        claimed = 0
+                        await _wait_any(stop, stop, 1.0)
+                    if claimed and self._inflight < self.concurrency:
+                        continue
+                    await self._idle(stop)
+            finally:
+                signals.events.disconnect(self.wake)
+                if self._tasks:
+                    await asyncio.wait(tuple(self._tasks), timeout=self.timeout_seconds + 1)
+                for task in tuple(self._tasks):
+                    task.cancel()
+                recorder_stop.set()
+                self._finished.set()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(recorder, 5)
+                self._client = None
+                with contextlib.suppress(Exception):
+                    async with self.db.transaction() as tx:
+                        await repo.release(tx, self.name)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Until woken by a commit in this process, room after a full house, or a poll that
+        finds due work (reads only)."""
+        while not stop.is_set():
+            self._wake.clear()
+            self._room.clear()
+            full = self._inflight >= self.concurrency
+            await _wait_any(self._room if full else self._wake, stop, self.poll_seconds)
+            if full:
+                if self._inflight < self.concurrency:
+                    return
+                continue
+            if self._wake.is_set():
+                await asyncio.sleep(0.002)  # let events committed together share a claim
+                return
+            try:
+                if await repo.due(self.db.reader(), now_ms=_now_ms()):
+                    return
+            except Exception:
+                log.exception("webhook poll failed; retrying in 1 s")
+                await _wait_any(stop, stop, 1.0)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+async def _wait_any(a: asyncio.Event, b: asyncio.Event, seconds: float) -> None:
+    waiters = [asyncio.ensure_future(a.wait()), asyncio.ensure_future(b.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()

@@ -1,0 +1,86 @@
+"""A scriptable webhook receiver on loopback: records every request, answers as told."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from openrespond.webhooks.listen import lifespan, read_body
+from tests.conftest import ServerThread
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    @property
+    def event(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.body)
+        return data
+
+
+@dataclass
+class Receiver:
+    """Answers each request with the next scripted answer (status, headers, delay seconds),
+    then with ``default`` once the script is used up."""
+
+    url: str = ""
+    requests: list[Received] = field(default_factory=list)
+    script: list[tuple[int, dict[str, str], float]] = field(default_factory=list)
+    default: int = 200
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await lifespan(receive, send)
+            return
+        body = await read_body(receive, limit=64 * 1024 * 1024) or b""
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        with self.lock:
+            self.requests.append(Received(headers, body, time.time()))
+            status, extra, delay = self.script.pop(0) if self.script else (self.default, {}, 0.0)
+        if delay:
+            await asyncio.sleep(delay)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.encode(), v.encode()) for k, v in extra.items()],
+            }
+        )
+        await send({"type": "http.response.body", "body": b'{"ok":true}'})
+
+    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        with self.lock:
+            found = [r.event for r in self.requests]
+        return [e for e in found if event_type is None or e["event_type"] == event_type]
+
+    def wait_for(
+        self, count: int, event_type: str | None = None, timeout: float = 10
+    ) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.events(event_type)
+            if len(found) >= count:
+                return found
+            time.sleep(0.02)
+        raise AssertionError(
+            f"expected {count} {event_type or 'event'}(s), got {len(self.events(event_type))}:"
+            f" {[e['event_type'] for e in self.events()]}"
+        )
+
+
+@contextmanager
+def receiving(**kwargs: Any) -> Iterator[Receiver]:
+    receiver = Receiver(**kwargs)
+    with ServerThread(receiver) as url:
+        receiver.url = url + "/hook"
+        yield receiver
