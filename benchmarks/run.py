@@ -136,23 +136,32 @@ async def drain(db_path: Path, count: int) -> dict[str, float]:
     return {"rps": n / seconds, "p99_ms": float("nan"), "non_2xx": 0.0, "messages": float(n)}
 
 
-async def paced(base: str, lo: int, hi: int, *, rate: int, seconds: int) -> dict[str, float]:
-    """Open-loop sends at a fixed rate: request i is due at i/rate s whatever the answers, and
-    64 keep-alive connections (a minimal HTTP/1.1 client, light enough not to be the limit)
-    take the due requests in turn."""
+async def paced(
+    base: str,
+    lo: int,
+    hi: int,
+    *,
+    rate: int,
+    seconds: int,
+    method: str = "POST",
+    path: str = "/v2/contact/id:{id}/message",
+    body: bytes = b'{"channelId":123,"message":{"type":"text","text":"paced"}}',
+) -> dict[str, float]:
+    """Open-loop requests at a fixed rate: request i is due at i/rate s whatever the answers,
+    and 64 keep-alive connections (a minimal HTTP/1.1 client, light enough not to be the
+    limit) take the due requests in turn. ``path`` names a random contact as ``{id}``."""
     import random
     from urllib.parse import urlsplit
 
     url = urlsplit(base)
-    body = b'{"channelId":123,"message":{"type":"text","text":"paced"}}'
     queue: asyncio.Queue[str | None] = asyncio.Queue()
     statuses: list[int] = []
 
     async def connection() -> None:
         reader, writer = await asyncio.open_connection(url.hostname, url.port)
-        while (path := await queue.get()) is not None:
+        while (target := await queue.get()) is not None:
             writer.write(
-                f"POST {path} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+                f"{method} {target} HTTP/1.1\r\nHost: {url.netloc}\r\n"
                 f"Authorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n".encode()
                 + body
@@ -168,13 +177,95 @@ async def paced(base: str, lo: int, hi: int, *, rate: int, seconds: int) -> dict
     t0 = loop.time()
     for i in range(rate * seconds):
         await asyncio.sleep(max(0.0, t0 + i / rate - loop.time()))
-        queue.put_nowait(f"/v2/contact/id:{random.randint(lo, hi)}/message")
+        queue.put_nowait(path.format(id=random.randint(lo, hi)))
     for _ in workers:
         queue.put_nowait(None)
     await asyncio.gather(*workers)
     elapsed = loop.time() - t0
     ok = statuses.count(200)
     return {"rps": ok / elapsed, "p99_ms": float("nan"), "non_2xx": float(len(statuses) - ok)}
+
+
+async def queue_events(db_path: Path, count: int) -> None:
+    """``count`` contact.updated events for the workspace's subscriptions, in one transaction."""
+    from openrespond.db.sqlite import SQLiteDatabase
+    from openrespond.webhooks import events
+
+    db = SQLiteDatabase(str(db_path))
+    await db.connect()
+    try:
+        contacts = [
+            r[0]
+            for r in await db.reader().fetch_all("SELECT id FROM contacts ORDER BY id LIMIT 1000")
+        ]
+        async with db.transaction() as tx:
+            for i in range(count):
+                await events.emit(tx, 1, "contact.updated", contacts[i % len(contacts)])
+    finally:
+        await db.close()
+
+
+async def queue_custom(db_path: Path, channel_id: int, count: int) -> None:
+    """``count`` texts on the custom channel, to contacts with phone numbers, in one go."""
+    from openrespond.db.sqlite import SQLiteDatabase
+    from openrespond.identifiers import Identifier
+    from openrespond.messages import service
+    from openrespond.messages.schemas import TextMessage
+
+    db = SQLiteDatabase(str(db_path))
+    await db.connect()
+    try:
+        contacts = [
+            r[0]
+            for r in await db.reader().fetch_all(
+                "SELECT id FROM contacts WHERE phone IS NOT NULL ORDER BY id LIMIT 2000"
+            )
+        ]
+        async with db.transaction() as tx:
+            for i in range(count):
+                await service.send(
+                    tx,
+                    1,
+                    Identifier("id", contacts[i % len(contacts)]),
+                    channel_id=channel_id,
+                    message=TextMessage(text="bridge"),
+                )
+    finally:
+        await db.close()
+
+
+def _hooks_drained(db_path: Path, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    with closing(sqlite3.connect(db_path, timeout=30)) as conn:
+        while conn.execute(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'"
+        ).fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise RuntimeError("webhook deliveries did not drain")
+            time.sleep(0.1)
+
+
+def hook_stats(db_path: Path, since_ms: int) -> dict[str, float]:
+    """Throughput (first to last 200) and commit-to-200 times of deliveries queued since
+    ``since_ms``. The 200 is taken as recorded by the worker, an upper bound."""
+    with closing(sqlite3.connect(db_path)) as conn:
+        rows = conn.execute(
+            "SELECT queued_ms, delivered_ms, status FROM webhook_deliveries WHERE queued_ms >= ?",
+            (since_ms,),
+        ).fetchall()
+    done = [(q, d) for q, d, s in rows if s == "delivered"]
+    waits = sorted(d - q for q, d in done)
+    span = max(max(d for _, d in done) - min(d for _, d in done), 1) / 1000 if done else 1
+    return {
+        "events": float(len(rows)),
+        "delivered": float(len(done)),
+        "rps": len(done) / span,
+        "p50_ms": float(waits[len(waits) // 2]) if waits else float("nan"),
+        "p99_ms": float(waits[min(len(waits) - 1, int(len(waits) * 0.99))])
+        if waits
+        else float("nan"),
+        "non_2xx": float(len(rows) - len(done)),
+    }
 
 
 def latency(db_path: Path, since_ms: int) -> dict[str, float]:
@@ -248,6 +339,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--backlog", type=int, default=20_000, help="messages for the drain test")
     parser.add_argument("--paced-rate", type=int, default=1000, help="sends/s for the latency test")
+    parser.add_argument("--hook-backlog", type=int, default=10_000, help="events for the drain")
+    parser.add_argument("--hook-rate", type=int, default=500, help="events/s for the latency test")
+    parser.add_argument(
+        "--bridge-backlog", type=int, default=10_000, help="custom-channel messages"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -268,6 +364,7 @@ def main() -> None:
         "OPENRESPOND_DEMO_TOKEN": TOKEN,
         "OPENRESPOND_RATE_LIMIT_PER_SECOND": "0",
         "OPENRESPOND_PORT": str(app_port),
+        "OPENRESPOND_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8",
     }
 
     def start(*args: str) -> subprocess.Popen[bytes]:
@@ -277,6 +374,7 @@ def main() -> None:
 
     app = start("serve", "--demo")
     worker: subprocess.Popen[bytes] | None = None
+    bridge: subprocess.Popen[bytes] | None = None
     try:
         wait(f"http://127.0.0.1:{ref_port}/")
         wait(f"http://127.0.0.1:{app_port}/openapi.json")
@@ -332,8 +430,71 @@ def main() -> None:
             )
             _drained(db_path)
             results[f"paced_{mode}"].update(latency(db_path, start_ms))
+        # Webhooks, posted by the worker process to a receiver answering 200 at once (the
+        # reference app): a backlog drained, then contact updates at a fixed rate.
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}) as api:
+            r = api.post(
+                "/control/workspaces/1/webhooks",
+                json={"url": f"{ref_url}hook", "events": ["contact.updated"]},
+            )
+            r.raise_for_status()
+        start_ms = int(time.time() * 1000)
+        asyncio.run(queue_events(db_path, args.hook_backlog))
+        _hooks_drained(db_path)
+        results["hooks_drain"] = hook_stats(db_path, start_ms)
+        start_ms = int(time.time() * 1000)
+        results["hooks_paced"] = asyncio.run(
+            paced(
+                base,
+                lo,
+                hi,
+                rate=args.hook_rate,
+                seconds=args.seconds,
+                method="PUT",
+                path="/v2/contact/id:{id}",
+                body=b'{"lastName":"Updated"}',
+            )
+        )
+        _hooks_drained(db_path)
+        results["hooks_paced"].update(
+            {f"hook_{k}": v for k, v in hook_stats(db_path, start_ms).items()}
+        )
+        # Custom channel: messages posted by the worker process to a local bridge.
+        bridge_port = free_port()
+        bridge = subprocess.Popen(
+            [*uvicorn, "--app-dir", str(HERE), "--port", str(bridge_port), "bridge:app"]
+        )
+        wait(f"http://127.0.0.1:{bridge_port}/")
+        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}) as api:
+            r = api.post(
+                "/control/workspaces/1/channels",
+                json={
+                    "name": "Bench bridge",
+                    "source": "custom_channel",
+                    "driver": "custom_channel",
+                    "settings": {"apiBaseUrl": f"http://127.0.0.1:{bridge_port}"},
+                },
+            )
+            r.raise_for_status()
+            bridge_channel = r.json()["id"]
+        asyncio.run(queue_custom(db_path, bridge_channel, args.bridge_backlog))
+        t0 = time.monotonic()
+        _drained(db_path)
+        elapsed = time.monotonic() - t0
+        with closing(sqlite3.connect(db_path)) as conn:
+            sent = conn.execute(
+                "SELECT COUNT(*) FROM messages WHERE channel_id = ? AND status = 'sent'",
+                (bridge_channel,),
+            ).fetchone()[0]
+        results["bridge_drain"] = {
+            "messages": float(args.bridge_backlog),
+            "sent": float(sent),
+            "rps": sent / elapsed,
+            "p99_ms": float("nan"),
+            "non_2xx": float(args.bridge_backlog - sent),
+        }
     finally:
-        for proc in (ref, app, worker):
+        for proc in (ref, app, worker, bridge):
             if proc is not None:
                 proc.terminate()
                 proc.wait(10)
@@ -350,7 +511,7 @@ def main() -> None:
         f"{'target':>8}{'p99 ms':>9}{'non-2xx':>9}"
     )
     for name, r in results.items():
-        if name.startswith(("drain_", "paced_")):
+        if name.startswith(("drain_", "paced_", "hooks_", "bridge_")):
             continue
         frac = r.get("fraction", r["rps"] / reference)
         r["fraction"] = frac
@@ -371,6 +532,21 @@ def main() -> None:
             f" accept-to-delivered p50 {paced_r.get('delivery_p50_ms', float('nan')):.0f} ms,"
             f" p99 {paced_r.get('delivery_p99_ms', float('nan')):.0f} ms (target < 200 ms)"
         )
+    drain_h, paced_h = results["hooks_drain"], results["hooks_paced"]
+    print(
+        f"\nwebhooks: {drain_h['delivered']:.0f} of {drain_h['events']:.0f} queued events posted at"
+        f" {drain_h['rps']:.0f} events/s by the worker process (target >= 500)"
+    )
+    print(
+        f"webhooks at ~{args.hook_rate}/s contact updates ({paced_h['rps']:.0f} accepted/s):"
+        f" commit-to-200 p50 {paced_h['hook_p50_ms']:.0f} ms, p99 {paced_h['hook_p99_ms']:.0f} ms"
+        f" (target < 250 ms), {paced_h['hook_delivered']:.0f}/{paced_h['hook_events']:.0f} delivered"
+    )
+    bridge_r = results["bridge_drain"]
+    print(
+        f"custom channel: {bridge_r['sent']:.0f} of {bridge_r['messages']:.0f} messages posted to a"
+        f" local bridge at {bridge_r['rps']:.0f} messages/s by the worker process (target >= 500)"
+    )
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(

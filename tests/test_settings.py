@@ -54,6 +54,8 @@ def test_everything_from_environment() -> None:
         ({"OPENRESPOND_ALLOW_PRIVATE_NETWORKS": "intranet"}, "OPENRESPOND_ALLOW_PRIVATE_NETWORKS"),
         ({"OPENRESPOND_WEBHOOK_RETRY_SECONDS": "-5"}, "OPENRESPOND_WEBHOOK_RETRY_SECONDS"),
         ({"OPENRESPOND_WEBHOOK_TIMEOUT_SECONDS": "0"}, "OPENRESPOND_WEBHOOK_TIMEOUT_SECONDS"),
+        ({"OPENRESPOND_WEBHOOK_LOG_DAYS": "0"}, "OPENRESPOND_WEBHOOK_LOG_DAYS"),
+        ({"OPENRESPOND_DELIVERY_DEADLINE_SECONDS": "x"}, "OPENRESPOND_DELIVERY_DEADLINE_SECONDS"),
     ],
 )
 def test_bad_values_fail_fast_naming_the_variable(env: dict[str, str], word: str) -> None:

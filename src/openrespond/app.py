@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from openrespond import __version__, workers
+from openrespond.channels.routes import ROUTES as CUSTOM_CHANNEL_ROUTES
 from openrespond.contacts.routes import ROUTES as CONTACT_ROUTES
 from openrespond.control.routes import ROUTES as CONTROL_ROUTES
 from openrespond.conversations.routes import ROUTES as CONVERSATION_ROUTES
@@ -85,7 +86,12 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
         ],
         components=Components(
             security_schemes={
-                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                "channelToken": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="The token of the custom channel the events come from",
+                ),
             }
         ),
         security=[{"bearer": []}],
@@ -97,6 +103,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
             *CONTROL_ROUTES,
             *SANDBOX_ROUTES,
             *WEBHOOK_ROUTES,
+            *CUSTOM_CHANNEL_ROUTES,
         ],
         middleware=[ApiMiddleware],  # type: ignore[list-item]
         exception_handlers=exception_handlers,  # type: ignore[arg-type]

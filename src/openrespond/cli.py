@@ -472,6 +472,24 @@ def tag_remove(workspace: Workspace, name: str) -> None:
     console.print(f"removed tag {name!r}")
 
 
+def _settings_json(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        settings = json.loads(raw)
+    except ValueError:
+        settings = None
+    if not isinstance(settings, dict):
+        err.print("[red]error:[/red] --settings must be a JSON object")
+        raise typer.Exit(2)
+    return settings
+
+
+SettingsJson = Annotated[
+    str | None, typer.Option("--settings", help="Delivery settings of the driver, as JSON")
+]
+
+
 @channel_app.command("add")
 def channel_add(
     workspace: Workspace,
@@ -479,22 +497,38 @@ def channel_add(
     source: Annotated[
         str, typer.Option(help="respond.io source, e.g. whatsapp_cloud, other_email")
     ],
-    driver: Annotated[str, typer.Option(help="Delivery driver: sandbox")] = "sandbox",
+    driver: Annotated[
+        str, typer.Option(help="Delivery driver: sandbox, custom_channel or smtp")
+    ] = "sandbox",
+    settings_json: SettingsJson = None,
     channel_id: Annotated[int | None, typer.Option("--id", help="Pick the channel id")] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Create a channel."""
+    """Create a channel; a custom channel's generated token is printed once."""
+    from openrespond.channels import settings as channel_settings
+    from openrespond.sealing import Sealer
     from openrespond.space import service as space
+    from openrespond.space.service import load_secret
 
-    row = _tx(
-        space.create_channel,
-        workspace,
-        name=name,
-        source=source,
-        driver=driver,
-        channel_id=channel_id,
-    )
-    _show([space.channel_from_row(row)], as_json)
+    settings, token = channel_settings.with_token(driver, _settings_json(settings_json))
+
+    async def work(db: Database, s: Settings) -> Any:
+        sealer = Sealer(await load_secret(db, s))
+        async with db.transaction() as tx:
+            return await space.create_channel(
+                tx,
+                workspace,
+                name=name,
+                source=source,
+                driver=driver,
+                settings=settings,
+                channel_id=channel_id,
+                sealer=sealer,
+            )
+
+    _show([space.channel_from_row(_run(work))], as_json)
+    if token is not None:
+        err.print(f"channel token (shown once; the bridge's bearer token): [bold]{token}[/bold]")
 
 
 @channel_app.command("list")
@@ -514,26 +548,24 @@ def channel_update(
     workspace: Workspace,
     channel_id: int,
     name: Annotated[str | None, typer.Option(help="New name")] = None,
-    settings_json: Annotated[
-        str | None, typer.Option("--settings", help="Delivery settings as a JSON object")
-    ] = None,
+    settings_json: SettingsJson = None,
     as_json: AsJson = False,
 ) -> None:
-    """Rename a channel or replace its delivery settings."""
+    """Rename a channel or replace its delivery settings (a secret left out is kept)."""
+    from openrespond.sealing import Sealer
     from openrespond.space import service as space
+    from openrespond.space.service import load_secret
 
-    settings = None
-    if settings_json is not None:
-        try:
-            settings = json.loads(settings_json)
-        except ValueError:
-            err.print("[red]error:[/red] --settings must be a JSON object")
-            raise typer.Exit(2) from None
-        if not isinstance(settings, dict):
-            err.print("[red]error:[/red] --settings must be a JSON object")
-            raise typer.Exit(2)
-    row = _tx(space.update_channel, workspace, channel_id, name=name, settings=settings)
-    _show([space.channel_from_row(row)], as_json)
+    settings = _settings_json(settings_json)
+
+    async def work(db: Database, s: Settings) -> Any:
+        sealer = Sealer(await load_secret(db, s))
+        async with db.transaction() as tx:
+            return await space.update_channel(
+                tx, workspace, channel_id, name=name, settings=settings, sealer=sealer
+            )
+
+    _show([space.channel_from_row(_run(work))], as_json)
 
 
 @channel_app.command("remove")

@@ -40,6 +40,7 @@ class Settings:
     webhook_retry_seconds: int = 3 * 24 * 3600
     webhook_timeout_seconds: int = 10
     delivery_deadline_seconds: int = 24 * 3600
+    webhook_log_days: int = 7
 
     @property
     def rate_limit_burst(self) -> int:
@@ -111,6 +112,7 @@ class Settings:
             ("OPENRESPOND_WEBHOOK_RETRY_SECONDS", "webhook_retry_seconds", 30 * 24 * 3600),
             ("OPENRESPOND_WEBHOOK_TIMEOUT_SECONDS", "webhook_timeout_seconds", 300),
             ("OPENRESPOND_DELIVERY_DEADLINE_SECONDS", "delivery_deadline_seconds", 30 * 24 * 3600),
+            ("OPENRESPOND_WEBHOOK_LOG_DAYS", "webhook_log_days", 3650),
         ):
             if raw := env.get(name):
                 values[attr] = _int(name, raw, 1, hi)

@@ -11,6 +11,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from openrespond.channels.custom import CustomChannelDriver
+from openrespond.channels.drivers import Driver, SandboxDriver
+from openrespond.channels.smtp import SmtpDriver
 from openrespond.channels.worker import DeliveryWorker
 from openrespond.db import Database
 from openrespond.sealing import Sealer
@@ -28,10 +31,13 @@ class Workers:
     async def run_once(self) -> tuple[int, int]:
         """Deliver and post everything due now; (messages, webhook deliveries) handled."""
         messages = hooks = 0
-        while handled := await self.delivery.run_once():
-            messages += handled
-        while handled := await self.webhooks.run_once():
-            hooks += handled
+        try:
+            while handled := await self.delivery.run_once():
+                messages += handled
+            while handled := await self.webhooks.run_once():
+                hooks += handled
+        finally:
+            await self.delivery.close()
         return messages, hooks
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -40,6 +46,14 @@ class Workers:
 
 def build(db: Database, settings: Settings, secret: str, *, batch: int = 256) -> Workers:
     poll = settings.worker_poll_ms / 1000
+    sealer = Sealer(secret)
+    drivers: dict[str, Driver] = {
+        "sandbox": SandboxDriver(),
+        "custom_channel": CustomChannelDriver(
+            sealer, settings.networks, timeout_seconds=settings.webhook_timeout_seconds
+        ),
+        "smtp": SmtpDriver(sealer, settings.networks),
+    }
     return Workers(
         delivery=DeliveryWorker(
             db,
@@ -47,16 +61,19 @@ def build(db: Database, settings: Settings, secret: str, *, batch: int = 256) ->
             lease_seconds=settings.lease_seconds,
             poll_seconds=poll,
             retry_base_ms=settings.retry_base_ms,
+            deadline_seconds=settings.delivery_deadline_seconds,
+            drivers=drivers,
         ),
         webhooks=WebhookWorker(
             db,
-            Sealer(secret),
+            sealer,
             settings.networks,
             lease_seconds=settings.lease_seconds,
             poll_seconds=poll,
             timeout_seconds=settings.webhook_timeout_seconds,
             retry_seconds=settings.webhook_retry_seconds,
             retry_base_ms=settings.retry_base_ms,
+            log_days=settings.webhook_log_days,
         ),
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import time
 from contextlib import closing
@@ -226,6 +227,49 @@ def test_an_idle_worker_polls_with_reads_and_finds_work_from_other_processes(
         finally:
             stop.set()
             await task
+            await db.close()
+
+    asyncio.run(go())
+
+
+class Down:
+    """A driver whose channel never answers."""
+
+    inline = False
+
+    async def close(self) -> None:
+        pass
+
+    async def send(self, job: Job) -> Outcome:
+        return Outcome(retry=True, error="bridge unreachable")
+
+    async def record(self, tx: Any, job: Job, outcome: Outcome, *, worker: str, now: int) -> None:
+        pass
+
+
+def test_a_message_fails_once_the_delivery_deadline_has_passed(tmp_path: Path) -> None:
+    async def go() -> None:
+        path = tmp_path / "deadline.db"
+        db, ids = await _setup(path, 1)
+        try:
+            async with db.transaction() as tx:
+                await tx.execute("UPDATE channels SET driver = 'down'")
+            worker = DeliveryWorker(
+                db, name="w", drivers={"down": Down()}, retry_base_ms=20, deadline_seconds=0.3
+            )
+            attempts = 0
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                attempts += await worker.run_once()
+                with closing(sqlite3.connect(path)) as conn:
+                    [(status, history)] = conn.execute("SELECT status, statuses FROM messages")
+                if status == "failed":
+                    break
+                await asyncio.sleep(0.02)
+            assert status == "failed" and attempts >= 2
+            last = json.loads(history)[-1]
+            assert "bridge unreachable" in last["message"] and "gave up" in last["message"]
+        finally:
             await db.close()
 
     asyncio.run(go())

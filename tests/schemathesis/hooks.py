@@ -6,8 +6,9 @@
    names and lifecycle stages the workspace does not define, filter conditions (their field
    names are the workspace's custom fields), a merge of a contact with itself, closing-note
    categories, assignees and mentions that are not workspace users, and messages the chosen
-   channel cannot carry (or a contact it cannot reach) are replaced by valid ones. Each of
-   these is a documented 400, covered by the route tests.
+   channel cannot carry (or a contact it cannot reach), webhook URLs and channel drivers
+   whose settings need real endpoints are replaced by valid ones. Each of these is a
+   documented 400, covered by the route tests.
 """
 
 from __future__ import annotations
@@ -123,6 +124,10 @@ def _messaging(path: str, body: dict[str, Any]) -> dict[str, Any]:
         if isinstance(message, dict) and message.get("type") == "whatsapp_template":
             body["message"] = {"type": "text", "text": "hello"}
         body["message"] = _deliverable(body["message"], channel)
+    if path.endswith("/channels") and body.get("driver") not in (None, "sandbox"):
+        # Each driver checks its own settings (a bridge URL, an SMTP server) and which
+        # sources it serves; route tests cover those 400s.
+        body["driver"] = "sandbox"
     if "/webhooks" in path and isinstance(body.get("url"), str):
         # Where a URL points (a private address, a host that is down) is checked by the
         # server beyond its syntax; route tests cover those 400s.

@@ -6,7 +6,7 @@ import asyncio
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +20,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     at: float
+    path: str = "/"
 
     @property
     def event(self) -> dict[str, Any]:
@@ -36,6 +37,9 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     script: list[tuple[int, dict[str, str], float]] = field(default_factory=list)
     default: int = 200
+    body: bytes = b'{"ok":true}'
+    # Builds the answer's body from the request instead of ``body`` (e.g. a bridge's mId).
+    reply: Callable[[Received], bytes] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -44,9 +48,11 @@ class Receiver:
             return
         body = await read_body(receive, limit=64 * 1024 * 1024) or b""
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        received = Received(headers, body, time.time(), scope["path"])
         with self.lock:
-            self.requests.append(Received(headers, body, time.time()))
+            self.requests.append(received)
             status, extra, delay = self.script.pop(0) if self.script else (self.default, {}, 0.0)
+        answer = self.reply(received) if self.reply is not None else self.body
         if delay:
             await asyncio.sleep(delay)
         await send(
@@ -56,7 +62,7 @@ class Receiver:
                 "headers": [(k.encode(), v.encode()) for k, v in extra.items()],
             }
         )
-        await send({"type": "http.response.body", "body": b'{"ok":true}'})
+        await send({"type": "http.response.body", "body": answer})
 
     def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
         with self.lock:

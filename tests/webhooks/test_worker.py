@@ -396,3 +396,27 @@ def test_the_running_worker_is_woken_by_a_commit(tmp_path: Path) -> None:
                 await db.close()
 
         asyncio.run(go())
+
+
+def test_old_events_are_forgotten_unless_a_delivery_still_waits(tmp_path: Path) -> None:
+    path = tmp_path / "purge.db"
+    with receiving(script=[(200, {}, 0)], default=500) as rx:
+
+        async def go() -> None:
+            db, ws, _ = await _setup(path, rx.url)
+            try:
+                done, waiting = await _emit(db, ws, 1, n=2)
+                worker = _worker(db, concurrency=1, log_days=1)
+                await worker.run_once()  # the first is delivered
+                await worker.run_once()  # the second fails and waits for a retry
+                async with db.transaction() as tx:
+                    await tx.execute("UPDATE events SET created_ms = created_ms - 2 * 86400000")
+                assert await worker.purge() == 1
+                with closing(sqlite3.connect(path)) as conn:
+                    assert [u for (u,) in conn.execute("SELECT uid FROM events")] == [waiting]
+                    assert conn.execute("SELECT COUNT(*) FROM webhook_attempts").fetchone() == (1,)
+                assert done != waiting
+            finally:
+                await db.close()
+
+        asyncio.run(go())

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import json
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
-__all__ = ["Capabilities", "capabilities_of"]
+__all__ = ["Capabilities", "capabilities_of", "channel_capabilities"]
 
 Addressing = Literal["phone", "email", "platform"]
 
@@ -51,3 +52,16 @@ _TABLE: dict[str, Capabilities] = {
 def capabilities_of(source: str) -> Capabilities:
     """The capabilities of ``source`` (one of respond.io's channel sources)."""
     return _TABLE[source]
+
+
+def channel_capabilities(channel: Any) -> Capabilities:
+    """A channel's capabilities: its source's, except that a custom channel set to custom
+    ids (``idType: custom``) addresses contacts by the bridge's own ids, not by phone."""
+    caps = _TABLE[channel["source"]]
+    if channel["source"] == "custom_channel":
+        settings = channel["settings"]
+        if isinstance(settings, str):
+            settings = json.loads(settings or "{}")
+        if settings.get("idType") == "custom":
+            return replace(caps, addressing="platform")
+    return caps

@@ -34,13 +34,15 @@ class Job:
 class Outcome:
     """What a delivery attempt achieved.
 
-    ``statuses`` are appended to the message's history in order; ``retry_in_ms`` asks for
-    another attempt later instead; ``error`` is the reason stored with a ``failed`` status.
+    ``statuses`` are appended to the message's history in order; ``retry`` asks for another
+    attempt later instead (after ``retry_in_ms``, else the worker's backoff), until the
+    delivery deadline; ``error`` is the reason kept with a retry or a ``failed`` status.
     """
 
     statuses: tuple[str, ...] = ()
     channel_message_id: str | None = None
     error: str | None = None
+    retry: bool = False
     retry_in_ms: int | None = None
 
 
@@ -56,6 +58,8 @@ class Driver(Protocol):
 
     async def send(self, job: Job) -> Outcome: ...
 
+    async def close(self) -> None: ...
+
     async def record(
         self, tx: Connection, job: Job, outcome: Outcome, *, worker: str, now: int
     ) -> None: ...
@@ -65,6 +69,9 @@ class SandboxDriver:
     """Delivers into the database: the message is recorded as received by the channel."""
 
     inline = True
+
+    async def close(self) -> None:
+        """Nothing to release."""
 
     async def send(self, job: Job) -> Outcome:
         if job.address is None:

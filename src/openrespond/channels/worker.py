@@ -22,7 +22,7 @@ import msgspec
 from openrespond import signals
 from openrespond.channels import jobs
 from openrespond.channels.drivers import DRIVERS, Driver, Job, Outcome
-from openrespond.db import Database, Row, Transaction
+from openrespond.db import Database, IntegrityError, Row, Transaction
 from openrespond.messages import repository as messages_repo
 from openrespond.messages.schemas import MessageStatus
 from openrespond.webhooks import events
@@ -50,6 +50,8 @@ class DeliveryWorker:
         poll_seconds: float = 0.01,
         coalesce_seconds: float = 0.005,
         retry_base_ms: int = 1000,
+        deadline_seconds: float = 24 * 3600,
+        concurrency: int = 64,
         drivers: dict[str, Driver] | None = None,
     ) -> None:
         self.db = db
@@ -59,6 +61,8 @@ class DeliveryWorker:
         self.poll_seconds = poll_seconds
         self.coalesce_seconds = coalesce_seconds
         self.retry_base_ms = retry_base_ms
+        self.deadline_ms = int(deadline_seconds * 1000)
+        self.concurrency = concurrency
         self.drivers = DRIVERS if drivers is None else drivers
         self._wake = asyncio.Event()
 
@@ -83,7 +87,15 @@ class DeliveryWorker:
                 return len(batch)
         if not batch:
             return 0
-        outcomes = await asyncio.gather(*(self._send(job) for job in batch))
+        # Sends that do I/O run a bounded number at a time: past that, more connections to
+        # the same bridge or server only queue (and cost) more.
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def send(job: Job) -> Outcome:
+            async with gate:
+                return await self._send(job)
+
+        outcomes = await asyncio.gather(*(send(job) for job in batch))
         async with self.db.transaction(urgent=True) as tx:
             await self._finish(tx, batch, list(outcomes))
         return len(batch)
@@ -92,15 +104,24 @@ class DeliveryWorker:
         """Record each outcome and drop its job, for the jobs this worker still holds."""
         now = int(time.time())
         for job, outcome in zip(batch, outcomes, strict=True):
-            if outcome.retry_in_ms is not None:
-                await jobs.retry(
-                    tx,
-                    job.job_id,
-                    self.name,
-                    run_at_ms=_now_ms() + outcome.retry_in_ms,
-                    error=outcome.error or "retry",
+            if outcome.retry:
+                wait = outcome.retry_in_ms
+                if wait is None:
+                    wait = backoff_ms(job.attempts, base_ms=self.retry_base_ms, cap_ms=3_600_000)
+                run_at = _now_ms() + wait
+                if run_at - job.queued_ms <= self.deadline_ms:
+                    log.info(
+                        "message %s: attempt %s: %s", job.message_id, job.attempts, outcome.error
+                    )
+                    await jobs.retry(
+                        tx, job.job_id, self.name, run_at_ms=run_at, error=outcome.error or "retry"
+                    )
+                    continue
+                log.warning("message %s failed for good: %s", job.message_id, outcome.error)
+                outcome = Outcome(
+                    ("failed",),
+                    error=f"{outcome.error} (gave up after {job.attempts} attempts)",
                 )
-                continue
             if not await jobs.finish(tx, job.job_id, self.name):
                 log.warning("job %s of message %s: lease lost", job.job_id, job.message_id)
                 continue
@@ -114,14 +135,31 @@ class DeliveryWorker:
                 )
                 for value in outcome.statuses
             ]
-            await messages_repo.record_delivery(
-                tx,
-                job.message_id,
-                channel_message_id=outcome.channel_message_id,
-                entries=entries,
-                status=outcome.statuses[-1] if outcome.statuses else None,
-                now=now,
-            )
+            m_id = outcome.channel_message_id
+            try:
+                await messages_repo.record_delivery(
+                    tx,
+                    job.message_id,
+                    channel_message_id=m_id,
+                    entries=entries,
+                    status=outcome.statuses[-1] if outcome.statuses else None,
+                    now=now,
+                )
+            except IntegrityError:
+                # The channel gave an id it already gave another message: keep the delivery,
+                # not the id.
+                log.warning("message %s: channel message id %r is taken", job.message_id, m_id)
+                m_id = None
+                await messages_repo.record_delivery(
+                    tx,
+                    job.message_id,
+                    channel_message_id=None,
+                    entries=entries,
+                    status=outcome.statuses[-1] if outcome.statuses else None,
+                    now=now,
+                )
+            if m_id is not None:
+                await messages_repo.apply_early_statuses(tx, job.channel_id, m_id)
             driver = self.drivers.get(job.driver)
             if driver is not None:
                 await driver.record(tx, job, outcome, worker=self.name, now=now)
@@ -138,10 +176,7 @@ class DeliveryWorker:
             return await driver.send(job)
         except Exception as exc:  # a driver fault is retried, never lost
             log.exception("message %s: driver %s failed", job.message_id, job.driver)
-            return Outcome(
-                error=f"{type(exc).__name__}: {exc}",
-                retry_in_ms=backoff_ms(job.attempts, base_ms=self.retry_base_ms),
-            )
+            return Outcome(error=f"{type(exc).__name__}: {exc}", retry=True)
 
     async def _idle(self, stop: asyncio.Event) -> None:
         """Wait until woken (a send in this process) or until a poll finds due work (a send
@@ -179,6 +214,13 @@ class DeliveryWorker:
             with contextlib.suppress(Exception):
                 async with self.db.transaction() as tx:
                     await jobs.release(tx, self.name)
+            await self.close()
+
+    async def close(self) -> None:
+        """Release what the drivers hold (connections)."""
+        for driver in self.drivers.values():
+            with contextlib.suppress(Exception):
+                await driver.close()
 
 
 def _job(row: Row) -> Job:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Request
 from litestar.params import FromPath, JSONBody
 
+from openrespond.channels import settings as channel_settings
 from openrespond.contacts.schemas import StatusMessage
 from openrespond.control import schemas as s
 from openrespond.control import service
@@ -14,10 +16,11 @@ from openrespond.custom_fields import repository as fields_repo
 from openrespond.custom_fields import service as fields
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate
 from openrespond.http.context import read_conn, require_admin, require_workspace, write_tx
+from openrespond.http.pagination import public_base
 from openrespond.http.routing import PathId, delete, get, post, put
 from openrespond.space import repository as space_repo
 from openrespond.space import service as space
-from openrespond.space.schemas import Channel, ClosingNote, Template, User
+from openrespond.space.schemas import ClosingNote, Template, User
 from openrespond.tags import repository as tags_repo
 from openrespond.tags import service as tags
 from openrespond.tags.schemas import Tag, TagCreate
@@ -28,6 +31,12 @@ __all__ = ["ROUTES"]
 Req = Request[Any, Any, Any]
 W = "/control/workspaces/{wid:int}"
 T = ["Control"]
+
+
+def _control_channel(row: Any) -> s.ControlChannel:
+    return s.ControlChannel(
+        **msgspec.structs.asdict(space.channel_from_row(row)), driver=row["driver"]
+    )
 
 
 def _ok(message: str) -> StatusMessage:
@@ -293,18 +302,27 @@ async def delete_tag(request: Req, wid: PathId, name: FromPath[str]) -> StatusMe
     operation_id="controlCreateChannel",
     summary="Create a channel (source as clients see it, driver that delivers)",
 )
-async def create_channel(request: Req, wid: PathId, data: JSONBody[s.ChannelCreate]) -> Channel:
+async def create_channel(
+    request: Req, wid: PathId, data: JSONBody[s.ChannelCreate]
+) -> s.ChannelCreated:
     require_workspace(request, wid)
+    settings, token = channel_settings.with_token(data.driver, data.settings)
     row = await space.create_channel(
         await write_tx(request),
         wid,
         name=data.name,
         source=data.source,
         driver=data.driver,
-        settings=data.settings,
+        settings=settings,
         channel_id=data.id,
+        sealer=request.app.state.sealer,
     )
-    return space.channel_from_row(row)
+    custom = data.driver == "custom_channel"
+    return s.ChannelCreated(
+        **msgspec.structs.asdict(_control_channel(row)),
+        token=token,
+        webhook_url=f"{public_base(request)}/custom/channel/webhook/" if custom else None,
+    )
 
 
 @get(W + "/channels", tags=T, operation_id="controlListChannels", summary="List channels")
@@ -313,7 +331,7 @@ async def list_channels(request: Req, wid: PathId) -> s.ChannelList:
     conn = read_conn(request)
     await space.require_workspace(conn, wid)
     rows = await space_repo.all_channels(conn, wid)
-    return s.ChannelList(items=[space.channel_from_row(r) for r in rows])
+    return s.ChannelList(items=[_control_channel(r) for r in rows])
 
 
 @put(
@@ -324,12 +342,17 @@ async def list_channels(request: Req, wid: PathId) -> s.ChannelList:
 )
 async def update_channel(
     request: Req, wid: PathId, channelId: PathId, data: JSONBody[s.ChannelUpdate]
-) -> Channel:
+) -> s.ControlChannel:
     require_workspace(request, wid)
     row = await space.update_channel(
-        await write_tx(request), wid, channelId, name=data.name, settings=data.settings
+        await write_tx(request),
+        wid,
+        channelId,
+        name=data.name,
+        settings=data.settings,
+        sealer=request.app.state.sealer,
     )
-    return space.channel_from_row(row)
+    return _control_channel(row)
 
 
 @delete(

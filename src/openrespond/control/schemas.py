@@ -14,8 +14,10 @@ from openrespond.validation import NON_BLANK
 
 __all__ = [
     "ChannelCreate",
+    "ChannelCreated",
     "ChannelList",
     "ChannelUpdate",
+    "ControlChannel",
     "ClosingNoteCreate",
     "ClosingNoteList",
     "CustomFieldList",
@@ -127,11 +129,29 @@ class TagList(msgspec.Struct):
 
 
 class ChannelCreate(msgspec.Struct):
+    """``settings`` depend on the driver: none for ``sandbox``; ``{apiBaseUrl, token?,
+    idType?}`` for ``custom_channel``; ``{host, port?, security?, username?, password?, from,
+    fromName?, replyTo?, timeoutSeconds?, attachments?, maxAttachmentBytes?}`` for ``smtp``."""
+
     name: Name
     source: ChannelSource
-    driver: Literal["sandbox"] = "sandbox"
+    driver: Literal["sandbox", "custom_channel", "smtp"] = "sandbox"
     settings: dict[str, Any] = {}
     id: Annotated[int, Meta(ge=1, lt=2**53)] | None = None
+
+
+class ControlChannel(Channel):
+    """A channel with the driver that delivers its messages (settings are never shown)."""
+
+    driver: str
+
+
+class ChannelCreated(ControlChannel, omit_defaults=True):
+    """The new channel. A custom channel's ``token`` (generated unless given) is shown only
+    here; its bridge posts incoming events to ``webhookUrl`` with that token."""
+
+    token: str | None = None
+    webhook_url: str | None = msgspec.field(default=None, name="webhookUrl")
 
 
 class ChannelUpdate(msgspec.Struct):
@@ -142,7 +162,7 @@ class ChannelUpdate(msgspec.Struct):
 
 
 class ChannelList(msgspec.Struct):
-    items: list[Channel]
+    items: list[ControlChannel]
 
 
 class TemplateCreate(msgspec.Struct):

@@ -13,7 +13,15 @@ from litestar import Request
 from openrespond.db import Connection, Row
 from openrespond.errors import BadRequest
 
-__all__ = ["Cursor", "PageRows", "Pagination", "fetch_page", "page_links", "parse_cursor"]
+__all__ = [
+    "Cursor",
+    "PageRows",
+    "Pagination",
+    "fetch_page",
+    "page_links",
+    "parse_cursor",
+    "public_base",
+]
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
@@ -124,10 +132,17 @@ async def _exists(
     return row is not None
 
 
+def public_base(request: Request[Any, Any, Any]) -> str:
+    """The server's address as its clients use it (``OPENRESPOND_PUBLIC_URL``, else the
+    request's own origin)."""
+    base: str = request.app.state.settings.public_url or _origin(request.scope)
+    return base
+
+
 def page_links(request: Request[Any, Any, Any], page: PageRows, limit: int) -> Pagination:
     """Absolute ``next``/``previous`` URLs for ``page``, keeping the request's other query."""
     scope = request.scope
-    base = request.app.state.settings.public_url or _origin(scope)
+    base = public_base(request)
     path = quote(scope.get("root_path", "") + scope["path"], safe="/:@+!$&'()*,;=-._~")
     query = scope.get("query_string", b"").decode("utf-8", "replace")
     keep = [

@@ -214,3 +214,50 @@ async def last_interacted_channel(conn: Connection, ws: int, contact_id: int) ->
         contact_id,
     )
     return found
+
+
+async def by_channel_message(
+    conn: Connection, channel_id: int, channel_message_id: str
+) -> Row | None:
+    """The message a channel knows by ``channel_message_id``."""
+    return await conn.fetch_one(
+        f"{SELECT} WHERE m.channel_id = ? AND m.channel_message_id = ?",
+        channel_id,
+        channel_message_id,
+    )
+
+
+async def stash_early_status(
+    conn: Connection, channel_id: int, channel_message_id: str, status: bytes, value: str, now: int
+) -> None:
+    """Keep a status reported for a message id not recorded yet."""
+    await conn.execute(
+        "INSERT INTO early_statuses (channel_id, channel_message_id, status, value, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        channel_id,
+        channel_message_id,
+        status.decode(),
+        value,
+        now,
+    )
+    # Reports for ids that never turn up are dropped after a day.
+    await conn.execute("DELETE FROM early_statuses WHERE created_at < ?", now - 86_400)
+
+
+async def apply_early_statuses(conn: Connection, channel_id: int, channel_message_id: str) -> None:
+    """Append the statuses reported before the message's channel id was recorded."""
+    rows = await conn.fetch_all(
+        "DELETE FROM early_statuses WHERE channel_id = ? AND channel_message_id = ?"
+        " RETURNING id, status, value, created_at",
+        channel_id,
+        channel_message_id,
+    )
+    if not rows:
+        return
+    message = await by_channel_message(conn, channel_id, channel_message_id)
+    if message is None:
+        return
+    for row in sorted(rows, key=lambda r: r["id"]):
+        await append_status(
+            conn, message["id"], row["status"].encode(), row["value"], row["created_at"]
+        )

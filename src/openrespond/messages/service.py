@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from openrespond.channels import jobs
-from openrespond.channels.capabilities import Capabilities, capabilities_of
+from openrespond.channels.capabilities import Capabilities, channel_capabilities
 from openrespond.contacts import repository as contacts_repo
 from openrespond.contacts import service as contacts
 from openrespond.contacts.schemas import ContactCreate
@@ -129,7 +129,7 @@ async def send(
                 f"channelId: contact {contact_id} has no channel yet; name one with channelId"
             )
     channel = await space.get_channel(tx, ws, channel_id)
-    caps = capabilities_of(channel["source"])
+    caps = channel_capabilities(channel)
     message = await _check_content(tx, ws, channel, caps, message, contact_id)
     at = contacts.now()
     if await repo.channel_link(tx, ws, contact_id, channel_id) is None:
@@ -229,14 +229,19 @@ async def receive(
     message: Message,
     profile: ContactProfile | None = None,
     channel_message_id: str | None = None,
+    echo: bool = False,
 ) -> tuple[int, int]:
     """An incoming message from ``address`` on a channel, as respond.io records one: the
     contact is found by its link or its phone/email, else created; linked; its conversation
-    opened. Returns (contactId, messageId)."""
+    opened. Returns (contactId, messageId).
+
+    An ``echo`` is the opposite direction: a message the business sent to ``address`` from
+    outside openrespond (reported by the channel). It is recorded as outgoing and ``sent``.
+    """
     channel = await space.get_channel(tx, ws, channel_id)
-    caps = capabilities_of(channel["source"])
+    caps = channel_capabilities(channel)
     address = _normalize_address(caps, address)
-    if message_type(message) in ("whatsapp_template", "facebook_template"):
+    if not echo and message_type(message) in ("whatsapp_template", "facebook_template"):
         raise BadRequest("message.type: templates are sent by businesses, not received")
     contact_id = await repo.contact_for_address(tx, ws, channel_id, address)
     if contact_id is None and caps.addressing in ("phone", "email"):
@@ -251,21 +256,29 @@ async def receive(
         ws,
         contact_id=contact_id,
         channel_id=channel_id,
-        traffic="incoming",
+        traffic="outgoing" if echo else "incoming",
         type_=message_type(message),
         content=msgspec.json.encode(message),
-        statuses=b"[]",
-        status=None,
-        sender_source=None,
+        statuses=msgspec.json.encode([MessageStatus(value="sent", timestamp=at)])
+        if echo
+        else b"[]",
+        status="sent" if echo else None,
+        sender_source="echo" if echo else None,
         sender_user_id=None,
         channel_message_id=channel_message_id,
         now=at,
     )
     await repo.touch_link(
-        tx, ws, contact_id=contact_id, channel_id=channel_id, now=at, incoming=True
+        tx, ws, contact_id=contact_id, channel_id=channel_id, now=at, incoming=not echo
     )
-    await conversations.record_message(tx, ws, contact_id, incoming=True, at=at)
-    await events.emit(tx, ws, "message.received", contact_id, message_id=message_id)
+    await conversations.record_message(tx, ws, contact_id, incoming=not echo, at=at)
+    await events.emit(
+        tx,
+        ws,
+        "message.sent" if echo else "message.received",
+        contact_id,
+        message_id=message_id,
+    )
     return contact_id, message_id
 
 

@@ -9,9 +9,11 @@ from typing import Any
 
 import msgspec
 
+from openrespond.channels import settings as channel_settings
 from openrespond.db import Connection, Database, IntegrityError, Row, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.http.pagination import Cursor, PageRows
+from openrespond.sealing import Sealer
 from openrespond.settings import Settings
 from openrespond.space import repository as repo
 from openrespond.space.schemas import CHANNEL_SOURCES, Channel, ClosingNote, Team, Template, User
@@ -44,7 +46,7 @@ __all__ = [
 
 ROLES = ("agent", "manager", "owner")
 # Drivers this build ships; custom_channel and smtp are planned.
-DRIVERS = ("sandbox",)
+DRIVERS = ("sandbox", "custom_channel", "smtp")
 TEMPLATE_STATUSES = ("approved", "pending", "rejected")
 
 
@@ -275,8 +277,10 @@ async def create_channel(
     driver: str = "sandbox",
     settings: dict[str, Any] | None = None,
     channel_id: int | None = None,
+    sealer: Sealer | None = None,
 ) -> Row:
-    """A workspace channel with the ``source`` clients see and the ``driver`` that delivers."""
+    """A workspace channel with the ``source`` clients see and the ``driver`` that delivers
+    (its settings checked, secrets sealed with ``sealer``)."""
     await require_workspace(tx, ws)
     name = clean(name)
     if not 1 <= len(name) <= 255:
@@ -287,6 +291,7 @@ async def create_channel(
         raise BadRequest(f"driver must be one of {', '.join(DRIVERS)}, got {driver!r}")
     if channel_id is not None and not 0 < channel_id < 2**53:
         raise BadRequest("id must be a positive integer")
+    stored = channel_settings.prepare(driver, source, settings, sealer=sealer)
     try:
         new_id = await repo.insert_channel(
             tx,
@@ -295,7 +300,7 @@ async def create_channel(
             name=name,
             source=source,
             driver=driver,
-            settings=json.dumps(settings or {}),
+            settings=json.dumps(stored),
             created_at=now(),
         )
     except IntegrityError:
@@ -319,13 +324,26 @@ async def update_channel(
     *,
     name: str | None = None,
     settings: dict[str, Any] | None = None,
+    sealer: Sealer | None = None,
 ) -> Row:
-    """Rename a channel or replace its delivery settings; its source and driver stay."""
+    """Rename a channel or replace its delivery settings; its source and driver stay, and a
+    secret the new settings leave out keeps its value."""
     if name is not None:
         name = clean(name)
         if not 1 <= len(name) <= 255:
             raise BadRequest("name must be 1-255 characters")
-    encoded = json.dumps(settings) if settings is not None else None
+    encoded = None
+    if settings is not None:
+        current = await get_channel(tx, ws, channel_id)
+        encoded = json.dumps(
+            channel_settings.prepare(
+                current["driver"],
+                current["source"],
+                settings,
+                sealer=sealer,
+                current=json.loads(current["settings"] or "{}"),
+            )
+        )
     if not await repo.update_channel(tx, ws, channel_id, name=name, settings=encoded):
         raise NotFound(f"channel {channel_id} not found")
     return await get_channel(tx, ws, channel_id)

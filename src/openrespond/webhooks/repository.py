@@ -24,6 +24,7 @@ __all__ = [
     "due",
     "get",
     "insert",
+    "purge",
     "list_all",
     "record_attempt",
     "release",
@@ -265,4 +266,16 @@ async def release(tx: Transaction, owner: str) -> None:
         "UPDATE webhook_deliveries SET lease_owner = NULL, lease_until = NULL,"
         " attempts = MAX(attempts - 1, 0) WHERE lease_owner = ? AND status = 'pending'",
         owner,
+    )
+
+
+async def purge(tx: Transaction, *, before_ms: int, limit: int = 1000) -> int:
+    """Forget up to ``limit`` events older than ``before_ms`` that nothing waits to post,
+    with their deliveries and attempt log; how many."""
+    return await tx.execute(
+        "DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.created_ms < ?"
+        " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id"
+        " AND d.status = 'pending') ORDER BY e.id LIMIT ?)",
+        before_ms,
+        limit,
     )

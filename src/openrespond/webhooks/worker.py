@@ -38,6 +38,7 @@ __all__ = ["WebhookWorker", "retry_after_ms"]
 log = logging.getLogger("openrespond.webhooks")
 
 MAX_RETRY_AFTER_MS = 24 * 3600 * 1000
+PURGE_EVERY_SECONDS = 600
 
 
 def retry_after_ms(value: str | None, *, now: float | None = None) -> int | None:
@@ -88,6 +89,7 @@ class WebhookWorker:
         retry_seconds: float = 3 * 24 * 3600,
         retry_base_ms: int = 1000,
         retry_cap_ms: int = 3600 * 1000,
+        log_days: float = 7,
     ) -> None:
         self.db = db
         self.sealer = sealer
@@ -101,6 +103,8 @@ class WebhookWorker:
         self.retry_ms = int(retry_seconds * 1000)
         self.retry_base_ms = retry_base_ms
         self.retry_cap_ms = retry_cap_ms
+        self.log_ms = int(log_days * 86_400_000)
+        self._next_purge = 0.0
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._finished = asyncio.Event()
@@ -303,6 +307,7 @@ class WebhookWorker:
                         await _wait_any(stop, stop, 1.0)
                     if claimed and self._inflight < self.concurrency:
                         continue
+                    await self._maybe_purge()
                     await self._idle(stop)
             finally:
                 signals.events.disconnect(self.wake)
@@ -318,6 +323,28 @@ class WebhookWorker:
                 with contextlib.suppress(Exception):
                     async with self.db.transaction() as tx:
                         await repo.release(tx, self.name)
+
+    async def purge(self) -> int:
+        """Drop events (and their delivery log) past the log's retention; how many."""
+        total = 0
+        before = _now_ms() - self.log_ms
+        while True:
+            async with self.db.transaction() as tx:
+                n = await repo.purge(tx, before_ms=before)
+            total += n
+            if n < 1000:
+                return total
+            await asyncio.sleep(0)  # let requests have the writer between batches
+
+    async def _maybe_purge(self) -> None:
+        if time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + PURGE_EVERY_SECONDS
+        try:
+            if n := await self.purge():
+                log.info("forgot %s webhook event(s) older than the log's retention", n)
+        except Exception:
+            log.exception("purging old webhook events failed")
 
     async def _idle(self, stop: asyncio.Event) -> None:
         """Until woken by a commit in this process, room after a full house, or a poll that

@@ -1,0 +1,164 @@
+"""Incoming events of respond.io's Custom Channel protocol, ``POST /custom/channel/webhook/``.
+
+A bridge posts ``{channelId, contactId, events: [...], contact?}`` with its channel's token
+as the bearer token. ``message`` events are messages from the contact (the contact is
+created from ``contact`` when unknown), ``message_echo`` events are messages the business
+sent from elsewhere, and ``message_status`` events report what became of an outgoing
+message, found by its ``mId``. Every event is idempotent on ``mId``: a bridge that retries
+stores nothing twice. A request is applied whole or not at all.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from openrespond.channels import settings as channel_settings
+from openrespond.db import Row, Transaction
+from openrespond.errors import BadRequest, NotFound, Unauthorized
+from openrespond.messages import repository as messages_repo
+from openrespond.messages import service as messages
+from openrespond.messages.schemas import ContactProfile, Message, MessageStatus
+from openrespond.sealing import Sealer, SealError
+
+__all__ = ["InboundResult", "InboundWebhook", "receive"]
+
+MId = Annotated[str, Meta(min_length=1, max_length=255)]
+Timestamp = Annotated[int, Meta(ge=0, le=2**53 - 1)]
+StatusValue = Literal["sent", "delivered", "read", "failed"]
+
+
+class StatusReport(msgspec.Struct):
+    value: StatusValue
+    message: Annotated[str, Meta(max_length=1024)] | None = None
+
+
+class MessageEvent(msgspec.Struct, tag_field="type", tag="message"):
+    m_id: MId = msgspec.field(name="mId")
+    timestamp: Timestamp
+    message: Message
+
+
+class EchoEvent(msgspec.Struct, tag_field="type", tag="message_echo"):
+    m_id: MId = msgspec.field(name="mId")
+    timestamp: Timestamp
+    message: Message
+
+
+class StatusEvent(msgspec.Struct, tag_field="type", tag="message_status"):
+    """``status`` is a value, or ``{value, message?}``; ``error`` is another place for a
+    failure's reason."""
+
+    m_id: MId = msgspec.field(name="mId")
+    timestamp: Timestamp
+    status: StatusValue | StatusReport
+    error: Annotated[str, Meta(max_length=1024)] | None = None
+
+
+Event = MessageEvent | EchoEvent | StatusEvent
+
+
+class InboundWebhook(msgspec.Struct):
+    channel_id: Annotated[str, Meta(min_length=1, max_length=32)] | int = msgspec.field(
+        name="channelId"
+    )
+    events: Annotated[list[Event], Meta(min_length=1, max_length=100)]
+    contact_id: Annotated[str, Meta(min_length=1, max_length=255)] | None = msgspec.field(
+        default=None, name="contactId"
+    )
+    contact: ContactProfile | None = None
+
+
+class EventResult(msgspec.Struct):
+    m_id: str = msgspec.field(name="mId")
+    type: str
+    result: Literal["stored", "duplicate", "updated", "waiting"]
+    message_id: int | None = msgspec.field(name="messageId")
+
+
+class InboundResult(msgspec.Struct):
+    code: int
+    message: str
+    results: list[EventResult]
+
+
+async def _channel(
+    tx: Transaction, raw_id: str | int, token: str | None, sealer: Sealer
+) -> dict[str, object]:
+    try:
+        channel_id = int(raw_id)
+    except ValueError:
+        raise BadRequest(f"channelId must be a channel id, got {str(raw_id)[:32]!r}") from None
+    row = await tx.fetch_one(
+        "SELECT id, workspace_id, name, source, driver, settings FROM channels WHERE id = ?",
+        channel_id,
+    )
+    if row is None or row["driver"] != "custom_channel":
+        raise NotFound(f"channelId: no custom channel {channel_id}")
+    settings = json.loads(row["settings"] or "{}")
+    try:
+        expected = channel_settings.secret(settings, "custom_channel", sealer)
+    except SealError:
+        expected = None
+    if not token or expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
+        raise Unauthorized("the token is not this channel's token")
+    return dict(row)
+
+
+async def receive(
+    tx: Transaction, body: InboundWebhook, *, token: str | None, sealer: Sealer
+) -> InboundResult:
+    channel = await _channel(tx, body.channel_id, token, sealer)
+    channel_id, ws = int(str(channel["id"])), int(str(channel["workspace_id"]))
+    results: list[EventResult] = []
+    for event in body.events:
+        kind = type(event).__struct_config__.tag
+        known = await messages_repo.by_channel_message(tx, channel_id, event.m_id)
+        if isinstance(event, StatusEvent):
+            results.append(await _status(tx, channel_id, event, known))
+            continue
+        if known is not None:
+            results.append(EventResult(event.m_id, str(kind), "duplicate", known["id"]))
+            continue
+        if body.contact_id is None:
+            raise BadRequest(f"contactId is required with {kind} events")
+        _, message_id = await messages.receive(
+            tx,
+            ws,
+            channel_id=channel_id,
+            address=body.contact_id,
+            message=event.message,
+            profile=body.contact,
+            channel_message_id=event.m_id,
+            echo=isinstance(event, EchoEvent),
+        )
+        results.append(EventResult(event.m_id, str(kind), "stored", message_id))
+    return InboundResult(200, f"{len(results)} event(s) processed", results)
+
+
+async def _status(
+    tx: Transaction, channel_id: int, event: StatusEvent, known: Row | None
+) -> EventResult:
+    report = event.status if isinstance(event.status, StatusReport) else StatusReport(event.status)
+    reason = (report.message or event.error) if report.value == "failed" else None
+    timestamp = event.timestamp // 1000
+    entry = msgspec.json.encode(
+        MessageStatus(value=report.value, timestamp=timestamp, message=reason)
+    )
+    if known is None:
+        # The send's answer with this mId may not be stored yet: applied once it is.
+        await messages_repo.stash_early_status(
+            tx, channel_id, event.m_id, entry, report.value, int(time.time())
+        )
+        return EventResult(event.m_id, "message_status", "waiting", None)
+    if known["traffic"] != "outgoing":
+        raise BadRequest(f"mId {event.m_id}: statuses are for outgoing messages")
+    if report.value in {s["value"] for s in json.loads(known["statuses"])}:
+        return EventResult(event.m_id, "message_status", "duplicate", known["id"])
+    await messages_repo.append_status(tx, known["id"], entry, report.value, timestamp)
+    return EventResult(event.m_id, "message_status", "updated", known["id"])

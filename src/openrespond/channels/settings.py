@@ -1,0 +1,132 @@
+"""Delivery settings of each driver: checked when a channel is created or changed, secrets
+sealed before they are stored, and never shown again.
+
+- ``sandbox``: no settings.
+- ``custom_channel``: ``{apiBaseUrl, token?, idType?}`` — respond.io's Custom Channel: the
+  bridge at ``apiBaseUrl`` receives ``POST /message`` with ``Authorization: Bearer <token>``
+  and posts incoming events to ``/custom/channel/webhook/`` with the same token. Without
+  ``token`` one is generated and shown once.
+- ``smtp``: ``{host, port?, security?, username?, password?, from, fromName?, replyTo?,
+  timeoutSeconds?, attachments?, maxAttachmentBytes?}``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+from openrespond.errors import BadRequest
+from openrespond.net import check_url
+from openrespond.sealing import Sealer
+from openrespond.validation import normalize_email
+
+__all__ = [
+    "DRIVER_SOURCES",
+    "PURPOSE",
+    "CustomChannelSettings",
+    "SmtpSettings",
+    "prepare",
+    "secret",
+    "with_token",
+]
+
+PURPOSE = "channel secret"
+
+# Which sources each driver can stand behind (None: any).
+DRIVER_SOURCES: dict[str, tuple[str, ...] | None] = {
+    "sandbox": None,
+    "custom_channel": ("custom_channel",),
+    "smtp": ("other_email", "gmail"),
+}
+
+
+class CustomChannelSettings(msgspec.Struct, rename="camel"):
+    api_base_url: Annotated[str, Meta(max_length=2048)]
+    token: Annotated[str, Meta(min_length=16, max_length=512)] | None = None
+    id_type: Literal["phone", "custom"] = "phone"
+
+
+class SmtpSettings(msgspec.Struct, rename="camel"):
+    host: Annotated[str, Meta(min_length=1, max_length=255)]
+    from_: Annotated[str, Meta(min_length=3, max_length=254)] = msgspec.field(name="from")
+    port: Annotated[int, Meta(ge=1, le=65535)] = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: Annotated[str, Meta(max_length=255)] | None = None
+    password: Annotated[str, Meta(max_length=1024)] | None = None
+    from_name: Annotated[str, Meta(max_length=255)] | None = None
+    reply_to: Annotated[str, Meta(max_length=254)] | None = None
+    timeout_seconds: Annotated[int, Meta(ge=1, le=300)] = 30
+    attachments: Literal["link", "attach"] = "link"
+    max_attachment_bytes: Annotated[int, Meta(ge=1, le=50 * 1024 * 1024)] = 10 * 1024 * 1024
+
+
+_SECRET_FIELDS = {"custom_channel": "token", "smtp": "password"}
+
+
+def _convert(raw: dict[str, Any], kind: type[Any], driver: str) -> Any:
+    try:
+        return msgspec.convert(raw, kind)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"settings ({driver}): {exc}") from None
+
+
+def with_token(driver: str, raw: dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
+    """For a new custom channel without a token: the settings with a generated one, and that
+    token (to be shown once). Other settings come back as they are."""
+    raw = dict(raw or {})
+    if driver != "custom_channel" or raw.get("token") is not None:
+        return raw, None
+    raw["token"] = secrets.token_urlsafe(32)
+    return raw, raw["token"]
+
+
+def prepare(
+    driver: str,
+    source: str,
+    raw: dict[str, Any] | None,
+    *,
+    sealer: Sealer | None,
+    current: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The settings to store for ``driver``, checked, with secrets sealed. On a change, a
+    secret left out keeps its current value."""
+    allowed = DRIVER_SOURCES.get(driver)
+    if allowed is not None and source not in allowed:
+        raise BadRequest(f"driver {driver!r} serves sources {', '.join(allowed)}, not {source!r}")
+    raw = dict(raw or {})
+    if driver == "sandbox":
+        return raw
+    assert sealer is not None, "channels with secrets need the server's sealer"
+    secret_field = _SECRET_FIELDS[driver]
+    kept = (current or {}).get(secret_field)
+    given = raw.get(secret_field)
+    if isinstance(given, str) and given.startswith("v1:"):
+        raise BadRequest(f"settings.{secret_field}: give the secret itself")
+    if driver == "custom_channel":
+        settings = _convert(raw, CustomChannelSettings, driver)
+        check_url(settings.api_base_url, field="settings.apiBaseUrl")
+        if settings.token is None and kept is None:
+            raise BadRequest("settings.token: a custom channel needs its token")
+    else:
+        settings = _convert(raw, SmtpSettings, driver)
+        settings.from_ = normalize_email(settings.from_, field="settings.from")
+        if settings.reply_to:
+            settings.reply_to = normalize_email(settings.reply_to, field="settings.replyTo")
+        if settings.password is not None and settings.username is None:
+            raise BadRequest("settings.password: give username too")
+    stored: dict[str, Any] = msgspec.to_builtins(settings)
+    secret = stored.pop(secret_field, None)
+    if secret is not None:
+        stored[secret_field] = sealer.seal(secret, purpose=PURPOSE)
+    elif kept is not None:
+        stored[secret_field] = kept
+    return stored
+
+
+def secret(settings: dict[str, Any], driver: str, sealer: Sealer) -> str | None:
+    """The channel's secret (token or password), opened."""
+    sealed = settings.get(_SECRET_FIELDS.get(driver, ""))
+    return None if sealed is None else sealer.open(sealed, purpose=PURPOSE)
