@@ -136,13 +136,14 @@ class DeliveryWorker:
                 for value in outcome.statuses
             ]
             m_id = outcome.channel_message_id
+            status = outcome.statuses[-1] if outcome.statuses else None
             try:
                 await messages_repo.record_delivery(
                     tx,
                     job.message_id,
                     channel_message_id=m_id,
                     entries=entries,
-                    status=outcome.statuses[-1] if outcome.statuses else None,
+                    status=status,
                     now=now,
                 )
             except IntegrityError:
@@ -155,7 +156,7 @@ class DeliveryWorker:
                     job.message_id,
                     channel_message_id=None,
                     entries=entries,
-                    status=outcome.statuses[-1] if outcome.statuses else None,
+                    status=status,
                     now=now,
                 )
             if m_id is not None:
