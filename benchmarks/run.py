@@ -99,32 +99,9 @@ def _drained(db_path: Path, seconds: float = 120) -> None:
 async def drain(db_path: Path, count: int) -> dict[str, float]:
     """Queue ``count`` messages in one transaction, then time the running worker
     delivering them (from the first to the last delivery)."""
-    from openrespond.db.sqlite import SQLiteDatabase
-    from openrespond.identifiers import Identifier
-    from openrespond.messages import service
-    from openrespond.messages.schemas import TextMessage
-
-    db = SQLiteDatabase(str(db_path))
-    await db.connect()
-    try:
-        first = int(await db.reader().fetch_val("SELECT COALESCE(MAX(id), 0) FROM messages"))
-        contacts = [
-            r[0]
-            for r in await db.reader().fetch_all(
-                "SELECT id FROM contacts WHERE phone IS NOT NULL ORDER BY id LIMIT 1000"
-            )
-        ]
-        async with db.transaction() as tx:
-            for i in range(count):
-                await service.send(
-                    tx,
-                    1,
-                    Identifier("id", contacts[i % len(contacts)]),
-                    channel_id=123,
-                    message=TextMessage(text="drain"),
-                )
-    finally:
-        await db.close()
+    with closing(sqlite3.connect(db_path)) as conn:
+        first = conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0]
+    await queue_texts(db_path, 123, count, "drain")
     _drained(db_path)
     with closing(sqlite3.connect(db_path)) as conn:
         lo, hi, n = conn.execute(
@@ -205,8 +182,9 @@ async def queue_events(db_path: Path, count: int) -> None:
         await db.close()
 
 
-async def queue_custom(db_path: Path, channel_id: int, count: int) -> None:
-    """``count`` texts on the custom channel, to contacts with phone numbers, in one go."""
+async def queue_texts(db_path: Path, channel_id: int, count: int, text: str) -> None:
+    """``count`` texts on a channel of the demo workspace, to contacts with phone numbers,
+    in one transaction."""
     from openrespond.db.sqlite import SQLiteDatabase
     from openrespond.identifiers import Identifier
     from openrespond.messages import service
@@ -218,7 +196,7 @@ async def queue_custom(db_path: Path, channel_id: int, count: int) -> None:
         contacts = [
             r[0]
             for r in await db.reader().fetch_all(
-                "SELECT id FROM contacts WHERE phone IS NOT NULL ORDER BY id LIMIT 2000"
+                "SELECT id FROM contacts WHERE phone IS NOT NULL ORDER BY id LIMIT 1000"
             )
         ]
         async with db.transaction() as tx:
@@ -228,7 +206,7 @@ async def queue_custom(db_path: Path, channel_id: int, count: int) -> None:
                     1,
                     Identifier("id", contacts[i % len(contacts)]),
                     channel_id=channel_id,
-                    message=TextMessage(text="bridge"),
+                    message=TextMessage(text=text),
                 )
     finally:
         await db.close()
@@ -477,7 +455,7 @@ def main() -> None:
             )
             r.raise_for_status()
             bridge_channel = r.json()["id"]
-        asyncio.run(queue_custom(db_path, bridge_channel, args.bridge_backlog))
+        asyncio.run(queue_texts(db_path, bridge_channel, args.bridge_backlog, "bridge"))
         t0 = time.monotonic()
         _drained(db_path)
         elapsed = time.monotonic() - t0

@@ -6,9 +6,12 @@ at their next poll, so a signal is a shortcut, never the only way work is found.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 __all__ = ["Signal", "deliveries", "events"]
+
+log = logging.getLogger("openrespond.signals")
 
 
 class Signal:
@@ -31,9 +34,7 @@ class Signal:
             try:
                 listener()
             except Exception:  # a listener's fault must not fail the commit that sent it
-                import logging
-
-                logging.getLogger("openrespond.signals").exception("signal listener failed")
+                log.exception("signal listener failed")
 
 
 deliveries = Signal()
