@@ -25,6 +25,7 @@ from openrespond.messages import repository as messages_repo
 from openrespond.messages import service as messages
 from openrespond.messages.schemas import ContactProfile, Message, MessageStatus
 from openrespond.sealing import Sealer, SealError
+from openrespond.space import repository as space_repo
 
 __all__ = ["InboundResult", "InboundWebhook", "receive"]
 
@@ -94,10 +95,7 @@ async def _channel(
         channel_id = int(raw_id)
     except ValueError:
         raise BadRequest(f"channelId must be a channel id, got {str(raw_id)[:32]!r}") from None
-    row = await tx.fetch_one(
-        "SELECT id, workspace_id, name, source, driver, settings FROM channels WHERE id = ?",
-        channel_id,
-    )
+    row = await space_repo.channel_anywhere(tx, channel_id)
     if row is None or row["driver"] != "custom_channel":
         raise NotFound(f"channelId: no custom channel {channel_id}")
     settings = json.loads(row["settings"] or "{}")

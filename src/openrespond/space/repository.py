@@ -10,6 +10,7 @@ from openrespond.http.pagination import Cursor, PageRows, fetch_page
 __all__ = [
     "USER_SELECT",
     "all_channels",
+    "channel_anywhere",
     "approved_template_exists",
     "all_closing_notes",
     "all_templates",
@@ -196,6 +197,14 @@ async def insert_channel(conn: Connection, ws: int, **values: Any) -> int:
 async def get_channel(conn: Connection, ws: int, channel_id: int) -> Row | None:
     return await conn.fetch_one(
         f"SELECT {_CHANNEL_COLUMNS} FROM channels WHERE workspace_id = ? AND id = ?", ws, channel_id
+    )
+
+
+async def channel_anywhere(conn: Connection, channel_id: int) -> Row | None:
+    """A channel by id in whatever workspace holds it: for requests that prove themselves
+    with the channel's own token (custom-channel bridges), not a workspace token."""
+    return await conn.fetch_one(
+        f"SELECT workspace_id, {_CHANNEL_COLUMNS} FROM channels WHERE id = ?", channel_id
     )
 
 
