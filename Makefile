@@ -31,8 +31,10 @@ demo: install
 	OPENRESPOND_ALLOW_PRIVATE_NETWORKS="$${OPENRESPOND_ALLOW_PRIVATE_NETWORKS-127.0.0.0/8,::1}" \
 		$(BIN)/openrespond serve --demo
 
+# The suite on SQLite, then on PostgreSQL (see scripts/test.sh: skipped with the reason when
+# no PostgreSQL answers and none can be started).
 test: install-test
-	$(BIN)/python -m pytest
+	PY=$(BIN)/python scripts/test.sh
 
 conformance: install
 	scripts/conformance.sh

@@ -1,6 +1,10 @@
 """Load 100k contacts, then measure openrespond against a bare ASGI reference, in one run.
 
     make bench            (or: .venv/bin/python benchmarks/run.py [--contacts N] [--seconds S])
+    .venv/bin/python benchmarks/run.py --database postgresql [--postgres-url URL]
+
+With ``--database postgresql`` the server runs on a schema of its own in the PostgreSQL of
+``--postgres-url`` (default ``postgresql://postgres@127.0.0.1:5432/test``), dropped at the end.
 
 Both servers run under uvicorn with one worker on loopback; wrk drives them with the same
 connection count. Each scenario is reported as requests/s and as a fraction of the reference.
@@ -16,19 +20,62 @@ import os
 import re
 import shutil
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from contextlib import closing
 from pathlib import Path
 
 import httpx
 
 HERE = Path(__file__).resolve().parent
 TOKEN = "benchmark-demo-token-0123456789"
+
+
+class Store:
+    """The benchmark's database: a SQLite file or a PostgreSQL schema of its own."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def database(self):  # type: ignore[no-untyped-def]
+        from openrespond.db import open_database
+        from openrespond.settings import Settings
+
+        return open_database(Settings(database_url=self.url))
+
+    def rows(self, sql: str, *args: object) -> list[tuple]:  # type: ignore[type-arg]
+        async def go() -> list[tuple]:  # type: ignore[type-arg]
+            db = self.database()
+            await db.connect()
+            try:
+                return [tuple(r) for r in await db.reader().fetch_all(sql, *args)]
+            finally:
+                await db.close()
+
+        return asyncio.run(go())
+
+    def drop(self) -> None:
+        if not self.url.startswith("postgresql"):
+            return
+        import asyncpg
+
+        from openrespond.db.postgres import split_url
+
+        dsn, schema = split_url(self.url)
+
+        async def go() -> None:
+            conn = await asyncpg.connect(dsn)
+            try:
+                await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            finally:
+                await conn.close()
+
+        asyncio.run(go())
+
+
+STORE = Store("")
 
 
 def free_port() -> int:
@@ -48,25 +95,22 @@ def wait(url: str) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-async def load(db_path: Path, count: int) -> tuple[int, int]:
+async def load(count: int) -> tuple[int, int]:
     """Create the demo workspace and ``count`` contacts; return the id range."""
     from openrespond.db.migrations import migrate
-    from openrespond.db.sqlite import SQLiteDatabase
     from openrespond.demo import ensure_demo
     from openrespond.settings import Settings
     from openrespond.space.service import load_secret
 
-    settings = Settings(database_url=f"sqlite:///{db_path}", demo_token=TOKEN)
-    db = SQLiteDatabase(str(db_path))
+    settings = Settings(database_url=STORE.url, demo_token=TOKEN)
+    db = STORE.database()
     await db.connect()
     await migrate(db)
     wid, _ = await ensure_demo(db, settings, await load_secret(db, settings))
     now = int(time.time())
     async with db.transaction() as tx:
-        first = int(await tx.fetch_val("SELECT COALESCE(MAX(id), 0) + 1 FROM contacts"))
         rows = [
             (
-                first + i,
                 wid,
                 f"Bench{i}",
                 "Contact",
@@ -78,37 +122,38 @@ async def load(db_path: Path, count: int) -> tuple[int, int]:
             for i in range(count)
         ]
         await tx.execute_many(
-            "INSERT INTO contacts (id, workspace_id, first_name, last_name, email, phone,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO contacts (workspace_id, first_name, last_name, email, phone,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+        first, last = await tx.fetch_one(
+            "SELECT MIN(id), MAX(id) FROM contacts WHERE email LIKE 'bench%'"
+        )
     await db.close()
-    return first, first + count - 1
+    assert last - first + 1 == count, "bench contacts are not numbered in one run"
+    return int(first), int(last)
 
 
-def _drained(db_path: Path, seconds: float = 120) -> None:
+def _drained(seconds: float = 120) -> None:
     """Wait until the server's worker has delivered everything queued."""
     deadline = time.monotonic() + seconds
-    with closing(sqlite3.connect(db_path, timeout=30)) as conn:
-        while conn.execute("SELECT COUNT(*) FROM delivery_jobs").fetchone()[0]:
-            if time.monotonic() > deadline:
-                raise RuntimeError("delivery queue did not drain")
-            time.sleep(0.1)
+    while STORE.rows("SELECT COUNT(*) FROM delivery_jobs")[0][0]:
+        if time.monotonic() > deadline:
+            raise RuntimeError("delivery queue did not drain")
+        time.sleep(0.1)
 
 
-async def drain(db_path: Path, count: int) -> dict[str, float]:
+def drain(count: int) -> dict[str, float]:
     """Queue ``count`` messages in one transaction, then time the running worker
     delivering them (from the first to the last delivery)."""
-    with closing(sqlite3.connect(db_path)) as conn:
-        first = conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0]
-    await queue_texts(db_path, 123, count, "drain")
-    _drained(db_path)
-    with closing(sqlite3.connect(db_path)) as conn:
-        lo, hi, n = conn.execute(
-            "SELECT MIN(delivered_ms), MAX(delivered_ms), COUNT(*) FROM sandbox_deliveries"
-            " WHERE message_id > ?",
-            (first,),
-        ).fetchone()
+    first = STORE.rows("SELECT COALESCE(MAX(id), 0) FROM messages")[0][0]
+    asyncio.run(queue_texts(123, count, "drain"))
+    _drained()
+    lo, hi, n = STORE.rows(
+        "SELECT MIN(delivered_ms), MAX(delivered_ms), COUNT(*) FROM sandbox_deliveries"
+        " WHERE message_id > ?",
+        first,
+    )[0]
     seconds = max((hi - lo) / 1000, 0.001)
     return {"rps": n / seconds, "p99_ms": float("nan"), "non_2xx": 0.0, "messages": float(n)}
 
@@ -163,12 +208,11 @@ async def paced(
     return {"rps": ok / elapsed, "p99_ms": float("nan"), "non_2xx": float(len(statuses) - ok)}
 
 
-async def queue_events(db_path: Path, count: int) -> None:
+async def queue_events(count: int) -> None:
     """``count`` contact.updated events for the workspace's subscriptions, in one transaction."""
-    from openrespond.db.sqlite import SQLiteDatabase
     from openrespond.webhooks import events
 
-    db = SQLiteDatabase(str(db_path))
+    db = STORE.database()
     await db.connect()
     try:
         contacts = [
@@ -182,15 +226,14 @@ async def queue_events(db_path: Path, count: int) -> None:
         await db.close()
 
 
-async def queue_texts(db_path: Path, channel_id: int, count: int, text: str) -> None:
+async def queue_texts(channel_id: int, count: int, text: str) -> None:
     """``count`` texts on a channel of the demo workspace, to contacts with phone numbers,
     in one transaction."""
-    from openrespond.db.sqlite import SQLiteDatabase
     from openrespond.identifiers import Identifier
     from openrespond.messages import service
     from openrespond.messages.schemas import TextMessage
 
-    db = SQLiteDatabase(str(db_path))
+    db = STORE.database()
     await db.connect()
     try:
         contacts = [
@@ -212,25 +255,21 @@ async def queue_texts(db_path: Path, channel_id: int, count: int, text: str) -> 
         await db.close()
 
 
-def _hooks_drained(db_path: Path, seconds: float = 180) -> None:
+def _hooks_drained(seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
-    with closing(sqlite3.connect(db_path, timeout=30)) as conn:
-        while conn.execute(
-            "SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'"
-        ).fetchone()[0]:
-            if time.monotonic() > deadline:
-                raise RuntimeError("webhook deliveries did not drain")
-            time.sleep(0.1)
+    while STORE.rows("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'pending'")[0][0]:
+        if time.monotonic() > deadline:
+            raise RuntimeError("webhook deliveries did not drain")
+        time.sleep(0.1)
 
 
-def hook_stats(db_path: Path, since_ms: int) -> dict[str, float]:
+def hook_stats(since_ms: int) -> dict[str, float]:
     """Throughput (first to last 200) and commit-to-200 times of deliveries queued since
     ``since_ms``. The 200 is taken as recorded by the worker, an upper bound."""
-    with closing(sqlite3.connect(db_path)) as conn:
-        rows = conn.execute(
-            "SELECT queued_ms, delivered_ms, status FROM webhook_deliveries WHERE queued_ms >= ?",
-            (since_ms,),
-        ).fetchall()
+    rows = STORE.rows(
+        "SELECT queued_ms, delivered_ms, status FROM webhook_deliveries WHERE queued_ms >= ?",
+        since_ms,
+    )
     done = [(q, d) for q, d, s in rows if s == "delivered"]
     waits = sorted(d - q for q, d in done)
     span = max(max(d for _, d in done) - min(d for _, d in done), 1) / 1000 if done else 1
@@ -246,16 +285,15 @@ def hook_stats(db_path: Path, since_ms: int) -> dict[str, float]:
     }
 
 
-def latency(db_path: Path, since_ms: int) -> dict[str, float]:
+def latency(since_ms: int) -> dict[str, float]:
     """Accept-to-delivered times of the messages queued since ``since_ms``."""
-    with closing(sqlite3.connect(db_path)) as conn:
-        waits = sorted(
-            r[0]
-            for r in conn.execute(
-                "SELECT delivered_ms - queued_ms FROM sandbox_deliveries WHERE queued_ms >= ?",
-                (since_ms,),
-            )
+    waits = sorted(
+        r[0]
+        for r in STORE.rows(
+            "SELECT delivered_ms - queued_ms FROM sandbox_deliveries WHERE queued_ms >= ?",
+            since_ms,
         )
+    )
     if not waits:
         return {"delivered": 0.0}
     return {
@@ -322,13 +360,19 @@ def main() -> None:
     parser.add_argument(
         "--bridge-backlog", type=int, default=10_000, help="custom-channel messages"
     )
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="openrespond-bench-"))
-    db_path = work / "bench.db"
+    STORE.url = (
+        f"{args.postgres_url}?schema=bench_{os.getpid()}"
+        if args.database == "postgresql"
+        else f"sqlite:///{work / 'bench.db'}"
+    )
     t0 = time.monotonic()
-    lo, hi = asyncio.run(load(db_path, args.contacts))
+    lo, hi = asyncio.run(load(args.contacts))
     print(f"loaded {args.contacts} contacts in {time.monotonic() - t0:.1f}s (ids {lo}-{hi})")
 
     ref_port, app_port = free_port(), free_port()
@@ -338,7 +382,7 @@ def main() -> None:
     )
     env = {
         **os.environ,
-        "OPENRESPOND_DATABASE_URL": f"sqlite:///{db_path}",
+        "OPENRESPOND_DATABASE_URL": STORE.url,
         "OPENRESPOND_DEMO_TOKEN": TOKEN,
         "OPENRESPOND_RATE_LIMIT_PER_SECOND": "0",
         "OPENRESPOND_PORT": str(app_port),
@@ -400,14 +444,14 @@ def main() -> None:
                 app = start("serve", "--demo", "--no-worker")
                 worker = start("worker")
                 wait(f"http://127.0.0.1:{app_port}/openapi.json")
-            _drained(db_path)
-            results[f"drain_{mode}"] = asyncio.run(drain(db_path, args.backlog))
+            _drained()
+            results[f"drain_{mode}"] = drain(args.backlog)
             start_ms = int(time.time() * 1000)
             results[f"paced_{mode}"] = asyncio.run(
                 paced(base, lo, hi, rate=args.paced_rate, seconds=args.seconds)
             )
-            _drained(db_path)
-            results[f"paced_{mode}"].update(latency(db_path, start_ms))
+            _drained()
+            results[f"paced_{mode}"].update(latency(start_ms))
         # Webhooks, posted by the worker process to a receiver answering 200 at once (the
         # reference app): a backlog drained, then contact updates at a fixed rate.
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}) as api:
@@ -417,9 +461,9 @@ def main() -> None:
             )
             r.raise_for_status()
         start_ms = int(time.time() * 1000)
-        asyncio.run(queue_events(db_path, args.hook_backlog))
-        _hooks_drained(db_path)
-        results["hooks_drain"] = hook_stats(db_path, start_ms)
+        asyncio.run(queue_events(args.hook_backlog))
+        _hooks_drained()
+        results["hooks_drain"] = hook_stats(start_ms)
         start_ms = int(time.time() * 1000)
         results["hooks_paced"] = asyncio.run(
             paced(
@@ -433,10 +477,8 @@ def main() -> None:
                 body=b'{"lastName":"Updated"}',
             )
         )
-        _hooks_drained(db_path)
-        results["hooks_paced"].update(
-            {f"hook_{k}": v for k, v in hook_stats(db_path, start_ms).items()}
-        )
+        _hooks_drained()
+        results["hooks_paced"].update({f"hook_{k}": v for k, v in hook_stats(start_ms).items()})
         # Custom channel: messages posted by the worker process to a local bridge.
         bridge_port = free_port()
         bridge = subprocess.Popen(
@@ -455,15 +497,14 @@ def main() -> None:
             )
             r.raise_for_status()
             bridge_channel = r.json()["id"]
-        asyncio.run(queue_texts(db_path, bridge_channel, args.bridge_backlog, "bridge"))
+        asyncio.run(queue_texts(bridge_channel, args.bridge_backlog, "bridge"))
         t0 = time.monotonic()
-        _drained(db_path)
+        _drained()
         elapsed = time.monotonic() - t0
-        with closing(sqlite3.connect(db_path)) as conn:
-            sent = conn.execute(
-                "SELECT COUNT(*) FROM messages WHERE channel_id = ? AND status = 'sent'",
-                (bridge_channel,),
-            ).fetchone()[0]
+        sent = STORE.rows(
+            "SELECT COUNT(*) FROM messages WHERE channel_id = ? AND status = 'sent'",
+            bridge_channel,
+        )[0][0]
         results["bridge_drain"] = {
             "messages": float(args.bridge_backlog),
             "sent": float(sent),
@@ -527,9 +568,10 @@ def main() -> None:
     )
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(
+    (out / f"latest-{args.database}.json").write_text(
         json.dumps(
             {
+                "database": args.database,
                 "contacts": args.contacts,
                 "seconds": args.seconds,
                 "connections": args.connections,
@@ -539,6 +581,7 @@ def main() -> None:
         )
     )
     shutil.rmtree(work, ignore_errors=True)
+    STORE.drop()
 
 
 if __name__ == "__main__":

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -17,8 +15,18 @@ import uvicorn
 
 from openrespond.app import create_app
 from openrespond.settings import Settings
+from tests.backend import BACKEND, PG_URL, POSTGRES, database_url, drop_run_schemas, query
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+def pytest_report_header() -> str:
+    where = f"PostgreSQL at {PG_URL}" if POSTGRES else "SQLite files"
+    return f"openrespond test backend: {BACKEND} ({where})"
+
+
+def pytest_sessionfinish() -> None:
+    drop_run_schemas()
 
 
 class ServerThread:
@@ -48,7 +56,7 @@ class ServerThread:
 
 def make_settings(path: Path, **overrides: Any) -> Settings:
     base = Settings(
-        database_url=f"sqlite:///{path}",
+        database_url=database_url(path),
         admin_token=ADMIN_TOKEN,
         rate_limit_per_second=0,
         # webhook receivers in tests listen on loopback; retries come fast
@@ -60,7 +68,8 @@ def make_settings(path: Path, **overrides: Any) -> Settings:
 
 @pytest.fixture(scope="session")
 def server_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The SQLite file of the suite's shared server."""
+    """The database of the suite's shared server (a SQLite file, or the PostgreSQL schema
+    named after that path)."""
     return tmp_path_factory.mktemp("server") / "openrespond.db"
 
 
@@ -78,8 +87,7 @@ def db_rows(server_db: Path) -> Rows:
     """Rows of a query on the shared server's database (what it stored, read directly)."""
 
     def rows(sql: str, *args: Any) -> list[tuple[Any, ...]]:
-        with closing(sqlite3.connect(server_db)) as conn:
-            return list(conn.execute(sql, args))
+        return query(server_db, sql, *args)
 
     return rows
 

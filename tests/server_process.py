@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.backend import database_url
+
 __all__ = ["ServerProcess", "free_port"]
 
 
@@ -31,7 +33,7 @@ class ServerProcess:
         self.log = db_path.with_suffix(f".{self.port}.log")
         self.env = {
             **os.environ,
-            "OPENRESPOND_DATABASE_URL": f"sqlite:///{db_path}",
+            "OPENRESPOND_DATABASE_URL": database_url(db_path),
             "OPENRESPOND_PORT": str(self.port),
             "OPENRESPOND_HOST": "127.0.0.1",
             "OPENRESPOND_RATE_LIMIT_PER_SECOND": "0",

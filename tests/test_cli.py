@@ -11,13 +11,14 @@ from typer.testing import CliRunner
 
 from openrespond.cli import app
 from openrespond.db.migrations import available
+from tests.backend import database_url
 
 runner = CliRunner()
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {"OPENRESPOND_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    return {"OPENRESPOND_DATABASE_URL": database_url(tmp_path / "cli.db")}
 
 
 def run(env: dict[str, str], *args: str) -> str:

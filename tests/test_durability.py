@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from tests.backend import database_url, query
 from tests.server_process import ServerProcess
 
 TOKEN = "durability-token-0123456789"
@@ -55,18 +54,15 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
 
 def _sent(db: Path) -> list[tuple[int, int]]:
     """(message id, number of deliveries) for every outgoing message."""
-    with closing(sqlite3.connect(db)) as conn:
-        return list(
-            conn.execute(
-                "SELECT m.id, (SELECT COUNT(*) FROM sandbox_deliveries d WHERE d.message_id = m.id)"
-                " FROM messages m WHERE m.traffic = 'outgoing' ORDER BY m.id"
-            )
-        )
+    return query(
+        db,
+        "SELECT m.id, (SELECT COUNT(*) FROM sandbox_deliveries d WHERE d.message_id = m.id)"
+        " FROM messages m WHERE m.traffic = 'outgoing' ORDER BY m.id",
+    )
 
 
 def _statuses(db: Path) -> list[str]:
-    with closing(sqlite3.connect(db)) as conn:
-        return [r[0] for r in conn.execute("SELECT statuses FROM messages ORDER BY id")]
+    return [r[0] for r in query(db, "SELECT statuses FROM messages ORDER BY id")]
 
 
 def _wait_delivered(db: Path, count: int, seconds: float = 20) -> list[tuple[int, int]]:
@@ -117,7 +113,7 @@ def test_separate_workers_share_the_queue_and_deliver_each_message_once(
     db = tmp_path / "workers.db"
     env = {
         **os.environ,
-        "OPENRESPOND_DATABASE_URL": f"sqlite:///{db}",
+        "OPENRESPOND_DATABASE_URL": database_url(db),
         "OPENRESPOND_DEMO_TOKEN": TOKEN,
         "OPENRESPOND_LEASE_SECONDS": "2",
     }
@@ -141,8 +137,7 @@ def test_separate_workers_share_the_queue_and_deliver_each_message_once(
                 w.kill()
                 w.wait(10)
     assert [i for i, _ in sent] == ids
-    with closing(sqlite3.connect(db)) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM delivery_jobs").fetchone() == (0,)
+    assert query(db, "SELECT COUNT(*) FROM delivery_jobs") == [(0,)]
 
 
 def test_events_in_flight_are_delivered_after_sigkill(tmp_path: Path) -> None:
@@ -178,11 +173,10 @@ def test_events_in_flight_are_delivered_after_sigkill(tmp_path: Path) -> None:
             assert rx.requests  # posts are under way
         finally:
             server.kill()
-        with closing(sqlite3.connect(db)) as conn:
-            committed = {uid for (uid,) in conn.execute("SELECT uid FROM events")}
-            unfinished = conn.execute(
-                "SELECT COUNT(*) FROM webhook_deliveries WHERE status != 'delivered'"
-            ).fetchone()[0]
+        committed = {uid for (uid,) in query(db, "SELECT uid FROM events")}
+        [(unfinished,)] = query(
+            db, "SELECT COUNT(*) FROM webhook_deliveries WHERE status != 'delivered'"
+        )
         assert len(committed) == 40
         assert unfinished > 0  # the kill came while deliveries were not all done
         with ServerProcess(db, "--demo", env=env):
@@ -190,12 +184,11 @@ def test_events_in_flight_are_delivered_after_sigkill(tmp_path: Path) -> None:
             while {e["event_id"] for e in rx.events()} != committed:
                 assert time.monotonic() < deadline, len({e["event_id"] for e in rx.events()})
                 time.sleep(0.05)
-            with closing(sqlite3.connect(db)) as conn:
-                while conn.execute(
-                    "SELECT COUNT(*) FROM webhook_deliveries WHERE status != 'delivered'"
-                ).fetchone() != (0,):
-                    assert time.monotonic() < deadline
-                    time.sleep(0.05)
+            while query(
+                db, "SELECT COUNT(*) FROM webhook_deliveries WHERE status != 'delivered'"
+            ) != [(0,)]:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
     copies: dict[str, set[tuple[str, bytes]]] = {}
     for req in rx.requests:
         copies.setdefault(req.event["event_id"], set()).add((req.headers["webhook-id"], req.body))
@@ -252,20 +245,19 @@ def test_messages_in_flight_to_a_bridge_are_delivered_after_sigkill(tmp_path: Pa
             assert bridge.requests
         finally:
             server.kill()
-        with closing(sqlite3.connect(db)) as conn:
-            waiting = conn.execute("SELECT COUNT(*) FROM delivery_jobs").fetchone()[0]
+        [(waiting,)] = query(db, "SELECT COUNT(*) FROM delivery_jobs")
         assert waiting > 0  # the kill came before every message was through
         with ServerProcess(db, "--demo", env=env):
             deadline = time.monotonic() + 60
-            with closing(sqlite3.connect(db)) as conn:
-                while conn.execute("SELECT COUNT(*) FROM delivery_jobs").fetchone()[0]:
-                    assert time.monotonic() < deadline
-                    time.sleep(0.05)
-                rows = conn.execute(
-                    "SELECT id, status, channel_message_id FROM messages WHERE channel_id = ?"
-                    " ORDER BY id",
-                    (channel,),
-                ).fetchall()
+            while query(db, "SELECT COUNT(*) FROM delivery_jobs")[0][0]:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            rows = query(
+                db,
+                "SELECT id, status, channel_message_id FROM messages WHERE channel_id = ?"
+                " ORDER BY id",
+                channel,
+            )
     assert [r[0] for r in rows] == accepted
     assert all(status == "sent" and m_id.startswith("m-") for _, status, m_id in rows)
     posted = {json.loads(r.body)["message"]["text"] for r in bridge.requests}

@@ -15,6 +15,24 @@ def test_defaults() -> None:
     assert s.admin_token is None and s.demo_token is None and s.public_url is None
 
 
+def test_postgresql_url_and_redis() -> None:
+    s = Settings.from_env(
+        {
+            "OPENRESPOND_DATABASE_URL": "postgresql://app@db.internal:5432/crm?schema=openrespond",
+            "OPENRESPOND_DB_POOL_SIZE": "20",
+            "OPENRESPOND_REDIS_URL": "redis://127.0.0.1:6379/0",
+        }
+    )
+    assert (s.dialect, s.db_pool_size, s.redis_url) == (
+        "postgresql",
+        20,
+        "redis://127.0.0.1:6379/0",
+    )
+    assert (
+        Settings.from_env({"OPENRESPOND_DATABASE_URL": "postgres://h/db"}).dialect == "postgresql"
+    )
+
+
 def test_everything_from_environment() -> None:
     s = Settings.from_env(
         {
@@ -36,7 +54,9 @@ def test_everything_from_environment() -> None:
     ("env", "word"),
     [
         ({"OPENRESPOND_DATABASE_URL": "mysql://x"}, "OPENRESPOND_DATABASE_URL"),
-        ({"OPENRESPOND_DATABASE_URL": "postgresql://localhost/x"}, "PostgreSQL"),
+        ({"OPENRESPOND_DATABASE_URL": "postgresql:///x"}, "needs a host"),
+        ({"OPENRESPOND_REDIS_URL": "http://127.0.0.1:6379"}, "OPENRESPOND_REDIS_URL"),
+        ({"OPENRESPOND_DB_POOL_SIZE": "0"}, "OPENRESPOND_DB_POOL_SIZE"),
         ({"OPENRESPOND_DATABASE_URL": "sqlite:///"}, "OPENRESPOND_DATABASE_URL"),
         ({"OPENRESPOND_PORT": "http"}, "OPENRESPOND_PORT"),
         ({"OPENRESPOND_PORT": "70000"}, "OPENRESPOND_PORT"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -23,7 +24,7 @@ from openrespond.http.auth import Authenticator
 from openrespond.http.errors import exception_handlers
 from openrespond.http.middleware import ApiMiddleware
 from openrespond.http.openapi import RefinedJsonPlugin, RefinedSwaggerPlugin
-from openrespond.http.ratelimit import RateLimiter
+from openrespond.http.ratelimit import Limiter, PostgresLimiter, RateLimiter, RedisLimiter
 from openrespond.messages.routes import ROUTES as MESSAGE_ROUTES
 from openrespond.sandbox.routes import ROUTES as SANDBOX_ROUTES
 from openrespond.sealing import Sealer
@@ -33,7 +34,7 @@ from openrespond.space.service import load_secret
 from openrespond.tags.routes import ROUTES as TAG_ROUTES
 from openrespond.webhooks.routes import ROUTES as WEBHOOK_ROUTES
 
-__all__ = ["create_app"]
+__all__ = ["app_from_env", "create_app"]
 
 log = logging.getLogger("openrespond")
 
@@ -67,9 +68,13 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
                 database, secret=secret, admin_token=settings.admin_token
             )
             app.state.sealer = Sealer(secret)
+            app.state.limiter.bind(
+                hashlib.sha256(b"rate-limits:" + secret.encode()).hexdigest()[:16]
+            )
             async with _workers(app, database, settings):
                 yield
         finally:
+            await app.state.limiter.close()
             await database.close()
 
     openapi = OpenAPIConfig(
@@ -77,7 +82,9 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
         version=__version__,
         description=(
             "A self-hostable server for the respond.io Developer API v2 (base path /v2), "
-            "plus the control API (/control) for what respond.io keeps in its web app."
+            "plus the control API (/control) for what respond.io keeps in its web app. "
+            "Text in requests (JSON strings, path and query) must not contain NUL characters "
+            "(\\u0000, %00): such a request is answered 400 naming the field."
         ),
         path="/",
         render_plugins=[
@@ -121,8 +128,24 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
     app.state.allowed_methods = {path: ", ".join(sorted(m)) for path, m in methods.items()}
     app.state.settings = settings
     app.state.db = database
-    app.state.limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.limiter = _limiter(settings, database)
     return app
+
+
+def app_from_env() -> Litestar:
+    """The app configured from ``OPENRESPOND_*`` (each process of ``serve --workers N``)."""
+    return create_app(Settings.from_env())
+
+
+def _limiter(settings: Settings, db: Database) -> Limiter:
+    """Buckets in Redis when configured, else in PostgreSQL (shared by every process on the
+    database), else in this process."""
+    rate, burst = settings.rate_limit_per_second, settings.rate_limit_burst
+    if rate > 0 and settings.redis_url:
+        return RedisLimiter(rate, burst, settings.redis_url)
+    if rate > 0 and db.dialect == "postgresql":
+        return PostgresLimiter(rate, burst, db)
+    return RateLimiter(rate, burst)
 
 
 @asynccontextmanager

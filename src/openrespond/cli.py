@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import sys
 from dataclasses import replace
@@ -17,6 +18,7 @@ from openrespond.clitools import load_settings as _settings
 from openrespond.clitools import run as _run
 from openrespond.clitools import show as _show
 from openrespond.clitools import tx as _tx
+from openrespond.contacts.cli import contacts_app
 from openrespond.db import Database
 from openrespond.db.migrations import applied_versions, available
 from openrespond.settings import Settings
@@ -50,6 +52,7 @@ for sub, name in (
     (template_app, "template"),
     (sandbox_app, "sandbox"),
     (webhooks_app, "webhooks"),
+    (contacts_app, "contacts"),
 ):
     app.add_typer(sub, name=name)
 
@@ -69,6 +72,16 @@ def serve(
             "--no-worker", help="Do not deliver messages in this process (OPENRESPOND_WORKER=0)"
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=256,
+            help="Server processes sharing the port (each with its delivery worker unless"
+            " --no-worker); use PostgreSQL for more than one",
+        ),
+    ] = 1,
 ) -> None:
     """Run the HTTP server (migrations are applied first) with its delivery worker."""
     import uvicorn
@@ -113,16 +126,35 @@ def serve(
             f"  admin token (this run only; set OPENRESPOND_ADMIN_TOKEN to fix it)  {generated_admin}"
         )
     console.print(f"  docs       {base}/docs   OpenAPI {base}/openapi.json")
+    if workers > 1:
+        console.print(f"  processes  {workers}")
+        if settings.dialect == "sqlite":
+            err.print(
+                "[yellow]note:[/yellow] with SQLite, the processes take turns writing and keep"
+                " rate limits each for itself (set OPENRESPOND_REDIS_URL to share them);"
+                " PostgreSQL is the database for several processes"
+            )
     sys.stdout.flush()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-        proxy_headers=False,
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "warning",
+        "access_log": False,
+        "server_header": False,
+        "proxy_headers": False,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)
+        return
+    # Each process builds its app from the environment: hand it what this command decided.
+    os.environ.update(
+        {
+            "OPENRESPOND_DATABASE_URL": settings.database_url,
+            "OPENRESPOND_ADMIN_TOKEN": settings.admin_token or "",
+            "OPENRESPOND_WORKER": "1" if settings.worker else "0",
+        }
     )
+    uvicorn.run("openrespond.app:app_from_env", factory=True, workers=workers, **options)
 
 
 @app.command()

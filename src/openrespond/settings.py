@@ -41,6 +41,14 @@ class Settings:
     webhook_timeout_seconds: int = 10
     delivery_deadline_seconds: int = 24 * 3600
     webhook_log_days: int = 7
+    db_pool_size: int = 10
+    redis_url: str | None = None
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``, from the database URL's scheme."""
+        scheme = urlsplit(self.database_url).scheme
+        return "postgresql" if scheme in ("postgresql", "postgres") else scheme
 
     @property
     def rate_limit_burst(self) -> int:
@@ -116,6 +124,14 @@ class Settings:
         ):
             if raw := env.get(name):
                 values[attr] = _int(name, raw, 1, hi)
+        if pool := env.get("OPENRESPOND_DB_POOL_SIZE"):
+            values["db_pool_size"] = _int("OPENRESPOND_DB_POOL_SIZE", pool, 1, 1000)
+        if redis := env.get("OPENRESPOND_REDIS_URL"):
+            if urlsplit(redis).scheme not in ("redis", "rediss", "unix"):
+                raise ConfigError(
+                    f"OPENRESPOND_REDIS_URL must be a redis:// or rediss:// URL, got {redis!r}"
+                )
+            values["redis_url"] = redis
         if key := env.get("OPENRESPOND_SECRET_KEY"):
             values["secret_key"] = _token("OPENRESPOND_SECRET_KEY", key)
         s = replace(s, **values)  # type: ignore[arg-type]
@@ -131,13 +147,16 @@ class Settings:
                     "OPENRESPOND_DATABASE_URL: a sqlite URL needs a file, e.g. sqlite:///openrespond.db"
                 )
         elif scheme in ("postgresql", "postgres"):
-            raise ConfigError(
-                "OPENRESPOND_DATABASE_URL: PostgreSQL is not supported by this version yet;"
-                " use sqlite:///path/file.db"
-            )
+            parts = urlsplit(self.database_url)
+            if not parts.hostname and "host=" not in parts.query:
+                raise ConfigError(
+                    "OPENRESPOND_DATABASE_URL: a postgresql URL needs a host,"
+                    " e.g. postgresql://user@127.0.0.1:5432/openrespond"
+                )
         else:
             raise ConfigError(
-                f"OPENRESPOND_DATABASE_URL must start with sqlite:///, got {self.database_url!r}"
+                "OPENRESPOND_DATABASE_URL must start with sqlite:/// or postgresql://,"
+                f" got {self.database_url!r}"
             )
 
 

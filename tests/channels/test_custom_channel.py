@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.backend import database_url, query
 from tests.conftest import Rows, Workspace
 from tests.webhooks.receiver import Received, Receiver, receiving
 
@@ -455,7 +456,7 @@ def test_another_workspaces_token_cannot_post_to_a_channel(
 def test_channels_with_drivers_from_the_command_line(tmp_path: Any) -> None:
     from tests.test_cli import run
 
-    env = {"OPENRESPOND_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    env = {"OPENRESPOND_DATABASE_URL": database_url(tmp_path / "cli.db")}
     run(env, "demo")
     out = run(
         env,
@@ -489,12 +490,9 @@ def test_channels_with_drivers_from_the_command_line(tmp_path: Any) -> None:
         "--settings",
         '{"apiBaseUrl": "https://b2.example.com"}',
     )
-    import sqlite3
-
-    with sqlite3.connect(tmp_path / "cli.db") as conn:
-        (settings,) = conn.execute(
-            "SELECT settings FROM channels WHERE id = ?", (channel["id"],)
-        ).fetchone()
+    [(settings,)] = query(
+        tmp_path / "cli.db", "SELECT settings FROM channels WHERE id = ?", channel["id"]
+    )
     stored = json.loads(settings)
     assert stored["apiBaseUrl"] == "https://b2.example.com" and token not in settings
     assert stored["token"].startswith("v1:")

@@ -4,26 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import time
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from openrespond.channels import jobs
 from openrespond.channels.drivers import DRIVERS, Job, Outcome, SandboxDriver
 from openrespond.channels.worker import DeliveryWorker, backoff_ms
+from openrespond.db import Database
 from openrespond.db.migrations import migrate
-from openrespond.db.sqlite import SQLiteDatabase
 from openrespond.demo import seed_demo
 from openrespond.identifiers import Identifier
 from openrespond.messages import service as messages
 from openrespond.messages.schemas import TextMessage
 from openrespond.space import service as space
+from tests.backend import open_test_database, query
 
 
-async def _setup(path: Path, count: int) -> tuple[SQLiteDatabase, list[int]]:
-    db = SQLiteDatabase(str(path))
+async def _setup(path: Path, count: int) -> tuple[Database, list[int]]:
+    db = open_test_database(path)
     await db.connect()
     await migrate(db)
     async with db.transaction() as tx:
@@ -45,10 +44,9 @@ async def _setup(path: Path, count: int) -> tuple[SQLiteDatabase, list[int]]:
 
 
 def _deliveries(path: Path) -> dict[int, int]:
-    with closing(sqlite3.connect(path)) as conn:
-        return dict(
-            conn.execute("SELECT message_id, COUNT(*) FROM sandbox_deliveries GROUP BY message_id")
-        )
+    return dict(
+        query(path, "SELECT message_id, COUNT(*) FROM sandbox_deliveries GROUP BY message_id")  # type: ignore[arg-type]
+    )
 
 
 def test_a_lease_keeps_others_off_until_it_runs_out(tmp_path: Path) -> None:
@@ -144,11 +142,11 @@ def test_a_failing_driver_is_retried_later_and_nothing_is_lost(tmp_path: Path) -
             w = DeliveryWorker(db, name="w", drivers={"sandbox": flaky})
             assert await w.run_once() == 2
             assert _deliveries(path) == {}
-            with closing(sqlite3.connect(path)) as conn:
-                rows = conn.execute(
-                    "SELECT attempts, run_at > ?, lease_owner, last_error FROM delivery_jobs",
-                    (int(time.time() * 1000),),
-                ).fetchall()
+            rows = query(
+                path,
+                "SELECT attempts, run_at > ?, lease_owner, last_error FROM delivery_jobs",
+                int(time.time() * 1000),
+            )
             assert rows == [(1, 1, None, "ConnectionError: bridge unreachable")] * 2
             async with db.transaction() as tx:
                 await tx.execute("UPDATE delivery_jobs SET run_at = 0")
@@ -166,8 +164,7 @@ def test_unknown_driver_fails_the_message_with_a_reason(tmp_path: Path) -> None:
         db, ids = await _setup(path, 1)
         try:
             assert await DeliveryWorker(db, name="w", drivers={}).run_once() == 1
-            with closing(sqlite3.connect(path)) as conn:
-                [(status, history)] = conn.execute("SELECT status, statuses FROM messages")
+            [(status, history)] = query(path, "SELECT status, statuses FROM messages")
             assert status == "failed" and "not available" in history
         finally:
             await db.close()
@@ -205,7 +202,7 @@ def test_an_idle_worker_polls_with_reads_and_finds_work_from_other_processes(
             # ~30 polls found nothing due; none of them took the writer to claim
             assert claims == 1  # the first look on start
             # a send committed through another connection, nobody wakes this worker
-            other = SQLiteDatabase(str(path))
+            other = open_test_database(path)
             await other.connect()
             async with other.transaction() as tx:
                 ws = await tx.fetch_val("SELECT MIN(id) FROM workspaces")
@@ -261,8 +258,7 @@ def test_a_message_fails_once_the_delivery_deadline_has_passed(tmp_path: Path) -
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline:
                 attempts += await worker.run_once()
-                with closing(sqlite3.connect(path)) as conn:
-                    [(status, history)] = conn.execute("SELECT status, statuses FROM messages")
+                [(status, history)] = query(path, "SELECT status, statuses FROM messages")
                 if status == "failed":
                     break
                 await asyncio.sleep(0.02)

@@ -9,6 +9,9 @@ import pytest
 
 from openrespond.db.migrations import migrate
 from openrespond.db.sqlite import SQLiteDatabase
+from tests.backend import sqlite_only
+
+pytestmark = sqlite_only
 
 
 def test_urgent_transactions_go_ahead_of_waiting_ones(tmp_path: Path) -> None:
@@ -54,35 +57,6 @@ def test_a_cancelled_waiter_does_not_keep_the_lock(tmp_path: Path) -> None:
             await first.rollback()
             second = await asyncio.wait_for(db.begin(), 1)
             await second.rollback()
-        finally:
-            await db.close()
-
-    asyncio.run(go())
-
-
-def test_on_commit_actions_run_after_commit_only(tmp_path: Path) -> None:
-    async def go() -> None:
-        db = SQLiteDatabase(str(tmp_path / "hooks.db"))
-        await db.connect()
-        try:
-            ran: list[str] = []
-
-            def committed() -> None:
-                ran.append("committed")
-
-            async with db.transaction() as tx:
-                await tx.execute("CREATE TABLE t (x INTEGER)")
-                tx.on_commit(committed)
-                tx.on_commit(committed)  # registered twice, runs once
-                assert ran == []  # not before the commit
-            assert ran == ["committed"]
-            with pytest.raises(RuntimeError):
-                async with db.transaction() as tx:
-                    await tx.execute("INSERT INTO t VALUES (1)")
-                    tx.on_commit(lambda: ran.append("rolled back"))
-                    raise RuntimeError("boom")
-            assert ran == ["committed"]
-            assert await db.reader().fetch_val("SELECT COUNT(*) FROM t") == 0
         finally:
             await db.close()
 

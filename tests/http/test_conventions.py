@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from openrespond.app import create_app
 from openrespond.tokens import decode_unverified
+from tests.backend import POSTGRES
 from tests.conftest import ADMIN_TOKEN, ServerThread, Workspace, make_settings, new_workspace
 from tests.contacts.test_routes import error
 
@@ -227,6 +232,52 @@ class TestRateLimits:
             assert b.api.get("/space/channel").status_code == 200
 
 
+def _redis_url() -> str:
+    url = os.environ.get("OPENRESPOND_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        with (
+            socket.create_connection(("127.0.0.1", 6379), timeout=1)
+            if "127.0.0.1:6379" in url
+            else contextlib.nullcontext()
+        ):
+            pass
+    except OSError as exc:
+        pytest.skip(f"no Redis at {url}: {exc}")
+    return url
+
+
+def _shared_burst(a: str, b: str) -> list[int]:
+    """Twelve requests of one workspace, alternating between two servers on one database."""
+    with new_workspace(a) as w:
+        statuses = []
+        for i in range(12):
+            base = a if i % 2 == 0 else b
+            r = httpx.get(f"{base}/v2/space/user", headers={"Authorization": f"Bearer {w.token}"})
+            statuses.append(r.status_code)
+        return statuses
+
+
+@pytest.mark.parametrize("store", ["redis", "postgresql"])
+def test_processes_on_one_database_share_the_rate_limit(tmp_path: Path, store: str) -> None:
+    """A burst of 10, spent half on each server: the shared bucket runs dry after 10 in all
+    (two servers with their own buckets would let all 12 through)."""
+    if store == "postgresql" and not POSTGRES:
+        pytest.skip("PostgreSQL keeps shared buckets only on the PostgreSQL backend run")
+    extra = {"redis_url": _redis_url()} if store == "redis" else {}
+    settings = make_settings(tmp_path / "shared.db", rate_limit_per_second=5, **extra)
+    with ServerThread(create_app(settings)) as a, ServerThread(create_app(settings)) as b:
+        statuses = _shared_burst(a, b)
+    assert statuses[:10] == [200] * 10 and 429 in statuses[10:], statuses
+
+
+def test_an_unreachable_rate_limit_store_lets_requests_through(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path / "open.db", rate_limit_per_second=5, redis_url="redis://127.0.0.1:9/0"
+    )
+    with ServerThread(create_app(settings)) as url, new_workspace(url) as w:
+        assert [w.api.get("/space/user").status_code for _ in range(12)] == [200] * 12
+
+
 class TestIdempotency:
     def test_replay_returns_the_first_answer(self, ws: Workspace) -> None:
         headers = {"Idempotency-Key": "create-ada-1"}
@@ -295,3 +346,70 @@ class TestIdempotency:
             400,
             "Idempotency-Key",
         )
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "field"),
+    [
+        ("/contact", {"firstName": "Ada\u0000"}, "firstName"),
+        (
+            "/contact",
+            {"firstName": "Ada", "custom_fields": [{"name": "x", "value": "\u0000"}]},
+            "custom_fields[0].value",
+        ),
+        ("/space/tag", {"name": "vip", "description": "a\u0000b"}, "description"),
+    ],
+)
+def test_nul_characters_are_refused_naming_the_field(
+    ws: Workspace, route: str, body: dict[str, object], field: str
+) -> None:
+    """No backend stores NUL alike (PostgreSQL text cannot hold it): 400, nothing kept."""
+    before = ws.api.get("/contact/list", params={"limit": 100}).json()["items"]
+    error(ws.api.post(route, json=body), 400, field, "NUL")
+    assert ws.api.get("/contact/list", params={"limit": 100}).json()["items"] == before
+    # An escaped backslash followed by "u0000" is ordinary text.
+    r = ws.api.post("/contact", json={"firstName": "back\\u0000slash"})
+    assert r.status_code == 200, r.text
+    assert ws.api.get(f"/contact/id:{r.json()['contactId']}").json()["firstName"] == (
+        "back\\u0000slash"
+    )
+
+
+def test_nul_characters_in_the_url_are_refused(ws: Workspace) -> None:
+    error(ws.api.get("/contact/email:ada%00@example.com"), 400, "NUL")
+    error(ws.api.get("/contact/list", params={"search": "a\u0000"}), 400, "NUL")
+
+
+def test_a_transient_database_failure_is_retried_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deadlock or serialization failure (TransientError) after part of the work was done:
+    that attempt is rolled back and the request runs again, so the change is applied once and
+    the client only sees the 200. When every attempt fails, 503 with Retry-After and nothing
+    kept."""
+    from openrespond.db import TransientError
+    from openrespond.tags import service as tags_service
+
+    real = tags_service.add_to_contact
+    failures = {"left": 2}
+
+    async def flaky(tx: Any, ws: int, contact_id: int, names: list[str]) -> None:
+        await real(tx, ws, contact_id, names)
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise TransientError("deadlock detected")
+
+    monkeypatch.setattr(tags_service, "add_to_contact", flaky)
+    settings = make_settings(tmp_path / "retry.db")
+    with ServerThread(create_app(settings)) as url, new_workspace(url) as w:
+        cid = w.contact("Ada")
+        r = w.api.post(f"/contact/id:{cid}/tag", json=["vip"])
+        assert r.status_code == 200, r.text
+        assert failures["left"] == 0
+        assert w.api.get(f"/contact/id:{cid}").json()["tags"] == ["vip"]
+        failures["left"] = 100
+        r = w.api.post(f"/contact/id:{cid}/tag", json=["never"])
+        error(r, 503, "busy")
+        assert r.headers["retry-after"] == "1"
+        assert w.api.get(f"/contact/id:{cid}").json()["tags"] == ["vip"]
+        assert "never" not in [t["name"] for t in w.api.get("/space/tag").json()["items"]]

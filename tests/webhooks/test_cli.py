@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from openrespond.webhooks.signing import sign_headers
+from tests.backend import database_url
 from tests.server_process import free_port
 from tests.test_cli import run
 
@@ -23,7 +24,7 @@ KEY = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3"
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     return {
-        "OPENRESPOND_DATABASE_URL": f"sqlite:///{tmp_path / 'hooks.db'}",
+        "OPENRESPOND_DATABASE_URL": database_url(tmp_path / "hooks.db"),
         "OPENRESPOND_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8",
     }
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import sqlite3
 import threading
 import time
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from openrespond.db import Database
 from openrespond.db.migrations import migrate
-from openrespond.db.sqlite import SQLiteDatabase
 from openrespond.net import Networks, parse_networks
 from openrespond.sealing import Sealer
 from openrespond.space import service as space
@@ -23,6 +21,7 @@ from openrespond.webhooks import events, service
 from openrespond.webhooks.schemas import WebhookCreate
 from openrespond.webhooks.signing import verify
 from openrespond.webhooks.worker import WebhookWorker, retry_after_ms
+from tests.backend import open_test_database, query
 from tests.webhooks.receiver import receiving
 
 SECRET = "server-secret-for-tests-0123456789"
@@ -31,8 +30,8 @@ LOOPBACK = parse_networks("127.0.0.0/8")
 
 async def _setup(
     path: Path, url: str, key: str = "a-shared-signing-key-01"
-) -> tuple[SQLiteDatabase, int, int]:
-    db = SQLiteDatabase(str(path))
+) -> tuple[Database, int, int]:
+    db = open_test_database(path)
     await db.connect()
     await migrate(db)
     async with db.transaction() as tx:
@@ -52,7 +51,7 @@ async def _setup(
     return db, ws, hook.id
 
 
-async def _emit(db: SQLiteDatabase, ws: int, contact: int, n: int = 1) -> list[str]:
+async def _emit(db: Database, ws: int, contact: int, n: int = 1) -> list[str]:
     ids = []
     async with db.transaction() as tx:
         for _ in range(n):
@@ -62,26 +61,20 @@ async def _emit(db: SQLiteDatabase, ws: int, contact: int, n: int = 1) -> list[s
     return ids
 
 
-def _worker(db: SQLiteDatabase, **kw: Any) -> WebhookWorker:
+def _worker(db: Database, **kw: Any) -> WebhookWorker:
     kw.setdefault("retry_base_ms", 20)
     kw.setdefault("timeout_seconds", 2)
     return WebhookWorker(db, Sealer(SECRET), kw.pop("networks", LOOPBACK), **kw)
 
 
 def _deliveries(path: Path) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(path)) as conn:
-        return list(
-            conn.execute(
-                "SELECT status, attempts, last_status, last_error FROM webhook_deliveries ORDER BY id"
-            )
-        )
+    return query(
+        path, "SELECT status, attempts, last_status, last_error FROM webhook_deliveries ORDER BY id"
+    )
 
 
 def _attempts(path: Path) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(path)) as conn:
-        return list(
-            conn.execute("SELECT attempt, status_code, error FROM webhook_attempts ORDER BY id")
-        )
+    return query(path, "SELECT attempt, status_code, error FROM webhook_attempts ORDER BY id")
 
 
 async def _until_done(worker: WebhookWorker, path: Path, timeout: float = 10) -> None:
@@ -412,9 +405,8 @@ def test_old_events_are_forgotten_unless_a_delivery_still_waits(tmp_path: Path) 
                 async with db.transaction() as tx:
                     await tx.execute("UPDATE events SET created_ms = created_ms - 2 * 86400000")
                 assert await worker.purge() == 1
-                with closing(sqlite3.connect(path)) as conn:
-                    assert [u for (u,) in conn.execute("SELECT uid FROM events")] == [waiting]
-                    assert conn.execute("SELECT COUNT(*) FROM webhook_attempts").fetchone() == (1,)
+                assert [u for (u,) in query(path, "SELECT uid FROM events")] == [waiting]
+                assert query(path, "SELECT COUNT(*) FROM webhook_attempts") == [(1,)]
                 assert done != waiting
             finally:
                 await db.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from openrespond import signals
-from openrespond.db import Connection, Row, Transaction
+from openrespond.db import Connection, Row, Transaction, sql
 
 __all__ = [
     "cancel_for_message",
@@ -40,8 +40,8 @@ async def claim(
     rows = await conn.fetch_all(
         "UPDATE delivery_jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1"
         " WHERE id IN (SELECT id FROM delivery_jobs WHERE run_at <= ?"
-        " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY run_at, id LIMIT ?)"
-        " RETURNING id",
+        " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY run_at, id LIMIT ?"
+        f"{sql.skip_locked(conn.dialect)}) RETURNING id",
         owner,
         now_ms + lease_ms,
         now_ms,

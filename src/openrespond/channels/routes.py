@@ -9,6 +9,8 @@ from litestar import Request
 from litestar.params import JSONBody
 
 from openrespond.channels.inbound import InboundResult, InboundWebhook, receive
+from openrespond.db import Transaction
+from openrespond.http.middleware import refuse_nul
 from openrespond.http.routing import post
 
 __all__ = ["ROUTES"]
@@ -31,8 +33,14 @@ def _bearer(request: Req) -> str | None:
 )
 async def custom_channel_webhook(request: Req, data: JSONBody[InboundWebhook]) -> InboundResult:
     state = request.app.state
-    async with state.db.transaction() as tx:
-        return await receive(tx, data, token=_bearer(request), sealer=state.sealer)
+    refuse_nul(await request.body())
+    token = _bearer(request)
+
+    async def work(tx: Transaction) -> InboundResult:
+        return await receive(tx, data, token=token, sealer=state.sealer)
+
+    result: InboundResult = await state.db.retrying(work)
+    return result
 
 
 ROUTES = [custom_channel_webhook]

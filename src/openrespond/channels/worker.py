@@ -138,14 +138,16 @@ class DeliveryWorker:
             m_id = outcome.channel_message_id
             status = outcome.statuses[-1] if outcome.statuses else None
             try:
-                await messages_repo.record_delivery(
-                    tx,
-                    job.message_id,
-                    channel_message_id=m_id,
-                    entries=entries,
-                    status=status,
-                    now=now,
-                )
+                # Inside a savepoint: a taken id fails one statement, not the batch.
+                async with tx.savepoint() if m_id is not None else contextlib.nullcontext():
+                    await messages_repo.record_delivery(
+                        tx,
+                        job.message_id,
+                        channel_message_id=m_id,
+                        entries=entries,
+                        status=status,
+                        now=now,
+                    )
             except IntegrityError:
                 # The channel gave an id it already gave another message: keep the delivery,
                 # not the id.

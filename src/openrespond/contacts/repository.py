@@ -2,29 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from openrespond.custom_fields.service import FieldValue
-from openrespond.db import Connection, Row
+from openrespond.db import Connection, Row, sql
 from openrespond.http.pagination import Cursor, PageRows, fetch_page
 from openrespond.identifiers import Identifier
 
 __all__ = [
     "COLUMNS",
     "SELECT",
-    "SELECT_JSON",
     "channels_page",
     "contact_json",
     "delete",
     "find_id",
     "get",
     "insert",
+    "insert_new",
     "merge_channels",
     "merge_field_values",
     "merge_tags",
     "owner_of",
     "page",
+    "select_json",
     "set_field_values",
     "update",
 ]
@@ -53,15 +55,23 @@ SELECT = (
 # The Contact wire object is kept ready in contacts.doc: triggers rebuild it from the
 # contact_docs view (migration 0002) whenever anything it shows changes, so a read returns
 # stored JSON text and a page of 100 contacts costs no Python object per field.
-# CAST: the text goes out as UTF-8 bytes, never decoded into Python strings.
-SELECT_JSON = "SELECT c.id, CAST(c.doc AS BLOB) FROM contacts c"
+# The text goes out as UTF-8 bytes, never decoded into Python strings.
+_SELECT_JSON = {
+    dialect: f"SELECT c.id, {sql.as_bytes(dialect, 'c.doc')} FROM contacts c"
+    for dialect in ("sqlite", "postgresql")
+}
+
+
+def select_json(conn: Connection) -> str:
+    """``SELECT c.id, <Contact JSON as bytes> FROM contacts c`` in ``conn``'s dialect."""
+    return _SELECT_JSON[conn.dialect]
 
 
 async def contact_json(conn: Connection, ws: int, ident: Identifier) -> bytes | None:
     """The Contact JSON of the contact ``ident`` names in ``ws``."""
     column = {"id": "c.id", "email": "c.email", "phone": "c.phone"}[ident.kind]
     row = await conn.fetch_one(
-        f"{SELECT_JSON} WHERE c.workspace_id = ? AND {column} = ?", ws, ident.value
+        f"{select_json(conn)} WHERE c.workspace_id = ? AND {column} = ?", ws, ident.value
     )
     return None if row is None else bytes(row[1])
 
@@ -98,17 +108,31 @@ async def insert(
 ) -> int:
     """A new contact; ``contact_id`` picks its id (demo data), else the next one."""
     cols = [c for c in COLUMNS if c in values]
-    marks = ", ".join("?" * (len(cols) + 4))
-    new_id: int = await conn.fetch_val(
-        f"INSERT INTO contacts (id, workspace_id, {', '.join(cols)}, created_at, updated_at)"
-        f" VALUES ({marks}) RETURNING id",
+    return await sql.insert_with_id(
+        conn,
+        "contacts",
+        ["workspace_id", *cols, "created_at", "updated_at"],
+        [ws, *(values[c] for c in cols), now, now],
         contact_id,
-        ws,
-        *(values[c] for c in cols),
-        now,
-        now,
+    )
+
+
+async def insert_new(conn: Connection, ws: int, values: dict[str, Any], now: int) -> int | None:
+    """A new contact, or None (and nothing written) when its email or phone is taken."""
+    cols = tuple(c for c in COLUMNS if c in values)
+    new_id: int | None = await conn.fetch_val(
+        _insert_new_sql(cols), ws, *(values[c] for c in cols), now, now
     )
     return new_id
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_new_sql(cols: tuple[str, ...]) -> str:
+    marks = ", ".join("?" * (len(cols) + 3))
+    return (
+        f"INSERT INTO contacts (workspace_id, {', '.join(cols)}, created_at, updated_at)"
+        f" VALUES ({marks}) ON CONFLICT DO NOTHING RETURNING id"
+    )
 
 
 async def update(
@@ -136,7 +160,7 @@ async def page(
     """Rows of (id, Contact JSON)."""
     return await fetch_page(
         conn,
-        select=SELECT_JSON,
+        select=select_json(conn),
         where=f"c.workspace_id = ?{' AND ' + where if where else ''}",
         args=(ws, *args),
         cursor=cursor,

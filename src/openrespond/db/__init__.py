@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from openrespond.db._base import Connection, Database, IntegrityError, Row, Transaction
+from openrespond.db._base import (
+    Connection,
+    Database,
+    IntegrityError,
+    Row,
+    Transaction,
+    TransientError,
+)
 from openrespond.settings import Settings
 
-__all__ = ["Connection", "Database", "IntegrityError", "Row", "Transaction", "open_database"]
+__all__ = [
+    "Connection",
+    "Database",
+    "IntegrityError",
+    "Row",
+    "Transaction",
+    "TransientError",
+    "open_database",
+]
 
 
 def open_database(settings: Settings) -> Database:
     """The backend named by ``settings.database_url`` (not yet connected)."""
+    if settings.dialect == "postgresql":
+        from openrespond.db.postgres import PostgresDatabase
+
+        return PostgresDatabase(settings.database_url, max_size=settings.db_pool_size)
     from openrespond.db.sqlite import SQLiteDatabase
 
     return SQLiteDatabase(settings.sqlite_path)

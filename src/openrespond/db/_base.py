@@ -7,11 +7,15 @@ SQL is written once with ``?`` placeholders; a backend that needs another style 
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Callable, Sequence
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-__all__ = ["Connection", "Database", "IntegrityError", "Row", "Transaction"]
+T = TypeVar("T")
+
+__all__ = ["Connection", "Database", "IntegrityError", "Row", "Transaction", "TransientError"]
 
 
 class Row(Protocol):
@@ -30,8 +34,15 @@ class IntegrityError(Exception):
         self.constraint = constraint
 
 
+class TransientError(Exception):
+    """The database gave up on this transaction for a reason of timing (a deadlock, a
+    serialization failure); running the whole transaction again is expected to succeed."""
+
+
 class Connection(abc.ABC):
     """Runs statements; inside a transaction when obtained from ``Database.begin``."""
+
+    dialect: str = "sqlite"
 
     @abc.abstractmethod
     async def execute(self, sql: str, *args: Any) -> int:
@@ -74,6 +85,22 @@ class Transaction(Connection):
         for action in actions or ():
             action()
 
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested transaction: a statement failing inside it (say, on a unique index) undoes
+        only what ran inside, and the transaction can go on (PostgreSQL would otherwise refuse
+        every later statement)."""
+        self._savepoints = getattr(self, "_savepoints", 0) + 1
+        name = f"sp{self._savepoints}"
+        await self.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            await self.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            await self.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        await self.execute(f"RELEASE SAVEPOINT {name}")
+
     @abc.abstractmethod
     async def commit(self) -> None:
         """Make every change durable."""
@@ -115,3 +142,22 @@ class Database(abc.ABC):
             await tx.rollback()
             raise
         await tx.commit()
+
+    async def retrying(
+        self,
+        work: Callable[[Transaction], Awaitable[T]],
+        *,
+        attempts: int = 5,
+        urgent: bool = False,
+    ) -> T:
+        """``work`` in a transaction, run again (after a short random pause) when the database
+        gives up on it for timing reasons; the last ``TransientError`` propagates."""
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self.transaction(urgent=urgent) as tx:
+                    return await work(tx)
+            except TransientError:
+                if attempt == attempts:
+                    raise
+            await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
+        raise AssertionError("unreachable")

@@ -26,12 +26,14 @@ STATE_KEY = "openrespond"
 class RequestState:
     """Set by the API middleware; the transaction is opened on first write and closed by it."""
 
-    __slots__ = ("db", "principal", "tx")
+    __slots__ = ("db", "principal", "transient", "tx")
 
     def __init__(self, db: Database, principal: Principal | None) -> None:
         self.db = db
         self.principal = principal
         self.tx: Transaction | None = None
+        # Set when the route failed on a TransientError: the middleware runs it again.
+        self.transient = False
 
 
 def state_of(request: Request[Any, Any, Any]) -> RequestState:

@@ -8,7 +8,9 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import ClientException, HTTPException, ValidationException
 
+from openrespond.db import IntegrityError, TransientError
 from openrespond.errors import ApiError
+from openrespond.http.context import STATE_KEY, RequestState
 
 __all__ = ["exception_handlers"]
 
@@ -83,6 +85,36 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
     return _response(status, {"code": status, "message": message}, headers)
 
 
+def _mark_transient(request: Request[Any, Any, Any]) -> None:
+    state: RequestState | None = request.scope.get(STATE_KEY)  # type: ignore[assignment]
+    if state is not None:
+        state.transient = True
+
+
+def _transient(request: Request[Any, Any, Any], exc: TransientError) -> Response[Any]:
+    """A deadlock or serialization failure: the API middleware runs the request again; if
+    it was the last attempt (or outside the middleware), the client is told to retry."""
+    _mark_transient(request)
+    log.info("transient database failure on %s %s: %s", request.method, request.url.path, exc)
+    return _response(
+        503,
+        {"code": 503, "message": "the database is busy; the change was not saved, retry"},
+        {"Retry-After": "1"},
+    )
+
+
+def _integrity(request: Request[Any, Any, Any], exc: IntegrityError) -> Response[Any]:
+    """A constraint no service check caught: another request changed the same rows at the
+    same moment (a contact deleted while a tag was being added to it). The middleware runs
+    the request again, when it sees the world as it now is; if that keeps failing, 409."""
+    _mark_transient(request)
+    log.info("constraint refused %s %s: %s", request.method, request.url.path, exc)
+    return _response(
+        409,
+        {"code": 409, "message": "the request conflicts with a concurrent change; retry"},
+    )
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _response(500, {"code": 500, "message": "internal error"})
@@ -91,5 +123,7 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
 exception_handlers: dict[type[Exception], Any] = {
     ApiError: _api_error,
     HTTPException: _http_error,
+    TransientError: _transient,
+    IntegrityError: _integrity,
     Exception: _unexpected,
 }

@@ -3,18 +3,28 @@
 In order: media type and size checks, authentication, the rate limit, the idempotency claim,
 then the route; when the route has written, its transaction is committed just before the
 response leaves (rolled back for any error status), together with the idempotency record.
+
+A write's body is read whole first (it is small: ``max_body_bytes``), so that text with NUL
+characters, which no backend stores alike, is refused up front, and so that a transaction the
+database gave up on for timing reasons (a PostgreSQL deadlock or serialization failure) is run
+again with the same body before anything has been sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 
+from openrespond.db import TransientError
 from openrespond.errors import (
     ApiError,
+    BadRequest,
     PayloadTooLarge,
     TooManyRequests,
     Unauthorized,
@@ -24,7 +34,7 @@ from openrespond.http import idempotency
 from openrespond.http.auth import ADMIN, Principal, bearer_token
 from openrespond.http.context import STATE_KEY, RequestState
 
-__all__ = ["ApiMiddleware", "error_response_bytes"]
+__all__ = ["ApiMiddleware", "error_response_bytes", "refuse_nul"]
 
 # Plain ASGI shapes: this middleware reads and writes raw messages.
 Scope = dict[str, Any]
@@ -37,6 +47,10 @@ log = logging.getLogger("openrespond.http")
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+# Attempts at a write whose transaction the database gave up on (deadlock, serialization).
+_ATTEMPTS = 5
+# A JSON \u0000 escape that is not itself escaped (\\u0000 is a backslash and "u0000").
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def error_response_bytes(err: ApiError) -> bytes:
@@ -109,7 +123,7 @@ class ApiMiddleware:
                 # Failed logins spend a per-client bucket, so token guessing is throttled too.
                 if not control and st.limiter.enabled:
                     client = (scope.get("client") or ("?", 0))[0]
-                    decision = st.limiter.hit(("unauthenticated", client))
+                    decision = await st.limiter.take(f"anon|{client}")
                     extra = decision.headers(st.limiter.window)
                     if not decision.allowed:
                         raise TooManyRequests(
@@ -118,8 +132,9 @@ class ApiMiddleware:
                 raise
             if not control:
                 decision = (
-                    st.limiter.hit(
-                        (principal.workspace_id, scope["method"], scope.get("path_template", path))
+                    await st.limiter.take(
+                        f"{principal.workspace_id}|{scope['method']}|"
+                        f"{scope.get('path_template', path)}"
                     )
                     if st.limiter.enabled
                     else None
@@ -132,6 +147,7 @@ class ApiMiddleware:
                             f" second for {scope['method']} {scope.get('path_template', path)}"
                             f" exceeded; retry after {decision.retry_after} s"
                         )
+            self._check_url(scope)
             self._check_body(scope, st.settings.max_body_bytes)
         except ApiError as err:
             await _send_json(send, err.status, error_response_bytes(err), extra)
@@ -139,10 +155,17 @@ class ApiMiddleware:
         state = RequestState(st.db, principal)
         scope[STATE_KEY] = state
         claim: idempotency.Claim | None = None
-        key = _header(scope, b"idempotency-key")
-        if key is not None and scope["method"] in _WRITE_METHODS and principal.workspace_id:
+        body: bytes | None = None
+        if scope["method"] in _WRITE_METHODS:
             try:
                 body = await _read_body(receive, st.settings.max_body_bytes)
+                refuse_nul(body)
+            except ApiError as err:
+                await _send_json(send, err.status, error_response_bytes(err), extra)
+                return
+        key = _header(scope, b"idempotency-key")
+        if key is not None and body is not None and principal.workspace_id:
+            try:
                 fp = idempotency.fingerprint(
                     scope["method"], path, scope.get("query_string", b""), body
                 )
@@ -162,11 +185,17 @@ class ApiMiddleware:
                 )
                 return
             claim = got
-            receive = _replay(body)
-        if claim is None and scope["method"] in ("GET", "HEAD"):
+        if body is None:
             await self._read_only(scope, receive, send, state, extra)
-        else:
-            await self._run(scope, receive, send, state, claim, extra)
+            return
+        for attempt in range(1, _ATTEMPTS + 1):
+            last = attempt == _ATTEMPTS
+            if await self._run(scope, _replay(body), send, state, claim, extra, last=last):
+                return
+            # The database gave up on the transaction for timing reasons: nothing was sent
+            # and nothing kept; wait a little (more each time, with jitter) and run it again.
+            log.info("retrying %s %s (attempt %d)", scope["method"], path, attempt + 1)
+            await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))
 
     async def _read_only(
         self,
@@ -205,6 +234,11 @@ class ApiMiddleware:
         return principal
 
     @staticmethod
+    def _check_url(scope: Scope) -> None:
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"").lower():
+            raise BadRequest("the URL must not contain NUL characters (%00)")
+
+    @staticmethod
     def _check_body(scope: Scope, limit: int) -> None:
         if scope["method"] not in _WRITE_METHODS:
             return
@@ -225,12 +259,18 @@ class ApiMiddleware:
         state: RequestState,
         claim: idempotency.Claim | None,
         extra: list[tuple[bytes, bytes]],
-    ) -> None:
+        *,
+        last: bool,
+    ) -> bool:
+        """Run the route once; False when it should run again (a transient database failure
+        before anything was sent, and this is not the ``last`` attempt)."""
         start: dict[str, Any] | None = None
         chunks: list[bytes] = []
+        state.transient = False
+        again = False
 
         async def wrapped(message: Message) -> None:
-            nonlocal start
+            nonlocal start, again
             if message["type"] == "http.response.start":
                 msg = dict(message)
                 msg["headers"] = [*message.get("headers", ()), *extra]
@@ -246,23 +286,29 @@ class ApiMiddleware:
             if message.get("more_body", False):
                 return
             body = b"".join(chunks)
+            if state.transient and not last:
+                await _abandon(state)
+                again = True
+                return
             try:
                 await _finish(state, claim, start["status"], body)
+            except TransientError:
+                if not last:
+                    again = True
+                    return
+                log.warning("gave up committing %s %s", scope["method"], scope["path"])
+                body = msgspec.json.encode(
+                    {"code": 503, "message": "the database is busy; the change was not saved"}
+                )
+                start["status"] = 503
+                start["headers"] = _with_body_headers(start["headers"], body, b"1")
             except Exception:
                 log.exception("could not commit %s %s", scope["method"], scope["path"])
                 body = msgspec.json.encode(
                     {"code": 500, "message": "internal error: the change was not saved"}
                 )
                 start["status"] = 500
-                start["headers"] = [
-                    *[
-                        (k, v)
-                        for k, v in start["headers"]
-                        if k not in (b"content-length", b"content-type")
-                    ],
-                    *_JSON_HEADERS,
-                    (b"content-length", str(len(body)).encode()),
-                ]
+                start["headers"] = _with_body_headers(start["headers"], body)
             await send(start)
             await send({"type": "http.response.body", "body": body})
 
@@ -272,6 +318,55 @@ class ApiMiddleware:
             if state.tx is not None:
                 await state.tx.rollback()  # no-op once committed
                 state.tx = None
+        return not again
+
+
+def _with_body_headers(
+    headers: list[tuple[bytes, bytes]], body: bytes, retry_after: bytes | None = None
+) -> list[tuple[bytes, bytes]]:
+    kept = [
+        (k, v) for k, v in headers if k not in (b"content-length", b"content-type", b"retry-after")
+    ]
+    extra = [(b"retry-after", retry_after)] if retry_after else []
+    return [*kept, *_JSON_HEADERS, (b"content-length", str(len(body)).encode()), *extra]
+
+
+async def _abandon(state: RequestState) -> None:
+    if state.tx is not None:
+        await state.tx.rollback()
+        state.tx = None
+
+
+def refuse_nul(body: bytes) -> None:
+    """400 naming the first field whose text (or name) holds a NUL character."""
+    if b"\\u0000" not in body or not _NUL_ESCAPE.search(body):
+        return
+    try:
+        doc = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return  # the route answers malformed JSON in its own words
+    where = _nul_path(doc, "")
+    if where is not None:
+        raise BadRequest(
+            f"{where or 'request body'}: text must not contain NUL characters (\\u0000)"
+        )
+
+
+def _nul_path(value: Any, path: str) -> str | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if (found := _nul_path(item, f"{path}[{i}]")) is not None:
+                return found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else key
+            if "\x00" in key:
+                return name.replace("\x00", "\\u0000")
+            if (found := _nul_path(item, name)) is not None:
+                return found
+    return None
 
 
 async def _finish(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openrespond.db import Connection, Row
+from openrespond.db import Connection, Row, sql
 from openrespond.http.pagination import Cursor, PageRows, fetch_page
 
 __all__ = [
@@ -106,8 +106,8 @@ async def append_status(
 ) -> None:
     """Add one ``{value, timestamp, message?}`` (JSON in ``status``) to the history."""
     await conn.execute(
-        "UPDATE messages SET statuses = json_insert(statuses, '$[#]', json(?)), status = ?,"
-        " updated_at = ? WHERE id = ?",
+        f"UPDATE messages SET statuses = {sql.json_append(conn.dialect, 'statuses', 1)},"
+        " status = ?, updated_at = ? WHERE id = ?",
         status.decode(),
         value,
         now,
@@ -126,9 +126,7 @@ async def record_delivery(
 ) -> None:
     """A delivery attempt's outcome in one statement: the provider's id and the statuses
     (JSON objects) appended to the history."""
-    history = "statuses"
-    for _ in entries:
-        history = f"json_insert({history}, '$[#]', json(?))"
+    history = sql.json_append(conn.dialect, "statuses", len(entries))
     await conn.execute(
         f"UPDATE messages SET statuses = {history}, status = COALESCE(?, status),"
         " channel_message_id = COALESCE(?, channel_message_id), updated_at = ? WHERE id = ?",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openrespond.db import Connection, Row
+from openrespond.db import Connection, Row, sql
 from openrespond.http.pagination import Cursor, PageRows, fetch_page
 
 __all__ = [
@@ -180,18 +180,20 @@ _CHANNEL_COLUMNS = "id, name, source, driver, settings, created_at"
 
 
 async def insert_channel(conn: Connection, ws: int, **values: Any) -> int:
-    channel_id: int = await conn.fetch_val(
-        "INSERT INTO channels (id, workspace_id, name, source, driver, settings, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    return await sql.insert_with_id(
+        conn,
+        "channels",
+        ["workspace_id", "name", "source", "driver", "settings", "created_at"],
+        [
+            ws,
+            values["name"],
+            values["source"],
+            values["driver"],
+            values["settings"],
+            values["created_at"],
+        ],
         values.get("id"),
-        ws,
-        values["name"],
-        values["source"],
-        values["driver"],
-        values["settings"],
-        values["created_at"],
     )
-    return channel_id
 
 
 async def get_channel(conn: Connection, ws: int, channel_id: int) -> Row | None:

@@ -10,10 +10,12 @@ from openrespond.http.pagination import Cursor, PageRows, fetch_page
 __all__ = [
     "all_tags",
     "attach",
+    "attach_many",
     "by_name",
     "delete",
     "detach",
     "ensure",
+    "ids_by_name",
     "insert",
     "page",
     "update",
@@ -76,12 +78,26 @@ async def ensure(conn: Connection, ws: int, names: list[str], now: int) -> list[
     return [r[0] for r in rows]
 
 
-async def attach(conn: Connection, contact_id: int, tag_ids: list[int], now: int) -> None:
-    await conn.execute_many(
-        "INSERT INTO contact_tags (contact_id, tag_id, created_at) VALUES (?, ?, ?)"
-        " ON CONFLICT DO NOTHING",
-        [(contact_id, t, now) for t in tag_ids],
+async def ids_by_name(conn: Connection, ws: int, names: list[str]) -> dict[str, int]:
+    marks = ",".join("?" * len(names))
+    rows = await conn.fetch_all(
+        f"SELECT name, id FROM tags WHERE workspace_id = ? AND name IN ({marks})", ws, *names
     )
+    return {r[0]: r[1] for r in rows}
+
+
+async def attach(conn: Connection, contact_id: int, tag_ids: list[int], now: int) -> None:
+    await attach_many(conn, [(contact_id, t, now) for t in tag_ids])
+
+
+async def attach_many(conn: Connection, links: list[tuple[int, int, int]]) -> None:
+    """(contact id, tag id, time) links; those that exist already are left as they are."""
+    if links:
+        await conn.execute_many(
+            "INSERT INTO contact_tags (contact_id, tag_id, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            links,
+        )
 
 
 async def detach(conn: Connection, ws: int, contact_id: int, names: list[str]) -> None:

@@ -16,7 +16,7 @@ from typing import Any, get_args
 import msgspec
 
 from openrespond import signals
-from openrespond.db import Connection, Row, Transaction
+from openrespond.db import Connection, Row, Transaction, sql
 from openrespond.webhooks.schemas import EventType
 
 __all__ = [
@@ -100,7 +100,10 @@ _ENCODER = msgspec.json.Encoder()
 async def contact_doc(conn: Connection, ws: int, contact_id: int) -> bytes | None:
     """The contact's REST JSON as stored (UTF-8 bytes)."""
     doc: str | bytes | None = await conn.fetch_val(
-        "SELECT CAST(doc AS BLOB) FROM contacts WHERE workspace_id = ? AND id = ?", ws, contact_id
+        f"SELECT {sql.as_bytes(conn.dialect, 'doc')} FROM contacts"
+        " WHERE workspace_id = ? AND id = ?",
+        ws,
+        contact_id,
     )
     return doc.encode() if isinstance(doc, str) else doc
 

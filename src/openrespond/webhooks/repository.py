@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from openrespond.db import Connection, Row, Transaction
+from openrespond.db import Connection, Row, Transaction, sql
 from openrespond.http.pagination import Cursor, PageRows, fetch_page
 
 __all__ = [
@@ -171,7 +171,8 @@ async def claim(
         r[0]
         for r in await tx.fetch_all(
             "UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ?, attempts = attempts + 1"
-            f" WHERE id IN (SELECT d.id {_DUE} ORDER BY d.run_at, d.id LIMIT ?) RETURNING id",
+            f" WHERE id IN (SELECT d.id {_DUE} ORDER BY d.run_at, d.id LIMIT ?"
+            f"{sql.skip_locked(tx.dialect, 'd')}) RETURNING id",
             owner,
             now_ms + lease_ms,
             now_ms,
@@ -264,7 +265,7 @@ async def release(tx: Transaction, owner: str) -> None:
     """Hand back every lease ``owner`` holds (a worker stopping)."""
     await tx.execute(
         "UPDATE webhook_deliveries SET lease_owner = NULL, lease_until = NULL,"
-        " attempts = MAX(attempts - 1, 0) WHERE lease_owner = ? AND status = 'pending'",
+        " attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END WHERE lease_owner = ? AND status = 'pending'",
         owner,
     )
 
