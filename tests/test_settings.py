@@ -99,7 +99,10 @@ def test_lease_seconds() -> None:
 
 
 def test_worker_poll_ms() -> None:
-    assert Settings.from_env({}).worker_poll_ms == 10
+    assert Settings.from_env({}).worker_poll_seconds == 0.01
+    pg = {"OPENRESPOND_DATABASE_URL": "postgresql://h/db"}
+    assert Settings.from_env(pg).worker_poll_seconds == 0.25
+    assert Settings.from_env({**pg, "OPENRESPOND_WORKER_POLL_MS": "20"}).worker_poll_seconds == 0.02
     assert Settings.from_env({"OPENRESPOND_WORKER_POLL_MS": "250"}).worker_poll_ms == 250
 
 

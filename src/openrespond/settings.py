@@ -34,7 +34,7 @@ class Settings:
     idempotency_ttl_seconds: int = 24 * 3600
     worker: bool = True
     lease_seconds: int = 30
-    worker_poll_ms: int = 10
+    worker_poll_ms: int | None = None
     retry_base_ms: int = 1000
     allow_private_networks: str = ""
     webhook_retry_seconds: int = 3 * 24 * 3600
@@ -43,6 +43,15 @@ class Settings:
     webhook_log_days: int = 7
     db_pool_size: int = 10
     redis_url: str | None = None
+
+    @property
+    def worker_poll_seconds(self) -> float:
+        """How often an idle worker looks for due work: 10 ms on SQLite (a local read);
+        250 ms on PostgreSQL, where a NOTIFY wakes workers at once and polling only catches
+        what a lost notification would miss (retries coming due, a listener reconnecting)."""
+        if self.worker_poll_ms is not None:
+            return self.worker_poll_ms / 1000
+        return 0.25 if self.dialect == "postgresql" else 0.01
 
     @property
     def dialect(self) -> str:

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from openrespond import signals
 from openrespond.channels.custom import CustomChannelDriver
 from openrespond.channels.drivers import Driver, SandboxDriver
 from openrespond.channels.smtp import SmtpDriver
@@ -41,11 +42,13 @@ class Workers:
         return messages, hooks
 
     async def run(self, stop: asyncio.Event) -> None:
+        # Work queued by other processes wakes these workers too (PostgreSQL).
+        await self.delivery.db.listen(signals.deliveries, signals.events)
         await asyncio.gather(self.delivery.run(stop), self.webhooks.run(stop))
 
 
 def build(db: Database, settings: Settings, secret: str, *, batch: int = 256) -> Workers:
-    poll = settings.worker_poll_ms / 1000
+    poll = settings.worker_poll_seconds
     sealer = Sealer(secret)
     drivers: dict[str, Driver] = {
         "sandbox": SandboxDriver(),

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from openrespond import signals
 from openrespond.channels import jobs
 from openrespond.channels.drivers import DRIVERS, Job, Outcome, SandboxDriver
 from openrespond.channels.worker import DeliveryWorker, backoff_ms
@@ -15,10 +19,11 @@ from openrespond.db import Database
 from openrespond.db.migrations import migrate
 from openrespond.demo import seed_demo
 from openrespond.identifiers import Identifier
+from openrespond.messages import repository as messages_repo
 from openrespond.messages import service as messages
 from openrespond.messages.schemas import TextMessage
 from openrespond.space import service as space
-from tests.backend import open_test_database, query
+from tests.backend import POSTGRES, database_url, open_test_database, query
 
 
 async def _setup(path: Path, count: int) -> tuple[Database, list[int]]:
@@ -129,8 +134,10 @@ class Flaky:
             raise ConnectionError("bridge unreachable")
         return await SandboxDriver().send(job)
 
-    async def record(self, tx: Any, job: Job, outcome: Outcome, *, worker: str, now: int) -> None:
-        await SandboxDriver().record(tx, job, outcome, worker=worker, now=now)
+    async def record(
+        self, tx: Any, done: list[tuple[Job, Outcome]], *, worker: str, now: int
+    ) -> None:
+        await SandboxDriver().record(tx, done, worker=worker, now=now)
 
 
 def test_a_failing_driver_is_retried_later_and_nothing_is_lost(tmp_path: Path) -> None:
@@ -240,7 +247,9 @@ class Down:
     async def send(self, job: Job) -> Outcome:
         return Outcome(retry=True, error="bridge unreachable")
 
-    async def record(self, tx: Any, job: Job, outcome: Outcome, *, worker: str, now: int) -> None:
+    async def record(
+        self, tx: Any, done: list[tuple[Job, Outcome]], *, worker: str, now: int
+    ) -> None:
         pass
 
 
@@ -265,6 +274,100 @@ def test_a_message_fails_once_the_delivery_deadline_has_passed(tmp_path: Path) -
             assert status == "failed" and attempts >= 2
             last = json.loads(history)[-1]
             assert "bridge unreachable" in last["message"] and "gave up" in last["message"]
+        finally:
+            await db.close()
+
+    asyncio.run(go())
+
+
+_SEND_ELSEWHERE = """
+import asyncio, sys
+from openrespond.db import open_database
+from openrespond.identifiers import Identifier
+from openrespond.messages import service
+from openrespond.messages.schemas import TextMessage
+from openrespond.settings import Settings
+
+async def main() -> None:
+    db = open_database(Settings(database_url=sys.argv[1]))
+    await db.connect()
+    async with db.transaction() as tx:
+        ws = await tx.fetch_val("SELECT MIN(id) FROM workspaces")
+        await service.send(tx, ws, Identifier("email", "priya@example.com"), channel_id=123,
+                           message=TextMessage(text="from another process"))
+    await db.close()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(not POSTGRES, reason="LISTEN/NOTIFY is PostgreSQL's")
+def test_a_send_in_another_process_wakes_the_worker_at_once(tmp_path: Path) -> None:
+    """The worker polls only every 30 s here: the NOTIFY sent with the other process's
+    commit is what wakes it."""
+
+    async def go() -> float:
+        path = tmp_path / "notify.db"
+        db, _ = await _setup(path, 0)
+        worker = DeliveryWorker(db, name="listener", poll_seconds=30)
+        await db.listen(signals.deliveries)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        try:
+            await asyncio.sleep(0.2)  # the first look on start found nothing
+            started = time.monotonic()
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", _SEND_ELSEWHERE, database_url(path)
+            )
+            assert await proc.wait() == 0
+            sent_at = time.monotonic()
+            while not _deliveries(path):
+                assert time.monotonic() - started < 10, "the worker was not woken"
+                await asyncio.sleep(0.01)
+            return time.monotonic() - sent_at
+        finally:
+            stop.set()
+            await task
+            await db.close()
+
+    assert asyncio.run(go()) < 2
+
+
+class SameId(SandboxDriver):
+    """A channel that answers every send with the same message id."""
+
+    async def send(self, job: Job) -> Outcome:
+        return Outcome(("sent",), channel_message_id="same-id")
+
+
+@pytest.mark.parametrize("looked_up", [True, False])
+def test_a_repeated_channel_message_id_keeps_the_deliveries(
+    tmp_path: Path, monkeypatch: Any, looked_up: bool
+) -> None:
+    """The first message keeps the id; the others are delivered without it. Found by the
+    batch's lookup, or (``looked_up`` False: the id was taken by a concurrent transaction
+    after the lookup) by the unique index, after which the batch goes message by message."""
+    if not looked_up:
+
+        async def nothing_taken(*args: Any, **kwargs: Any) -> set[tuple[int, str]]:
+            return set()
+
+        monkeypatch.setattr(messages_repo, "taken_channel_ids", nothing_taken)
+
+    async def go() -> None:
+        path = tmp_path / "same.db"
+        db, ids = await _setup(path, 4)
+        try:
+            assert await DeliveryWorker(db, name="w", drivers={"sandbox": SameId()}).run_once() == 4
+            rows = query(
+                path,
+                "SELECT id, status, channel_message_id FROM messages WHERE id IN"
+                f" ({', '.join('?' * len(ids))}) ORDER BY id",
+                *ids,
+            )
+            assert [r[1] for r in rows] == ["sent"] * 4
+            assert [r[2] for r in rows].count("same-id") == 1
+            assert query(path, "SELECT COUNT(*) FROM delivery_jobs") == [(0,)]
         finally:
             await db.close()
 

@@ -132,6 +132,6 @@ class CustomChannelDriver:
         return Outcome(retry=True, error=_reason(resp))
 
     async def record(
-        self, tx: Connection, job: Job, outcome: Outcome, *, worker: str, now: int
+        self, tx: Connection, done: list[tuple[Job, Outcome]], *, worker: str, now: int
     ) -> None:
         """Nothing beyond the message itself."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -61,8 +62,10 @@ class Driver(Protocol):
     async def close(self) -> None: ...
 
     async def record(
-        self, tx: Connection, job: Job, outcome: Outcome, *, worker: str, now: int
-    ) -> None: ...
+        self, tx: Connection, done: list[tuple[Job, Outcome]], *, worker: str, now: int
+    ) -> None:
+        """Keep what the channel needs about finished jobs (a batch, all of this driver)."""
+        ...
 
 
 class SandboxDriver:
@@ -79,21 +82,27 @@ class SandboxDriver:
         return Outcome(("sent", "delivered"), channel_message_id=f"sandbox-{job.message_id}")
 
     async def record(
-        self, tx: Connection, job: Job, outcome: Outcome, *, worker: str, now: int
+        self, tx: Connection, done: list[tuple[Job, Outcome]], *, worker: str, now: int
     ) -> None:
-        if outcome.error is not None:
-            return
-        await sandbox_repo.record_delivery(
+        delivered_ms = int(time.time() * 1000)
+        await sandbox_repo.record_deliveries(
             tx,
-            job.workspace_id,
-            channel_id=job.channel_id,
-            message_id=job.message_id,
-            contact_id=job.contact_id,
-            address=job.address or "",
-            content=job.content,
-            worker=worker,
-            queued_ms=job.queued_ms,
-            now=now,
+            [
+                (
+                    job.workspace_id,
+                    job.channel_id,
+                    job.message_id,
+                    job.contact_id,
+                    job.address or "",
+                    job.content,
+                    worker,
+                    job.queued_ms,
+                    delivered_ms,
+                    now,
+                )
+                for job, outcome in done
+                if outcome.error is None
+            ],
         )
 
 

@@ -13,6 +13,7 @@ __all__ = [
     "due",
     "enqueue",
     "finish",
+    "finish_many",
     "jobs_for",
     "release",
     "retry",
@@ -30,7 +31,7 @@ async def enqueue(tx: Transaction, ws: int, message_id: int, *, run_at_ms: int) 
         run_at_ms,
         run_at_ms // 1000,
     )
-    tx.on_commit(signals.deliveries.send)
+    tx.announce(signals.deliveries)
 
 
 async def claim(
@@ -92,6 +93,20 @@ async def finish(conn: Connection, job_id: int, owner: str) -> bool:
         )
         > 0
     )
+
+
+async def finish_many(conn: Connection, owner: str, job_ids: Sequence[int]) -> set[int]:
+    """Drop the jobs this owner still holds; the ids dropped (a job missing from them had its
+    lease taken over by another worker)."""
+    if not job_ids:
+        return set()
+    marks = ", ".join("?" * len(job_ids))
+    rows = await conn.fetch_all(
+        f"DELETE FROM delivery_jobs WHERE lease_owner = ? AND id IN ({marks}) RETURNING id",
+        owner,
+        *job_ids,
+    )
+    return {r[0] for r in rows}
 
 
 async def retry(conn: Connection, job_id: int, owner: str, *, run_at_ms: int, error: str) -> bool:

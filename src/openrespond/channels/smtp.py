@@ -217,6 +217,6 @@ class SmtpDriver:
         return data, mime
 
     async def record(
-        self, tx: Connection, job: Job, outcome: Outcome, *, worker: str, now: int
+        self, tx: Connection, done: list[tuple[Job, Outcome]], *, worker: str, now: int
     ) -> None:
         """Nothing beyond the message itself."""

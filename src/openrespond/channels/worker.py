@@ -103,6 +103,7 @@ class DeliveryWorker:
     async def _finish(self, tx: Transaction, batch: list[Job], outcomes: list[Outcome]) -> None:
         """Record each outcome and drop its job, for the jobs this worker still holds."""
         now = int(time.time())
+        done: list[tuple[Job, Outcome]] = []
         for job, outcome in zip(batch, outcomes, strict=True):
             if outcome.retry:
                 wait = outcome.retry_in_ms
@@ -122,50 +123,74 @@ class DeliveryWorker:
                     ("failed",),
                     error=f"{outcome.error} (gave up after {job.attempts} attempts)",
                 )
-            if not await jobs.finish(tx, job.job_id, self.name):
+            done.append((job, outcome))
+        held = await jobs.finish_many(tx, self.name, [job.job_id for job, _ in done])
+        for job, _ in done:
+            if job.job_id not in held:
                 log.warning("job %s of message %s: lease lost", job.job_id, job.message_id)
-                continue
-            entries = [
-                msgspec.json.encode(
-                    MessageStatus(
-                        value=value,  # type: ignore[arg-type]
-                        timestamp=now,
-                        message=outcome.error if value == "failed" else None,
+        done = [(job, outcome) for job, outcome in done if job.job_id in held]
+        if done:
+            await self._record(tx, done, now)
+
+    async def _record(self, tx: Transaction, done: list[tuple[Job, Outcome]], now: int) -> None:
+        """Statuses and channel message ids of finished jobs, a few statements per batch."""
+        deliveries = [
+            messages_repo.Delivery(
+                message_id=job.message_id,
+                channel_id=job.channel_id,
+                channel_message_id=outcome.channel_message_id,
+                entries=[
+                    msgspec.json.encode(
+                        MessageStatus(
+                            value=value,  # type: ignore[arg-type]
+                            timestamp=now,
+                            message=outcome.error if value == "failed" else None,
+                        )
                     )
+                    for value in outcome.statuses
+                ],
+                status=outcome.statuses[-1] if outcome.statuses else None,
+            )
+            for job, outcome in done
+        ]
+        # A channel may give an id it already gave another message: keep the delivery, not
+        # the id. Taken ids are looked up first; one taken meanwhile by another transaction
+        # fails the batch's statement inside its savepoint, and the messages go one by one.
+        taken = await messages_repo.taken_channel_ids(tx, deliveries)
+        for d in deliveries:
+            if (d.channel_id, d.channel_message_id) in taken:
+                log.warning(
+                    "message %s: channel message id %r is taken", d.message_id, d.channel_message_id
                 )
-                for value in outcome.statuses
-            ]
-            m_id = outcome.channel_message_id
-            status = outcome.statuses[-1] if outcome.statuses else None
-            try:
-                # Inside a savepoint: a taken id fails one statement, not the batch.
-                async with tx.savepoint() if m_id is not None else contextlib.nullcontext():
-                    await messages_repo.record_delivery(
-                        tx,
-                        job.message_id,
-                        channel_message_id=m_id,
-                        entries=entries,
-                        status=status,
-                        now=now,
+                d.channel_message_id = None
+        try:
+            async with tx.savepoint():
+                await messages_repo.record_deliveries(tx, deliveries, now=now)
+        except IntegrityError:
+            for d in deliveries:
+                try:
+                    async with tx.savepoint():
+                        await messages_repo.record_deliveries(tx, [d], now=now)
+                except IntegrityError:
+                    log.warning(
+                        "message %s: channel message id %r is taken",
+                        d.message_id,
+                        d.channel_message_id,
                     )
-            except IntegrityError:
-                # The channel gave an id it already gave another message: keep the delivery,
-                # not the id.
-                log.warning("message %s: channel message id %r is taken", job.message_id, m_id)
-                m_id = None
-                await messages_repo.record_delivery(
-                    tx,
-                    job.message_id,
-                    channel_message_id=None,
-                    entries=entries,
-                    status=status,
-                    now=now,
-                )
-            if m_id is not None:
-                await messages_repo.apply_early_statuses(tx, job.channel_id, m_id)
-            driver = self.drivers.get(job.driver)
+                    d.channel_message_id = None
+                    await messages_repo.record_deliveries(tx, [d], now=now)
+        await messages_repo.apply_early_statuses_many(
+            tx,
+            [(d.channel_id, d.channel_message_id) for d in deliveries if d.channel_message_id],
+        )
+        by_driver: dict[str, list[tuple[Job, Outcome]]] = {}
+        for job, outcome in done:
+            by_driver.setdefault(job.driver, []).append((job, outcome))
+        for name, items in by_driver.items():
+            driver = self.drivers.get(name)
             if driver is not None:
-                await driver.record(tx, job, outcome, worker=self.name, now=now)
+                await driver.record(tx, items, worker=self.name, now=now)
+        for job, outcome in done:
             if "sent" in outcome.statuses:
                 await events.emit(
                     tx, job.workspace_id, "message.sent", job.contact_id, message_id=job.message_id

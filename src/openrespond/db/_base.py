@@ -70,6 +70,15 @@ class Transaction(Connection):
     """A connection inside one open transaction."""
 
     _after_commit: list[Callable[[], None]] | None = None
+    _memo: dict[Any, Any] | None = None
+
+    @property
+    def memo(self) -> dict[Any, Any]:
+        """Values worth computing once per transaction (what it has read, under its own
+        writes); gone with the transaction."""
+        if self._memo is None:
+            self._memo = {}
+        return self._memo
 
     def on_commit(self, action: Callable[[], None]) -> None:
         """Run ``action`` once this transaction has committed (never if it rolls back);
@@ -78,6 +87,12 @@ class Transaction(Connection):
             self._after_commit = []
         if action not in self._after_commit:
             self._after_commit.append(action)
+
+    def announce(self, signal: Any) -> None:
+        """Send ``signal`` (a ``signals.Signal``) once this transaction has committed: to
+        this process's listeners, and on PostgreSQL, as a NOTIFY, to every process listening
+        (see ``Database.listen``)."""
+        self.on_commit(signal.send)
 
     def _committed(self) -> None:
         """Backends call this right after a successful commit."""
@@ -127,6 +142,11 @@ class Database(abc.ABC):
     async def begin(self, *, urgent: bool = False) -> Transaction:
         """Open a write transaction; an ``urgent`` one (short background work such as
         finishing deliveries) goes ahead of requests waiting for the same writer."""
+
+    async def listen(self, *signals: Any) -> None:
+        """Send each of ``signals`` in this process whenever another process announces it
+        (PostgreSQL's LISTEN); SQLite has no such channel, and workers poll instead."""
+        return None
 
     @abc.abstractmethod
     def reader(self) -> Connection:

@@ -9,7 +9,9 @@ deadlock or serialization failure surfaces as ``TransientError`` and the request
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -29,6 +31,7 @@ from openrespond.db._base import (
 __all__ = ["PostgresDatabase", "placeholders", "split_url"]
 
 _TRANSIENT = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+log = logging.getLogger("openrespond.db")
 _F = TypeVar("_F", bound=Callable[..., Any])
 _COUNT = re.compile(r"(\d+)$")
 
@@ -151,11 +154,22 @@ class _PgTransaction(_PgConnection, Transaction):
         self._tr = tr
         self._open = True
         self._after_commit: list[Callable[[], None]] | None = None
+        self._notify: set[str] = set()
+
+    def announce(self, signal: Any) -> None:
+        super().announce(signal)
+        self._notify.add(signal.name)
 
     async def commit(self) -> None:
         if not self._open:
             return
         try:
+            if self._notify:
+                # Delivered to listeners when (and only if) the transaction commits.
+                await self._on.execute(
+                    "SELECT pg_notify(name, '') FROM unnest($1::text[]) AS name",
+                    sorted(self._notify),
+                )
             await self._tr.commit()
         except asyncpg.PostgresError as exc:
             await self._release(rollback=True)
@@ -197,6 +211,9 @@ class PostgresDatabase(Database):
         self.max_size = max_size
         self._pool: asyncpg.Pool | None = None
         self._reader: _PooledReader | None = None
+        self._listener: Any = None
+        self._signals: dict[str, Any] = {}
+        self._relisten: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         if self._pool is not None:
@@ -223,8 +240,53 @@ class PostgresDatabase(Database):
 
     async def close(self) -> None:
         pool, self._pool, self._reader = self._pool, None, None
+        if self._relisten is not None:
+            self._relisten.cancel()
+        listener, self._listener = self._listener, None
+        if listener is not None and not listener.is_closed():
+            await listener.close()
         if pool is not None:
             await pool.close()
+
+    async def listen(self, *signals: Any) -> None:
+        """LISTEN on a connection of its own (outside the pool) for each signal's name; a lost
+        connection is replaced in the background, polling covering the gap."""
+        for signal in signals:
+            self._signals[signal.name] = signal
+        if self._listener is None or self._listener.is_closed():
+            await self._connect_listener()
+        else:
+            for signal in signals:
+                await self._listener.add_listener(signal.name, self._notified)
+
+    async def _connect_listener(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        conn.add_termination_listener(self._lost)
+        for name in self._signals:
+            await conn.add_listener(name, self._notified)
+        self._listener = conn
+
+    def _notified(self, _conn: Any, _pid: int, channel: str, _payload: str) -> None:
+        signal = self._signals.get(channel)
+        if signal is not None:
+            signal.send()
+
+    def _lost(self, _conn: Any) -> None:
+        if self._pool is None:
+            return  # closing
+        log.warning("lost the LISTEN connection; reconnecting (workers poll meanwhile)")
+        self._relisten = asyncio.get_running_loop().create_task(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        delay = 0.5
+        while self._pool is not None:
+            try:
+                await self._connect_listener()
+                return
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("LISTEN connection failed: %s; next try in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30)
 
     async def begin(self, *, urgent: bool = False) -> Transaction:
         if self._pool is None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
 from openrespond.db import Connection, Row, sql
 from openrespond.http.pagination import Cursor, PageRows, fetch_page
 
 __all__ = [
-    "SELECT",
     "append_status",
+    "apply_early_statuses_many",
     "channel_link",
     "contact_for_address",
+    "Delivery",
     "get",
     "get_in_workspace",
     "insert",
@@ -17,7 +22,9 @@ __all__ = [
     "link",
     "move_to",
     "page",
-    "record_delivery",
+    "record_deliveries",
+    "SELECT",
+    "taken_channel_ids",
     "touch_link",
 ]
 
@@ -115,27 +122,60 @@ async def append_status(
     )
 
 
-async def record_delivery(
-    conn: Connection,
-    message_id: int,
-    *,
-    channel_message_id: str | None,
-    entries: list[bytes],
-    status: str | None,
-    now: int,
-) -> None:
-    """A delivery attempt's outcome in one statement: the provider's id and the statuses
-    (JSON objects) appended to the history."""
-    history = sql.json_append(conn.dialect, "statuses", len(entries))
-    await conn.execute(
-        f"UPDATE messages SET statuses = {history}, status = COALESCE(?, status),"
-        " channel_message_id = COALESCE(?, channel_message_id), updated_at = ? WHERE id = ?",
-        *(e.decode() for e in entries),
-        status,
-        channel_message_id,
-        now,
-        message_id,
-    )
+@dataclass(slots=True)
+class Delivery:
+    """A delivery attempt's outcome for one message: the channel's id for it, if any, and
+    the statuses (JSON objects) to append to its history."""
+
+    message_id: int
+    channel_id: int
+    channel_message_id: str | None
+    entries: list[bytes]
+    status: str | None
+
+
+async def record_deliveries(conn: Connection, deliveries: Sequence[Delivery], *, now: int) -> None:
+    """Each delivery in one statement per number of statuses (usually one for the batch)."""
+    groups: dict[int, list[tuple[Any, ...]]] = {}
+    for d in deliveries:
+        groups.setdefault(len(d.entries), []).append(
+            (
+                *(e.decode() for e in d.entries),
+                d.status,
+                d.channel_message_id,
+                now,
+                d.message_id,
+            )
+        )
+    for count, rows in groups.items():
+        await conn.execute_many(
+            f"UPDATE messages SET statuses = {sql.json_append(conn.dialect, 'statuses', count)},"
+            " status = COALESCE(?, status), channel_message_id = COALESCE(?, channel_message_id),"
+            " updated_at = ? WHERE id = ?",
+            rows,
+        )
+
+
+async def taken_channel_ids(
+    conn: Connection, deliveries: Sequence[Delivery]
+) -> set[tuple[int, str]]:
+    """(channel, channel message id) pairs of ``deliveries`` that other messages hold."""
+    wanted: dict[int, dict[str, int]] = {}
+    for d in deliveries:
+        if d.channel_message_id is not None:
+            wanted.setdefault(d.channel_id, {})[d.channel_message_id] = d.message_id
+    taken: set[tuple[int, str]] = set()
+    for channel_id, ids in wanted.items():
+        marks = ", ".join("?" * len(ids))
+        for row in await conn.fetch_all(
+            "SELECT channel_message_id, id FROM messages WHERE channel_id = ?"
+            f" AND channel_message_id IN ({marks})",
+            channel_id,
+            *ids,
+        ):
+            if row[1] != ids[row[0]]:
+                taken.add((channel_id, row[0]))
+    return taken
 
 
 async def move_to(conn: Connection, ws: int, *, primary: int, secondary: int) -> None:
@@ -240,6 +280,24 @@ async def stash_early_status(
     )
     # Reports for ids that never turn up are dropped after a day.
     await conn.execute("DELETE FROM early_statuses WHERE created_at < ?", now - 86_400)
+
+
+async def apply_early_statuses_many(conn: Connection, pairs: Sequence[tuple[int, str]]) -> None:
+    """``apply_early_statuses`` for many (channel, channel message id) pairs: one lookup per
+    channel, and work only for the few that had early reports."""
+    by_channel: dict[int, list[str]] = {}
+    for channel_id, m_id in pairs:
+        by_channel.setdefault(channel_id, []).append(m_id)
+    for channel_id, m_ids in by_channel.items():
+        marks = ", ".join("?" * len(m_ids))
+        waiting = await conn.fetch_all(
+            "SELECT DISTINCT channel_message_id FROM early_statuses WHERE channel_id = ?"
+            f" AND channel_message_id IN ({marks})",
+            channel_id,
+            *m_ids,
+        )
+        for row in waiting:
+            await apply_early_statuses(conn, channel_id, row[0])
 
 
 async def apply_early_statuses(conn: Connection, channel_id: int, channel_message_id: str) -> None:

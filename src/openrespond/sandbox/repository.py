@@ -2,43 +2,24 @@
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
 from openrespond.db import Connection
 from openrespond.http.pagination import Cursor, PageRows, fetch_page
 
-__all__ = ["empty_workspace", "page_sent", "record_delivery"]
+__all__ = ["empty_workspace", "page_sent", "record_deliveries"]
 
 
-async def record_delivery(
-    conn: Connection,
-    ws: int,
-    *,
-    channel_id: int,
-    message_id: int,
-    contact_id: int,
-    address: str,
-    content: str,
-    worker: str,
-    queued_ms: int,
-    now: int,
-) -> None:
-    """Note that a sandbox channel received ``message_id`` (once), and how long it waited."""
-    await conn.execute(
-        "INSERT INTO sandbox_deliveries (workspace_id, channel_id, message_id, contact_id,"
-        " address, content, worker, queued_ms, delivered_ms, delivered_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
-        ws,
-        channel_id,
-        message_id,
-        contact_id,
-        address,
-        content,
-        worker,
-        queued_ms,
-        int(time.time() * 1000),
-        now,
-    )
+async def record_deliveries(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Note what sandbox channels received, once per message: rows of (workspace, channel,
+    message, contact, address, content, worker, queued_ms, delivered_ms, delivered_at)."""
+    if rows:
+        await conn.execute_many(
+            "INSERT INTO sandbox_deliveries (workspace_id, channel_id, message_id, contact_id,"
+            " address, content, worker, queued_ms, delivered_ms, delivered_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id) DO NOTHING",
+            rows,
+        )
 
 
 async def page_sent(conn: Connection, ws: int, channel_id: int, cursor: Cursor) -> PageRows:

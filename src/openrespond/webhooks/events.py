@@ -136,7 +136,11 @@ async def emit(
     as the transaction sees them; ``contact`` replaces the stored contact (``contact.deleted``
     passes the contact as it was)."""
     assert event_type in EVENT_TYPES, event_type
-    hooks = await subscribers(tx, ws, event_type)
+    # One lookup per workspace and type in a transaction (a delivery batch emits many).
+    key = ("webhook subscribers", ws, event_type)
+    hooks = tx.memo.get(key)
+    if hooks is None:
+        hooks = tx.memo[key] = await subscribers(tx, ws, event_type)
     if not hooks:
         return None
     if contact is None:
@@ -184,7 +188,7 @@ async def emit(
         " VALUES (?, ?, ?, ?, ?)",
         [(ws, hook, event_id, now_ms, now_ms) for hook in hooks],
     )
-    tx.on_commit(signals.events.send)
+    tx.announce(signals.events)
     return uid
 
 

@@ -216,5 +216,5 @@ async def replay(tx: Transaction, ws: int, hook_id: int, delivery_id: int) -> De
     await _get(tx, ws, hook_id)
     if not await repo.replay(tx, ws, hook_id, delivery_id, int(time.time() * 1000)):
         raise NotFound(f"delivery {delivery_id} of webhook {hook_id} not found")
-    tx.on_commit(signals.events.send)
+    tx.announce(signals.events)
     return await delivery(tx, ws, hook_id, delivery_id)

@@ -37,43 +37,53 @@ FROM contacts c
 LEFT JOIN lifecycle_stages ls ON ls.id = c.lifecycle_stage_id
 LEFT JOIN users u ON u.id = c.assignee_user_id;
 
--- Lock, then rebuild in a new statement (a new snapshot): see the comment at the top.
-CREATE FUNCTION contact_doc_refresh(ids BIGINT[]) RETURNS void LANGUAGE plpgsql AS $$
+-- Lock, then rebuild in a new statement (a new snapshot): see the comment at the top. One
+-- contact at a time: a plan for "id = <one value>" is an index lookup whatever the table's
+-- statistics say, which a plan for "id = ANY(<array>)" inside a function is not.
+CREATE FUNCTION contact_doc_refresh(cid BIGINT) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM 1 FROM contacts WHERE id = ANY(ids) ORDER BY id FOR NO KEY UPDATE;
-  UPDATE contacts c SET doc = d.doc FROM contact_docs d
-  WHERE c.id = ANY(ids) AND d.id = c.id AND c.doc IS DISTINCT FROM d.doc;
+  PERFORM 1 FROM contacts WHERE id = cid FOR NO KEY UPDATE;
+  UPDATE contacts SET doc = (SELECT d.doc FROM contact_docs d WHERE d.id = cid) WHERE id = cid;
 END $$;
 
 CREATE FUNCTION contacts_doc() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM contact_doc_refresh(ARRAY[NEW.id]);
+  PERFORM contact_doc_refresh(NEW.id);
   RETURN NULL;
 END $$;
 
 -- contact_tags and contact_field_values: the contact(s) the row belongs or belonged to.
 CREATE FUNCTION contact_rows_doc() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    PERFORM contact_doc_refresh(ARRAY[NEW.contact_id]);
-  ELSIF TG_OP = 'DELETE' THEN
-    PERFORM contact_doc_refresh(ARRAY[OLD.contact_id]);
-  ELSE
-    PERFORM contact_doc_refresh(ARRAY[OLD.contact_id, NEW.contact_id]);
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    PERFORM contact_doc_refresh(OLD.contact_id);
+  END IF;
+  IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.contact_id <> OLD.contact_id) THEN
+    PERFORM contact_doc_refresh(NEW.contact_id);
   END IF;
   RETURN NULL;
 END $$;
 
--- A catalogue entry a contact shows by name changed: rebuild the contacts that show it.
+-- A catalogue entry a contact shows by name changed: rebuild the contacts that show it, in
+-- id order (so two such changes lock contacts in the same order).
 CREATE FUNCTION catalogue_doc() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  cid BIGINT;
 BEGIN
-  PERFORM contact_doc_refresh(CASE TG_TABLE_NAME
-    WHEN 'tags' THEN ARRAY(SELECT contact_id FROM contact_tags WHERE tag_id = NEW.id)
-    WHEN 'custom_fields' THEN
-      ARRAY(SELECT contact_id FROM contact_field_values WHERE field_id = NEW.id)
-    WHEN 'users' THEN ARRAY(SELECT id FROM contacts WHERE assignee_user_id = NEW.id)
-    ELSE ARRAY(SELECT id FROM contacts WHERE lifecycle_stage_id = NEW.id)
-  END);
+  FOR cid IN
+    SELECT contact_id FROM contact_tags WHERE TG_TABLE_NAME = 'tags' AND tag_id = NEW.id
+    UNION
+    SELECT contact_id FROM contact_field_values
+    WHERE TG_TABLE_NAME = 'custom_fields' AND field_id = NEW.id
+    UNION
+    SELECT id FROM contacts WHERE TG_TABLE_NAME = 'users' AND assignee_user_id = NEW.id
+    UNION
+    SELECT id FROM contacts
+    WHERE TG_TABLE_NAME = 'lifecycle_stages' AND lifecycle_stage_id = NEW.id
+    ORDER BY 1
+  LOOP
+    PERFORM contact_doc_refresh(cid);
+  END LOOP;
   RETURN NULL;
 END $$;
 
