@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from openrespond.db import Connection, Row, Transaction, sql
@@ -23,13 +24,15 @@ __all__ = [
     "disable",
     "due",
     "get",
+    "held",
     "insert",
-    "purge",
     "list_all",
-    "record_attempt",
+    "Outcome",
+    "purge",
+    "record_attempts",
     "release",
     "replay",
-    "set_outcome",
+    "set_outcomes",
     "update",
 ]
 
@@ -197,59 +200,55 @@ async def claimed(conn: Connection, owner: str, ids: Sequence[int]) -> list[Row]
     )
 
 
-async def record_attempt(
-    tx: Transaction,
-    delivery_id: int,
-    owner: str,
-    *,
-    attempt: int,
-    started_ms: int,
-    latency_ms: int,
-    status_code: int | None,
-    error: str | None,
-) -> bool:
-    """Log one attempt, while ``owner`` still holds the delivery; False when it lost it."""
-    held = await tx.fetch_val(
-        "SELECT 1 FROM webhook_deliveries WHERE id = ? AND lease_owner = ?", delivery_id, owner
-    )
-    if held is None:
-        return False
-    await tx.execute(
-        "INSERT INTO webhook_attempts (delivery_id, attempt, worker, started_ms, latency_ms,"
-        " status_code, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        delivery_id,
-        attempt,
+async def held(tx: Transaction, owner: str, delivery_ids: Sequence[int]) -> set[int]:
+    """Which of these deliveries ``owner`` still holds (a lease can run out and be taken)."""
+    if not delivery_ids:
+        return set()
+    marks = ", ".join("?" * len(delivery_ids))
+    rows = await tx.fetch_all(
+        f"SELECT id FROM webhook_deliveries WHERE lease_owner = ? AND id IN ({marks})",
         owner,
-        started_ms,
-        latency_ms,
-        status_code,
-        error,
+        *delivery_ids,
     )
-    return True
+    return {r[0] for r in rows}
 
 
-async def set_outcome(
-    tx: Transaction,
-    delivery_id: int,
-    *,
-    status: str,
-    run_at_ms: int | None,
-    status_code: int | None,
-    error: str | None,
-    delivered_ms: int | None,
-) -> None:
-    """Finish an attempt: delivered, failed for good, or pending again at ``run_at_ms``."""
-    await tx.execute(
-        "UPDATE webhook_deliveries SET status = ?, run_at = COALESCE(?, run_at),"
-        " last_status = ?, last_error = ?, delivered_ms = ?, lease_owner = NULL,"
-        " lease_until = NULL WHERE id = ?",
-        status,
-        run_at_ms,
-        status_code,
-        error,
-        delivered_ms,
-        delivery_id,
-    )
+async def record_attempts(tx: Transaction, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Log attempts: rows of (delivery, attempt, worker, started_ms, latency_ms, status code,
+    error)."""
+    if rows:
+        await tx.execute_many(
+            "INSERT INTO webhook_attempts (delivery_id, attempt, worker, started_ms, latency_ms,"
+            " status_code, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an attempt ends a delivery: delivered, failed for good, or pending again at
+    ``run_at_ms``."""
+
+    delivery_id: int
+    status: str
+    run_at_ms: int | None
+    status_code: int | None
+    error: str | None
+    delivered_ms: int | None
+
+
+async def set_outcomes(tx: Transaction, outcomes: Sequence[Outcome]) -> None:
+    """Finish attempts, handing their leases back."""
+    if outcomes:
+        await tx.execute_many(
+            "UPDATE webhook_deliveries SET status = ?, run_at = COALESCE(?, run_at),"
+            " last_status = ?, last_error = ?, delivered_ms = ?, lease_owner = NULL,"
+            " lease_until = NULL WHERE id = ?",
+            [
+                (o.status, o.run_at_ms, o.status_code, o.error, o.delivered_ms, o.delivery_id)
+                for o in outcomes
+            ],
+        )
 
 
 async def disable(tx: Transaction, hook_id: int, reason: str, now: int) -> None:

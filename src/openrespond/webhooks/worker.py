@@ -200,26 +200,33 @@ class WebhookWorker:
         now_ms = _now_ms()
         try:
             async with self.db.transaction(urgent=True) as tx:
+                held = await repo.held(tx, self.name, [r.delivery_id for r in done])
                 for r in done:
-                    if not await repo.record_attempt(
-                        tx,
-                        r.delivery_id,
-                        self.name,
-                        attempt=r.attempt,
-                        started_ms=r.started_ms,
-                        latency_ms=r.latency_ms,
-                        status_code=r.status_code,
-                        error=r.error,
-                    ):
+                    if r.delivery_id not in held:
                         log.warning("webhook delivery %s: lease lost", r.delivery_id)
-                        continue
-                    await self._outcome(tx, r, now_ms)
+                done = [r for r in done if r.delivery_id in held]
+                await repo.record_attempts(
+                    tx,
+                    [
+                        (
+                            r.delivery_id,
+                            r.attempt,
+                            self.name,
+                            r.started_ms,
+                            r.latency_ms,
+                            r.status_code,
+                            r.error,
+                        )
+                        for r in done
+                    ],
+                )
+                await repo.set_outcomes(tx, [await self._outcome(tx, r, now_ms) for r in done])
         finally:
             self._inflight -= len(done)
             self._room.set()
         return len(done)
 
-    async def _outcome(self, tx: Transaction, r: _Result, now_ms: int) -> None:
+    async def _outcome(self, tx: Transaction, r: _Result, now_ms: int) -> repo.Outcome:
         status, run_at, error, delivered = "pending", None, r.error, None
         if r.error is None:
             status, delivered = "delivered", now_ms
@@ -244,9 +251,8 @@ class WebhookWorker:
                 "failed for good" if status == "failed" else "will be retried",
                 r.error,
             )
-        await repo.set_outcome(
-            tx,
-            r.delivery_id,
+        return repo.Outcome(
+            delivery_id=r.delivery_id,
             status=status,
             run_at_ms=run_at,
             status_code=r.status_code,
