@@ -15,11 +15,11 @@ $(BIN)/python:
 	$(PIP) install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(PIP) install --quiet -e .
+	$(PIP) install --quiet -e '.[server]'
 	@touch $@
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml
-	$(PIP) install --quiet -e '.[test,dev]'
+	$(PIP) install --quiet -e '.[server,test,dev]'
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import msgspec
 import typer
 
+from openrespond.client.cli import api_app
 from openrespond.clitools import AsJson, Workspace, console, err
 from openrespond.clitools import load_settings as _settings
 from openrespond.clitools import run as _run
@@ -53,6 +54,7 @@ for sub, name in (
     (sandbox_app, "sandbox"),
     (webhooks_app, "webhooks"),
     (contacts_app, "contacts"),
+    (api_app, "api"),
 ):
     app.add_typer(sub, name=name)
 

@@ -43,65 +43,88 @@ def api(ws: Workspace, **options: Any) -> Client:
     return Client(base_url=f"{ws.base}/v2", token=ws.token, **options)
 
 
-def test_every_operation_sync(ws: Workspace) -> None:
-    with api(ws) as c:
-        created = c.create_contact(
+def _scenario(c: Any, w: Any, collect: Any, ws: Workspace) -> None:
+    """Every operation once; ``w`` waits for an answer and ``collect`` gathers an iterator,
+    so one scenario runs on both clients."""
+    created = w(
+        c.create_contact(
             by_email("ada@example.com"),
             first_name="Ada",
             last_name="Lovelace",
             phone="+60 12-345 6789",
         )
-        ada = by_id(created.contact_id)
-        contact = c.get_contact(ada)
-        assert (contact.email, contact.phone) == ("ada@example.com", "+60123456789")
-        assert c.get_contact(by_phone("+60123456789")).id == created.contact_id
-        assert c.update_contact(ada, language="en").contact_id == created.contact_id
-        assert c.create_or_update_contact(
-            by_email("ada@example.com"), first_name="Ada", last_name="L"
-        ).contact_id
-        assert c.get_contact(ada).last_name == "L"
-        with pytest.raises(ConflictError) as dup:
-            c.create_contact(first_name="Again", email="ada@example.com")
-        assert dup.value.status == 409 and dup.value.contact_id == created.contact_id
-        assert c.add_tags(ada, ["vip", "lead"]).contact_id == created.contact_id
-        assert c.remove_tags(ada, ["lead"]).contact_id == created.contact_id
-        assert c.get_contact(ada).tags == ["vip"]
-        assert c.set_lifecycle(ada, "Customer").message
-        assert c.get_contact(ada).lifecycle == "Customer"
-        field = c.create_custom_field("Score", "number")
-        assert c.get_custom_field(field.id).data_type == "number"
-        assert "Score" in [f.name for f in c.list_custom_fields().items]
-        c.update_contact(ada, custom_fields={"Score": 7})
-        assert [(v.name, v.value) for v in c.get_contact(ada).custom_fields] == [("Score", 7)]
-        sent = c.send_message(ada, "Hello, Ada", channel_id=ws.channel_id)
-        record = c.get_message(ada, sent.message_id)
-        assert record.message["text"] == "Hello, Ada" and record.status[0].value == "pending"
-        assert [m.message_id for m in c.list_messages(ada).items] == [sent.message_id]
-        assert [m.message_id for m in c.iter_messages(ada, page_size=1)] == [sent.message_id]
-        assert [ch.id for ch in c.list_contact_channels(ada).items] == [ws.channel_id]
-        assert c.set_conversation_status(ada, "open").contact_id == created.contact_id
-        assert c.assign(ada, "agent@example.com").contact_id == created.contact_id
-        assert c.get_contact(ada).assignee is not None
-        assert c.add_comment(ada, "Called her").text == "Called her"
-        assert c.set_conversation_status(ada, "close", category="Resolved").contact_id
-        tag = c.create_tag("gold", color_code="#FFD700")
-        assert tag.color_code == "#FFD700"
-        assert c.update_tag("gold", description="Top").description == "Top"
-        assert "gold" in [t.name for t in c.list_tags().items]
-        assert c.delete_tag("gold").message
-        users = c.list_users().items
-        assert c.get_user(users[0].id).email == users[0].email
-        assert ws.channel_id in [ch.id for ch in c.list_channels().items]
-        assert "Resolved" in [n.category for n in c.list_closing_notes().items]
-        assert [t.name for t in c.list_templates(ws.channel_id).items] == ["hello_world"]
-        other = c.create_contact(first_name="Grace", email="grace@example.com").contact_id
-        assert c.merge_contacts(created.contact_id, other).contact_id == created.contact_id
-        with pytest.raises(NotFoundError):
-            c.get_contact(by_id(other))
-        assert c.delete_contact(ada).contact_id == created.contact_id
-        with pytest.raises(NotFoundError) as gone:
-            c.get_contact(ada)
-        assert gone.value.code == 404 and "not found" in gone.value.message
+    )
+    ada = by_id(created.contact_id)
+    contact = w(c.get_contact(ada))
+    assert (contact.email, contact.phone) == ("ada@example.com", "+60123456789")
+    assert w(c.get_contact(by_phone("+60123456789"))).id == created.contact_id
+    assert w(c.update_contact(ada, language="en")).contact_id == created.contact_id
+    assert w(
+        c.create_or_update_contact(by_email("ada@example.com"), first_name="Ada", last_name="L")
+    ).contact_id
+    assert w(c.get_contact(ada)).last_name == "L"
+    with pytest.raises(ConflictError) as dup:
+        w(c.create_contact(first_name="Again", email="ada@example.com"))
+    assert dup.value.status == 409 and dup.value.contact_id == created.contact_id
+    assert w(c.add_tags(ada, ["vip", "lead"])).contact_id == created.contact_id
+    assert w(c.remove_tags(ada, ["lead"])).contact_id == created.contact_id
+    assert w(c.get_contact(ada)).tags == ["vip"]
+    assert w(c.set_lifecycle(ada, "Customer")).message
+    assert w(c.get_contact(ada)).lifecycle == "Customer"
+    field = w(c.create_custom_field("Score", "number"))
+    assert w(c.get_custom_field(field.id)).data_type == "number"
+    assert "Score" in [f.name for f in w(c.list_custom_fields()).items]
+    w(c.update_contact(ada, custom_fields={"Score": 7}))
+    assert [(v.name, v.value) for v in w(c.get_contact(ada)).custom_fields] == [("Score", 7)]
+    sent = w(c.send_message(ada, "Hello, Ada", channel_id=ws.channel_id))
+    record = w(c.get_message(ada, sent.message_id))
+    assert record.message["text"] == "Hello, Ada" and record.status[0].value == "pending"
+    assert [m.message_id for m in w(c.list_messages(ada)).items] == [sent.message_id]
+    assert [m.message_id for m in collect(c.iter_messages(ada, page_size=1))] == [sent.message_id]
+    assert [ch.id for ch in w(c.list_contact_channels(ada)).items] == [ws.channel_id]
+    assert w(c.set_conversation_status(ada, "open")).contact_id == created.contact_id
+    assert w(c.assign(ada, "agent@example.com")).contact_id == created.contact_id
+    assert w(c.get_contact(ada)).assignee is not None
+    assert w(c.add_comment(ada, "Called her")).text == "Called her"
+    assert w(c.set_conversation_status(ada, "close", category="Resolved")).contact_id
+    tag = w(c.create_tag("gold", color_code="#FFD700"))
+    assert tag.color_code == "#FFD700"
+    assert w(c.update_tag("gold", description="Top")).description == "Top"
+    assert "gold" in [t.name for t in w(c.list_tags()).items]
+    assert w(c.delete_tag("gold")).message
+    users = w(c.list_users()).items
+    assert w(c.get_user(users[0].id)).email == users[0].email
+    assert ws.channel_id in [ch.id for ch in w(c.list_channels()).items]
+    assert "Resolved" in [n.category for n in w(c.list_closing_notes()).items]
+    assert [t.name for t in w(c.list_templates(ws.channel_id)).items] == ["hello_world"]
+    other = w(c.create_contact(first_name="Grace", email="grace@example.com")).contact_id
+    assert w(c.merge_contacts(created.contact_id, other)).contact_id == created.contact_id
+    with pytest.raises(NotFoundError):
+        w(c.get_contact(by_id(other)))
+    assert w(c.delete_contact(ada)).contact_id == created.contact_id
+    with pytest.raises(NotFoundError) as gone:
+        w(c.get_contact(ada))
+    assert gone.value.code == 404 and "not found" in gone.value.message
+
+
+def test_every_operation_sync(ws: Workspace) -> None:
+    with api(ws) as c:
+        _scenario(c, lambda x: x, list, ws)
+
+
+def test_every_operation_async(ws: Workspace) -> None:
+    """The same scenario, each call awaited on one event loop."""
+    loop = asyncio.new_event_loop()
+    try:
+        c = AsyncClient(base_url=f"{ws.base}/v2", token=ws.token)
+
+        async def gather(it: Any) -> list[Any]:
+            return [x async for x in it]
+
+        _scenario(c, loop.run_until_complete, lambda it: loop.run_until_complete(gather(it)), ws)
+        loop.run_until_complete(c.aclose())
+    finally:
+        loop.close()
 
 
 def test_pages_are_followed_to_the_end(ws: Workspace) -> None:
@@ -111,27 +134,6 @@ def test_pages_are_followed_to_the_end(ws: Workspace) -> None:
         assert [x.id for x in c.iter_contacts(search="P3")] == [ids[3]]
         first = c.list_contacts(limit=3)
         assert len(first.items) == 3 and first.pagination.next is not None
-
-
-def test_every_operation_async(ws: Workspace) -> None:
-    async def go() -> None:
-        async with AsyncClient(base_url=f"{ws.base}/v2", token=ws.token) as c:
-            created = await c.create_contact(
-                first_name="Async", email="async@example.com", phone="+60123450000"
-            )
-            ident = by_id(created.contact_id)
-            await c.add_tags(ident, ["a"])
-            assert (await c.get_contact(ident)).tags == ["a"]
-            sent = await c.send_message(ident, "hi", channel_id=ws.channel_id)
-            assert (await c.get_message(ident, sent.message_id)).message_id == sent.message_id
-            assert [m.message_id async for m in c.iter_messages(ident)] == [sent.message_id]
-            assert created.contact_id in [x.id async for x in c.iter_contacts(page_size=2)]
-            assert (await c.list_users()).items
-            with pytest.raises(NotFoundError):
-                await c.get_contact(by_id(999_999_999))
-            await c.delete_contact(ident)
-
-    asyncio.run(go())
 
 
 @pytest.mark.parametrize(

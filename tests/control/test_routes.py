@@ -212,3 +212,14 @@ def test_admin_token_is_compared_exactly(server_url: str) -> None:
         ),
         401,
     )
+
+
+def test_user_restrictions_are_short_labels_as_the_document_says(ws: Workspace) -> None:
+    doc = httpx.get(f"{ws.base}/openapi.json").json()
+    items = doc["components"]["schemas"]["UserCreate"]["properties"]["restrictions"]["items"]
+    assert items == {"type": "string", "maxLength": 64}
+    r = ws.control.post(
+        f"/control/workspaces/{ws.wid}/users",
+        json={"email": "r@example.com", "firstName": "R", "restrictions": ["x" * 65]},
+    )
+    error(r, 400, "restrictions")

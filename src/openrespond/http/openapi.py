@@ -239,7 +239,8 @@ def refine(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _messages(schemas: dict[str, Any]) -> None:
-    """Item constraints of message lists, the assignee forms and the contact block."""
+    """Item constraints of message lists and user restrictions, the assignee forms and the
+    contact block."""
     email = {"type": "string", "format": "email", "maxLength": 254}
     for key in ("cc", "bcc"):
         schemas["EmailMessage"]["properties"][key]["oneOf"][0]["items"] = dict(email)
@@ -249,6 +250,11 @@ def _messages(schemas: dict[str, Any]) -> None:
     ]
     replies = schemas["QuickReplyMessage"]["properties"]["replies"]
     replies["items"] = {"type": "string", "minLength": 1, "maxLength": 256, "pattern": NON_BLANK}
+    # A user's restrictions are short labels (control.schemas.UserCreate).
+    schemas["UserCreate"]["properties"]["restrictions"]["items"] = {
+        "type": "string",
+        "maxLength": 64,
+    }
     schemas["AssigneeBody"]["properties"]["assignee"] = {
         "oneOf": [
             {"type": "integer", "minimum": 1, "maximum": MAX_ID},
