@@ -73,7 +73,7 @@ def test_a_lease_keeps_others_off_until_it_runs_out(tmp_path: Path) -> None:
             assert sorted(retaken) == sorted(held)
             # the old holder coming back cannot finish them any more
             async with db.transaction() as tx:
-                assert not await jobs.finish(tx, held[0], "dead")
+                assert await jobs.finish_many(tx, "dead", [held[0]]) == set()
         finally:
             await db.close()
 

@@ -12,7 +12,6 @@ __all__ = [
     "claim",
     "due",
     "enqueue",
-    "finish",
     "finish_many",
     "jobs_for",
     "release",
@@ -82,16 +81,6 @@ async def jobs_for(conn: Connection, owner: str, job_ids: Sequence[int]) -> list
         f" WHERE j.lease_owner = ? AND j.id IN ({marks}) ORDER BY j.id",
         owner,
         *job_ids,
-    )
-
-
-async def finish(conn: Connection, job_id: int, owner: str) -> bool:
-    """Drop a job this owner still holds; False when its lease went to another worker."""
-    return (
-        await conn.execute(
-            "DELETE FROM delivery_jobs WHERE id = ? AND lease_owner = ?", job_id, owner
-        )
-        > 0
     )
 
 
