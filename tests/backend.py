@@ -90,7 +90,9 @@ def query(path: Path | str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     """Rows of ``sql`` (``?`` placeholders) read straight from the database ``path`` names."""
     if not POSTGRES:
         with closing(sqlite3.connect(path)) as conn:
-            return list(conn.execute(sql, args))
+            rows = list(conn.execute(sql, args))
+            conn.commit()  # a write through this helper counts, as on PostgreSQL
+            return rows
 
     async def go() -> list[tuple[Any, ...]]:
         conn = await asyncpg.connect(PG_URL, server_settings={"search_path": schema_of(path)})

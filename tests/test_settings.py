@@ -57,6 +57,7 @@ def test_everything_from_environment() -> None:
         ({"OPENRESPOND_DATABASE_URL": "postgresql:///x"}, "needs a host"),
         ({"OPENRESPOND_REDIS_URL": "http://127.0.0.1:6379"}, "OPENRESPOND_REDIS_URL"),
         ({"OPENRESPOND_DB_POOL_SIZE": "0"}, "OPENRESPOND_DB_POOL_SIZE"),
+        ({"OPENRESPOND_LOG_FORMAT": "xml"}, "OPENRESPOND_LOG_FORMAT"),
         ({"OPENRESPOND_DATABASE_URL": "sqlite:///"}, "OPENRESPOND_DATABASE_URL"),
         ({"OPENRESPOND_PORT": "http"}, "OPENRESPOND_PORT"),
         ({"OPENRESPOND_PORT": "70000"}, "OPENRESPOND_PORT"),

@@ -12,7 +12,7 @@ from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
-from openrespond import __version__, workers
+from openrespond import __version__, logs, workers
 from openrespond.channels.routes import ROUTES as CUSTOM_CHANNEL_ROUTES
 from openrespond.contacts.routes import ROUTES as CONTACT_ROUTES
 from openrespond.control.routes import ROUTES as CONTROL_ROUTES
@@ -22,9 +22,11 @@ from openrespond.db import Database, open_database
 from openrespond.db.migrations import migrate
 from openrespond.http.auth import Authenticator
 from openrespond.http.errors import exception_handlers
+from openrespond.http.health import ROUTES as HEALTH_ROUTES
 from openrespond.http.middleware import ApiMiddleware
 from openrespond.http.openapi import RefinedJsonPlugin, RefinedSwaggerPlugin
 from openrespond.http.ratelimit import Limiter, PostgresLimiter, RateLimiter, RedisLimiter
+from openrespond.http.requestlog import RequestLogMiddleware
 from openrespond.messages.routes import ROUTES as MESSAGE_ROUTES
 from openrespond.sandbox.routes import ROUTES as SANDBOX_ROUTES
 from openrespond.sealing import Sealer
@@ -111,8 +113,9 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
             *SANDBOX_ROUTES,
             *WEBHOOK_ROUTES,
             *CUSTOM_CHANNEL_ROUTES,
+            *HEALTH_ROUTES,
         ],
-        middleware=[ApiMiddleware],  # type: ignore[list-item]
+        middleware=[RequestLogMiddleware, ApiMiddleware],  # type: ignore[list-item]
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         openapi_config=openapi,
         lifespan=[lifespan],
@@ -134,7 +137,9 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
 
 def app_from_env() -> Litestar:
     """The app configured from ``OPENRESPOND_*`` (each process of ``serve --workers N``)."""
-    return create_app(Settings.from_env())
+    settings = Settings.from_env()
+    logs.configure(settings.log_format)
+    return create_app(settings)
 
 
 def _limiter(settings: Settings, db: Database) -> Limiter:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import msgspec
 import typer
 
+from openrespond import logs
 from openrespond.client.cli import api_app
 from openrespond.clitools import AsJson, Workspace, console, err
 from openrespond.clitools import load_settings as _settings
@@ -146,6 +147,7 @@ def serve(
         "proxy_headers": False,
     }
     if workers == 1:
+        logs.configure(settings.log_format)
         uvicorn.run(create_app(settings), **options)
         return
     # Each process builds its app from the environment: hand it what this command decided.
@@ -154,6 +156,7 @@ def serve(
             "OPENRESPOND_DATABASE_URL": settings.database_url,
             "OPENRESPOND_ADMIN_TOKEN": settings.admin_token or "",
             "OPENRESPOND_WORKER": "1" if settings.worker else "0",
+            "OPENRESPOND_LOG_FORMAT": settings.log_format,
         }
     )
     uvicorn.run("openrespond.app:app_from_env", factory=True, workers=workers, **options)
@@ -175,6 +178,7 @@ def worker(
         w = workers.build(db, s, await load_secret(db, s), batch=batch)
         if once:
             return await w.run_once()
+        logs.configure(s.log_format)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

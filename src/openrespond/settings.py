@@ -42,6 +42,7 @@ class Settings:
     delivery_deadline_seconds: int = 24 * 3600
     webhook_log_days: int = 7
     db_pool_size: int = 10
+    log_format: str = "text"
     redis_url: str | None = None
 
     @property
@@ -133,6 +134,10 @@ class Settings:
         ):
             if raw := env.get(name):
                 values[attr] = _int(name, raw, 1, hi)
+        if fmt := env.get("OPENRESPOND_LOG_FORMAT"):
+            if fmt not in ("text", "json"):
+                raise ConfigError(f"OPENRESPOND_LOG_FORMAT must be text or json, got {fmt!r}")
+            values["log_format"] = fmt
         if pool := env.get("OPENRESPOND_DB_POOL_SIZE"):
             values["db_pool_size"] = _int("OPENRESPOND_DB_POOL_SIZE", pool, 1, 1000)
         if redis := env.get("OPENRESPOND_REDIS_URL"):

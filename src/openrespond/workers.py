@@ -28,6 +28,7 @@ __all__ = ["Workers", "build", "running"]
 class Workers:
     delivery: DeliveryWorker
     webhooks: WebhookWorker
+    task: asyncio.Task[None] | None = None  # while ``running``
 
     async def run_once(self) -> tuple[int, int]:
         """Deliver and post everything due now; (messages, webhook deliveries) handled."""
@@ -86,9 +87,10 @@ async def running(workers: Workers) -> AsyncIterator[Workers]:
     """Run ``workers`` in this process while the block runs; stop them (leases handed back)
     when it ends."""
     stop = asyncio.Event()
-    task = asyncio.create_task(workers.run(stop), name="openrespond-workers")
+    task = workers.task = asyncio.create_task(workers.run(stop), name="openrespond-workers")
     try:
         yield workers
     finally:
         stop.set()
         await task
+        workers.task = None

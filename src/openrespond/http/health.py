@@ -1,0 +1,97 @@
+"""``GET /healthz`` (the process answers) and ``GET /readyz`` (it can do its work: the database
+answers, its schema is current, the workers run). No token, no rate limit, nothing in the
+answer beyond the names and states of the checks."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+from litestar import Request, get
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.response import Response
+
+from openrespond.db.migrations import available
+
+__all__ = ["ROUTES", "Health", "Readiness"]
+
+Req = Request[Any, Any, Any]
+_TIMEOUT_SECONDS = 2.0
+
+
+class Health(msgspec.Struct):
+    status: str
+
+
+class Readiness(msgspec.Struct):
+    """``status`` is ``ready`` or ``not ready``; ``checks`` maps each check to ``ok``, ``off``
+    (the workers, when this process runs none) or what is wrong."""
+
+    code: int
+    status: str
+    checks: dict[str, str]
+    message: str | None = None
+
+
+@get(
+    "/healthz",
+    tags=["Operations"],
+    summary="The process is alive",
+    security=[],
+    sync_to_thread=False,
+)
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@get(
+    "/readyz",
+    tags=["Operations"],
+    operation_id="readyz",
+    summary="Ready for traffic: database reachable, migrations current, workers running",
+    security=[],
+    responses={503: ResponseSpec(Readiness, description="Not ready: the failing checks")},
+)
+async def readyz(request: Req) -> Response[Readiness]:
+    state = request.app.state
+    checks = {
+        "database": await _database(state),
+        "migrations": await _migrations(state),
+        "workers": _workers(state),
+    }
+    failing = [f"{name}: {value}" for name, value in checks.items() if value not in ("ok", "off")]
+    if failing:
+        body = Readiness(503, "not ready", checks, "not ready: " + "; ".join(failing))
+        return Response(body, status_code=503)
+    return Response(Readiness(200, "ready", checks), status_code=200)
+
+
+async def _database(state: Any) -> str:
+    try:
+        await asyncio.wait_for(state.db.reader().fetch_val("SELECT 1"), _TIMEOUT_SECONDS)
+    except Exception:  # the reason may name hosts: kept for the logs, not the answer
+        return "unreachable"
+    return "ok"
+
+
+async def _migrations(state: Any) -> str:
+    try:
+        rows = await asyncio.wait_for(
+            state.db.reader().fetch_all("SELECT version FROM schema_migrations"), _TIMEOUT_SECONDS
+        )
+    except Exception:
+        return "unknown (database unreachable)"
+    missing = {m.version for m in available(state.db.dialect)} - {r[0] for r in rows}
+    return "ok" if not missing else f"{len(missing)} migration(s) pending"
+
+
+def _workers(state: Any) -> str:
+    if not state.settings.worker:
+        return "off"
+    workers = getattr(state, "workers", None)
+    task = getattr(workers, "task", None)
+    return "ok" if task is not None and not task.done() else "not running"
+
+
+ROUTES = [healthz, readyz]

@@ -1,0 +1,79 @@
+"""One log line per request, and the request id that ties it to the caller.
+
+The caller's ``X-Request-Id`` is kept when it is 1-128 characters of letters, digits and
+``._:-`` (anything else, control characters included, is replaced, never echoed); otherwise a
+new id is made. It is returned as ``X-Request-Id`` and logged with the method, the route
+template (not the path, which may hold an email or phone), the status, the duration and the
+workspace. Tokens, bodies and query strings are never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from openrespond.http.context import STATE_KEY
+
+__all__ = ["REQUEST_ID_KEY", "RequestLogMiddleware", "request_id"]
+
+log = logging.getLogger("openrespond.access")
+REQUEST_ID_KEY = "openrespond.request_id"
+_VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def request_id(value: str | None) -> str:
+    """The caller's id when it is safe to echo, else a new one."""
+    if value is not None and _VALID.match(value):
+        return value
+    return uuid.uuid4().hex
+
+
+class RequestLogMiddleware:
+    """Outermost middleware: sets the request id, adds the header, logs the request."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        rid = request_id(given.decode("latin-1") if given is not None else None)
+        scope[REQUEST_ID_KEY] = rid
+        started = time.perf_counter()
+        status = 500
+
+        async def wrapped(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", ()) if k != b"x-request-id"]
+                message = {**message, "headers": [*headers, (b"x-request-id", rid.encode())]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, wrapped)
+        finally:
+            state = scope.get(STATE_KEY)
+            principal = getattr(state, "principal", None)
+            route = scope.get("path_template") or scope.get("path", "")
+            duration = (time.perf_counter() - started) * 1000
+            log.info(
+                "%s %s %s %.1f ms",
+                scope["method"],
+                route,
+                status,
+                duration,
+                extra={
+                    "request_id": rid,
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(duration, 2),
+                    "workspace": getattr(principal, "workspace_id", None),
+                },
+            )
