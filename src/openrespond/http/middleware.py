@@ -33,6 +33,7 @@ from openrespond.errors import (
 from openrespond.http import idempotency
 from openrespond.http.auth import ADMIN, Principal, bearer_token
 from openrespond.http.context import STATE_KEY, RequestState
+from openrespond.webhooks.listen import Disconnected
 
 __all__ = ["ApiMiddleware", "error_response_bytes", "refuse_nul"]
 
@@ -163,6 +164,8 @@ class ApiMiddleware:
             except ApiError as err:
                 await _send_json(send, err.status, error_response_bytes(err), extra)
                 return
+            except Disconnected:
+                return  # the client left mid-body: a part of a request is not a request
         key = _header(scope, b"idempotency-key")
         if key is not None and body is not None and principal.workspace_id:
             try:
@@ -397,7 +400,7 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            raise Disconnected
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -9,7 +9,7 @@ from typing import Any
 
 from openrespond.webhooks.signing import SignatureError, verify
 
-__all__ = ["lifespan", "read_body", "receiver"]
+__all__ = ["Disconnected", "lifespan", "read_body", "receiver"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -35,12 +35,19 @@ async def lifespan(receive: Receive, send: Send) -> None:
             return
 
 
+class Disconnected(Exception):
+    """The client went away before its request body was complete."""
+
+
 async def read_body(receive: Receive, *, limit: int) -> bytes | None:
-    """The whole request body, or None once it grows past ``limit`` bytes."""
+    """The whole request body, or None once it grows past ``limit`` bytes; ``Disconnected``
+    when the client leaves before the end (a part is never taken for the whole)."""
     body = b""
     more = True
     while more:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Disconnected
         body += message.get("body", b"")
         more = message.get("more_body", False)
         if len(body) > limit:
@@ -59,7 +66,10 @@ def receiver(
             return
         if scope["type"] != "http":
             return
-        body = await read_body(receive, limit=MAX_BODY)
+        try:
+            body = await read_body(receive, limit=MAX_BODY)
+        except Disconnected:
+            return
         if body is None:
             await _answer(send, 413, "body too large")
             return
