@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -90,9 +91,11 @@ def for_postgresql(sql: str) -> str:
     return sql
 
 
-def available(dialect: str = "sqlite") -> list[Migration]:
+@functools.cache
+def available(dialect: str = "sqlite") -> tuple[Migration, ...]:
     """Every migration shipped with the package for ``dialect``, oldest first.
 
+    Read once per process (the files ship with the package): ``/readyz`` asks on every probe.
     ``NNNN_name.sql`` is SQLite's; PostgreSQL runs ``NNNN_name.postgresql.sql`` where one
     exists and otherwise the SQLite file with its types translated.
     """
@@ -107,7 +110,7 @@ def available(dialect: str = "sqlite") -> list[Migration]:
             own = files.get(f"{m[1]}_{m[2]}.postgresql.sql")
             sql = own.read_text("utf-8") if own is not None else for_postgresql(sql)
         found.append(Migration(int(m[1]), m[2], _split(sql)))
-    return sorted(found, key=lambda mig: mig.version)
+    return tuple(sorted(found, key=lambda mig: mig.version))
 
 
 async def applied_versions(db: Database) -> set[int]:
