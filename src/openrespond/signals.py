@@ -1,6 +1,7 @@
 """Notifications: "there is new work", sent after a commit to whoever waits for it.
 
-A worker in the same process connects its ``wake``. On PostgreSQL a transaction that
+A worker in the same process connects its ``wake`` for the database it works on; a commit
+reaches the listeners of its own database only (a process may hold several, as tests do). On PostgreSQL a transaction that
 announces a signal also sends a NOTIFY of the signal's name, delivered at commit, and every
 process running workers listens for it, so workers in other processes wake at once too. On
 SQLite, workers in other processes find the work at their next poll; either way a signal is a
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 __all__ = ["Signal", "deliveries", "events"]
 
@@ -18,23 +20,27 @@ log = logging.getLogger("openrespond.signals")
 
 
 class Signal:
-    """A set of callbacks run by ``send``; a failing callback does not stop the others."""
+    """Callbacks run by ``send``, each for one source (a ``Database``); a failing callback
+    does not stop the others."""
 
     __slots__ = ("_listeners", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[tuple[Any, Callable[[], None]]] = []
 
-    def connect(self, listener: Callable[[], None]) -> None:
-        self._listeners.append(listener)
+    def connect(self, source: Any, listener: Callable[[], None]) -> None:
+        """Run ``listener`` whenever ``source`` sends this signal."""
+        self._listeners.append((source, listener))
 
-    def disconnect(self, listener: Callable[[], None]) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
+    def disconnect(self, source: Any, listener: Callable[[], None]) -> None:
+        if (source, listener) in self._listeners:
+            self._listeners.remove((source, listener))
 
-    def send(self) -> None:
-        for listener in tuple(self._listeners):
+    def send(self, source: Any) -> None:
+        for of, listener in tuple(self._listeners):
+            if of is not source:
+                continue
             try:
                 listener()
             except Exception:  # a listener's fault must not fail the commit that sent it

@@ -236,6 +236,42 @@ def test_an_idle_worker_polls_with_reads_and_finds_work_from_other_processes(
     asyncio.run(go())
 
 
+def test_a_commit_wakes_the_listeners_of_its_own_database_only(tmp_path: Path) -> None:
+    """Workers of another database in the same process (a test's shared server, say) are
+    not woken by this one's sends."""
+
+    async def go() -> None:
+        one, _ = await _setup(tmp_path / "one.db", 0)
+        two, _ = await _setup(tmp_path / "two.db", 0)
+        woken: list[str] = []
+
+        def on_one() -> None:
+            woken.append("one")
+
+        def on_two() -> None:
+            woken.append("two")
+
+        signals.deliveries.connect(one, on_one)
+        signals.deliveries.connect(two, on_two)
+        try:
+            async with one.transaction() as tx:
+                tx.announce(signals.deliveries)
+                tx.announce(signals.deliveries)  # announced twice, sent once
+            assert woken == ["one"]
+            with pytest.raises(RuntimeError):
+                async with two.transaction() as tx:
+                    tx.announce(signals.deliveries)
+                    raise RuntimeError("rolled back")
+            assert woken == ["one"]  # nothing is sent for a rollback
+        finally:
+            signals.deliveries.disconnect(one, on_one)
+            signals.deliveries.disconnect(two, on_two)
+            await one.close()
+            await two.close()
+
+    asyncio.run(go())
+
+
 class Down:
     """A driver whose channel never answers."""
 

@@ -226,7 +226,7 @@ class DeliveryWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set, then hand back any lease still held."""
-        signals.deliveries.connect(self.wake)
+        signals.deliveries.connect(self.db, self.wake)
         try:
             while not stop.is_set():
                 try:
@@ -238,7 +238,7 @@ class DeliveryWorker:
                 if handled < self.batch:
                     await self._idle(stop)
         finally:
-            signals.deliveries.disconnect(self.wake)
+            signals.deliveries.disconnect(self.db, self.wake)
             with contextlib.suppress(Exception):
                 async with self.db.transaction() as tx:
                     await jobs.release(tx, self.name)

@@ -70,7 +70,9 @@ class Transaction(Connection):
     """A connection inside one open transaction."""
 
     _after_commit: list[Callable[[], None]] | None = None
+    _announced: list[Any] | None = None
     _memo: dict[Any, Any] | None = None
+    source: Any = None  # the Database this transaction belongs to: whom its signals reach
 
     @property
     def memo(self) -> dict[Any, Any]:
@@ -92,13 +94,19 @@ class Transaction(Connection):
         """Send ``signal`` (a ``signals.Signal``) once this transaction has committed: to
         this process's listeners, and on PostgreSQL, as a NOTIFY, to every process listening
         (see ``Database.listen``)."""
-        self.on_commit(signal.send)
+        if self._announced is None:
+            self._announced = []
+        if signal not in self._announced:
+            self._announced.append(signal)
 
     def _committed(self) -> None:
         """Backends call this right after a successful commit."""
         actions, self._after_commit = self._after_commit, None
+        announced, self._announced = self._announced, None
         for action in actions or ():
             action()
+        for signal in announced or ():
+            signal.send(self.source)
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:

@@ -148,7 +148,8 @@ class _PooledReader(_PgConnection):
 
 
 class _PgTransaction(_PgConnection, Transaction):
-    def __init__(self, pool: asyncpg.Pool, conn: Any, tr: Any) -> None:
+    def __init__(self, pool: asyncpg.Pool, conn: Any, tr: Any, source: Database) -> None:
+        self.source = source
         self._pool = pool
         self._on = conn
         self._tr = tr
@@ -269,7 +270,7 @@ class PostgresDatabase(Database):
     def _notified(self, _conn: Any, _pid: int, channel: str, _payload: str) -> None:
         signal = self._signals.get(channel)
         if signal is not None:
-            signal.send()
+            signal.send(self)
 
     def _lost(self, _conn: Any) -> None:
         if self._pool is None:
@@ -298,7 +299,7 @@ class PostgresDatabase(Database):
         except BaseException:
             await self._pool.release(conn)
             raise
-        return _PgTransaction(self._pool, conn, tr)
+        return _PgTransaction(self._pool, conn, tr, self)
 
     def reader(self) -> Connection:
         if self._reader is None:

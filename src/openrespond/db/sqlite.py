@@ -114,10 +114,12 @@ class _WriterLock:
 
 
 class _SQLiteTransaction(_SQLiteConnection, Transaction):
-    __slots__ = ("_after_commit", "_lock", "_open")
+    __slots__ = ("_after_commit", "_announced", "_lock", "_open", "source")
 
-    def __init__(self, conn: sqlite3.Connection, lock: _WriterLock) -> None:
+    def __init__(self, conn: sqlite3.Connection, lock: _WriterLock, source: Database) -> None:
         super().__init__(conn)
+        self.source = source
+        self._announced = None
         self._lock = lock
         self._open = True
         self._after_commit: list[Callable[[], None]] | None = None
@@ -184,7 +186,7 @@ class SQLiteDatabase(Database):
         except BaseException:
             self._lock.release()
             raise
-        return _SQLiteTransaction(self._writer, self._lock)
+        return _SQLiteTransaction(self._writer, self._lock, self)
 
     def reader(self) -> Connection:
         if self._reader is None:

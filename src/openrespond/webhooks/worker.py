@@ -298,7 +298,7 @@ class WebhookWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Post until ``stop`` is set; then finish the posts in flight (within their timeout)
         and hand back any lease still held."""
-        signals.events.connect(self.wake)
+        signals.events.connect(self.db, self.wake)
         recorder_stop = asyncio.Event()
         async with self._client_ctx() as client:
             self._client = client
@@ -316,7 +316,7 @@ class WebhookWorker:
                     await self._maybe_purge()
                     await self._idle(stop)
             finally:
-                signals.events.disconnect(self.wake)
+                signals.events.disconnect(self.db, self.wake)
                 if self._tasks:
                     await asyncio.wait(tuple(self._tasks), timeout=self.timeout_seconds + 1)
                 for task in tuple(self._tasks):
