@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import signal
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 from litestar import Litestar, Router
 from litestar.openapi import OpenAPIConfig
@@ -115,7 +118,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
             *CUSTOM_CHANNEL_ROUTES,
             *HEALTH_ROUTES,
         ],
-        middleware=[RequestLogMiddleware, ApiMiddleware],  # type: ignore[list-item]
+        middleware=[ApiMiddleware],  # type: ignore[list-item]
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         openapi_config=openapi,
         lifespan=[lifespan],
@@ -123,6 +126,8 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
         debug=False,
         logging_config=None,
     )
+    # Around routing too, so requests no route serves are logged and counted.
+    app.asgi_handler = RequestLogMiddleware(app.asgi_handler)
     methods: dict[str, set[str]] = {}
     for route in app.routes:
         # scope["path_template"] spells parameters without their type: {identifier}
@@ -160,6 +165,36 @@ async def _workers(app: Litestar, db: Database, settings: Settings) -> AsyncIter
     if not settings.worker:
         yield
         return
-    async with workers.running(workers.build(db, settings, app.state.secret)) as running:
-        app.state.workers = running
+    built = workers.build(db, settings, app.state.secret)
+    async with workers.running(built, grace_seconds=settings.shutdown_grace_seconds) as stopping:
+        app.state.workers = built
+        with _stop_on_signals(stopping):
+            yield
+
+
+@contextmanager
+def _stop_on_signals(stopping: workers.Stopping) -> Iterator[None]:
+    """Let SIGTERM and SIGINT start the workers' stop at once, while the server is still
+    finishing its requests, so that the whole shutdown fits in one grace period. The
+    server's own handlers still run (first installed, restored by the server at exit)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach only the main thread (a server run in a thread, as in tests)
+        return
+    previous: dict[signal.Signals, Any] = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        prior = signal.getsignal(sig)
+        if not callable(prior):
+            continue
+
+        def handler(signum: int, frame: Any, prior: Any = prior) -> None:
+            stopping.begin_threadsafe()
+            prior(signum, frame)
+
+        previous[sig] = prior
+        signal.signal(sig, handler)
+    try:
         yield
+    finally:
+        for sig, prior in previous.items():
+            if signal.getsignal(sig) is not prior:
+                signal.signal(sig, prior)

@@ -6,7 +6,9 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -145,11 +147,19 @@ def serve(
         "access_log": False,
         "server_header": False,
         "proxy_headers": False,
+        # Requests in flight get this long to finish; the workers stop meanwhile.
+        "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
     }
     if workers == 1:
         logs.configure(settings.log_format)
         uvicorn.run(create_app(settings), **options)
         return
+    # The processes count into files of one directory, summed by whichever answers /metrics.
+    private_metrics = None
+    if not os.environ.get("OPENRESPOND_METRICS_DIR"):
+        private_metrics = tempfile.mkdtemp(prefix="openrespond-metrics-")
+        os.environ["OPENRESPOND_METRICS_DIR"] = private_metrics
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["OPENRESPOND_METRICS_DIR"]
     # Each process builds its app from the environment: hand it what this command decided.
     os.environ.update(
         {
@@ -159,13 +169,27 @@ def serve(
             "OPENRESPOND_LOG_FORMAT": settings.log_format,
         }
     )
-    uvicorn.run("openrespond.app:app_from_env", factory=True, workers=workers, **options)
+    try:
+        uvicorn.run("openrespond.app:app_from_env", factory=True, workers=workers, **options)
+    finally:
+        if private_metrics is not None:
+            shutil.rmtree(private_metrics, ignore_errors=True)
 
 
 @app.command()
 def worker(
     batch: Annotated[int, typer.Option(min=1, max=10_000, help="Jobs claimed at a time")] = 256,
     once: Annotated[bool, typer.Option("--once", help="Deliver what is due, then exit")] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Serve this worker's Prometheus metrics on this port (no token: keep it on a"
+            " private address)",
+        ),
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="Address for --metrics-port")] = "127.0.0.1",
 ) -> None:
     """Deliver outgoing messages and post webhooks; run any number beside `serve` on the same
     database."""
@@ -183,8 +207,14 @@ def worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        err.print(f"worker {w.delivery.name} delivering (Ctrl-C to stop)")
-        await w.run(stop)
+        if metrics_port is not None:
+            from openrespond.metrics import serve_http
+
+            serve_http(metrics_port, metrics_host)
+            err.print(f"metrics on http://{metrics_host}:{metrics_port}/metrics")
+        async with workers.running(w, grace_seconds=s.shutdown_grace_seconds):
+            err.print(f"worker {w.delivery.name} delivering (Ctrl-C to stop)")
+            await stop.wait()
         return 0, 0
 
     messages, hooks = _run(work)

@@ -44,6 +44,8 @@ class Settings:
     db_pool_size: int = 10
     log_format: str = "text"
     redis_url: str | None = None
+    metrics_token: str | None = None
+    shutdown_grace_seconds: int = 30
 
     @property
     def worker_poll_seconds(self) -> float:
@@ -146,6 +148,12 @@ class Settings:
                     f"OPENRESPOND_REDIS_URL must be a redis:// or rediss:// URL, got {redis!r}"
                 )
             values["redis_url"] = redis
+        if metrics := env.get("OPENRESPOND_METRICS_TOKEN"):
+            values["metrics_token"] = _token("OPENRESPOND_METRICS_TOKEN", metrics)
+        if grace := env.get("OPENRESPOND_SHUTDOWN_GRACE_SECONDS"):
+            values["shutdown_grace_seconds"] = _int(
+                "OPENRESPOND_SHUTDOWN_GRACE_SECONDS", grace, 1, 3600
+            )
         if key := env.get("OPENRESPOND_SECRET_KEY"):
             values["secret_key"] = _token("OPENRESPOND_SECRET_KEY", key)
         s = replace(s, **values)  # type: ignore[arg-type]

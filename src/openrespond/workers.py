@@ -7,6 +7,9 @@ runs them in a process of their own, as many as wanted against one database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,7 +24,9 @@ from openrespond.sealing import Sealer
 from openrespond.settings import Settings
 from openrespond.webhooks.worker import WebhookWorker
 
-__all__ = ["Workers", "build", "running"]
+__all__ = ["Stopping", "Workers", "build", "running"]
+
+log = logging.getLogger("openrespond.workers")
 
 
 @dataclass(slots=True)
@@ -83,14 +88,55 @@ def build(db: Database, settings: Settings, secret: str, *, batch: int = 256) ->
 
 
 @asynccontextmanager
-async def running(workers: Workers) -> AsyncIterator[Workers]:
-    """Run ``workers`` in this process while the block runs; stop them (leases handed back)
-    when it ends."""
-    stop = asyncio.Event()
-    task = workers.task = asyncio.create_task(workers.run(stop), name="openrespond-workers")
+async def running(workers: Workers, *, grace_seconds: float = 30.0) -> AsyncIterator[Stopping]:
+    """Run ``workers`` in this process while the block runs; then stop them: the batch in
+    hand is finished and recorded, posts in flight get their answer, and leases still held
+    are handed back so another worker takes those jobs at once. Work still going on
+    ``grace_seconds`` after the stop began is cancelled (its jobs handed back, to be
+    delivered again: at least once)."""
+    stopping = Stopping(grace_seconds)
+    task = workers.task = asyncio.create_task(
+        workers.run(stopping.event), name="openrespond-workers"
+    )
     try:
-        yield workers
+        yield stopping
     finally:
-        stop.set()
-        await task
+        stopping.begin()
+        try:
+            await asyncio.wait_for(asyncio.shield(task), max(0.0, stopping.remaining()))
+        except TimeoutError:
+            log.warning(
+                "workers still busy %.0f s after the stop began; cancelling, their jobs are"
+                " handed back",
+                grace_seconds,
+            )
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         workers.task = None
+
+
+class Stopping:
+    """When the workers were told to stop, and how long they have left."""
+
+    def __init__(self, grace_seconds: float) -> None:
+        self.grace_seconds = grace_seconds
+        self.event = asyncio.Event()
+        self._deadline: float | None = None
+        self._loop = asyncio.get_running_loop()
+
+    def begin(self) -> None:
+        """Start stopping now (the grace period runs from the first call)."""
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.grace_seconds
+            log.info("workers stopping (grace %g s)", self.grace_seconds)
+        self.event.set()
+
+    def begin_threadsafe(self) -> None:
+        """``begin`` from a signal handler or another thread."""
+        self._loop.call_soon_threadsafe(self.begin)
+
+    def remaining(self) -> float:
+        if self._deadline is None:
+            return self.grace_seconds
+        return self._deadline - time.monotonic()

@@ -8,6 +8,7 @@ are claimed again. In-process for ``serve``; ``openrespond worker`` runs more al
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -19,7 +20,7 @@ import uuid
 
 import msgspec
 
-from openrespond import signals
+from openrespond import metrics, signals
 from openrespond.channels import jobs
 from openrespond.channels.drivers import DRIVERS, Driver, Job, Outcome
 from openrespond.db import Database, IntegrityError, Row, Transaction
@@ -104,6 +105,7 @@ class DeliveryWorker:
         """Record each outcome and drop its job, for the jobs this worker still holds."""
         now = int(time.time())
         done: list[tuple[Job, Outcome]] = []
+        counts: collections.Counter[tuple[str, str, str]] = collections.Counter()
         for job, outcome in zip(batch, outcomes, strict=True):
             if outcome.retry:
                 wait = outcome.retry_in_ms
@@ -114,9 +116,10 @@ class DeliveryWorker:
                     log.info(
                         "message %s: attempt %s: %s", job.message_id, job.attempts, outcome.error
                     )
-                    await jobs.retry(
+                    if await jobs.retry(
                         tx, job.job_id, self.name, run_at_ms=run_at, error=outcome.error or "retry"
-                    )
+                    ):
+                        counts[(job.source, job.driver, "retried")] += 1
                     continue
                 log.warning("message %s failed for good: %s", job.message_id, outcome.error)
                 outcome = Outcome(
@@ -129,6 +132,11 @@ class DeliveryWorker:
             if job.job_id not in held:
                 log.warning("job %s of message %s: lease lost", job.job_id, job.message_id)
         done = [(job, outcome) for job, outcome in done if job.job_id in held]
+        for job, outcome in done:
+            for value in outcome.statuses:
+                counts[(job.source, job.driver, value)] += 1
+        for labels, n in counts.items():
+            metrics.count_on_commit(tx, metrics.MESSAGES.labels(*labels), n)
         if done:
             await self._record(tx, done, now)
 

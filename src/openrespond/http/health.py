@@ -1,10 +1,14 @@
 """``GET /healthz`` (the process answers) and ``GET /readyz`` (it can do its work: the database
 answers, its schema is current, the workers run). No token, no rate limit, nothing in the
-answer beyond the names and states of the checks."""
+answer beyond the names and states of the checks.
+
+``GET /metrics`` serves the Prometheus text (see ``openrespond.metrics``), behind
+``OPENRESPOND_METRICS_TOKEN`` as a bearer token when one is configured."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 from typing import Any
 
 import msgspec
@@ -12,7 +16,10 @@ from litestar import Request, get
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 
+from openrespond import metrics as prom
 from openrespond.db.migrations import available
+from openrespond.errors import Unauthorized
+from openrespond.http.auth import bearer_token
 
 __all__ = ["ROUTES", "Health", "Readiness"]
 
@@ -94,4 +101,29 @@ def _workers(state: Any) -> str:
     return "ok" if task is not None and not task.done() else "not running"
 
 
-ROUTES = [healthz, readyz]
+@get(
+    "/metrics",
+    tags=["Operations"],
+    operation_id="metrics",
+    summary="Prometheus metrics (text exposition format)",
+    description="Requests, latencies, messages, webhook deliveries, rate-limit rejections and"
+    " the queues. When OPENRESPOND_METRICS_TOKEN is set, it is required as a bearer token.",
+    security=[],
+    media_type=prom.CONTENT_TYPE,
+    responses={401: ResponseSpec(None, description="Token missing or wrong")},
+)
+async def metrics(request: Req) -> Response[bytes]:
+    expected = request.app.state.settings.metrics_token
+    if expected is not None:
+        given = bearer_token(request.headers.get("authorization"))
+        if given is None or not hmac.compare_digest(given.encode(), expected.encode()):
+            raise Unauthorized(
+                "metrics need the token configured in OPENRESPOND_METRICS_TOKEN, as"
+                " Authorization: Bearer <token>",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+    body = await prom.render(request.app.state.db)
+    return Response(body, media_type=prom.CONTENT_TYPE)
+
+
+ROUTES = [healthz, readyz, metrics]

@@ -21,6 +21,7 @@ from typing import Any
 
 import msgspec
 
+from openrespond import metrics
 from openrespond.db import TransientError
 from openrespond.errors import (
     ApiError,
@@ -127,6 +128,7 @@ class ApiMiddleware:
                     decision = await st.limiter.take(f"anon|{client}")
                     extra = decision.headers(st.limiter.window)
                     if not decision.allowed:
+                        metrics.RATE_LIMITED.labels("unauthenticated").inc()
                         raise TooManyRequests(
                             f"too many unauthenticated requests; retry after {decision.retry_after} s"
                         ) from None
@@ -143,6 +145,7 @@ class ApiMiddleware:
                 if decision is not None:
                     extra = decision.headers(st.limiter.window)
                     if not decision.allowed:
+                        metrics.RATE_LIMITED.labels("workspace").inc()
                         raise TooManyRequests(
                             f"rate limit of {st.settings.rate_limit_per_second:g} requests per"
                             f" second for {scope['method']} {scope.get('path_template', path)}"

@@ -4,7 +4,11 @@ The caller's ``X-Request-Id`` is kept when it is 1-128 characters of letters, di
 ``._:-`` (anything else, control characters included, is replaced, never echoed); otherwise a
 new id is made. It is returned as ``X-Request-Id`` and logged with the method, the route
 template (not the path, which may hold an email or phone), the status, the duration and the
-workspace. Tokens, bodies and query strings are never logged.
+workspace. Tokens, bodies and query strings are never logged. A path no route serves is
+logged (and counted) as ``(unmatched)``.
+
+The same measurements feed the HTTP metrics (``openrespond.metrics``). The middleware wraps
+the whole application, routing included, so 404s and 405s are logged and counted too.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import time
 import uuid
 from typing import Any
 
+from openrespond import metrics
 from openrespond.http.context import STATE_KEY
 
 __all__ = ["REQUEST_ID_KEY", "RequestLogMiddleware", "request_id"]
@@ -22,6 +27,9 @@ __all__ = ["REQUEST_ID_KEY", "RequestLogMiddleware", "request_id"]
 log = logging.getLogger("openrespond.access")
 REQUEST_ID_KEY = "openrespond.request_id"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+UNMATCHED = "(unmatched)"
+# The OpenAPI documents are served from "/", under a template that takes any one segment.
+_DOCS_CATCH_ALL = "/{path}"
 
 
 def request_id(value: str | None) -> str:
@@ -32,7 +40,7 @@ def request_id(value: str | None) -> str:
 
 
 class RequestLogMiddleware:
-    """Outermost middleware: sets the request id, adds the header, logs the request."""
+    """Outermost layer: sets the request id, adds the header, logs and counts the request."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -60,8 +68,14 @@ class RequestLogMiddleware:
         finally:
             state = scope.get(STATE_KEY)
             principal = getattr(state, "principal", None)
-            route = scope.get("path_template") or scope.get("path", "")
-            duration = (time.perf_counter() - started) * 1000
+            route = scope.get("path_template") or UNMATCHED
+            if route == _DOCS_CATCH_ALL and status == 404:
+                route = UNMATCHED  # no document of that name: a path nothing serves
+            elapsed = time.perf_counter() - started
+            duration = elapsed * 1000
+            method = scope["method"]
+            metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()
+            metrics.HTTP_DURATION.labels(route, method).observe(elapsed)
             log.info(
                 "%s %s %s %.1f ms",
                 scope["method"],

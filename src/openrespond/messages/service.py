@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from openrespond import metrics
 from openrespond.channels import jobs
 from openrespond.channels.capabilities import Capabilities, channel_capabilities
 from openrespond.contacts import repository as contacts_repo
@@ -165,6 +166,9 @@ async def send(
         now=at,
     )
     await jobs.enqueue(tx, ws, message_id, run_at_ms=int(time.time() * 1000))
+    metrics.count_on_commit(
+        tx, metrics.MESSAGES.labels(channel["source"], channel["driver"], "queued")
+    )
     await repo.touch_link(
         tx, ws, contact_id=contact_id, channel_id=channel_id, now=at, incoming=False
     )
@@ -272,6 +276,8 @@ async def receive(
         tx, ws, contact_id=contact_id, channel_id=channel_id, now=at, incoming=not echo
     )
     await conversations.record_message(tx, ws, contact_id, incoming=not echo, at=at)
+    if not echo:
+        metrics.count_on_commit(tx, metrics.MESSAGES_RECEIVED.labels(channel["source"]))
     await events.emit(
         tx,
         ws,

@@ -12,6 +12,7 @@ answering 410 Gone is disabled and keeps its pending deliveries until it is enab
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import email.utils
 import logging
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from openrespond import __version__, signals
+from openrespond import __version__, metrics, signals
 from openrespond.channels.worker import backoff_ms
 from openrespond.db import Database, Row, Transaction
 from openrespond.net import Networks, guarded_client
@@ -174,6 +175,12 @@ class WebhookWorker:
         except Exception as exc:  # recorded and retried, never lost
             log.exception("webhook delivery %s failed", row["id"])
             error = f"{type(exc).__name__}: {exc}"[:500]
+        except asyncio.CancelledError:
+            # Stopping past the grace period: nothing to record; the lease is handed back.
+            self._inflight -= 1
+            self._room.set()
+            self._finished.set()
+            raise
         self._done.append(
             _Result(
                 delivery_id=row["id"],
@@ -220,7 +227,13 @@ class WebhookWorker:
                         for r in done
                     ],
                 )
-                await repo.set_outcomes(tx, [await self._outcome(tx, r, now_ms) for r in done])
+                outcomes = [await self._outcome(tx, r, now_ms) for r in done]
+                await repo.set_outcomes(tx, outcomes)
+                kinds = collections.Counter(
+                    _kind(r, o.status) for r, o in zip(done, outcomes, strict=True)
+                )
+                for kind, n in kinds.items():
+                    metrics.count_on_commit(tx, metrics.WEBHOOK_DELIVERIES.labels(kind), n)
         finally:
             self._inflight -= len(done)
             self._room.set()
@@ -317,18 +330,26 @@ class WebhookWorker:
                     await self._idle(stop)
             finally:
                 signals.events.disconnect(self.db, self.wake)
-                if self._tasks:
-                    await asyncio.wait(tuple(self._tasks), timeout=self.timeout_seconds + 1)
+                # Cancelled (the grace period ran out) while waiting for posts in flight: the
+                # cleanup below still runs, and the cancellation is passed on after it.
+                cancelled = False
+                try:
+                    if self._tasks:
+                        await asyncio.wait(tuple(self._tasks), timeout=self.timeout_seconds + 1)
+                except asyncio.CancelledError:
+                    cancelled = True
                 for task in tuple(self._tasks):
                     task.cancel()
                 recorder_stop.set()
                 self._finished.set()
-                with contextlib.suppress(Exception):
+                with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(recorder, 5)
                 self._client = None
                 with contextlib.suppress(Exception):
                     async with self.db.transaction() as tx:
                         await repo.release(tx, self.name)
+                if cancelled:
+                    raise asyncio.CancelledError
 
     async def purge(self) -> int:
         """Drop events (and their delivery log) past the log's retention; how many."""
@@ -373,6 +394,15 @@ class WebhookWorker:
             except Exception:
                 log.exception("webhook poll failed; retrying in 1 s")
                 await _wait_any(stop, stop, 1.0)
+
+
+def _kind(r: _Result, status: str) -> str:
+    """The metric outcome of one attempt."""
+    if r.error is None:
+        return "delivered"
+    if r.status_code == 410:
+        return "disabled"
+    return "failed" if status == "failed" else "retried"
 
 
 def _now_ms() -> int:
