@@ -113,6 +113,10 @@ async def running(workers: Workers, *, grace_seconds: float = 30.0) -> AsyncIter
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        except asyncio.CancelledError:
+            if not task.cancelled():
+                raise  # this shutdown itself was cancelled
+            # the workers' task had been cancelled already: nothing left to wait for
         workers.task = None
 
 
