@@ -222,6 +222,37 @@ def worker(
         console.print(f"delivered {messages} job(s), posted {hooks} webhook delivery(ies)")
 
 
+@app.command()
+def doctor(as_json: AsJson = False) -> None:
+    """Check the configuration, the database and its schema, Redis, the queues, and that every
+    webhook and channel endpoint can be reached under the SSRF rules; exit 1 on any failure."""
+    from rich.table import Table
+
+    from openrespond.doctor import diagnose
+
+    checks = asyncio.run(diagnose())
+    failed = [c for c in checks if c.level == "fail"]
+    warned = [c for c in checks if c.level == "warn"]
+    if as_json:
+        print(
+            json.dumps(
+                [{"check": c.name, "level": c.level, "detail": c.detail} for c in checks], indent=2
+            )
+        )
+    else:
+        colour = {"ok": "green", "warn": "yellow", "fail": "red"}
+        table = Table("", "check", "detail", show_lines=False)
+        for c in checks:
+            table.add_row(f"[{colour[c.level]}]{c.level}[/]", c.name, c.detail)
+        console.print(table)
+        if failed:
+            console.print(f"[red]{len(failed)} problem(s)[/red], {len(warned)} warning(s)")
+        else:
+            console.print(f"[green]no problems[/green], {len(warned)} warning(s)")
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command("migrate")
 def migrate_cmd() -> None:
     """Apply pending schema migrations."""

@@ -108,24 +108,30 @@ def count_on_commit(tx: Any, child: Any, n: int = 1) -> None:
 
 async def _queue_gauges(db: Any) -> list[GaugeMetricFamily]:
     """Depth and oldest age of the delivery and webhook queues, as the database has them."""
+    from openrespond.channels import jobs
+    from openrespond.webhooks import repository as webhooks
+
     now_ms = time.time() * 1000
     reader = db.reader()
-    jobs = await reader.fetch_one("SELECT COUNT(*), MIN(queued_ms) FROM delivery_jobs")
-    hooks = await reader.fetch_one(
-        "SELECT COUNT(*), MIN(queued_ms) FROM webhook_deliveries WHERE status = 'pending'"
-    )
     out = []
-    for name, what, row in (
-        ("delivery", "Outgoing messages waiting for delivery (due, leased or backing off)", jobs),
-        ("webhook", "Webhook deliveries pending (due, in flight or backing off)", hooks),
+    for name, what, (depth_now, oldest) in (
+        (
+            "delivery",
+            "Outgoing messages waiting for delivery (due, leased or backing off)",
+            await jobs.queue_stats(reader),
+        ),
+        (
+            "webhook",
+            "Webhook deliveries pending (due, in flight or backing off)",
+            await webhooks.queue_stats(reader),
+        ),
     ):
         depth = GaugeMetricFamily(f"openrespond_{name}_queue_depth", what + ".")
-        depth.add_metric([], float(row[0] if row else 0))
+        depth.add_metric([], float(depth_now))
         age = GaugeMetricFamily(
             f"openrespond_{name}_queue_oldest_age_seconds",
             f"Age of the oldest entry of the {name} queue (0 when it is empty).",
         )
-        oldest = row[1] if row else None
         age.add_metric([], max(0.0, (now_ms - oldest) / 1000) if oldest is not None else 0.0)
         out += [depth, age]
     return out

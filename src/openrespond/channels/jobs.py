@@ -14,6 +14,7 @@ __all__ = [
     "enqueue",
     "finish_many",
     "jobs_for",
+    "queue_stats",
     "release",
     "retry",
 ]
@@ -124,3 +125,9 @@ async def release(conn: Connection, owner: str) -> int:
 async def cancel_for_message(conn: Connection, message_id: int) -> bool:
     """Drop the message's delivery job, whoever holds it; False when there was none."""
     return await conn.execute("DELETE FROM delivery_jobs WHERE message_id = ?", message_id) > 0
+
+
+async def queue_stats(conn: Connection) -> tuple[int, int | None]:
+    """Jobs waiting (due, leased or backing off) and when the oldest was queued (ms)."""
+    row = await conn.fetch_one("SELECT COUNT(*), MIN(queued_ms) FROM delivery_jobs")
+    return (int(row[0]), row[1]) if row is not None else (0, None)

@@ -16,6 +16,7 @@ __all__ = [
     "all_templates",
     "all_users",
     "delete_channel",
+    "delivery_channels",
     "delete_closing_note",
     "delete_lifecycle_stage",
     "delete_template",
@@ -438,3 +439,12 @@ async def id_taken(conn: Connection, table: str, row_id: int) -> bool:
     """Whether any workspace already has a row of ``table`` with this id."""
     assert table in ("channels", "contacts")
     return await conn.fetch_val(f"SELECT 1 FROM {table} WHERE id = ?", row_id) is not None
+
+
+async def delivery_channels(conn: Connection) -> list[Row]:
+    """Channels of every workspace whose driver reaches out (not the sandbox), for the
+    operator's checks (``doctor``)."""
+    return await conn.fetch_all(
+        "SELECT id, workspace_id, name, driver, settings FROM channels"
+        " WHERE driver != 'sandbox' ORDER BY workspace_id, id"
+    )

@@ -23,12 +23,14 @@ __all__ = [
     "delivery_attempts",
     "disable",
     "due",
+    "endpoints",
     "get",
     "held",
     "insert",
     "list_all",
     "Outcome",
     "purge",
+    "queue_stats",
     "record_attempts",
     "release",
     "replay",
@@ -278,4 +280,20 @@ async def purge(tx: Transaction, *, before_ms: int, limit: int = 1000) -> int:
         " AND d.status = 'pending') ORDER BY e.id LIMIT ?)",
         before_ms,
         limit,
+    )
+
+
+async def queue_stats(conn: Connection) -> tuple[int, int | None]:
+    """Deliveries pending (due, in flight or backing off) and when the oldest was queued (ms)."""
+    row = await conn.fetch_one(
+        "SELECT COUNT(*), MIN(queued_ms) FROM webhook_deliveries WHERE status = 'pending'"
+    )
+    return (int(row[0]), row[1]) if row is not None else (0, None)
+
+
+async def endpoints(conn: Connection) -> list[Row]:
+    """Every subscription of every workspace, for the operator's checks (``doctor``)."""
+    return await conn.fetch_all(
+        "SELECT id, workspace_id, url, enabled, disabled_reason FROM webhooks"
+        " ORDER BY workspace_id, id"
     )
