@@ -143,7 +143,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
 def app_from_env() -> Litestar:
     """The app configured from ``OPENRESPOND_*`` (each process of ``serve --workers N``)."""
     settings = Settings.from_env()
-    logs.configure(settings.log_format)
+    logs.configure(settings.log_format, settings.log_level)
     return create_app(settings)
 
 

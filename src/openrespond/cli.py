@@ -151,7 +151,7 @@ def serve(
         "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
     }
     if workers == 1:
-        logs.configure(settings.log_format)
+        logs.configure(settings.log_format, settings.log_level)
         uvicorn.run(create_app(settings), **options)
         return
     # The processes count into files of one directory, summed by whichever answers /metrics.
@@ -167,6 +167,7 @@ def serve(
             "OPENRESPOND_ADMIN_TOKEN": settings.admin_token or "",
             "OPENRESPOND_WORKER": "1" if settings.worker else "0",
             "OPENRESPOND_LOG_FORMAT": settings.log_format,
+            "OPENRESPOND_LOG_LEVEL": settings.log_level,
         }
     )
     try:
@@ -202,7 +203,7 @@ def worker(
         w = workers.build(db, s, await load_secret(db, s), batch=batch)
         if once:
             return await w.run_once()
-        logs.configure(s.log_format)
+        logs.configure(s.log_format, s.log_level)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

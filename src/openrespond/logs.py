@@ -37,8 +37,11 @@ class _TextFormatter(logging.Formatter):
         return f"{base} [{rid}]" if rid else base
 
 
-def configure(fmt: str = "text", level: int = logging.INFO) -> None:
-    """Send ``openrespond`` loggers to stderr in ``fmt`` (``text`` or ``json``), once."""
+def configure(fmt: str = "text", level: int | str = logging.INFO) -> None:
+    """Send ``openrespond`` loggers to stderr in ``fmt`` (``text`` or ``json``) from ``level``
+    up (a number, or ``debug``, ``info``, ``warning``, ``error``), once."""
+    if isinstance(level, str):
+        level = logging.getLevelNamesMapping()[level.upper()]
     root = logging.getLogger("openrespond")
     for handler in list(root.handlers):
         if getattr(handler, "_openrespond", False):

@@ -43,6 +43,7 @@ class Settings:
     webhook_log_days: int = 7
     db_pool_size: int = 10
     log_format: str = "text"
+    log_level: str = "info"
     redis_url: str | None = None
     metrics_token: str | None = None
     shutdown_grace_seconds: int = 30
@@ -140,6 +141,12 @@ class Settings:
             if fmt not in ("text", "json"):
                 raise ConfigError(f"OPENRESPOND_LOG_FORMAT must be text or json, got {fmt!r}")
             values["log_format"] = fmt
+        if level := env.get("OPENRESPOND_LOG_LEVEL"):
+            if level.lower() not in ("debug", "info", "warning", "error"):
+                raise ConfigError(
+                    f"OPENRESPOND_LOG_LEVEL must be debug, info, warning or error, got {level!r}"
+                )
+            values["log_level"] = level.lower()
         if pool := env.get("OPENRESPOND_DB_POOL_SIZE"):
             values["db_pool_size"] = _int("OPENRESPOND_DB_POOL_SIZE", pool, 1, 1000)
         if redis := env.get("OPENRESPOND_REDIS_URL"):

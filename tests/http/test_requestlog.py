@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from pathlib import Path
 
 import pytest
 
+from openrespond.app import create_app
 from openrespond.logs import JsonFormatter
-from tests.conftest import Workspace
+from tests.conftest import ServerThread, Workspace, make_settings, new_workspace
 
 
 def test_every_answer_carries_a_request_id(ws: Workspace) -> None:
@@ -60,3 +63,57 @@ def test_one_line_per_request_without_secrets(
     assert data["request_id"] == "req-123" and data["duration_ms"] >= 0
     for secret in (ws.token, "secret-person", "Hidden Name"):
         assert secret not in text
+
+
+def test_paths_no_route_serves_are_logged_without_the_path(
+    ws: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="openrespond.access"):
+        r = ws.api.get("/no-such/hidden@example.com", headers={"X-Request-Id": "req-404"})
+    assert r.status_code == 404 and r.headers["x-request-id"] == "req-404"
+    [rec] = [rec for rec in caplog.records if getattr(rec, "request_id", None) == "req-404"]
+    assert (rec.route, rec.status) == ("(unmatched)", 404)  # type: ignore[attr-defined]
+    assert "hidden@example.com" not in JsonFormatter().format(rec)
+
+
+def test_delivery_and_webhook_attempts_are_logged_with_their_ids(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.webhooks.receiver import receiving
+
+    settings = make_settings(tmp_path / "attempts.db", retry_base_ms=50)
+    with (
+        receiving(script=[(500, {}, 0.0)]) as rx,
+        caplog.at_level(logging.DEBUG, logger="openrespond"),
+        ServerThread(create_app(settings)) as url,
+        new_workspace(url) as w,
+    ):
+        r = w.control.post(
+            f"/control/workspaces/{w.wid}/webhooks",
+            json={"url": rx.url, "events": ["contact.created"]},
+        )
+        assert r.status_code == 200, r.text
+        ada = w.contact("Ada", phone="+60123450009")
+        sent = w.api.post(
+            f"/contact/id:{ada}/message",
+            json={"channelId": w.channel_id, "message": {"type": "text", "text": "private words"}},
+        )
+        message_id = sent.json()["messageId"]
+        rx.wait_for(2)  # the first post failed, the retry went through
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            hooks = [rec for rec in caplog.records if getattr(rec, "event_id", None)]
+            if len(hooks) >= 2 and any(getattr(rec, "message_id", None) for rec in caplog.records):
+                break
+            time.sleep(0.02)
+    event_id = rx.events()[0]["event_id"]
+    attempts = [
+        (rec.attempt, rec.status_code, rec.levelname)  # type: ignore[attr-defined]
+        for rec in caplog.records
+        if getattr(rec, "event_id", None) == event_id
+    ]
+    assert attempts == [(1, 500, "WARNING"), (2, 200, "DEBUG")]
+    [delivery] = [rec for rec in caplog.records if getattr(rec, "message_id", None) == message_id]
+    assert (delivery.attempt, delivery.driver) == (1, "sandbox")  # type: ignore[attr-defined]
+    everything = "\n".join(JsonFormatter().format(rec) for rec in caplog.records)
+    assert "private words" not in everything and w.token not in everything

@@ -114,14 +114,24 @@ class DeliveryWorker:
                 run_at = _now_ms() + wait
                 if run_at - job.queued_ms <= self.deadline_ms:
                     log.info(
-                        "message %s: attempt %s: %s", job.message_id, job.attempts, outcome.error
+                        "message %s: attempt %s failed, will be retried: %s",
+                        job.message_id,
+                        job.attempts,
+                        outcome.error,
+                        extra=_fields(job),
                     )
                     if await jobs.retry(
                         tx, job.job_id, self.name, run_at_ms=run_at, error=outcome.error or "retry"
                     ):
                         counts[(job.source, job.driver, "retried")] += 1
                     continue
-                log.warning("message %s failed for good: %s", job.message_id, outcome.error)
+                log.warning(
+                    "message %s: attempt %s failed for good: %s",
+                    job.message_id,
+                    job.attempts,
+                    outcome.error,
+                    extra=_fields(job),
+                )
                 outcome = Outcome(
                     ("failed",),
                     error=f"{outcome.error} (gave up after {job.attempts} attempts)",
@@ -135,6 +145,15 @@ class DeliveryWorker:
         for job, outcome in done:
             for value in outcome.statuses:
                 counts[(job.source, job.driver, value)] += 1
+        if log.isEnabledFor(logging.DEBUG):
+            for job, outcome in done:
+                log.debug(
+                    "message %s: attempt %s: %s",
+                    job.message_id,
+                    job.attempts,
+                    "/".join(outcome.statuses) or "no status",
+                    extra=_fields(job),
+                )
         for labels, n in counts.items():
             metrics.count_on_commit(tx, metrics.MESSAGES.labels(*labels), n)
         if done:
@@ -257,6 +276,17 @@ class DeliveryWorker:
         for driver in self.drivers.values():
             with contextlib.suppress(Exception):
                 await driver.close()
+
+
+def _fields(job: Job) -> dict[str, object]:
+    """What a log line about a delivery attempt carries (JSON logs): ids, never content."""
+    return {
+        "message_id": job.message_id,
+        "attempt": job.attempts,
+        "channel_id": job.channel_id,
+        "driver": job.driver,
+        "workspace": job.workspace_id,
+    }
 
 
 def _job(row: Row) -> Job:

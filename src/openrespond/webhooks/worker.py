@@ -241,12 +241,31 @@ class WebhookWorker:
 
     async def _outcome(self, tx: Transaction, r: _Result, now_ms: int) -> repo.Outcome:
         status, run_at, error, delivered = "pending", None, r.error, None
+        fields = {
+            "delivery_id": r.delivery_id,
+            "event_id": r.uid,
+            "webhook_id": r.webhook_id,
+            "attempt": r.attempt,
+            "status_code": r.status_code,
+            "latency_ms": r.latency_ms,
+        }
         if r.error is None:
             status, delivered = "delivered", now_ms
+            log.debug(
+                "webhook delivery %s (event %s) attempt %s delivered: HTTP %s in %s ms",
+                r.delivery_id,
+                r.uid,
+                r.attempt,
+                r.status_code,
+                r.latency_ms,
+                extra=fields,
+            )
         elif r.status_code == 410:
             # Disabled; this delivery waits with the others until the endpoint is enabled.
             await repo.disable(tx, r.webhook_id, "the endpoint answered 410 Gone", now_ms // 1000)
-            log.warning("webhook %s disabled: 410 Gone (event %s)", r.webhook_id, r.uid)
+            log.warning(
+                "webhook %s disabled: 410 Gone (event %s)", r.webhook_id, r.uid, extra=fields
+            )
             run_at = now_ms
         else:
             wait = r.retry_after_ms
@@ -263,6 +282,7 @@ class WebhookWorker:
                 r.attempt,
                 "failed for good" if status == "failed" else "will be retried",
                 r.error,
+                extra=fields,
             )
         return repo.Outcome(
             delivery_id=r.delivery_id,
