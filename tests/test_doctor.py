@@ -17,7 +17,7 @@ from openrespond.app import create_app
 from openrespond.doctor import redacted
 from tests.backend import POSTGRES, database_url, query
 from tests.conftest import ServerThread, make_settings, new_workspace
-from tests.webhooks.receiver import receiving
+from tests.webhooks.receiver import bridge_channel, receiving, subscribe
 
 
 def doctor(db_url: str, **env: str) -> tuple[int, dict[str, tuple[str, str]]]:
@@ -53,18 +53,8 @@ def deployment(tmp_path: Path) -> Any:
         ServerThread(create_app(make_settings(path, worker=False))) as url,
         new_workspace(url) as w,
     ):
-        r = w.control.post(f"/control/workspaces/{w.wid}/webhooks", json={"url": hooks.url})
-        assert r.status_code == 200, r.text
-        r = w.control.post(
-            f"/control/workspaces/{w.wid}/channels",
-            json={
-                "name": "Bridge",
-                "source": "custom_channel",
-                "driver": "custom_channel",
-                "settings": {"apiBaseUrl": bridge.url.removesuffix("/hook")},
-            },
-        )
-        assert r.status_code == 200, r.text
+        subscribe(w.control, w.wid, hooks.url)
+        bridge_channel(w.control, w.wid, bridge)
         yield database_url(path), path, w
 
 

@@ -200,7 +200,7 @@ def test_events_in_flight_are_delivered_after_sigkill(tmp_path: Path) -> None:
 def test_messages_in_flight_to_a_bridge_are_delivered_after_sigkill(tmp_path: Path) -> None:
     """The server dies while a slow custom-channel bridge holds its posts; after the restart
     every accepted message reaches the bridge at least once and ends `sent` with an mId."""
-    from tests.webhooks.receiver import receiving
+    from tests.webhooks.receiver import bridge_channel, receiving
 
     db = tmp_path / "bridge.db"
     env = {
@@ -220,17 +220,7 @@ def test_messages_in_flight_to_a_bridge_are_delivered_after_sigkill(tmp_path: Pa
             with httpx.Client(
                 base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
             ) as api:
-                r = api.post(
-                    "/control/workspaces/1/channels",
-                    json={
-                        "name": "Bridge",
-                        "source": "custom_channel",
-                        "driver": "custom_channel",
-                        "settings": {"apiBaseUrl": bridge.url.removesuffix("/hook")},
-                    },
-                )
-                assert r.status_code == 200, r.text
-                channel = r.json()["id"]
+                channel = bridge_channel(api, 1, bridge)
                 accepted = []
                 for i in range(20):
                     r = api.post(

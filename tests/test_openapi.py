@@ -43,6 +43,12 @@ def test_document_describes_every_route_with_the_error_shape(server: str) -> Non
                 assert op["security"] == [] and set(op["responses"]) <= {"200", "503"}
                 assert "200" in op["responses"]
                 continue
+            if path == "/metrics":
+                # its own optional token (OPENRESPOND_METRICS_TOKEN), no input
+                assert op["security"] == [] and set(op["responses"]) == {"200", "401"}
+                ref = op["responses"]["401"]["content"]["application/json"]["schema"]["$ref"]
+                assert ref.endswith("/ErrorBody")
+                continue
             for status in ("400", "401", "404", "429"):
                 ref = op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
                 assert ref.endswith("/ErrorBody"), (method, path, status)

@@ -16,7 +16,7 @@ import httpx
 
 from tests.backend import query
 from tests.server_process import ServerProcess
-from tests.webhooks.receiver import Receiver, receiving
+from tests.webhooks.receiver import Receiver, bridge_channel, receiving, subscribe
 
 TOKEN = "shutdown-token-0123456789"
 
@@ -40,20 +40,8 @@ def _mid(req: Any) -> bytes:
 def _setup(api: httpx.Client, bridge: Receiver, hooks: Receiver | None) -> int:
     """A webhook subscription to ``hooks`` and a custom channel to ``bridge``; its id."""
     if hooks is not None:
-        r = api.post("/control/workspaces/1/webhooks", json={"url": hooks.url})
-        assert r.status_code == 200, r.text
-    r = api.post(
-        "/control/workspaces/1/channels",
-        json={
-            "name": "Bridge",
-            "source": "custom_channel",
-            "driver": "custom_channel",
-            "settings": {"apiBaseUrl": bridge.url.removesuffix("/hook")},
-        },
-    )
-    assert r.status_code == 200, r.text
-    channel: int = r.json()["id"]
-    return channel
+        subscribe(api, 1, hooks.url)
+    return bridge_channel(api, 1, bridge)
 
 
 def _send(api: httpx.Client, channel: int, texts: list[str]) -> list[int]:

@@ -24,7 +24,7 @@ from tests.conftest import ServerThread, Workspace, make_settings, new_workspace
 from tests.contacts.test_routes import error
 from tests.messages.test_routes import delivered, send
 from tests.server_process import ServerProcess
-from tests.webhooks.receiver import receiving
+from tests.webhooks.receiver import receiving, subscribe
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -171,11 +171,7 @@ def test_webhook_deliveries_are_counted_by_outcome(tmp_path: Path) -> None:
         ServerThread(create_app(settings)) as url,
         new_workspace(url) as w,
     ):
-        r = w.control.post(
-            f"/control/workspaces/{w.wid}/webhooks",
-            json={"url": rx.url, "events": ["contact.created"]},
-        )
-        assert r.status_code == 200, r.text
+        subscribe(w.control, w.wid, rx.url, events=["contact.created"])
         before = scrape(url)
         w.contact("One")
         wait_for(lambda: len(rx.requests) == 1)

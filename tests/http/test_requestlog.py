@@ -79,7 +79,7 @@ def test_paths_no_route_serves_are_logged_without_the_path(
 def test_delivery_and_webhook_attempts_are_logged_with_their_ids(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from tests.webhooks.receiver import receiving
+    from tests.webhooks.receiver import receiving, subscribe
 
     settings = make_settings(tmp_path / "attempts.db", retry_base_ms=50)
     with (
@@ -88,11 +88,7 @@ def test_delivery_and_webhook_attempts_are_logged_with_their_ids(
         ServerThread(create_app(settings)) as url,
         new_workspace(url) as w,
     ):
-        r = w.control.post(
-            f"/control/workspaces/{w.wid}/webhooks",
-            json={"url": rx.url, "events": ["contact.created"]},
-        )
-        assert r.status_code == 200, r.text
+        subscribe(w.control, w.wid, rx.url, events=["contact.created"])
         ada = w.contact("Ada", phone="+60123450009")
         sent = w.api.post(
             f"/contact/id:{ada}/message",

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from openrespond.webhooks.listen import Disconnected, lifespan, read_body
 from tests.conftest import ServerThread
 
@@ -93,3 +95,28 @@ def receiving(**kwargs: Any) -> Iterator[Receiver]:
     with ServerThread(receiver) as url:
         receiver.url = url + "/hook"
         yield receiver
+
+
+def subscribe(control: httpx.Client, wid: int, url: str, **body: Any) -> dict[str, Any]:
+    """A webhook subscription of workspace ``wid`` posting to ``url``, made through the
+    control API."""
+    r = control.post(f"/control/workspaces/{wid}/webhooks", json={"url": url, **body})
+    assert r.status_code == 200, r.text
+    hook: dict[str, Any] = r.json()
+    return hook
+
+
+def bridge_channel(control: httpx.Client, wid: int, bridge: Receiver) -> int:
+    """A custom channel of workspace ``wid`` whose bridge is ``bridge``; its id."""
+    r = control.post(
+        f"/control/workspaces/{wid}/channels",
+        json={
+            "name": "Bridge",
+            "source": "custom_channel",
+            "driver": "custom_channel",
+            "settings": {"apiBaseUrl": bridge.url.removesuffix("/hook")},
+        },
+    )
+    assert r.status_code == 200, r.text
+    channel: int = r.json()["id"]
+    return channel

@@ -20,6 +20,7 @@ from openrespond import metrics as prom
 from openrespond.db.migrations import available
 from openrespond.errors import Unauthorized
 from openrespond.http.auth import bearer_token
+from openrespond.http.routing import ErrorBody
 
 __all__ = ["ROUTES", "Health", "Readiness"]
 
@@ -110,7 +111,13 @@ def _workers(state: Any) -> str:
     " the queues. When OPENRESPOND_METRICS_TOKEN is set, it is required as a bearer token.",
     security=[],
     media_type=prom.CONTENT_TYPE,
-    responses={401: ResponseSpec(None, description="Token missing or wrong")},
+    responses={
+        401: ResponseSpec(
+            ErrorBody,
+            description="OPENRESPOND_METRICS_TOKEN is set and was not given as the bearer token",
+            generate_examples=False,
+        )
+    },
 )
 async def metrics(request: Req) -> Response[bytes]:
     expected = request.app.state.settings.metrics_token

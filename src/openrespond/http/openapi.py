@@ -225,7 +225,7 @@ def refine(doc: dict[str, Any]) -> dict[str, Any]:
     schemas["TagsBody"]["properties"]["tags"] = dict(_TAG_NAMES)
     _tag_name_bodies(doc)
     _identifier_parameters(doc)
-    for path in ("/healthz", "/readyz"):  # Litestar drops an empty security list
+    for path in ("/healthz", "/readyz", "/metrics"):  # Litestar drops an empty security list
         doc["paths"][path]["get"]["security"] = []
     _links(doc)
     _workspace_links(doc)
