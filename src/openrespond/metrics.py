@@ -26,6 +26,7 @@ __all__ = [
     "WEBHOOK_DELIVERIES",
     "count_on_commit",
     "multiprocess_dir",
+    "observe_request",
     "render",
     "serve_http",
 ]
@@ -94,6 +95,23 @@ RATE_LIMITED = Counter(
     "Requests answered 429 by the rate limiter.",
     ["kind"],
 )
+
+
+_HTTP_CHILDREN: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def observe_request(route: str, method: str, status: int, seconds: float) -> None:
+    """Count one answered request and its duration. The labelled children are kept per
+    (route, method, status), all bounded, so the hot path skips prometheus-client's lookup."""
+    key = (route, method, status)
+    children = _HTTP_CHILDREN.get(key)
+    if children is None:
+        children = _HTTP_CHILDREN[key] = (
+            HTTP_REQUESTS.labels(route, method, str(status)),
+            HTTP_DURATION.labels(route, method),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def multiprocess_dir() -> str | None:

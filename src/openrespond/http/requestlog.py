@@ -74,8 +74,7 @@ class RequestLogMiddleware:
             elapsed = time.perf_counter() - started
             duration = elapsed * 1000
             method = scope["method"]
-            metrics.HTTP_REQUESTS.labels(route, method, str(status)).inc()
-            metrics.HTTP_DURATION.labels(route, method).observe(elapsed)
+            metrics.observe_request(route, method, status, elapsed)
             log.info(
                 "%s %s %s %.1f ms",
                 scope["method"],
