@@ -16,6 +16,9 @@ import os
 import time
 from typing import Any
 
+from openrespond.channels import jobs
+from openrespond.webhooks import repository as webhooks
+
 __all__ = [
     "CONTENT_TYPE",
     "HTTP_DURATION",
@@ -126,9 +129,6 @@ def count_on_commit(tx: Any, child: Any, n: int = 1) -> None:
 
 async def _queue_gauges(db: Any) -> list[GaugeMetricFamily]:
     """Depth and oldest age of the delivery and webhook queues, as the database has them."""
-    from openrespond.channels import jobs
-    from openrespond.webhooks import repository as webhooks
-
     now_ms = time.time() * 1000
     reader = db.reader()
     out = []
