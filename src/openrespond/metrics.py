@@ -48,7 +48,7 @@ from prometheus_client import (  # noqa: E402
     CollectorRegistry,
     Counter,
     Histogram,
-    disable_created_metrics,  # noqa: E402
+    disable_created_metrics,
     generate_latest,
     multiprocess,
     start_http_server,

@@ -66,27 +66,28 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, wrapped)
         finally:
-            state = scope.get(STATE_KEY)
-            principal = getattr(state, "principal", None)
             route = scope.get("path_template") or UNMATCHED
             if route == _DOCS_CATCH_ALL and status == 404:
                 route = UNMATCHED  # no document of that name: a path nothing serves
             elapsed = time.perf_counter() - started
-            duration = elapsed * 1000
             method = scope["method"]
             metrics.observe_request(route, method, status, elapsed)
-            log.info(
-                "%s %s %s %.1f ms",
-                scope["method"],
-                route,
-                status,
-                duration,
-                extra={
-                    "request_id": rid,
-                    "method": scope["method"],
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(duration, 2),
-                    "workspace": getattr(principal, "workspace_id", None),
-                },
-            )
+            if log.isEnabledFor(logging.INFO):  # request lines off: build nothing for them
+                duration = elapsed * 1000
+                log.info(
+                    "%s %s %s %.1f ms",
+                    method,
+                    route,
+                    status,
+                    duration,
+                    extra={
+                        "request_id": rid,
+                        "method": method,
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(duration, 2),
+                        "workspace": getattr(
+                            getattr(scope.get(STATE_KEY), "principal", None), "workspace_id", None
+                        ),
+                    },
+                )
