@@ -334,3 +334,41 @@ def test_a_worker_process_counts_into_the_shared_directory(tmp_path: Path) -> No
             worker.terminate()
             assert worker.wait(20) == 0
     assert list(shared.glob("*.db"))
+
+
+@pytest.mark.slow
+def test_a_worker_serves_its_own_metrics_with_metrics_port(tmp_path: Path) -> None:
+    """A worker on a machine without a server: ``--metrics-port`` serves its counters."""
+    from tests.server_process import free_port
+
+    db = tmp_path / "remote.db"
+    with ServerProcess(
+        db, "--demo", "--no-worker", env={"OPENRESPOND_DEMO_TOKEN": TOKEN}
+    ) as server:
+        port = free_port()
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "openrespond", "worker", "--metrics-port", str(port)],
+            env={**os.environ, "OPENRESPOND_DATABASE_URL": database_url(db)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            r = httpx.post(
+                f"{server.url}/v2/contact/id:12345/message",
+                headers={"Authorization": f"Bearer {TOKEN}"},
+                json={"channelId": 123, "message": {"type": "text", "text": "remote"}},
+            )
+            assert r.status_code == 200, r.text
+
+            def sent() -> bool:
+                try:
+                    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+                except httpx.TransportError:
+                    return False
+                labels = dict(source="whatsapp_cloud", driver="sandbox", status="sent")
+                return value(parse(text), "openrespond_messages_total", **labels) == 1
+
+            wait_for(sent, 20)
+        finally:
+            worker.terminate()
+            assert worker.wait(20) == 0
