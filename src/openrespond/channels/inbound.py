@@ -116,7 +116,8 @@ async def receive(
     results: list[EventResult] = []
     for event in body.events:
         kind = type(event).__struct_config__.tag
-        known = await messages_repo.by_channel_message(tx, channel_id, event.m_id)
+        # Locked when it exists: two reports for one message are applied one after the other.
+        known = await messages_repo.by_channel_message(tx, channel_id, event.m_id, for_update=True)
         if isinstance(event, StatusEvent):
             results.append(await _status(tx, channel_id, event, known))
             continue

@@ -10,7 +10,7 @@ from openrespond.contacts import repository as repo
 from openrespond.contacts.schemas import MergeBody
 from openrespond.contacts.service import prepare
 from openrespond.conversations import repository as conversations_repo
-from openrespond.db import IntegrityError, Transaction
+from openrespond.db import Row, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.messages import repository as messages_repo
 from openrespond.webhooks import events
@@ -46,15 +46,27 @@ def _empty(value: object) -> bool:
     return value is None or value == ""
 
 
+async def _lock_pair(
+    tx: Transaction, ws: int, primary_id: int, secondary_id: int
+) -> tuple[Row, Row]:
+    """Both contacts, locked in id order (two merges of overlapping pairs queue instead of
+    deadlocking), each read after its lock: what the merge copies is what the contact holds
+    now, including what a merge that finished meanwhile moved onto it. 404 for a contact
+    that does not exist, or was merged away or deleted while this one waited."""
+    rows: dict[int, Row] = {}
+    for contact_id in sorted((primary_id, secondary_id)):
+        row = await repo.lock_id(tx, ws, contact_id, remove=contact_id == secondary_id)
+        if row is None:
+            role = "primary" if contact_id == primary_id else "secondary"
+            raise NotFound(f"{role} contact {contact_id} not found")
+        rows[contact_id] = row
+    return rows[primary_id], rows[secondary_id]
+
+
 async def merge_contacts(tx: Transaction, ws: int, body: MergeBody) -> int:
     """Fold the secondary into the primary and delete it; fields in ``body`` override both."""
     primary_id, secondary_id = merge_ids(body)
-    primary = await repo.get(tx, ws, primary_id)
-    if primary is None:
-        raise NotFound(f"primary contact {primary_id} not found")
-    secondary = await repo.get(tx, ws, secondary_id)
-    if secondary is None:
-        raise NotFound(f"secondary contact {secondary_id} not found")
+    primary, secondary = await _lock_pair(tx, ws, primary_id, secondary_id)
     overrides, override_values = await prepare(
         tx, ws, body, region=primary["country_code"] or secondary["country_code"]
     )
@@ -81,10 +93,7 @@ async def merge_contacts(tx: Transaction, ws: int, body: MergeBody) -> int:
                 raise Conflict(
                     f"{column} {value} already belongs to contact {owner}", contactId=owner
                 )
-    try:
-        await repo.update(tx, ws, primary_id, merged, int(time.time()))
-    except IntegrityError:
-        raise Conflict("the merged email or phone belongs to another contact") from None
+    await repo.update(tx, ws, primary_id, merged, int(time.time()))
     await repo.set_field_values(tx, primary_id, override_values)
     await events.emit(tx, ws, "contact.deleted", secondary_id, contact=secondary_doc)
     await events.emit(tx, ws, "contact.updated", primary_id)

@@ -21,6 +21,8 @@ __all__ = [
     "get",
     "insert",
     "insert_new",
+    "lock",
+    "lock_id",
     "merge_channels",
     "merge_field_values",
     "merge_tags",
@@ -87,6 +89,30 @@ async def find_id(conn: Connection, ws: int, ident: Identifier) -> int | None:
 
 async def get(conn: Connection, ws: int, contact_id: int) -> Row | None:
     return await conn.fetch_one(f"{SELECT} WHERE c.workspace_id = ? AND c.id = ?", ws, contact_id)
+
+
+async def lock(conn: Connection, ws: int, ident: Identifier, *, remove: bool = False) -> Row | None:
+    """The contact ``ident`` names in ``ws``, its row locked until the transaction ends (for
+    deleting it when ``remove``); None when there is none, or it went while we waited."""
+    column = {"id": "c.id", "email": "c.email", "phone": "c.phone"}[ident.kind]
+    return await conn.fetch_one(
+        f"{SELECT} WHERE c.workspace_id = ? AND {column} = ?"
+        f"{sql.for_update(conn.dialect, remove=remove)}",
+        ws,
+        ident.value,
+    )
+
+
+async def lock_id(
+    conn: Connection, ws: int, contact_id: int, *, remove: bool = False
+) -> Row | None:
+    """``lock`` by id."""
+    return await conn.fetch_one(
+        f"{SELECT} WHERE c.workspace_id = ? AND c.id = ?"
+        f"{sql.for_update(conn.dialect, remove=remove)}",
+        ws,
+        contact_id,
+    )
 
 
 async def owner_of(

@@ -243,11 +243,11 @@ async def add_tags(
     request: Req, identifier: ContactIdentifier, data: JSONBody[TagNames | TagsBody]
 ) -> ContactId:
     ident = parse_identifier(identifier)
-    tx = await write_tx(request)
-    ws = workspace_id(request)
-    contact_id = await service.resolve(tx, ws, ident)
-    await tags.add_to_contact(tx, ws, contact_id, _tag_names(data))
-    return ContactId(contact_id)
+    return ContactId(
+        await tags.add_to_contact(
+            await write_tx(request), workspace_id(request), ident, _tag_names(data)
+        )
+    )
 
 
 @delete(
@@ -260,11 +260,11 @@ async def remove_tags(
     request: Req, identifier: ContactIdentifier, data: JSONBody[TagNames | TagsBody]
 ) -> ContactId:
     ident = parse_identifier(identifier)
-    tx = await write_tx(request)
-    ws = workspace_id(request)
-    contact_id = await service.resolve(tx, ws, ident)
-    await tags.remove_from_contact(tx, ws, contact_id, _tag_names(data))
-    return ContactId(contact_id)
+    return ContactId(
+        await tags.remove_from_contact(
+            await write_tx(request), workspace_id(request), ident, _tag_names(data)
+        )
+    )
 
 
 ROUTES = [

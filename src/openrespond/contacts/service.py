@@ -15,7 +15,7 @@ from openrespond.contacts.schemas import (
     ContactListBody,
 )
 from openrespond.custom_fields.service import FieldValue, encode_value, resolve_fields
-from openrespond.db import Connection, IntegrityError, Transaction
+from openrespond.db import Connection, Row, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.http.pagination import Cursor, PageRows
 from openrespond.identifiers import Identifier
@@ -32,11 +32,13 @@ from openrespond.webhooks import events
 
 __all__ = [
     "create_contact",
+    "create_if_free",
     "create_or_update",
     "delete_contact",
     "get_contact",
     "list_channels",
     "list_contacts",
+    "lock",
     "now",
     "prepare",
     "resolve",
@@ -117,6 +119,7 @@ async def prepare(
 async def _check_unique(
     conn: Connection, ws: int, cols: dict[str, Any], exclude: int | None
 ) -> None:
+    """409 naming the contact that already holds the email or phone in ``cols``."""
     for column in ("email", "phone"):
         value = cols.get(column)
         if value is None:
@@ -126,17 +129,43 @@ async def _check_unique(
             raise Conflict(f"{column} {value} already belongs to contact {owner}", contactId=owner)
 
 
-async def _insert(tx: Transaction, ws: int, cols: dict[str, Any], values: list[FieldValue]) -> int:
+# How often a write runs again when the contact it collided with vanished meanwhile.
+_ROUNDS = 5
+
+
+async def _try_insert(
+    tx: Transaction, ws: int, cols: dict[str, Any], values: list[FieldValue]
+) -> int | None:
+    """A new contact, or None (nothing written) when its email or phone is taken.
+
+    The unique indexes decide, without a lock of ours: when a concurrent request takes the
+    email or phone first, this insert waits for it and stores nothing, and a look-up that
+    follows sees that request's contact.
+    """
     if "first_name" not in cols:
         raise BadRequest("firstName is required")
-    await _check_unique(tx, ws, cols, None)
-    try:
-        contact_id = await repo.insert(tx, ws, cols, now())
-    except IntegrityError:
-        raise Conflict("a contact with this email or phone already exists") from None
-    await repo.set_field_values(tx, contact_id, values)
-    await events.emit(tx, ws, "contact.created", contact_id)
+    contact_id = await repo.insert_new(tx, ws, cols, now())
+    if contact_id is not None:
+        await repo.set_field_values(tx, contact_id, values)
+        await events.emit(tx, ws, "contact.created", contact_id)
     return contact_id
+
+
+async def _insert(tx: Transaction, ws: int, cols: dict[str, Any], values: list[FieldValue]) -> int:
+    """A new contact; 409 naming the contact that holds its email or phone."""
+    for _ in range(_ROUNDS):
+        contact_id = await _try_insert(tx, ws, cols, values)
+        if contact_id is not None:
+            return contact_id
+        await _check_unique(tx, ws, cols, None)
+        # The holder was deleted between the insert and the look-up: try again.
+    raise Conflict("a contact with this email or phone was being created and deleted; retry")
+
+
+async def create_if_free(tx: Transaction, ws: int, fields: ContactFields) -> int | None:
+    """A new contact, or None (nothing written) when its email or phone is taken."""
+    cols, values = await prepare(tx, ws, fields)
+    return await _try_insert(tx, ws, cols, values)
 
 
 async def create_contact(
@@ -152,41 +181,65 @@ async def create_contact(
     return await _insert(tx, ws, cols, values)
 
 
-async def _update(tx: Transaction, ws: int, contact_id: int, fields: ContactFields) -> None:
-    current = await repo.get(tx, ws, contact_id)
-    assert current is not None
+async def lock(tx: Transaction, ws: int, ident: Identifier, *, remove: bool = False) -> Row:
+    """The contact ``ident`` names, locked for the rest of the transaction, so that writes to
+    one contact (and its merge or deletion) happen one after another; 404 when there is none
+    or it was merged away or deleted while this request waited."""
+    row = await repo.lock(tx, ws, ident, remove=remove)
+    if row is None:
+        raise NotFound(f"contact {ident} not found")
+    return row
+
+
+async def _update(tx: Transaction, ws: int, current: Row, fields: ContactFields) -> None:
+    """Apply ``fields`` to the locked contact ``current``."""
+    contact_id: int = current["id"]
     cols, values = await prepare(tx, ws, fields, region=current["country_code"])
     await _check_unique(tx, ws, cols, contact_id)
-    try:
-        await repo.update(tx, ws, contact_id, cols, now())
-    except IntegrityError:
-        raise Conflict("another contact already has this email or phone") from None
+    # A unique index refusing the update now means a concurrent request took the email or
+    # phone after the check: the IntegrityError makes the request run again, and the check
+    # then names that contact.
+    await repo.update(tx, ws, contact_id, cols, now())
     await repo.set_field_values(tx, contact_id, values)
     await events.emit(tx, ws, "contact.updated", contact_id)
 
 
 async def update_contact(tx: Transaction, ws: int, ident: Identifier, fields: ContactFields) -> int:
-    contact_id = await resolve(tx, ws, ident)
-    await _update(tx, ws, contact_id, fields)
-    return contact_id
+    current = await lock(tx, ws, ident)
+    await _update(tx, ws, current, fields)
+    return int(current["id"])
 
 
 async def create_or_update(
     tx: Transaction, ws: int, ident: Identifier, fields: ContactFields
 ) -> int:
-    """Update the contact ``ident`` names, or create it (email/phone identifiers only)."""
-    contact_id = await repo.find_id(tx, ws, ident)
-    if contact_id is not None:
-        await _update(tx, ws, contact_id, fields)
-        return contact_id
-    if ident.kind == "id":
-        raise NotFound(f"contact {ident} not found")
-    return await create_contact(tx, ws, fields, ident)
+    """Update the contact ``ident`` names, or create it (email/phone identifiers only).
+
+    Concurrent calls for one new identifier make one contact: a call whose insert loses
+    to another's updates the contact the other made.
+    """
+    for _ in range(_ROUNDS):
+        current = await repo.lock(tx, ws, ident)
+        if current is not None:
+            await _update(tx, ws, current, fields)
+            return int(current["id"])
+        if ident.kind == "id":
+            raise NotFound(f"contact {ident} not found")
+        cols, values = await prepare(tx, ws, fields)
+        cols[ident.kind] = ident.value
+        contact_id = await _try_insert(tx, ws, cols, values)
+        if contact_id is not None:
+            return contact_id
+        if await repo.find_id(tx, ws, ident) is None:
+            # Not the identifier itself: the body's other email or phone is taken.
+            await _check_unique(tx, ws, cols, None)
+    raise Conflict(f"contact {ident} was being created and deleted concurrently; retry")
 
 
 async def delete_contact(tx: Transaction, ws: int, ident: Identifier) -> int:
     """Delete the contact and everything that belongs to it."""
-    contact_id = await resolve(tx, ws, ident)
+    current = await lock(tx, ws, ident, remove=True)
+    contact_id = int(current["id"])
     doc = await events.contact_doc(tx, ws, contact_id)
     await repo.delete(tx, ws, contact_id)
     await events.emit(tx, ws, "contact.deleted", contact_id, contact=doc)
@@ -204,7 +257,7 @@ async def list_contacts(
 
 async def set_lifecycle(tx: Transaction, ws: int, ident: Identifier, name: str | None) -> int:
     """Move the contact to the named stage; None (or "") clears it; unknown -> 400."""
-    contact_id = await resolve(tx, ws, ident)
+    contact_id = int((await lock(tx, ws, ident))["id"])
     stage_id = None
     if name is not None and clean(name):
         stage = await space_repo.get_lifecycle_stage_by_name(tx, ws, clean(name))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from openrespond.contacts.service import now, resolve
+from openrespond.contacts.service import lock, now
 from openrespond.conversations import repository as repo
 from openrespond.conversations.schemas import AssigneeBody, CommentBody, ConversationStatusBody
 from openrespond.db import Connection, Row, Transaction
@@ -47,7 +47,7 @@ async def set_status(
     tx: Transaction, ws: int, ident: Identifier, body: ConversationStatusBody
 ) -> int:
     """Open or close the contact's conversation; closing again or opening again is a no-op."""
-    contact_id = await resolve(tx, ws, ident)
+    contact_id: int = (await lock(tx, ws, ident))["id"]
     at = now()
     if body.status == "open":
         await ensure_open(tx, ws, contact_id, source="api", at=at)
@@ -104,7 +104,7 @@ async def resolve_user(conn: Connection, ws: int, value: int | str, *, field: st
 
 async def assign(tx: Transaction, ws: int, ident: Identifier, body: AssigneeBody) -> int:
     """Assign the contact's conversation to a user; null or "null" unassigns."""
-    contact_id = await resolve(tx, ws, ident)
+    contact_id: int = (await lock(tx, ws, ident))["id"]
     value = body.assignee
     user_id: int | None = None
     if not (value is None or (isinstance(value, str) and clean(value).lower() == "null")):
@@ -128,7 +128,7 @@ async def add_comment(
     tx: Transaction, ws: int, ident: Identifier, body: CommentBody
 ) -> tuple[int, str, int]:
     """Store an internal comment with its mentions; (contactId, text, created_at)."""
-    contact_id = await resolve(tx, ws, ident)
+    contact_id: int = (await lock(tx, ws, ident))["id"]
     text = body.text
     if not clean(text):
         raise BadRequest("text must not be blank")

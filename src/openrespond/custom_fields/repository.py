@@ -54,10 +54,12 @@ async def insert(
     data_type: str,
     allowed_values: str | None,
     now: int,
-) -> int:
-    field_id: int = await conn.fetch_val(
+) -> int | None:
+    """The new definition's id; None (nothing written) when its name or slug is taken."""
+    field_id: int | None = await conn.fetch_val(
         "INSERT INTO custom_fields (workspace_id, name, slug, description, data_type,"
-        " allowed_values, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " allowed_values, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT DO NOTHING RETURNING id",
         ws,
         name,
         slug,

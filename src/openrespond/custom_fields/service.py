@@ -14,7 +14,7 @@ from msgspec import UNSET
 
 from openrespond.custom_fields import repository as repo
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate
-from openrespond.db import Connection, IntegrityError, Row, Transaction
+from openrespond.db import Connection, Row, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.validation import clean, normalize_email, normalize_url
 
@@ -93,20 +93,25 @@ async def create_field(tx: Transaction, ws: int, body: CustomFieldCreate) -> Cus
     else:
         allowed = None
     slug = body.slug or slugify(name)
-    existing = await repo.by_name(tx, ws, name)
-    if existing is not None:
-        same = (
-            existing["data_type"] == data_type
-            and (allowed is None or json.loads(existing["allowed_values"] or "null") == allowed)
-            and (body.slug is None or existing["slug"] == body.slug)
-            and (body.description is None or existing["description"] == body.description)
-        )
-        if not same:
-            raise Conflict(f"custom field {name!r} already exists with a different definition")
-        return field_from_row(existing)
-    if await repo.by_slug(tx, ws, slug) is not None:
-        raise Conflict(f"slug {slug!r} is already used by another custom field")
-    try:
+    # Twice at most: an insert that loses to a concurrent create of the same name or slug
+    # writes nothing, and the second look sees the winner.
+    for _ in range(3):
+        existing = await repo.by_name(tx, ws, name)
+        if existing is not None:
+            same = (
+                existing["data_type"] == data_type
+                and (allowed is None or json.loads(existing["allowed_values"] or "null") == allowed)
+                and (body.slug is None or existing["slug"] == body.slug)
+                and (body.description is None or existing["description"] == body.description)
+            )
+            if not same:
+                raise Conflict(f"custom field {name!r} already exists with a different definition")
+            return field_from_row(existing)
+        holder = await repo.by_slug(tx, ws, slug)
+        if holder is not None:
+            if holder["name"] == name:
+                continue  # created by a concurrent request since the look-up by name
+            raise Conflict(f"slug {slug!r} is already used by another custom field")
         field_id = await repo.insert(
             tx,
             ws,
@@ -117,11 +122,11 @@ async def create_field(tx: Transaction, ws: int, body: CustomFieldCreate) -> Cus
             allowed_values=json.dumps(allowed) if allowed is not None else None,
             now=int(time.time()),
         )
-    except IntegrityError:
-        raise Conflict(f"custom field {name!r} already exists") from None
-    row = await repo.get(tx, ws, field_id)
-    assert row is not None
-    return field_from_row(row)
+        if field_id is not None:
+            row = await repo.get(tx, ws, field_id)
+            assert row is not None
+            return field_from_row(row)
+    raise Conflict(f"custom field {name!r} was being created and deleted concurrently; retry")
 
 
 async def resolve_fields(conn: Connection, ws: int, names: list[str]) -> dict[str, Row]:

@@ -179,12 +179,14 @@ class Database(abc.ABC):
         urgent: bool = False,
     ) -> T:
         """``work`` in a transaction, run again (after a short random pause) when the database
-        gives up on it for timing reasons; the last ``TransientError`` propagates."""
+        gives up on it for timing reasons, or a constraint refuses it because a concurrent
+        transaction changed the same rows first (the next run sees that change); the last
+        error propagates."""
         for attempt in range(1, attempts + 1):
             try:
                 async with self.transaction(urgent=urgent) as tx:
                     return await work(tx)
-            except TransientError:
+            except (TransientError, IntegrityError):
                 if attempt == attempts:
                     raise
             await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))

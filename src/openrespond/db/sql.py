@@ -11,7 +11,7 @@ from typing import Any
 
 from openrespond.db._base import Connection
 
-__all__ = ["as_bytes", "insert_with_id", "json_append", "skip_locked"]
+__all__ = ["as_bytes", "for_update", "insert_with_id", "json_append", "lock_name", "skip_locked"]
 
 
 def as_bytes(dialect: str, expr: str) -> str:
@@ -32,6 +32,29 @@ def json_append(dialect: str, target: str, count: int) -> str:
     for _ in range(count):
         target = f"json_insert({target}, '$[#]', json(?))"
     return target
+
+
+def for_update(dialect: str, *, remove: bool = False) -> str:
+    """The row lock a read-modify-write takes on the rows it reads, so that a concurrent
+    writer of the same rows waits for it and then sees its result (PostgreSQL under READ
+    COMMITTED; SQLite has one writer at a time and needs nothing).
+
+    ``FOR NO KEY UPDATE`` is what an UPDATE of the row takes: writers of one row queue
+    behind each other, while inserting rows that reference it (a foreign key's KEY SHARE
+    lock) does not wait. A transaction that will delete the row (``remove``) takes
+    ``FOR UPDATE``, which waits for those too.
+    """
+    if dialect != "postgresql":
+        return ""
+    return " FOR UPDATE" if remove else " FOR NO KEY UPDATE"
+
+
+async def lock_name(conn: Connection, name: str) -> None:
+    """Hold a lock on ``name`` until the transaction ends: for "find it, else create it" on
+    something no unique index guards (PostgreSQL's advisory locks; SQLite has one writer at a
+    time and needs nothing). Two names may share a lock (a hash), which only costs waiting."""
+    if conn.dialect == "postgresql":
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", name)
 
 
 def skip_locked(dialect: str, of: str | None = None) -> str:

@@ -7,7 +7,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from openrespond.db import Connection, Database
+from openrespond.db import Connection, Database, sql
 from openrespond.errors import BadRequest, Conflict, Unprocessable
 
 __all__ = ["Claim", "Replay", "claim", "release", "record"]
@@ -50,33 +50,47 @@ async def claim(
     async with db.transaction() as tx:
         if random.random() < 0.01:
             await tx.execute("DELETE FROM idempotency_keys WHERE created_at < ?", now - ttl)
-        row = await tx.fetch_one(
-            "SELECT fingerprint, status, response, created_at FROM idempotency_keys"
-            " WHERE workspace_id = ? AND key = ?",
-            workspace_id,
-            key,
-        )
-        if row is not None:
-            expired = row["created_at"] < now - ttl
-            stale = row["status"] is None and row["created_at"] < now - STALE_SECONDS
-            if not (expired or stale):
-                if row["fingerprint"] != fingerprint:
-                    raise Unprocessable(
-                        "Idempotency-Key was already used with a different method, path or body"
-                    )
-                if row["status"] is None:
-                    raise Conflict("a request with this Idempotency-Key is still in progress")
-                return Replay(row["status"], bytes(row["response"]))
-            await tx.execute(
-                "DELETE FROM idempotency_keys WHERE workspace_id = ? AND key = ?", workspace_id, key
+        # The insert decides between concurrent first uses of one key: the loser writes
+        # nothing and then reads the winner's row, locked, so two take-overs of an expired
+        # key also go one after the other. (Read again if the winner let go of it.)
+        for _ in range(3):
+            taken = await tx.fetch_val(
+                "INSERT INTO idempotency_keys (workspace_id, key, fingerprint, created_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (workspace_id, key) DO NOTHING RETURNING 1",
+                workspace_id,
+                key,
+                fingerprint,
+                now,
             )
+            if taken is not None:
+                return Claim(workspace_id, key)
+            row = await tx.fetch_one(
+                "SELECT fingerprint, status, response, created_at FROM idempotency_keys"
+                f" WHERE workspace_id = ? AND key = ?{sql.for_update(tx.dialect)}",
+                workspace_id,
+                key,
+            )
+            if row is not None:
+                break
+        else:
+            raise Conflict("a request with this Idempotency-Key is still in progress")
+        expired = row["created_at"] < now - ttl
+        stale = row["status"] is None and row["created_at"] < now - STALE_SECONDS
+        if not (expired or stale):
+            if row["fingerprint"] != fingerprint:
+                raise Unprocessable(
+                    "Idempotency-Key was already used with a different method, path or body"
+                )
+            if row["status"] is None:
+                raise Conflict("a request with this Idempotency-Key is still in progress")
+            return Replay(row["status"], bytes(row["response"]))
         await tx.execute(
-            "INSERT INTO idempotency_keys (workspace_id, key, fingerprint, created_at)"
-            " VALUES (?, ?, ?, ?)",
-            workspace_id,
-            key,
+            "UPDATE idempotency_keys SET fingerprint = ?, status = NULL, response = NULL,"
+            " created_at = ? WHERE workspace_id = ? AND key = ?",
             fingerprint,
             now,
+            workspace_id,
+            key,
         )
     return Claim(workspace_id, key)
 

@@ -80,9 +80,14 @@ async def get(conn: Connection, ws: int, contact_id: int, message_id: int) -> Ro
     )
 
 
-async def get_in_workspace(conn: Connection, ws: int, message_id: int) -> Row | None:
+async def get_in_workspace(
+    conn: Connection, ws: int, message_id: int, *, for_update: bool = False
+) -> Row | None:
+    """The message; with ``for_update``, locked until the transaction ends (a status
+    history is read, then appended to)."""
+    lock = sql.for_update(conn.dialect) if for_update else ""
     return await conn.fetch_one(
-        f"{SELECT} WHERE m.workspace_id = ? AND m.id = ?",
+        f"{SELECT} WHERE m.workspace_id = ? AND m.id = ?{lock}",
         ws,
         message_id,
     )
@@ -255,11 +260,13 @@ async def last_interacted_channel(conn: Connection, ws: int, contact_id: int) ->
 
 
 async def by_channel_message(
-    conn: Connection, channel_id: int, channel_message_id: str
+    conn: Connection, channel_id: int, channel_message_id: str, *, for_update: bool = False
 ) -> Row | None:
-    """The message a channel knows by ``channel_message_id``."""
+    """The message a channel knows by ``channel_message_id``; with ``for_update``, locked
+    until the transaction ends."""
+    lock = sql.for_update(conn.dialect) if for_update else ""
     return await conn.fetch_one(
-        f"{SELECT} WHERE m.channel_id = ? AND m.channel_message_id = ?",
+        f"{SELECT} WHERE m.channel_id = ? AND m.channel_message_id = ?{lock}",
         channel_id,
         channel_message_id,
     )

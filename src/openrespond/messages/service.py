@@ -14,8 +14,8 @@ from openrespond.contacts import repository as contacts_repo
 from openrespond.contacts import service as contacts
 from openrespond.contacts.schemas import ContactCreate
 from openrespond.conversations import service as conversations
-from openrespond.db import Connection, Row, Transaction
-from openrespond.errors import BadRequest, NotFound
+from openrespond.db import Connection, Row, Transaction, sql
+from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.http.pagination import Cursor, PageRows
 from openrespond.identifiers import Identifier
 from openrespond.messages import repository as repo
@@ -122,7 +122,8 @@ async def send(
     tx: Transaction, ws: int, ident: Identifier, *, channel_id: int | None, message: Message
 ) -> int:
     """Store an outgoing message as ``pending`` with its delivery job; its id."""
-    contact_id = await contacts.resolve(tx, ws, ident)
+    contact = await contacts.lock(tx, ws, ident)
+    contact_id: int = contact["id"]
     if channel_id is None:
         channel_id = await repo.last_interacted_channel(tx, ws, contact_id)
         if channel_id is None:
@@ -134,8 +135,6 @@ async def send(
     message = await _check_content(tx, ws, channel, caps, message, contact_id)
     at = contacts.now()
     if await repo.channel_link(tx, ws, contact_id, channel_id) is None:
-        contact = await contacts_repo.get(tx, ws, contact_id)
-        assert contact is not None
         address = _address_of(caps, contact)
         if address is None:
             where = f"channel {channel_id} ({channel['source']})"
@@ -247,11 +246,7 @@ async def receive(
     address = _normalize_address(caps, address)
     if not echo and message_type(message) in ("whatsapp_template", "facebook_template"):
         raise BadRequest("message.type: templates are sent by businesses, not received")
-    contact_id = await repo.contact_for_address(tx, ws, channel_id, address)
-    if contact_id is None and caps.addressing in ("phone", "email"):
-        contact_id = await contacts_repo.find_id(tx, ws, Identifier(caps.addressing, address))
-    if contact_id is None:
-        contact_id = await _create_from_profile(tx, ws, caps, address, profile)
+    contact_id = await _sender(tx, ws, channel_id, caps, address, profile)
     message = await _check_content(tx, ws, channel, caps, message, contact_id)
     at = contacts.now()
     await repo.link(tx, ws, contact_id=contact_id, channel_id=channel_id, address=address, now=at)
@@ -288,17 +283,75 @@ async def receive(
     return contact_id, message_id
 
 
-async def _create_from_profile(
-    tx: Transaction, ws: int, caps: Capabilities, address: str, profile: ContactProfile | None
+async def _find_sender(
+    tx: Transaction, ws: int, channel_id: int, caps: Capabilities, address: str
+) -> int | None:
+    contact_id = await repo.contact_for_address(tx, ws, channel_id, address)
+    if contact_id is None and caps.addressing in ("phone", "email"):
+        contact_id = await contacts_repo.find_id(tx, ws, Identifier(caps.addressing, address))
+    return contact_id
+
+
+async def _sender(
+    tx: Transaction,
+    ws: int,
+    channel_id: int,
+    caps: Capabilities,
+    address: str,
+    profile: ContactProfile | None,
 ) -> int:
-    fields: dict[str, Any] = {}
-    if profile is not None:
-        fields = {
-            k: v
-            for k, v in msgspec.structs.asdict(profile).items()
-            if v is not None and (not isinstance(v, str) or clean(v))
-        }
+    """The contact writing from ``address``, locked: found by its link on the channel or by
+    its phone or email, else created from ``profile``. The first messages of a new contact
+    arriving at once make one contact, and a message never lands on a contact that is being
+    merged away or deleted (it waits, then finds the survivor or makes a new contact)."""
+    fields = _profile_fields(profile)
+    for _ in range(5):
+        contact_id = await _find_sender(tx, ws, channel_id, caps, address)
+        if contact_id is None:
+            # Creating: one request at a time per address (a platform id has no unique index
+            # to decide between two first messages).
+            await sql.lock_name(tx, f"sender:{ws}:{channel_id}:{address}")
+            contact_id = await _find_sender(tx, ws, channel_id, caps, address)
+        if contact_id is None:
+            contact_id = await _create_sender(tx, ws, caps, address, fields)
+        if contact_id is not None and await contacts_repo.lock_id(tx, ws, contact_id) is not None:
+            return contact_id
+        # Gone while we waited (merged away or deleted), or another request created it
+        # first: look again.
+    raise Conflict(f"address: the contact of {address[:64]!r} keeps changing; retry")
+
+
+def _profile_fields(profile: ContactProfile | None) -> dict[str, Any]:
+    if profile is None:
+        return {}
+    return {
+        k: v
+        for k, v in msgspec.structs.asdict(profile).items()
+        if v is not None and (not isinstance(v, str) or clean(v))
+    }
+
+
+async def _create_sender(
+    tx: Transaction, ws: int, caps: Capabilities, address: str, fields: dict[str, Any]
+) -> int | None:
+    """A new contact from the sender's profile; None when its address is taken (by a
+    contact created meanwhile). A profile email or phone that belongs to another contact is
+    left out rather than refusing the message."""
+    fields = dict(fields)
     if caps.addressing in ("phone", "email"):
         fields[caps.addressing] = address
     first = fields.pop("first_name", None) or address
-    return await contacts.create_contact(tx, ws, ContactCreate(first_name=first[:255], **fields))
+    contact = ContactCreate(first_name=first[:255], **fields)
+    contact_id = await contacts.create_if_free(tx, ws, contact)
+    if contact_id is not None:
+        return contact_id
+    if await _address_taken(tx, ws, caps, address):
+        return None
+    kept = {k: v for k, v in fields.items() if k not in ("email", "phone") or k == caps.addressing}
+    return await contacts.create_if_free(tx, ws, ContactCreate(first_name=first[:255], **kept))
+
+
+async def _address_taken(tx: Transaction, ws: int, caps: Capabilities, address: str) -> bool:
+    if caps.addressing not in ("phone", "email"):
+        return False
+    return await contacts_repo.find_id(tx, ws, Identifier(caps.addressing, address)) is not None

@@ -43,7 +43,7 @@ async def set_status(tx: Transaction, ws: int, message_id: int, body: StatusBody
     Failing a message still waiting for delivery cancels its delivery; other statuses need
     the message to have been taken by its channel first.
     """
-    row = await messages_repo.get_in_workspace(tx, ws, message_id)
+    row = await messages_repo.get_in_workspace(tx, ws, message_id, for_update=True)
     if row is None:
         raise NotFound(f"message {message_id} not found")
     if row["traffic"] != "outgoing":

@@ -197,9 +197,15 @@ async def insert_channel(conn: Connection, ws: int, **values: Any) -> int:
     )
 
 
-async def get_channel(conn: Connection, ws: int, channel_id: int) -> Row | None:
+async def get_channel(
+    conn: Connection, ws: int, channel_id: int, *, for_update: bool = False
+) -> Row | None:
+    """The channel; with ``for_update``, locked until the transaction ends."""
+    lock = sql.for_update(conn.dialect) if for_update else ""
     return await conn.fetch_one(
-        f"SELECT {_CHANNEL_COLUMNS} FROM channels WHERE workspace_id = ? AND id = ?", ws, channel_id
+        f"SELECT {_CHANNEL_COLUMNS} FROM channels WHERE workspace_id = ? AND id = ?{lock}",
+        ws,
+        channel_id,
     )
 
 

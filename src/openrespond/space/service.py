@@ -334,7 +334,10 @@ async def update_channel(
             raise BadRequest("name must be 1-255 characters")
     encoded = None
     if settings is not None:
-        current = await get_channel(tx, ws, channel_id)
+        # Locked: a concurrent change of the same channel waits, and a secret it set is kept.
+        current = await repo.get_channel(tx, ws, channel_id, for_update=True)
+        if current is None:
+            raise NotFound(f"channel {channel_id} not found")
         encoded = json.dumps(
             channel_settings.prepare(
                 current["driver"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openrespond.db import Connection, Row
+from openrespond.db import Connection, Row, sql
 from openrespond.http.pagination import Cursor, PageRows, fetch_page
 
 __all__ = [
@@ -24,14 +24,17 @@ __all__ = [
 _SELECT = "SELECT id, name, description, color_code, emoji, created_at FROM tags"
 
 
-async def by_name(conn: Connection, ws: int, name: str) -> Row | None:
-    return await conn.fetch_one(f"{_SELECT} WHERE workspace_id = ? AND name = ?", ws, name)
+async def by_name(conn: Connection, ws: int, name: str, *, for_update: bool = False) -> Row | None:
+    """The tag called ``name``; with ``for_update``, locked until the transaction ends."""
+    lock = sql.for_update(conn.dialect) if for_update else ""
+    return await conn.fetch_one(f"{_SELECT} WHERE workspace_id = ? AND name = ?{lock}", ws, name)
 
 
-async def insert(conn: Connection, ws: int, **v: Any) -> int:
-    tag_id: int = await conn.fetch_val(
+async def insert(conn: Connection, ws: int, **v: Any) -> int | None:
+    """The new tag's id; None (nothing written) when the name is taken."""
+    tag_id: int | None = await conn.fetch_val(
         "INSERT INTO tags (workspace_id, name, description, color_code, emoji, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
         ws,
         v["name"],
         v.get("description"),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
-from openrespond.db import IntegrityError, Row, Transaction
+from openrespond.contacts import service as contacts
+from openrespond.db import Row, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
+from openrespond.identifiers import Identifier
 from openrespond.tags import repository as repo
 from openrespond.tags.schemas import Tag, TagCreate, TagUpdate
 from openrespond.validation import clean
@@ -69,20 +71,22 @@ async def create_tag(tx: Transaction, ws: int, body: TagCreate) -> Tag:
     """Create; the same tag again answers the existing one; other attributes -> 409."""
     name = clean_names([body.name], field="name")[0]
     _check_color(body.color_code)
-    existing = await repo.by_name(tx, ws, name)
-    if existing is not None:
-        for attr, column in (
-            ("description", "description"),
-            ("color_code", "color_code"),
-            ("emoji", "emoji"),
-        ):
-            given = getattr(body, attr)
-            if given is not None and given != existing[column]:
-                raise Conflict(
-                    f"tag {name!r} already exists with a different {attr.replace('color_code', 'colorCode')}"
-                )
-        return tag_from_row(existing)
-    try:
+    # Twice at most: an insert that loses to a concurrent create of the same name writes
+    # nothing, and the second look sees the winner.
+    for _ in range(3):
+        existing = await repo.by_name(tx, ws, name)
+        if existing is not None:
+            for attr, column in (
+                ("description", "description"),
+                ("color_code", "color_code"),
+                ("emoji", "emoji"),
+            ):
+                given = getattr(body, attr)
+                if given is not None and given != existing[column]:
+                    raise Conflict(
+                        f"tag {name!r} already exists with a different {attr.replace('color_code', 'colorCode')}"
+                    )
+            return tag_from_row(existing)
         tag_id = await repo.insert(
             tx,
             ws,
@@ -92,16 +96,17 @@ async def create_tag(tx: Transaction, ws: int, body: TagCreate) -> Tag:
             emoji=body.emoji,
             now=int(time.time()),
         )
-    except IntegrityError:
-        raise Conflict(f"tag {name!r} already exists") from None
-    row = await repo.by_name(tx, ws, name)
-    assert row is not None and row["id"] == tag_id
-    return tag_from_row(row)
+        if tag_id is not None:
+            row = await repo.by_name(tx, ws, name)
+            assert row is not None and row["id"] == tag_id
+            return tag_from_row(row)
+    raise Conflict(f"tag {name!r} was being created and deleted concurrently; retry")
 
 
 async def update_tag(tx: Transaction, ws: int, body: TagUpdate) -> Tag:
-    """Rename or re-describe the tag called ``currentName``."""
-    current = await repo.by_name(tx, ws, clean(body.current_name))
+    """Rename or re-describe the tag called ``currentName``; attributes not given keep the
+    values they have when this request holds the tag (a concurrent change is not undone)."""
+    current = await repo.by_name(tx, ws, clean(body.current_name), for_update=True)
     if current is None:
         raise NotFound(f"tag {body.current_name!r} not found")
     _check_color(body.color_code)
@@ -128,15 +133,20 @@ async def delete_tag(tx: Transaction, ws: int, name: str) -> None:
     await repo.delete(tx, ws, row["id"])
 
 
-async def add_to_contact(tx: Transaction, ws: int, contact_id: int, names: list[str]) -> None:
-    """Tag a contact; unknown names become workspace tags."""
+async def add_to_contact(tx: Transaction, ws: int, ident: Identifier, names: list[str]) -> int:
+    """Tag the contact ``ident`` names; unknown names become workspace tags. Its id."""
     names = clean_names(names)
+    contact_id: int = (await contacts.lock(tx, ws, ident))["id"]
     now = int(time.time())
     await repo.attach(tx, contact_id, await repo.ensure(tx, ws, names, now), now)
     await events.emit(tx, ws, "contact.tag.updated", contact_id)
+    return contact_id
 
 
-async def remove_from_contact(tx: Transaction, ws: int, contact_id: int, names: list[str]) -> None:
-    """Untag a contact; names it does not carry are ignored."""
-    await repo.detach(tx, ws, contact_id, clean_names(names))
+async def remove_from_contact(tx: Transaction, ws: int, ident: Identifier, names: list[str]) -> int:
+    """Untag the contact ``ident`` names; names it does not carry are ignored. Its id."""
+    names = clean_names(names)
+    contact_id: int = (await contacts.lock(tx, ws, ident))["id"]
+    await repo.detach(tx, ws, contact_id, names)
     await events.emit(tx, ws, "contact.tag.updated", contact_id)
+    return contact_id
