@@ -9,7 +9,15 @@ import httpx
 import pytest
 
 from openrespond.errors import BadRequest
-from openrespond.net import ForbiddenAddress, Networks, check_url, guarded_client, parse_networks
+from openrespond.net import (
+    ForbiddenAddress,
+    Networks,
+    check_host,
+    check_url,
+    guarded_client,
+    parse_networks,
+    resolve,
+)
 from openrespond.sealing import Sealer, SealError
 from tests.webhooks.receiver import receiving
 
@@ -30,10 +38,52 @@ from tests.webhooks.receiver import receiving
         "fc00::1",
         "::ffff:127.0.0.1",
         "::ffff:10.0.0.1",
+        # IPv6 forms that lead to a loopback or private IPv4 address
+        "::127.0.0.1",  # IPv4-compatible
+        "::10.0.0.1",
+        "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "64:ff9b:1::7f00:1",  # NAT64 local-use prefix: never public
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "2002:c0a8:1::1",  # 6to4 of 192.168.0.1
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo
     ],
 )
 def test_non_public_addresses_are_refused_by_default(address: str) -> None:
     assert not Networks().permits(ipaddress.ip_address(address))
+
+
+def test_embedding_forms_of_public_addresses_pass_and_allowed_networks_apply_inside() -> None:
+    assert Networks().permits(ipaddress.ip_address("64:ff9b::808:808"))  # NAT64 of 8.8.8.8
+    assert Networks().permits(ipaddress.ip_address("2002:808:808::1"))  # 6to4 of 8.8.8.8
+    allowed = parse_networks("127.0.0.0/8")
+    assert allowed.permits(ipaddress.ip_address("64:ff9b::7f00:1"))
+    assert not allowed.permits(ipaddress.ip_address("64:ff9b::a00:1"))
+
+
+@pytest.mark.parametrize(
+    "host", ["a..com", "x." + "a" * 64 + ".com", "-" * 300, "exa mple.com", "bad\x01host"]
+)
+def test_host_names_no_resolver_can_take_are_refused_before_any_lookup(host: str) -> None:
+    with pytest.raises(BadRequest, match="host name"):
+        check_host(host, field="url")
+    with pytest.raises(ForbiddenAddress, match="not a valid host name"):
+        asyncio.run(resolve("a..com", 80, Networks()))
+    with pytest.raises(BadRequest, match="url"):
+        check_url("http://a..com/hook", field="url")
+
+
+def test_the_guarded_client_refuses_an_ipv6_form_of_loopback() -> None:
+    async def go() -> None:
+        with receiving() as rx:
+            port = rx.url.split(":")[-1].split("/")[0]
+            async with guarded_client(Networks()) as client:
+                for host in ("[::127.0.0.1]", "[64:ff9b::7f00:1]", "[2002:7f00:1::]"):
+                    with pytest.raises(ForbiddenAddress):
+                        await client.get(f"http://{host}:{port}/x")
+            assert rx.requests == []
+
+    asyncio.run(go())
 
 
 def test_public_addresses_and_allowed_networks_pass() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,13 +57,34 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield Server(proc.url, db)
 
 
-def together(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
-    """Run ``calls`` at once, each in its own thread, released together by a barrier."""
+@dataclass(frozen=True)
+class Call:
+    """One request of a race: made when the race starts, not when it is written down."""
+
+    method: str
+    url: str
+    kwargs: dict[str, Any]
+
+    @classmethod
+    def post(cls, url: str, **kwargs: Any) -> Call:
+        return cls("POST", url, kwargs)
+
+    @classmethod
+    def put(cls, url: str, **kwargs: Any) -> Call:
+        return cls("PUT", url, kwargs)
+
+    @classmethod
+    def delete(cls, url: str, **kwargs: Any) -> Call:
+        return cls("DELETE", url, kwargs)
+
+
+def together(client: httpx.Client, calls: list[Call]) -> list[httpx.Response]:
+    """Make ``calls`` at once, each in its own thread, released together by a barrier."""
     barrier = threading.Barrier(len(calls))
 
-    def run(call: Callable[[], httpx.Response]) -> httpx.Response:
+    def run(call: Call) -> httpx.Response:
         barrier.wait()
-        return call()
+        return client.request(call.method, call.url, **call.kwargs)
 
     with ThreadPoolExecutor(len(calls)) as pool:
         return list(pool.map(run, calls))
@@ -114,10 +135,11 @@ def test_overlapping_merges_keep_every_tag_message_and_comment(server: Server) -
         for n in range(ROUNDS):
             a, b, c = (_contact(api, f"om{n}{x}") for x in "abc")
             first, second = together(
+                api,
                 [
-                    lambda: api.post("/contact/merge", json={"contactIds": [b, c]}),
-                    lambda: api.post("/contact/merge", json={"contactIds": [a, b]}),
-                ]
+                    Call.post("/contact/merge", json={"contactIds": [b, c]}),
+                    Call.post("/contact/merge", json={"contactIds": [a, b]}),
+                ],
             )
             assert first.status_code in (200, 404), first.text
             assert second.status_code == 200, second.text  # A and B exist throughout
@@ -148,11 +170,12 @@ def test_a_contact_is_removed_once(server: Server) -> None:
         for n in range(ROUNDS):
             p1, p2, s = (_contact(api, f"ro{n}{x}") for x in ("p", "q", "s"))
             answers = together(
+                api,
                 [
-                    lambda: api.post("/contact/merge", json={"contactIds": [p1, s]}),
-                    lambda: api.post("/contact/merge", json={"contactIds": [p2, s]}),
-                    lambda: api.delete(f"/contact/id:{s}"),
-                ]
+                    Call.post("/contact/merge", json={"contactIds": [p1, s]}),
+                    Call.post("/contact/merge", json={"contactIds": [p2, s]}),
+                    Call.delete(f"/contact/id:{s}"),
+                ],
             )
             statuses = [r.status_code for r in answers]
             assert sorted(statuses) == [200, 404, 404], [r.text for r in answers]
@@ -180,18 +203,18 @@ def test_writes_racing_a_merge_land_on_the_survivor_or_answer_404(server: Server
             s = _contact(api, f"wm{n}s")
             token = f"wm{n}x"
             calls = [
-                lambda: api.post("/contact/merge", json={"contactIds": [p, s]}),
-                lambda: api.post(f"/contact/id:{s}/tag", json=[token]),
-                lambda: api.post(
+                Call.post("/contact/merge", json={"contactIds": [p, s]}),
+                Call.post(f"/contact/id:{s}/tag", json=[token]),
+                Call.post(
                     f"/contact/id:{s}/message",
                     json={"channelId": EMAIL_CHANNEL, "message": {"type": "text", "text": token}},
                 ),
-                lambda: api.post(f"/contact/id:{s}/comment", json={"text": token}),
-                lambda: api.put(f"/contact/id:{s}", json={"lastName": token}),
-                lambda: api.post(f"/contact/id:{s}/lifecycle/update", json={"name": "Hot Lead"}),
-                lambda: api.post(f"/contact/id:{s}/conversation/status", json={"status": "open"}),
+                Call.post(f"/contact/id:{s}/comment", json={"text": token}),
+                Call.put(f"/contact/id:{s}", json={"lastName": token}),
+                Call.post(f"/contact/id:{s}/lifecycle/update", json={"name": "Hot Lead"}),
+                Call.post(f"/contact/id:{s}/conversation/status", json={"status": "open"}),
             ]
-            merge, tag, message, comment, update, lifecycle, status = together(calls)
+            merge, tag, message, comment, update, lifecycle, status = together(api, calls)
             assert merge.status_code == 200, merge.text
             for r in (tag, message, comment, update, lifecycle, status):
                 assert r.status_code in (200, 404), r.text
@@ -225,19 +248,17 @@ def test_writes_to_a_deleted_contact_answer_404_never_5xx(server: Server) -> Non
             email = f"wd{n}@example.com"
             cid = _ok(api.post("/contact", json={"firstName": "D", "email": email}))["contactId"]
             calls = [
-                lambda: api.delete(f"/contact/id:{cid}"),
-                lambda: api.post(
+                Call.delete(f"/contact/id:{cid}"),
+                Call.post(
                     f"/contact/id:{cid}/message",
                     json={"channelId": EMAIL_CHANNEL, "message": {"type": "text", "text": "x"}},
                 ),
-                lambda: api.put(f"/contact/id:{cid}", json={"lastName": "x"}),
-                lambda: api.post(f"/contact/id:{cid}/tag", json=["x"]),
-                lambda: api.post(f"/contact/id:{cid}/comment", json={"text": "x"}),
-                lambda: api.post(
-                    f"/contact/id:{cid}/conversation/assignee", json={"assignee": None}
-                ),
+                Call.put(f"/contact/id:{cid}", json={"lastName": "x"}),
+                Call.post(f"/contact/id:{cid}/tag", json=["x"]),
+                Call.post(f"/contact/id:{cid}/comment", json={"text": "x"}),
+                Call.post(f"/contact/id:{cid}/conversation/assignee", json={"assignee": None}),
             ]
-            answers = together(calls)
+            answers = together(api, calls)
             assert answers[0].status_code == 200, answers[0].text
             for r in answers[1:]:
                 assert r.status_code in (200, 404), r.text
@@ -249,13 +270,14 @@ def test_fifty_upserts_of_one_new_email_make_one_contact(server: Server) -> None
         for n in range(ROUNDS):
             email = f"upsert{n}@example.com"
             answers = together(
+                api,
                 [
-                    lambda i=i: api.post(
+                    Call.post(
                         f"/contact/create_or_update/email:{email}",
                         json={"firstName": f"U{i}", "lastName": "Race"},
                     )
                     for i in range(50)
-                ]
+                ],
             )
             bad = [(r.status_code, r.text) for r in answers if r.status_code != 200]
             assert bad == [], (n, bad[:3])
@@ -270,10 +292,11 @@ def test_every_duplicate_of_fifty_creates_names_the_contact(server: Server) -> N
         for n in range(ROUNDS):
             email = f"dup{n}@example.com"
             answers = together(
+                api,
                 [
-                    lambda: api.post("/contact", json={"firstName": "Dup", "email": email})
+                    Call.post("/contact", json={"firstName": "Dup", "email": email})
                     for _ in range(50)
-                ]
+                ],
             )
             statuses = sorted(r.status_code for r in answers)
             assert statuses == [200] + [409] * 49, [r.text for r in answers if r.status_code != 409]
@@ -288,19 +311,18 @@ def test_fifty_creates_of_one_tag_or_custom_field_answer_the_same_one(server: Se
     with server.client() as api:
         for n in range(ROUNDS):
             tags = together(
-                [lambda: api.post("/space/tag", json={"name": f"t{n}"}) for _ in range(20)]
+                api, [Call.post("/space/tag", json={"name": f"t{n}"}) for _ in range(20)]
             )
             assert {r.status_code for r in tags} == {200}, [
                 r.text for r in tags if r.status_code != 200
             ]
             assert len({r.json()["id"] for r in tags}) == 1
             fields = together(
+                api,
                 [
-                    lambda: api.post(
-                        "/space/custom_field", json={"name": f"f{n}", "dataType": "text"}
-                    )
+                    Call.post("/space/custom_field", json={"name": f"f{n}", "dataType": "text"})
                     for _ in range(20)
-                ]
+                ],
             )
             assert {r.status_code for r in fields} == {200}, [
                 r.text for r in fields if r.status_code != 200
@@ -314,15 +336,12 @@ def test_concurrent_tag_updates_keep_each_others_changes(server: Server) -> None
             name = f"u{n}"
             _ok(api.post("/space/tag", json={"name": name}))
             answers = together(
+                api,
                 [
-                    lambda: api.put(
-                        "/space/tag", json={"currentName": name, "description": "described"}
-                    ),
-                    lambda: api.put(
-                        "/space/tag", json={"currentName": name, "colorCode": "#123456"}
-                    ),
-                    lambda: api.put("/space/tag", json={"currentName": name, "emoji": "x"}),
-                ]
+                    Call.put("/space/tag", json={"currentName": name, "description": "described"}),
+                    Call.put("/space/tag", json={"currentName": name, "colorCode": "#123456"}),
+                    Call.put("/space/tag", json={"currentName": name, "emoji": "x"}),
+                ],
             )
             assert [r.status_code for r in answers] == [200, 200, 200], [r.text for r in answers]
             tags = {t["name"]: t for t in _all_tags(api)}
@@ -353,14 +372,15 @@ def test_one_idempotency_key_sent_twenty_times_at_once_runs_once(server: Server)
         for n in range(ROUNDS):
             key = f"race-key-{n}"
             answers = together(
+                api,
                 [
-                    lambda: api.post(
+                    Call.post(
                         "/contact",
                         json={"firstName": "Idem", "email": f"idem{n}@example.com"},
                         headers={"Idempotency-Key": key},
                     )
                     for _ in range(20)
-                ]
+                ],
             )
             statuses = [r.status_code for r in answers]
             assert set(statuses) <= {200, 409}, [r.text for r in answers]
@@ -394,8 +414,9 @@ def test_first_messages_of_a_new_sender_arriving_together_make_one_contact(
         for n in range(ROUNDS):
             for channel, address in ((123, f"+6019{n:07d}"), (telegram, f"tg-{n}")):
                 answers = together(
+                    admin,
                     [
-                        lambda i=i: admin.post(
+                        Call.post(
                             f"/control/workspaces/{wid}/sandbox/incoming",
                             json={
                                 "channelId": channel,
@@ -405,7 +426,7 @@ def test_first_messages_of_a_new_sender_arriving_together_make_one_contact(
                             },
                         )
                         for i in range(20)
-                    ]
+                    ],
                 )
                 assert {r.status_code for r in answers} == {200}, [
                     r.text for r in answers if r.status_code != 200

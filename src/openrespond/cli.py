@@ -624,6 +624,7 @@ def channel_add(
                 settings=settings,
                 channel_id=channel_id,
                 sealer=sealer,
+                networks=s.networks,
             )
 
     _show([space.channel_from_row(_run(work))], as_json)
@@ -662,7 +663,13 @@ def channel_update(
         sealer = Sealer(await load_secret(db, s))
         async with db.transaction() as tx:
             return await space.update_channel(
-                tx, workspace, channel_id, name=name, settings=settings, sealer=sealer
+                tx,
+                workspace,
+                channel_id,
+                name=name,
+                settings=settings,
+                sealer=sealer,
+                networks=s.networks,
             )
 
     _show([space.channel_from_row(_run(work))], as_json)

@@ -27,7 +27,11 @@ __all__ = [
     "ForbiddenAddress",
     "GuardedBackend",
     "Networks",
+    "check_destination",
+    "check_host",
     "check_url",
+    "check_url_destination",
+    "embedded_ipv4",
     "guarded_client",
     "parse_networks",
 ]
@@ -41,6 +45,30 @@ class ForbiddenAddress(httpx.TransportError):
     """A connection was refused before it was made: the host resolves to a forbidden address."""
 
 
+# NAT64's well-known prefix carries an IPv4 address in its last 32 bits (RFC 6052); the
+# local-use prefix (RFC 8215) is a network's own, never public.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address leads to, by any standard embedding: IPv4-mapped
+    (``::ffff:a.b.c.d``), IPv4-compatible (``::a.b.c.d``), NAT64 (``64:ff9b::a.b.c.d``),
+    6to4 (``2002:aabb:ccdd::``) and Teredo (the client's address)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    value = int(ip)
+    if value >> 32 == 0 and value > 1:  # ::a.b.c.d (:: and ::1 are themselves)
+        return ipaddress.IPv4Address(value)
+    if ip in _NAT64:
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    return None
+
+
 class Networks:
     """Which non-public addresses outgoing connections may reach (none by default)."""
 
@@ -51,12 +79,24 @@ class Networks:
         self.allow_all = allow_all
 
     def permits(self, ip: IPAddress) -> bool:
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
+        """Whether connecting to ``ip`` is allowed. An IPv6 address that embeds an IPv4 one
+        is judged by both: a NAT64 or 6to4 address of a loopback or private IPv4 address is
+        as forbidden as that address."""
         if self.allow_all:
             return True
-        if any(ip in net for net in self.networks):
+        if isinstance(ip, ipaddress.IPv6Address):
+            inner = embedded_ipv4(ip)
+            if inner is not None:
+                if ip.ipv4_mapped is not None:
+                    return self._permits(inner)  # the IPv4 host itself
+                return self._permits(inner) and self._permits(ip)
+        return self._permits(ip)
+
+    def _permits(self, ip: IPAddress) -> bool:
+        if any(ip.version == net.version and ip in net for net in self.networks):
             return True
+        if isinstance(ip, ipaddress.IPv6Address) and ip in _NAT64_LOCAL:
+            return False
         return ip.is_global and not ip.is_multicast
 
     def __repr__(self) -> str:
@@ -94,7 +134,36 @@ def check_url(url: str, *, field: str) -> str:
         raise BadRequest(f"{field}: must not carry credentials")
     if port == 0:
         raise BadRequest(f"{field}: port 0 is not allowed")
+    check_host(parts.hostname, field=field)
     return url
+
+
+def check_host(host: str, *, field: str) -> str:
+    """A host name (or IP address) that can be looked up; 400 naming ``field`` otherwise:
+    labels of 1-63 characters, at most 253 in all, encodable for DNS (IDNA)."""
+    literal = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        ipaddress.ip_address(literal)
+        return host
+    except ValueError:
+        pass
+    if not host or len(host) > 253 or any(c.isspace() or ord(c) < 32 for c in host):
+        raise BadRequest(f"{field}: {host[:64]!r} is not a valid host name")
+    try:
+        encoded = host.rstrip(".").encode("idna")
+    except UnicodeError:
+        raise BadRequest(
+            f"{field}: {host[:64]!r} is not a valid host name (each label 1-63 characters)"
+        ) from None
+    if (
+        not encoded
+        or len(encoded) > 253
+        or any(not 0 < len(label) <= 63 for label in encoded.split(b"."))
+    ):
+        raise BadRequest(
+            f"{field}: {host[:64]!r} is not a valid host name (each label 1-63 characters)"
+        )
+    return host
 
 
 async def resolve(host: str, port: int, networks: Networks) -> list[str]:
@@ -110,6 +179,9 @@ async def resolve(host: str, port: int, networks: Networks) -> list[str]:
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError:
+        # No resolver can look this name up (an empty label, one over 63 characters).
+        raise ForbiddenAddress(f"{host[:64]!r} is not a valid host name") from None
     except OSError as exc:
         raise httpx.ConnectError(f"{host} does not resolve: {exc}") from None
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -118,6 +190,36 @@ async def resolve(host: str, port: int, networks: Networks) -> list[str]:
         # One forbidden answer taints the name: it is refused as a whole.
         raise ForbiddenAddress(f"{host} resolves to an address that is not public")
     return allowed
+
+
+RESOLVE_SECONDS = 3.0
+
+
+async def check_destination(
+    host: str, port: int, networks: Networks, *, field: str, hint: str = ""
+) -> None:
+    """400 naming ``field`` when ``host`` is not a valid name or resolves to an address
+    ``networks`` forbids; a name that does not resolve now (DNS down, not yet published) is
+    accepted, since every connection checks again."""
+    check_host(host, field=field)
+    try:
+        await asyncio.wait_for(resolve(host, port, networks), RESOLVE_SECONDS)
+    except ForbiddenAddress as exc:
+        raise BadRequest(
+            f"{field}: {exc}; a private, loopback or link-local address is reached only when"
+            " OPENRESPOND_ALLOW_PRIVATE_NETWORKS allows its network" + hint
+        ) from None
+    except (httpx.ConnectError, TimeoutError):
+        pass
+
+
+async def check_url_destination(url: str, networks: Networks, *, field: str) -> str:
+    """``check_url``, then ``check_destination`` for its host and port."""
+    check_url(url, field=field)
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    await check_destination(parts.hostname or "", port, networks, field=field)
+    return url
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):

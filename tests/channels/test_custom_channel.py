@@ -126,6 +126,42 @@ def test_creation_shows_the_token_once_and_stores_it_sealed(
             "idType",
         ),
         ({"source": "custom_channel", "driver": "pigeon"}, "driver"),
+        # where a bridge or SMTP server points is checked when the channel is made, by the
+        # webhooks' rules (the suite's server allows only 127.0.0.0/8 beyond the public)
+        *[
+            (
+                {
+                    "source": "custom_channel",
+                    "driver": "custom_channel",
+                    "settings": {"apiBaseUrl": url, "token": "t" * 20},
+                },
+                word,
+            )
+            for url, word in (
+                ("http://10.1.2.3/bridge", "private"),
+                ("http://169.254.169.254/latest", "private"),
+                ("http://[64:ff9b::a01:203]/bridge", "private"),  # NAT64 of 10.1.2.3
+                ("http://[2002:a01:203::]/bridge", "private"),  # 6to4 of 10.1.2.3
+                ("http://[::10.1.2.3]/bridge", "private"),  # IPv4-compatible
+                ("http://a..com/", "host name"),
+                (f"http://{'a' * 64}.com/", "host name"),
+            )
+        ],
+        *[
+            (
+                {
+                    "source": "other_email",
+                    "driver": "smtp",
+                    "settings": {"host": host, "from": "shop@example.com"},
+                },
+                word,
+            )
+            for host, word in (
+                ("10.0.0.5", "private"),
+                ("a..example.com", "host name"),
+                ("bad host", "host name"),
+            )
+        ],
     ],
 )
 def test_bad_channel_settings_are_refused(
@@ -311,7 +347,7 @@ def test_a_status_before_the_mid_is_known_is_applied_when_it_is(
                     }
                 ],
             },
-            404,
+            401,  # a channel's token for another channel id: as if the token were wrong
         ),
         (
             "TOKEN",
@@ -431,6 +467,29 @@ def test_bad_incoming_requests_store_nothing(
     assert db_rows("SELECT COUNT(*) FROM messages WHERE channel_id = ?", channel["id"]) == [(0,)]
 
 
+def test_unknown_channels_and_wrong_tokens_get_the_same_answer(
+    ws: Workspace, bridge: Receiver
+) -> None:
+    """Channel ids cannot be enumerated: the token is checked first, and an unknown channel
+    is answered exactly as a wrong token for a real one."""
+    channel = _channel(ws, bridge.url)
+    events = [
+        {"type": "message", "mId": "e", "timestamp": 1, "message": {"type": "text", "text": "x"}}
+    ]
+    answers = [
+        _hook(ws, token, {"channelId": str(cid), "contactId": "+60111111119", "events": events})
+        for token, cid in (
+            ("wrong-token-0123456789abcdef", channel["id"]),
+            ("wrong-token-0123456789abcdef", 987654321),
+            (channel["token"], 987654321),
+        )
+    ]
+    assert {(r.status_code, r.text) for r in answers} == {(401, answers[0].text)}, [
+        r.text for r in answers
+    ]
+    assert str(channel["id"]) not in answers[0].text
+
+
 def test_another_workspaces_token_cannot_post_to_a_channel(
     ws: Workspace, other: Workspace, bridge: Receiver, db_rows: Rows
 ) -> None:
@@ -532,3 +591,60 @@ def test_a_bridge_that_is_down_is_retried_and_the_api_stays_responsive(
     with ServerThread(up, port=port):
         _wait_status(ws, contact, message_id, "sent")
     assert len(up.requests) == 1
+
+
+def test_a_channel_cannot_be_changed_to_point_at_a_forbidden_address(
+    ws: Workspace, bridge: Receiver, db_rows: Rows
+) -> None:
+    channel = _channel(ws, bridge.url)
+    before = db_rows("SELECT settings FROM channels WHERE id = ?", channel["id"])
+    for url in ("http://10.9.8.7/bridge", "http://[64:ff9b::a09:807]/x", "http://a..com/"):
+        r = ws.control.put(
+            f"/control/workspaces/{ws.wid}/channels/{channel['id']}",
+            json={"settings": {"apiBaseUrl": url}},
+        )
+        assert r.status_code == 400 and "settings.apiBaseUrl" in r.json()["message"], r.text
+    assert db_rows("SELECT settings FROM channels WHERE id = ?", channel["id"]) == before
+
+
+def test_a_refused_bridge_address_fails_the_message_at_once(bridge: Receiver) -> None:
+    """Where the bridge's name leads to an address the rules refuse (the name changed after
+    the channel was checked), the message fails at once: no retries for a day."""
+    import asyncio
+
+    from openrespond.channels.custom import CustomChannelDriver
+    from openrespond.channels.drivers import Job
+    from openrespond.net import parse_networks
+    from openrespond.sealing import Sealer
+
+    sealer = Sealer("s" * 32)
+    job = Job(
+        job_id=1,
+        attempts=1,
+        queued_ms=0,
+        message_id=1,
+        workspace_id=1,
+        contact_id=1,
+        channel_id=1,
+        type="text",
+        content='{"type":"text","text":"hi"}',
+        driver="custom_channel",
+        source="custom_channel",
+        settings={
+            "apiBaseUrl": bridge.url.removesuffix("/hook"),
+            "token": sealer.seal("t" * 20, purpose="channel secret"),
+        },
+        address="+60111111111",
+    )
+
+    async def send() -> Any:
+        driver = CustomChannelDriver(sealer, parse_networks(""))
+        try:
+            return await driver.send(job)
+        finally:
+            await driver.close()
+
+    outcome = asyncio.run(send())
+    assert outcome.statuses == ("failed",) and not outcome.retry, outcome
+    assert "refused" in (outcome.error or "")
+    assert bridge.requests == []

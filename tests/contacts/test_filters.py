@@ -131,7 +131,31 @@ CASES = [
         ),
         ["Ada", "Grace", "Linus"],
     ),
+    (
+        cond(
+            "contactField",
+            "isTimestampBetween",
+            [946684800, 4102444800],
+            "created_at",
+        ),
+        ["Ada", "Grace", "Linus"],
+    ),
+    (
+        cond("contactField", "isTimestampBetween", ["1815-12-10", "1815-12-11"], "Birthday"),
+        ["Ada"],
+    ),
+    (
+        cond("contactField", "isTimestampAfter", "946684800", "created_at"),
+        ["Ada", "Grace", "Linus"],
+    ),
+    (cond("contactField", "isBetween", [30, 40], "Score"), ["Grace"]),
+    (cond("contactField", "isEqualTo", 1, "id"), []),
+    (cond("contactField", "hasAnyOf", [1, 2], "id"), []),
     ({"search": "love"}, ["Ada"]),
+    # letters and digits are not a phone number: only names and emails are searched
+    ({"search": "zz98765"}, []),
+    ({"search": "+60 19-876"}, ["Linus"]),
+    ({"search": "(019) 876"}, ["Linus"]),
     ({"search": "ADA LOVE"}, ["Ada"]),
     ({"search": "example.com"}, ["Ada", "Grace"]),
     ({"search": "98765"}, ["Linus"]),
@@ -241,6 +265,30 @@ BAD = [
     ),
     ({"search": "x" * 256}, "search"),
     ({"filter": "all"}, "filter"),
+    # unknown keys anywhere in the filter widen nothing: they are refused, named
+    ({"filter": {"$xor": [cond("contactTag", "exists")["filter"]["$and"][0]]}}, "$xor"),
+    ({"filter": {"$And": [cond("contactTag", "exists")["filter"]["$and"][0]]}}, "$And"),
+    (
+        {"filter": {"$and": [{"category": "contactTag", "operator": "exists", "fieldd": "x"}]}},
+        "fieldd",
+    ),
+    (cond("contactField", "isBetween", {"from": 1, "to": 2, "too": 3}, "Score"), "too"),
+    (cond("contactField", "isEqualTo", "x", ""), "field"),
+    (cond("contactField", "exists", "x", "phone"), "exists"),
+    (cond("contactTag", "hasAnyOf", [True]), "value"),
+    (cond("contactField", "isBetween", [1, 2, 3], "Score"), "value"),
+    # numbers no column can hold
+    (cond("contactField", "isTimestampAfter", 1e308, "created_at"), "range"),
+    (cond("contactField", "isTimestampAfter", -1e308, "created_at"), "range"),
+    (cond("contactField", "isTimestampAfter", 99999999999999999999999, "created_at"), "range"),
+    (cond("contactField", "isTimestampBefore", "99999999999999999999999", "created_at"), "range"),
+    (cond("contactField", "isTimestampBetween", [0, 1e308], "created_at"), "range"),
+    (cond("contactField", "isTimestampAfter", 1e308, "Birthday"), "range"),
+    (cond("contactField", "isGreaterThan", 1e308, "id"), "whole number"),
+    (cond("contactField", "isEqualTo", 99999999999999999999999, "id"), "whole number"),
+    (cond("contactField", "isLessThan", -1e308, "assigneeUserId"), "whole number"),
+    (cond("contactField", "isEqualTo", 1.5, "id"), "whole number"),
+    (cond("contactField", "isGreaterThan", 1e308, "created_at"), "whole number"),
 ]
 
 

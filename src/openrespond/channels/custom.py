@@ -109,7 +109,8 @@ class CustomChannelDriver:
                     headers={"Authorization": f"Bearer {token}"},
                 )
         except ForbiddenAddress as exc:
-            return Outcome(retry=True, error=f"bridge address refused: {exc}")
+            # Refused by the network rules: trying again would be refused again.
+            return Outcome(("failed",), error=f"bridge address refused: {exc}")
         except httpx.TimeoutException:
             return Outcome(
                 retry=True, error=f"bridge gave no answer within {self.timeout_seconds:g} s"

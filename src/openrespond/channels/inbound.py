@@ -20,7 +20,7 @@ from msgspec import Meta
 
 from openrespond.channels import settings as channel_settings
 from openrespond.db import Row, Transaction
-from openrespond.errors import BadRequest, NotFound, Unauthorized
+from openrespond.errors import BadRequest, Unauthorized
 from openrespond.messages import repository as messages_repo
 from openrespond.messages import service as messages
 from openrespond.messages.schemas import ContactProfile, Message, MessageStatus
@@ -88,23 +88,36 @@ class InboundResult(msgspec.Struct):
     results: list[EventResult]
 
 
+# Compared against when the channel does not exist, so that an unknown channel costs what
+# a wrong token does.
+_NO_TOKEN = b"\x00" * 43
+
+
 async def _channel(
     tx: Transaction, raw_id: str | int, token: str | None, sealer: Sealer
 ) -> dict[str, object]:
+    """The custom channel the request names, when the token is that channel's own. A
+    missing or wrong token and a channel that does not exist get the same 401, so channel
+    ids cannot be discovered by trying them."""
+    if not token:
+        raise Unauthorized("missing bearer token: send the channel's token")
     try:
         channel_id = int(raw_id)
     except ValueError:
         raise BadRequest(f"channelId must be a channel id, got {str(raw_id)[:32]!r}") from None
     row = await space_repo.channel_anywhere(tx, channel_id)
-    if row is None or row["driver"] != "custom_channel":
-        raise NotFound(f"channelId: no custom channel {channel_id}")
-    settings = json.loads(row["settings"] or "{}")
-    try:
-        expected = channel_settings.secret(settings, "custom_channel", sealer)
-    except SealError:
-        expected = None
-    if not token or expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
-        raise Unauthorized("the token is not this channel's token")
+    expected: str | None = None
+    if row is not None and row["driver"] == "custom_channel":
+        settings = json.loads(row["settings"] or "{}")
+        try:
+            expected = channel_settings.secret(settings, "custom_channel", sealer)
+        except SealError:
+            expected = None
+    good = hmac.compare_digest(
+        token.encode(), expected.encode() if expected is not None else _NO_TOKEN
+    )
+    if row is None or expected is None or not good:
+        raise Unauthorized("the token is not the token of the channel named by channelId")
     return dict(row)
 
 

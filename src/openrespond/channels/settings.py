@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 from msgspec import Meta
 
 from openrespond.errors import BadRequest
-from openrespond.net import check_url
+from openrespond.net import Networks, check_destination, check_host, check_url
 from openrespond.sealing import Sealer
 from openrespond.validation import normalize_email
 
 __all__ = [
     "DRIVER_SOURCES",
+    "check_reachable",
     "PURPOSE",
     "CustomChannelSettings",
     "SmtpSettings",
@@ -112,6 +114,7 @@ def prepare(
             raise BadRequest("settings.token: a custom channel needs its token")
     else:
         settings = _convert(raw, SmtpSettings, driver)
+        check_host(settings.host, field="settings.host")
         settings.from_ = normalize_email(settings.from_, field="settings.from")
         if settings.reply_to:
             settings.reply_to = normalize_email(settings.reply_to, field="settings.replyTo")
@@ -124,6 +127,25 @@ def prepare(
     elif kept is not None:
         stored[secret_field] = kept
     return stored
+
+
+async def check_reachable(driver: str, stored: dict[str, Any], networks: Networks | None) -> None:
+    """400 naming the setting when the channel's bridge URL or SMTP host resolves to an
+    address ``networks`` forbids: the same rule as webhooks, checked when the channel is
+    created or changed (and again at every connection)."""
+    if driver not in ("custom_channel", "smtp"):
+        return
+    if networks is None:
+        raise RuntimeError(f"a {driver} channel is checked against the allowed networks")
+    if driver == "custom_channel":
+        base = str(stored["apiBaseUrl"])
+        parts = urlsplit(base)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        await check_destination(parts.hostname or "", port, networks, field="settings.apiBaseUrl")
+    else:
+        await check_destination(
+            str(stored["host"]), int(stored["port"]), networks, field="settings.host"
+        )
 
 
 def secret(settings: dict[str, Any], driver: str, sealer: Sealer) -> str | None:

@@ -112,7 +112,8 @@ class SmtpDriver:
         try:
             sock = await _connect(cfg.host, cfg.port, self.networks, cfg.timeout_seconds)
         except ForbiddenAddress as exc:
-            return Outcome(retry=True, error=f"SMTP server refused: {exc}")
+            # Refused by the network rules: trying again would be refused again.
+            return Outcome(("failed",), error=f"SMTP server address refused: {exc}")
         except (httpx.ConnectError, OSError, TimeoutError) as exc:
             return Outcome(
                 retry=True, error=f"SMTP server unreachable: {type(exc).__name__}: {exc}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -62,6 +63,8 @@ class _Compiler:
         return self._tz
 
     async def condition(self, cond: FilterCondition, where: str) -> tuple[str, list[Any]]:
+        if cond.operator in ("exists", "doesNotExist") and cond.value not in (None, "", []):
+            raise BadRequest(f"{where}.value: {cond.operator} takes no value")
         if cond.category == "contactTag" or (
             cond.category == "contactField" and cond.field == "tags"
         ):
@@ -105,15 +108,17 @@ class _Compiler:
             return _equality(col_expr, op, cond.value, where, norm)
         if kind == "number":
             if op in _EQUALITY:
-                return _equality(col, op, cond.value, where, lambda v: _number(v, where))
+                return _equality(
+                    col, op, cond.value, where, lambda v: _integer(v, f"{where}.value")
+                )
             if op in _COMPARE:
-                return _compare(col, op, cond.value, where, lambda v, w: _number(v, w))
+                return _compare(col, op, cond.value, where, _integer)
             raise _unsupported(op, field_name, where)
         # time (Unix seconds)
         if op in _TIMESTAMP:
             return _compare(col, _TS_TO_CMP[op], cond.value, where, lambda v, w: self.instant(v, w))
         if op in _COMPARE:
-            return _compare(col, op, cond.value, where, lambda v, w: _number(v, w))
+            return _compare(col, op, cond.value, where, _integer)
         raise _unsupported(op, field_name, where)
 
     # -- custom fields ------------------------------------------------------------------
@@ -131,12 +136,14 @@ class _Compiler:
         if kind == "number":
             if positive in ("isEqualTo", "hasAnyOf"):
                 sql, args = _equality(
-                    "v.value_num", positive, cond.value, where, lambda v: _number(v, where)
+                    "v.value_num",
+                    positive,
+                    cond.value,
+                    where,
+                    lambda v: _number(v, f"{where}.value"),
                 )
             elif op in _COMPARE:
-                sql, args = _compare(
-                    "v.value_num", op, cond.value, where, lambda v, w: _number(v, w)
-                )
+                sql, args = _compare("v.value_num", op, cond.value, where, _number)
             else:
                 raise _unsupported(op, row["name"], where, kind)
         elif kind == "checkbox":
@@ -215,7 +222,7 @@ class _Compiler:
             number = float(value)
             if not math.isfinite(number):
                 raise BadRequest(f"{where} must be a finite timestamp")
-            return int(number / 1000 if abs(number) >= 1e11 else number)
+            return _in_range(int(number / 1000 if abs(number) >= 1e11 else number), where)
         if not isinstance(value, str):
             raise BadRequest(f"{where} must be a timestamp or date")
         text = value.strip().replace("Z", "+00:00")
@@ -227,11 +234,12 @@ class _Compiler:
                 moment = dt.datetime.fromisoformat(text)
                 if moment.tzinfo is None:
                     moment = moment.replace(tzinfo=self.tz(where))
-        except ValueError:
+            seconds = int(moment.timestamp())
+        except (ValueError, OverflowError):
             raise BadRequest(
                 f"{where} is not a timestamp, date or ISO date-time: {value[:40]!r}"
             ) from None
-        return int(moment.timestamp())
+        return _in_range(seconds, where)
 
     def day(self, value: Any, where: str) -> str:
         """A calendar date YYYY-MM-DD, from a date or an instant read in ``timezone``."""
@@ -241,7 +249,10 @@ class _Compiler:
             except ValueError:
                 raise BadRequest(f"{where} is not a date: {value[:40]!r}") from None
         seconds = self.instant(value, where)
-        return dt.datetime.fromtimestamp(seconds, self.tz(where)).date().isoformat()
+        try:
+            return dt.datetime.fromtimestamp(seconds, self.tz(where)).date().isoformat()
+        except (ValueError, OverflowError, OSError):
+            raise BadRequest(f"{where} is out of the range of dates") from None
 
 
 _TS_TO_CMP = {
@@ -275,19 +286,44 @@ def _strings(value: Any, where: str) -> list[str]:
         raise BadRequest(f"{where}.value must be a non-empty array of strings")
     if len(value) > 100:
         raise BadRequest(f"{where}.value must have at most 100 entries")
-    return list(value)
+    for i, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, str | int | float):
+            raise BadRequest(f"{where}.value[{i}] must be a string")
+    return [str(item) for item in value]
+
+
+# Instants a filter can name: the years 1-9999, as Unix seconds.
+_FIRST_SECOND = -62_135_596_800
+_LAST_SECOND = 253_402_300_799
+# Ids and other integer columns hold at most JavaScript's safe integers.
+_MAX_INTEGER = 2**53 - 1
+
+
+def _in_range(seconds: int, where: str) -> int:
+    if not _FIRST_SECOND <= seconds <= _LAST_SECOND:
+        raise BadRequest(f"{where} is out of range (a time in the years 1 to 9999)")
+    return seconds
 
 
 def _number(value: Any, where: str) -> float:
+    """``where`` names the value itself (``filter.$and[0].value``)."""
     if isinstance(value, bool):
-        raise BadRequest(f"{where}.value must be a number")
+        raise BadRequest(f"{where} must be a number")
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        raise BadRequest(f"{where}.value must be a number") from None
+    except (TypeError, ValueError, OverflowError):
+        raise BadRequest(f"{where} must be a number") from None
     if not math.isfinite(number):
-        raise BadRequest(f"{where}.value must be a finite number")
+        raise BadRequest(f"{where} must be a finite number")
     return number
+
+
+def _integer(value: Any, where: str) -> int:
+    """An integer column's operand: a whole number within the safe integers (what ids are)."""
+    number = _number(value, where)
+    if not number.is_integer() or abs(number) > _MAX_INTEGER:
+        raise BadRequest(f"{where} must be a whole number of at most {_MAX_INTEGER}")
+    return int(number)
 
 
 def _boolean(value: Any, where: str) -> str:
@@ -311,7 +347,7 @@ def _equality(col: str, op: str, value: Any, where: str, norm: Any) -> tuple[str
         if op == "isEqualTo":
             return f"{col} = ?", [v]
         return f"({col} IS NULL OR {col} <> ?)", [v]
-    values = [norm(_string(v, where)) for v in _strings(value, where)]
+    values = [norm(v) for v in _strings(value, where)]
     marks = ",".join("?" * len(values))
     if op == "hasAnyOf":
         return f"{col} IN ({marks})", values
@@ -320,8 +356,13 @@ def _equality(col: str, op: str, value: Any, where: str, norm: Any) -> tuple[str
 
 def _compare(col: str, op: str, value: Any, where: str, conv: Any) -> tuple[str, list[Any]]:
     if op == "isBetween":
+        if isinstance(value, list) and len(value) == 2:
+            value = Range(from_=value[0], to=value[1])  # [from, to]
         if not isinstance(value, Range) or value.from_ is None or value.to is None:
-            raise BadRequest(f"{where}.value must be an object {{from, to}} with both ends")
+            raise BadRequest(
+                f"{where}.value must be an object {{from, to}} (or an array [from, to])"
+                " with both ends"
+            )
         lo, hi = conv(value.from_, f"{where}.value.from"), conv(value.to, f"{where}.value.to")
         if lo > hi:
             raise BadRequest(f"{where}.value: from must not be after to")
@@ -329,6 +370,11 @@ def _compare(col: str, op: str, value: Any, where: str, conv: Any) -> tuple[str,
     if isinstance(value, Range | list) or value is None:
         raise BadRequest(f"{where}.value must be a single value for {op}")
     return f"{col} {'>' if op == 'isGreaterThan' else '<'} ?", [conv(value, f"{where}.value")]
+
+
+# A search term is matched against phones only when it looks like (part of) a phone number:
+# digits, spaces and + - ( ) . with at least four digits ("alice0996" is not one).
+_PHONE_LIKE = re.compile(r"[0-9 +().-]+")
 
 
 def _search(term: str) -> tuple[str, list[Any]]:
@@ -342,7 +388,7 @@ def _search(term: str) -> tuple[str, list[Any]]:
         " OR c.email LIKE ? ESCAPE '\\'"
     )
     args: list[Any] = [like, like, like, like]
-    if digits.strip("+"):
+    if _PHONE_LIKE.fullmatch(text) and sum(ch.isdigit() for ch in text) >= 4:
         sql += " OR c.phone LIKE ?"
         args.append(f"%{digits}%")
     return sql + ")", args

@@ -123,12 +123,14 @@ class StatusMessage(msgspec.Struct):
     message: str
 
 
-class Range(msgspec.Struct, forbid_unknown_fields=False):
+# The filter is a query language: an unknown key anywhere in it is refused (400 naming it)
+# rather than ignored, since ignoring it would widen the match.
+class Range(msgspec.Struct, forbid_unknown_fields=True):
     from_: str | int | float | None = msgspec.field(name="from", default=None)
     to: str | int | float | None = None
 
 
-FilterValue = str | int | float | bool | list[str] | Range | None
+FilterValue = str | int | float | bool | list[str | int | float] | Range | None
 Category = Literal["contactField", "contactTag", "lifecycle"]
 Operator = Literal[
     "isEqualTo",
@@ -147,17 +149,17 @@ Operator = Literal[
 ]
 
 
-class FilterCondition(msgspec.Struct):
+class FilterCondition(msgspec.Struct, forbid_unknown_fields=True):
     category: Category
     operator: Operator
-    field: Annotated[str, Meta(max_length=255)] | None = None
+    field: Annotated[str, Meta(min_length=1, max_length=255)] | None = None
     value: FilterValue = None
 
 
 Conditions = Annotated[list[FilterCondition], Meta(max_length=50)]
 
 
-class Filter(msgspec.Struct):
+class Filter(msgspec.Struct, forbid_unknown_fields=True):
     and_: Conditions | None = msgspec.field(name="$and", default=None)
     or_: Conditions | None = msgspec.field(name="$or", default=None)
 

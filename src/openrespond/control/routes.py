@@ -316,6 +316,7 @@ async def create_channel(
         settings=settings,
         channel_id=data.id,
         sealer=request.app.state.sealer,
+        networks=request.app.state.settings.networks,
     )
     custom = data.driver == "custom_channel"
     return s.ChannelCreated(
@@ -351,6 +352,7 @@ async def update_channel(
         name=data.name,
         settings=data.settings,
         sealer=request.app.state.sealer,
+        networks=request.app.state.settings.networks,
     )
     return _control_channel(row)
 

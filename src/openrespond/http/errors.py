@@ -115,6 +115,12 @@ def _integrity(request: Request[Any, Any, Any], exc: IntegrityError) -> Response
     )
 
 
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """Input nested past what a decoder can follow (the API middleware refuses such bodies
+    before this; other routes meet it here)."""
+    return _response(400, {"code": 400, "message": "request body: JSON nested too deeply"})
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return _response(500, {"code": 500, "message": "internal error"})
@@ -125,5 +131,6 @@ exception_handlers: dict[type[Exception], Any] = {
     HTTPException: _http_error,
     TransientError: _transient,
     IntegrityError: _integrity,
+    RecursionError: _too_deep,
     Exception: _unexpected,
 }

@@ -36,7 +36,7 @@ from openrespond.http.auth import ADMIN, Principal, bearer_token
 from openrespond.http.context import STATE_KEY, RequestState
 from openrespond.webhooks.listen import Disconnected
 
-__all__ = ["ApiMiddleware", "error_response_bytes", "refuse_nul"]
+__all__ = ["MAX_DEPTH", "ApiMiddleware", "error_response_bytes", "refuse_deep", "refuse_nul"]
 
 # Plain ASGI shapes: this middleware reads and writes raw messages.
 Scope = dict[str, Any]
@@ -163,6 +163,7 @@ class ApiMiddleware:
         if scope["method"] in _WRITE_METHODS:
             try:
                 body = await _read_body(receive, st.settings.max_body_bytes)
+                refuse_deep(body)
                 refuse_nul(body)
             except ApiError as err:
                 await _send_json(send, err.status, error_response_bytes(err), extra)
@@ -341,6 +342,27 @@ async def _abandon(state: RequestState) -> None:
     if state.tx is not None:
         await state.tx.rollback()
         state.tx = None
+
+
+# How deep JSON bodies may nest: far more than any request needs (a list filter is five
+# levels), far less than what exhausts a decoder's recursion.
+MAX_DEPTH = 64
+_NESTING = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+
+
+def refuse_deep(body: bytes, limit: int = MAX_DEPTH) -> None:
+    """400 when the JSON in ``body`` nests arrays and objects deeper than ``limit``."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return  # cannot be that deep
+    depth = 0
+    for token in _NESTING.finditer(body):
+        ch = token[0][:1]
+        if ch in b"[{":
+            depth += 1
+            if depth > limit:
+                raise BadRequest(f"request body: JSON nested deeper than {limit} levels")
+        elif ch in b"]}":
+            depth -= 1
 
 
 def refuse_nul(body: bytes) -> None:

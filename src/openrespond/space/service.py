@@ -13,6 +13,7 @@ from openrespond.channels import settings as channel_settings
 from openrespond.db import Connection, Database, IntegrityError, Row, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.http.pagination import Cursor, PageRows
+from openrespond.net import Networks
 from openrespond.sealing import Sealer
 from openrespond.settings import Settings
 from openrespond.space import repository as repo
@@ -278,9 +279,11 @@ async def create_channel(
     settings: dict[str, Any] | None = None,
     channel_id: int | None = None,
     sealer: Sealer | None = None,
+    networks: Networks | None = None,
 ) -> Row:
     """A workspace channel with the ``source`` clients see and the ``driver`` that delivers
-    (its settings checked, secrets sealed with ``sealer``)."""
+    (its settings checked, secrets sealed with ``sealer``; a bridge or SMTP server must be
+    reachable under ``networks``)."""
     await require_workspace(tx, ws)
     name = clean(name)
     if not 1 <= len(name) <= 255:
@@ -292,6 +295,7 @@ async def create_channel(
     if channel_id is not None and not 0 < channel_id < 2**53:
         raise BadRequest("id must be a positive integer")
     stored = channel_settings.prepare(driver, source, settings, sealer=sealer)
+    await channel_settings.check_reachable(driver, stored, networks)
     try:
         new_id = await repo.insert_channel(
             tx,
@@ -325,9 +329,11 @@ async def update_channel(
     name: str | None = None,
     settings: dict[str, Any] | None = None,
     sealer: Sealer | None = None,
+    networks: Networks | None = None,
 ) -> Row:
     """Rename a channel or replace its delivery settings; its source and driver stay, and a
-    secret the new settings leave out keeps its value."""
+    secret the new settings leave out keeps its value. A bridge or SMTP server must be
+    reachable under ``networks``."""
     if name is not None:
         name = clean(name)
         if not 1 <= len(name) <= 255:
@@ -338,15 +344,15 @@ async def update_channel(
         current = await repo.get_channel(tx, ws, channel_id, for_update=True)
         if current is None:
             raise NotFound(f"channel {channel_id} not found")
-        encoded = json.dumps(
-            channel_settings.prepare(
-                current["driver"],
-                current["source"],
-                settings,
-                sealer=sealer,
-                current=json.loads(current["settings"] or "{}"),
-            )
+        stored = channel_settings.prepare(
+            current["driver"],
+            current["source"],
+            settings,
+            sealer=sealer,
+            current=json.loads(current["settings"] or "{}"),
         )
+        await channel_settings.check_reachable(current["driver"], stored, networks)
+        encoded = json.dumps(stored)
     if not await repo.update_channel(tx, ws, channel_id, name=name, settings=encoded):
         raise NotFound(f"channel {channel_id} not found")
     return await get_channel(tx, ws, channel_id)

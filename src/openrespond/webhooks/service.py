@@ -3,12 +3,9 @@ read the delivery log, replay a delivery."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from urllib.parse import urlsplit
 
-import httpx
 import msgspec
 
 from openrespond import signals
@@ -16,7 +13,7 @@ from openrespond.contacts.service import now
 from openrespond.db import Connection, Row, Transaction
 from openrespond.errors import BadRequest, NotFound
 from openrespond.http.pagination import Cursor, PageRows
-from openrespond.net import ForbiddenAddress, Networks, check_url, resolve
+from openrespond.net import Networks, check_url_destination
 from openrespond.sealing import Sealer
 from openrespond.space.service import require_workspace
 from openrespond.webhooks import repository as repo
@@ -51,20 +48,7 @@ PURPOSE = "webhook signing key"
 async def check_destination(url: str, networks: Networks, *, field: str = "url") -> str:
     """A well-formed URL whose host does not resolve to an address ``networks`` forbids (a
     name that does not resolve yet is accepted; the worker checks at every connection)."""
-    check_url(url, field=field)
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        await asyncio.wait_for(resolve(parts.hostname or "", port, networks), 5)
-    except ForbiddenAddress:
-        raise BadRequest(
-            f"{field}: {parts.hostname} is a private, loopback or link-local address;"
-            " allow its network with OPENRESPOND_ALLOW_PRIVATE_NETWORKS"
-        ) from None
-    except (httpx.ConnectError, TimeoutError):
-        # Not resolvable now (DNS down, name not yet published): every delivery checks again.
-        pass
-    return url
+    return await check_url_destination(url, networks, field=field)
 
 
 def _events(types: list[str]) -> list[str]:
