@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 
 from openrespond.app import create_app
+from openrespond.http import server
 from openrespond.settings import Settings
 from tests.backend import BACKEND, PG_URL, POSTGRES, database_url, drop_run_schemas, query
 
@@ -32,9 +33,17 @@ def pytest_sessionfinish() -> None:
 class ServerThread:
     """uvicorn serving an app on an ephemeral loopback port, in a background thread."""
 
-    def __init__(self, app: Any, port: int = 0) -> None:
+    def __init__(self, app: Any, port: int = 0, settings: Settings | None = None) -> None:
+        # Served as `openrespond serve` serves (JSON for the server's own answers, deadlines,
+        # the connection cap), with the app's settings when it has them.
+        settings = settings or getattr(getattr(app, "state", None), "settings", None) or Settings()
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            **server.uvicorn_options(settings),
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

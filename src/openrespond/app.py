@@ -23,6 +23,7 @@ from openrespond.conversations.routes import ROUTES as CONVERSATION_ROUTES
 from openrespond.custom_fields.routes import ROUTES as FIELD_ROUTES
 from openrespond.db import Database, open_database
 from openrespond.db.migrations import migrate
+from openrespond.http import server
 from openrespond.http.auth import Authenticator
 from openrespond.http.errors import exception_handlers
 from openrespond.http.health import ROUTES as HEALTH_ROUTES
@@ -144,6 +145,7 @@ def app_from_env() -> Litestar:
     """The app configured from ``OPENRESPOND_*`` (each process of ``serve --workers N``)."""
     settings = Settings.from_env()
     logs.configure(settings.log_format, settings.log_level)
+    server.configure(server.Limits.from_settings(settings))
     return create_app(settings)
 
 

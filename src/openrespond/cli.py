@@ -93,6 +93,7 @@ def serve(
 
     from openrespond.app import create_app
     from openrespond.demo import ensure_demo
+    from openrespond.http import server
     from openrespond.space.service import load_secret
 
     settings = _settings()
@@ -149,6 +150,8 @@ def serve(
         "proxy_headers": False,
         # Requests in flight get this long to finish; the workers stop meanwhile.
         "timeout_graceful_shutdown": settings.shutdown_grace_seconds,
+        # JSON for the answers the HTTP server gives itself, deadlines, a connection cap.
+        **server.uvicorn_options(settings),
     }
     if workers == 1:
         logs.configure(settings.log_format, settings.log_level)

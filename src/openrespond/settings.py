@@ -47,6 +47,9 @@ class Settings:
     redis_url: str | None = None
     metrics_token: str | None = None
     shutdown_grace_seconds: int = 30
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 5.0
+    max_connections: int = 1000
 
     @property
     def worker_poll_seconds(self) -> float:
@@ -161,6 +164,14 @@ class Settings:
             values["shutdown_grace_seconds"] = _int(
                 "OPENRESPOND_SHUTDOWN_GRACE_SECONDS", grace, 1, 3600
             )
+        for name, attr in (
+            ("OPENRESPOND_HEADER_TIMEOUT_SECONDS", "header_timeout_seconds"),
+            ("OPENRESPOND_BODY_TIMEOUT_SECONDS", "body_timeout_seconds"),
+        ):
+            if raw := env.get(name):
+                values[attr] = _seconds(name, raw, 0.1, 3600)
+        if cap := env.get("OPENRESPOND_MAX_CONNECTIONS"):
+            values["max_connections"] = _int("OPENRESPOND_MAX_CONNECTIONS", cap, 1, 1_000_000)
         if key := env.get("OPENRESPOND_SECRET_KEY"):
             values["secret_key"] = _token("OPENRESPOND_SECRET_KEY", key)
         s = replace(s, **values)  # type: ignore[arg-type]
@@ -202,6 +213,16 @@ def _int(name: str, raw: str, lo: int, hi: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
     if not lo <= value <= hi:
         raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _seconds(name: str, raw: str, lo: float, hi: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo:g} and {hi:g} seconds, got {raw}")
     return value
 
 
