@@ -77,11 +77,28 @@ def test_everything_from_environment() -> None:
         ({"OPENRESPOND_WEBHOOK_TIMEOUT_SECONDS": "0"}, "OPENRESPOND_WEBHOOK_TIMEOUT_SECONDS"),
         ({"OPENRESPOND_WEBHOOK_LOG_DAYS": "0"}, "OPENRESPOND_WEBHOOK_LOG_DAYS"),
         ({"OPENRESPOND_DELIVERY_DEADLINE_SECONDS": "x"}, "OPENRESPOND_DELIVERY_DEADLINE_SECONDS"),
+        ({"OPENRESPOND_HEADER_TIMEOUT_SECONDS": "0"}, "OPENRESPOND_HEADER_TIMEOUT_SECONDS"),
+        ({"OPENRESPOND_BODY_TIMEOUT_SECONDS": "soon"}, "OPENRESPOND_BODY_TIMEOUT_SECONDS"),
+        ({"OPENRESPOND_BODY_TIMEOUT_SECONDS": "nan"}, "OPENRESPOND_BODY_TIMEOUT_SECONDS"),
+        ({"OPENRESPOND_MAX_CONNECTIONS": "0"}, "OPENRESPOND_MAX_CONNECTIONS"),
     ],
 )
 def test_bad_values_fail_fast_naming_the_variable(env: dict[str, str], word: str) -> None:
     with pytest.raises(ConfigError, match=word):
         Settings.from_env(env)
+
+
+def test_client_deadlines_and_the_connection_cap() -> None:
+    s = Settings.from_env({})
+    assert (s.header_timeout_seconds, s.body_timeout_seconds, s.max_connections) == (10, 5, 1000)
+    s = Settings.from_env(
+        {
+            "OPENRESPOND_HEADER_TIMEOUT_SECONDS": "2.5",
+            "OPENRESPOND_BODY_TIMEOUT_SECONDS": "30",
+            "OPENRESPOND_MAX_CONNECTIONS": "50",
+        }
+    )
+    assert (s.header_timeout_seconds, s.body_timeout_seconds, s.max_connections) == (2.5, 30, 50)
 
 
 def test_zero_switches_rate_limiting_off() -> None:
