@@ -10,11 +10,12 @@ shortcut, never the only way work is found.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Signal", "deliveries", "events"]
+__all__ = ["Signal", "deliveries", "events", "wait_any"]
 
 log = logging.getLogger("openrespond.signals")
 
@@ -52,3 +53,13 @@ deliveries = Signal("openrespond_deliveries")
 
 events = Signal("openrespond_webhooks")
 """Webhook deliveries were queued."""
+
+
+async def wait_any(seconds: float, *waited: asyncio.Event) -> None:
+    """Until one of ``waited`` is set, or ``seconds`` have passed."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in waited]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()

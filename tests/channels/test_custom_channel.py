@@ -648,3 +648,47 @@ def test_a_refused_bridge_address_fails_the_message_at_once(bridge: Receiver) ->
     assert outcome.statuses == ("failed",) and not outcome.retry, outcome
     assert "refused" in (outcome.error or "")
     assert bridge.requests == []
+
+
+def test_a_slow_bridge_with_a_backlog_does_not_delay_another_channel(tmp_path: Any) -> None:
+    """A bridge that never answers in time has 100 messages waiting; messages on another
+    channel still go out at once: the slow one holds only its channel's slots, nothing waits
+    for its answers, and claims go round the channels."""
+    from openrespond.app import create_app
+    from tests.conftest import ServerThread, make_settings, new_workspace
+
+    settings = make_settings(
+        tmp_path / "fair.db", webhook_timeout_seconds=1, delivery_deadline_seconds=30
+    )
+    with (
+        receiving(reply=_mid, script=[(200, {}, 5.0)] * 1000) as slow_bridge,
+        receiving(reply=_mid) as quick_bridge,
+        ServerThread(create_app(settings)) as url,
+        new_workspace(url) as ws,
+    ):
+        slow = _channel(ws, slow_bridge.url)
+        quick = _channel(ws, quick_bridge.url)
+        contact = ws.contact("Ada", phone="+60123456789")
+        for i in range(100):
+            r = ws.api.post(
+                f"/contact/id:{contact}/message",
+                json={"channelId": slow["id"], "message": {"type": "text", "text": f"s{i}"}},
+            )
+            assert r.status_code == 200, r.text
+        time.sleep(0.3)  # the slow bridge's posts are in flight
+        latencies = []
+        for i in range(10):
+            t0 = time.monotonic()
+            r = ws.api.post(
+                f"/contact/id:{contact}/message",
+                json={"channelId": quick["id"], "message": {"type": "text", "text": f"q{i}"}},
+            )
+            assert r.status_code == 200, r.text
+            _wait_status(ws, contact, r.json()["messageId"], "sent")
+            latencies.append(time.monotonic() - t0)
+        assert max(latencies) < 1.0, latencies
+        # the slow bridge never had more than its channel's share of posts in flight
+        starts = sorted(req.at for req in slow_bridge.requests)
+        assert len(starts) >= 8
+        for i, t in enumerate(starts):
+            assert sum(1 for u in starts[i:] if u - t < 0.9) <= 8, starts

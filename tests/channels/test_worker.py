@@ -60,7 +60,9 @@ def test_a_lease_keeps_others_off_until_it_runs_out(tmp_path: Path) -> None:
         try:
             now = int(time.time() * 1000)
             async with db.transaction() as tx:
-                held = await jobs.claim(tx, owner="dead", now_ms=now, lease_ms=60_000, limit=10)
+                held = await jobs.claim(
+                    tx, owner="dead", now_ms=now, lease_ms=60_000, quotas={123: 10}
+                )
             assert len(held) == 3
             # the crashed holder's jobs are not handed to anyone while the lease lasts
             live = DeliveryWorker(db, name="live")
@@ -68,7 +70,7 @@ def test_a_lease_keeps_others_off_until_it_runs_out(tmp_path: Path) -> None:
             # ...and are taken over once it runs out
             async with db.transaction() as tx:
                 retaken = await jobs.claim(
-                    tx, owner="live", now_ms=now + 60_001, lease_ms=60_000, limit=10
+                    tx, owner="live", now_ms=now + 60_001, lease_ms=60_000, quotas={123: 10}
                 )
             assert sorted(retaken) == sorted(held)
             # the old holder coming back cannot finish them any more
@@ -86,7 +88,7 @@ def test_expired_leases_are_delivered_once_by_the_next_worker(tmp_path: Path) ->
         db, ids = await _setup(path, 5)
         try:
             async with db.transaction() as tx:
-                await jobs.claim(tx, owner="dead", now_ms=0, lease_ms=1, limit=10)
+                await jobs.claim(tx, owner="dead", now_ms=0, lease_ms=1, quotas={123: 10})
             assert await DeliveryWorker(db, name="next").run_once() == 5
             assert _deliveries(path) == {i: 1 for i in ids}
             assert await DeliveryWorker(db, name="again").run_once() == 0
@@ -192,15 +194,15 @@ def test_an_idle_worker_polls_with_reads_and_finds_work_from_other_processes(
     async def go() -> None:
         path = tmp_path / "poll.db"
         db, _ = await _setup(path, 0)
-        claims = 0
-        real_claim = jobs.claim
+        claims = 0  # looks for due work in a write transaction (each one a claim)
+        real_look = jobs.due_channels
 
-        async def counting_claim(*args: Any, **kwargs: Any) -> list[int]:
+        async def counting_look(*args: Any, **kwargs: Any) -> list[Any]:
             nonlocal claims
             claims += 1
-            return await real_claim(*args, **kwargs)
+            return await real_look(*args, **kwargs)
 
-        monkeypatch.setattr(jobs, "claim", counting_claim)
+        monkeypatch.setattr(jobs, "due_channels", counting_look)
         worker = DeliveryWorker(db, name="poller", poll_seconds=0.01)
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))

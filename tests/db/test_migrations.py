@@ -147,3 +147,57 @@ def test_stored_contact_json_follows_every_change(tmp_path: Path) -> None:
             await db.close()
 
     asyncio.run(go())
+
+
+def test_upgrading_to_fair_queues_keeps_queued_work_and_delivers_it(tmp_path: Path) -> None:
+    """0007 gives every queued delivery job its channel (from its message) and indexes
+    webhook deliveries per subscription: work queued under 0006 is kept and still
+    delivered after the upgrade."""
+    from openrespond.channels.worker import DeliveryWorker
+
+    async def go() -> None:
+        db = open_test_database(tmp_path / "upgrade.db")
+        await db.connect()
+        try:
+            assert [m.version for m in await migrate(db, upto=6)] == [1, 2, 3, 4, 5, 6]
+            async with db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO workspaces (id, name, org_id, created_at) VALUES (1, 'w', 1, 0)"
+                )
+                await tx.execute(
+                    "INSERT INTO channels (id, workspace_id, name, source, driver, created_at)"
+                    " VALUES (7, 1, 'S', 'whatsapp_cloud', 'sandbox', 0)"
+                )
+                await tx.execute(
+                    "INSERT INTO contacts (id, workspace_id, first_name, phone, created_at,"
+                    " updated_at) VALUES (3, 1, 'Ada', '+60123456789', 0, 0)"
+                )
+                await tx.execute(
+                    "INSERT INTO contact_channels (workspace_id, contact_id, channel_id, address,"
+                    " created_at) VALUES (1, 3, 7, '+60123456789', 0)"
+                )
+                for message_id in (11, 12):
+                    await tx.execute(
+                        "INSERT INTO messages (id, workspace_id, contact_id, channel_id, traffic,"
+                        " type, content, statuses, status, created_at, updated_at) VALUES"
+                        ' (?, 1, 3, 7, \'outgoing\', \'text\', \'{"type":"text","text":"hi"}\','
+                        " '[]', 'pending', 0, 0)",
+                        message_id,
+                    )
+                    await tx.execute(
+                        "INSERT INTO delivery_jobs (workspace_id, message_id, run_at, queued_ms,"
+                        " created_at) VALUES (1, ?, 0, 0, 0)",
+                        message_id,
+                    )
+            assert [m.version for m in await migrate(db)] == [7]
+            rows = await db.reader().fetch_all(
+                "SELECT message_id, channel_id FROM delivery_jobs ORDER BY message_id"
+            )
+            assert [tuple(r) for r in rows] == [(11, 7), (12, 7)]
+            assert await DeliveryWorker(db, name="after-upgrade").run_once() == 2
+            statuses = await db.reader().fetch_all("SELECT status FROM messages ORDER BY id")
+            assert [r[0] for r in statuses] == ["delivered", "delivered"]
+        finally:
+            await db.close()
+
+    asyncio.run(go())

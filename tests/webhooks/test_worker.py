@@ -412,3 +412,64 @@ def test_old_events_are_forgotten_unless_a_delivery_still_waits(tmp_path: Path) 
                 await db.close()
 
         asyncio.run(go())
+
+
+def test_an_endpoint_that_times_out_with_a_backlog_does_not_delay_another(
+    tmp_path: Path,
+) -> None:
+    """One subscription's receiver never answers in time and has 200 events waiting; a
+    second subscription's events are still posted at once: the slow one holds only its own
+    slots (per_endpoint), and claims go round the endpoints."""
+    path = tmp_path / "fair.db"
+    with (
+        receiving(script=[(200, {}, 5.0)] * 1000) as slow,
+        receiving() as healthy,
+    ):
+
+        async def go() -> None:
+            db, ws, _ = await _setup(path, slow.url)
+            try:
+                await _emit(db, ws, 1, 200)  # the slow endpoint's backlog
+                async with db.transaction() as tx:
+                    hook = await service.create(
+                        tx,
+                        ws,
+                        WebhookCreate(url=healthy.url),
+                        sealer=Sealer(SECRET),
+                        networks=LOOPBACK,
+                    )
+                worker = _worker(db, concurrency=16, per_endpoint=4, timeout_seconds=1)
+                stop = asyncio.Event()
+                task = asyncio.create_task(worker.run(stop))
+                try:
+                    await asyncio.sleep(0.3)  # the slow endpoint's posts are in flight
+                    for _ in range(10):
+                        await _emit(db, ws, 1)
+                        await asyncio.sleep(0.1)
+                    deadline = time.monotonic() + 10
+                    while len(healthy.requests) < 10 and time.monotonic() < deadline:
+                        await asyncio.sleep(0.02)
+                finally:
+                    stop.set()
+                    await asyncio.wait_for(task, 10)
+                latencies = [
+                    r[0] - r[1]
+                    for r in query(
+                        path,
+                        "SELECT delivered_ms, queued_ms FROM webhook_deliveries"
+                        " WHERE webhook_id = ? AND status = 'delivered'",
+                        hook.id,
+                    )
+                ]
+                assert len(latencies) == 10, latencies
+                assert max(latencies) < 1000, latencies
+                # the slow endpoint never had more than its share in flight: its posts
+                # last the 1 s timeout, so no 0.9 s holds more than 4 of their starts
+                starts = sorted(r.at for r in slow.requests)
+                assert len(starts) >= 4
+                for i, t in enumerate(starts):
+                    assert sum(1 for u in starts[i:] if u - t < 0.9) <= 4, starts
+            finally:
+                await db.close()
+
+        asyncio.run(go())

@@ -11,6 +11,7 @@ __all__ = [
     "cancel_for_message",
     "claim",
     "due",
+    "due_channels",
     "enqueue",
     "finish_many",
     "jobs_for",
@@ -20,13 +21,17 @@ __all__ = [
 ]
 
 
-async def enqueue(tx: Transaction, ws: int, message_id: int, *, run_at_ms: int) -> None:
-    """Queue the delivery of a message; a worker of this process is woken on commit."""
+async def enqueue(
+    tx: Transaction, ws: int, message_id: int, *, channel_id: int, run_at_ms: int
+) -> None:
+    """Queue the delivery of a message on its channel; a worker of this process is woken on
+    commit."""
     await tx.execute(
-        "INSERT INTO delivery_jobs (workspace_id, message_id, run_at, queued_ms, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO delivery_jobs (workspace_id, message_id, channel_id, run_at, queued_ms,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?)",
         ws,
         message_id,
+        channel_id,
         run_at_ms,
         run_at_ms,
         run_at_ms // 1000,
@@ -34,33 +39,60 @@ async def enqueue(tx: Transaction, ws: int, message_id: int, *, run_at_ms: int) 
     tx.announce(signals.deliveries)
 
 
+_DUE = "run_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
+
+
+async def due_channels(conn: Connection, *, now_ms: int) -> list[Row]:
+    """(id, driver) of every channel with jobs ready to be claimed, by id. The channels
+    holding jobs are found by skipping through the channel index (one step a channel,
+    however long its queue)."""
+    return await conn.fetch_all(
+        "WITH RECURSIVE queued(id) AS ("
+        " SELECT MIN(channel_id) FROM delivery_jobs"
+        " UNION ALL SELECT (SELECT MIN(j.channel_id) FROM delivery_jobs j"
+        " WHERE j.channel_id > queued.id) FROM queued WHERE queued.id IS NOT NULL)"
+        " SELECT ch.id, ch.driver FROM queued JOIN channels ch ON ch.id = queued.id"
+        f" WHERE EXISTS (SELECT 1 FROM delivery_jobs j WHERE j.channel_id = ch.id AND j.{_DUE})"
+        " ORDER BY ch.id",
+        now_ms,
+        now_ms,
+    )
+
+
 async def claim(
-    conn: Connection, *, owner: str, now_ms: int, lease_ms: int, limit: int
+    conn: Connection, *, owner: str, now_ms: int, lease_ms: int, quotas: dict[int, int]
 ) -> list[int]:
-    """Lease up to ``limit`` due jobs to ``owner``: unleased ones and those whose lease ran out."""
+    """Lease to ``owner`` up to ``quotas[channel]`` due jobs of each channel, oldest first:
+    unleased ones and those whose lease ran out."""
+    if not quotas:
+        return []
+    lock = sql.skip_locked(conn.dialect)
+    picks = " UNION ALL ".join(
+        f"SELECT id FROM (SELECT id FROM delivery_jobs WHERE channel_id = ? AND {_DUE}"
+        f" ORDER BY run_at, id LIMIT ?{lock}) q{i}"
+        for i in range(len(quotas))
+    )
+    args: list[int] = []
+    for channel_id, n in quotas.items():
+        args += [channel_id, now_ms, now_ms, n]
     rows = await conn.fetch_all(
         "UPDATE delivery_jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1"
-        " WHERE id IN (SELECT id FROM delivery_jobs WHERE run_at <= ?"
-        " AND (lease_until IS NULL OR lease_until <= ?) ORDER BY run_at, id LIMIT ?"
-        f"{sql.skip_locked(conn.dialect)}) RETURNING id",
+        f" WHERE id IN ({picks}) RETURNING id",
         owner,
         now_ms + lease_ms,
-        now_ms,
-        now_ms,
-        limit,
+        *args,
     )
     return [r[0] for r in rows]
 
 
-async def due(conn: Connection, *, now_ms: int) -> bool:
-    """Whether a job is ready to be claimed: a read, so an idle worker polls without
-    taking the writer."""
+async def due(conn: Connection, *, now_ms: int, skip: Sequence[int] = ()) -> bool:
+    """Whether a job is ready to be claimed on a channel not in ``skip`` (channels this
+    worker cannot take more of now): a read, so an idle worker polls without taking the
+    writer."""
+    not_in = f" AND channel_id NOT IN ({', '.join('?' * len(skip))})" if skip else ""
     return (
         await conn.fetch_val(
-            "SELECT 1 FROM delivery_jobs WHERE run_at <= ?"
-            " AND (lease_until IS NULL OR lease_until <= ?) LIMIT 1",
-            now_ms,
-            now_ms,
+            f"SELECT 1 FROM delivery_jobs WHERE {_DUE}{not_in} LIMIT 1", now_ms, now_ms, *skip
         )
         is not None
     )

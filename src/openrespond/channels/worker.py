@@ -3,6 +3,13 @@
 A job is finished in the same transaction that records its outcome, and only while the
 worker still holds its lease; a worker that dies leaves leases that run out, and the jobs
 are claimed again. In-process for ``serve``; ``openrespond worker`` runs more alongside.
+
+Jobs of inline drivers (the sandbox) are claimed, delivered and finished in one transaction.
+Jobs whose driver does I/O (a custom-channel bridge, an SMTP server) are sent concurrently,
+at most ``concurrency`` at a time and ``per_channel`` a channel, and each is recorded as soon
+as its answer comes (together with the others finished meanwhile): a slow or dead bridge
+holds only its own channel's slots, and nobody waits for its answers. Claims go round the
+channels with due work, a slot each in turn.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import uuid
 
 import msgspec
 
-from openrespond import metrics, signals
+from openrespond import fair, metrics, signals
 from openrespond.channels import jobs
 from openrespond.channels.drivers import DRIVERS, Driver, Job, Outcome
 from openrespond.db import Database, IntegrityError, Row, Transaction
@@ -53,6 +60,7 @@ class DeliveryWorker:
         retry_base_ms: int = 1000,
         deadline_seconds: float = 24 * 3600,
         concurrency: int = 64,
+        per_channel: int = 8,
         drivers: dict[str, Driver] | None = None,
     ) -> None:
         self.db = db
@@ -64,42 +72,93 @@ class DeliveryWorker:
         self.retry_base_ms = retry_base_ms
         self.deadline_ms = int(deadline_seconds * 1000)
         self.concurrency = concurrency
+        self.per_channel = per_channel
         self.drivers = DRIVERS if drivers is None else drivers
         self._wake = asyncio.Event()
+        self._room = asyncio.Event()  # a send was recorded: its slot is free
+        self._finished = asyncio.Event()  # a send has its outcome
+        self._sending: collections.Counter[int] = collections.Counter()  # by channel
+        self._done: list[tuple[Job, Outcome]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._last_channel: int | None = None
 
     def wake(self) -> None:
         """Look for work now instead of at the next poll."""
         self._wake.set()
 
-    async def run_once(self) -> int:
-        """Claim one batch, deliver it and record the outcomes; the number of jobs handled.
+    def _inline(self, driver: str) -> bool:
+        return bool(getattr(self.drivers.get(driver), "inline", False))
 
-        Both transactions are short and go ahead of queued requests for the writer, so
-        delivery keeps moving while the API is saturated. A batch whose drivers are all
-        inline is claimed, sent and finished in a single transaction.
-        """
+    @property
+    def sending(self) -> int:
+        """Sends claimed and not yet recorded."""
+        return sum(self._sending.values())
+
+    async def _dispatch(self) -> int:
+        """Claim due jobs, in turn per channel: inline ones are delivered and finished in
+        this same transaction, the others start sending. How many were claimed."""
+        room = self.concurrency - self.sending
+        now = _now_ms()
         async with self.db.transaction(urgent=True) as tx:
+            due = await jobs.due_channels(tx, now_ms=now)
+            order = fair.rotate([r[0] for r in due], self._last_channel)
+            io = {
+                r[0]: self.per_channel - self._sending[r[0]] for r in due if not self._inline(r[1])
+            }
+            quotas = fair.shares(min(room, self.batch), io, order)
+            inline = {r[0]: self.batch for r in due if self._inline(r[1])}
+            quotas.update(fair.shares(self.batch - sum(quotas.values()), inline, order))
+            if not quotas:
+                return 0
+            self._last_channel = next(c for c in reversed(order) if c in quotas)
             ids = await jobs.claim(
-                tx, owner=self.name, now_ms=_now_ms(), lease_ms=self.lease_ms, limit=self.batch
+                tx, owner=self.name, now_ms=now, lease_ms=self.lease_ms, quotas=quotas
             )
-            batch = [_job(row) for row in await jobs.jobs_for(tx, self.name, ids)]
-            if batch and all(getattr(self.drivers.get(j.driver), "inline", False) for j in batch):
-                await self._finish(tx, batch, [await self._send(job) for job in batch])
-                return len(batch)
-        if not batch:
+            claimed = [_job(row) for row in await jobs.jobs_for(tx, self.name, ids)]
+            here = [job for job in claimed if self._inline(job.driver)]
+            if here:
+                await self._finish(tx, here, [await self._send(job) for job in here])
+        for job in claimed:
+            if not self._inline(job.driver):
+                self._sending[job.channel_id] += 1
+                task = asyncio.create_task(self._send_one(job))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        return len(claimed)
+
+    async def _send_one(self, job: Job) -> None:
+        try:
+            outcome = await self._send(job)
+        except asyncio.CancelledError:
+            # Stopping past the grace period: nothing to record; the lease is handed back.
+            self._sending[job.channel_id] -= 1
+            self._room.set()
+            raise
+        self._done.append((job, outcome))
+        self._finished.set()
+
+    async def _finish_sent(self) -> int:
+        """Finish every send that has its outcome, in one transaction; how many."""
+        done, self._done = self._done, []
+        if not done:
             return 0
-        # Sends that do I/O run a bounded number at a time: past that, more connections to
-        # the same bridge or server only queue (and cost) more.
-        gate = asyncio.Semaphore(self.concurrency)
+        try:
+            async with self.db.transaction(urgent=True) as tx:
+                await self._finish(tx, [job for job, _ in done], [o for _, o in done])
+        finally:
+            for job, _ in done:
+                self._sending[job.channel_id] -= 1
+            self._room.set()
+        return len(done)
 
-        async def send(job: Job) -> Outcome:
-            async with gate:
-                return await self._send(job)
-
-        outcomes = await asyncio.gather(*(send(job) for job in batch))
-        async with self.db.transaction(urgent=True) as tx:
-            await self._finish(tx, batch, list(outcomes))
-        return len(batch)
+    async def run_once(self) -> int:
+        """Claim what is due, deliver it and record the outcomes; the number of jobs handled
+        (tests and ``worker --once``)."""
+        n = await self._dispatch()
+        while self._tasks:
+            await asyncio.gather(*tuple(self._tasks))
+        await self._finish_sent()
+        return n
 
     async def _finish(self, tx: Transaction, batch: list[Job], outcomes: list[Outcome]) -> None:
         """Record each outcome and drop its job, for the jobs this worker still holds."""
@@ -234,42 +293,83 @@ class DeliveryWorker:
             return Outcome(error=f"{type(exc).__name__}: {exc}", retry=True)
 
     async def _idle(self, stop: asyncio.Event) -> None:
-        """Wait until woken (a send in this process) or until a poll finds due work (a send
-        in another process, a retry coming due, a lease running out). Polls are reads, so
-        they never queue for the writer."""
+        """Wait until woken (a send in this process), until a send frees a slot, or until a
+        poll finds due work this worker can take (a send in another process, a retry coming
+        due, a lease running out). Polls are reads, so they never queue for the writer."""
         while not stop.is_set():
             self._wake.clear()
-            await _wait_any(stop, self._wake, self.poll_seconds)
+            self._room.clear()
+            full = self.sending >= self.concurrency
+            await signals.wait_any(
+                self.poll_seconds, stop, self._room if full else self._wake, self._room
+            )
+            if self._room.is_set():
+                return
+            if full:
+                continue
             if self._wake.is_set():
                 # Let sends that arrive together share one batch (and its commit).
                 await _wait(stop, self.coalesce_seconds)
                 return
+            busy = [c for c, n in self._sending.items() if n >= self.per_channel]
             try:
-                if await jobs.due(self.db.reader(), now_ms=_now_ms()):
+                if await jobs.due(self.db.reader(), now_ms=_now_ms(), skip=busy):
                     return
             except Exception:
                 log.exception("delivery poll failed; retrying in 1 s")
                 await _wait(stop, 1.0)
 
+    async def _recorder(self, stop: asyncio.Event) -> None:
+        """Record finished sends as they come, until stopped with nothing left in flight."""
+        while not (stop.is_set() and not self._tasks and not self._done):
+            self._finished.clear()
+            if not self._done:
+                await signals.wait_any(0.5, stop, self._finished)
+            try:
+                await self._finish_sent()
+            except Exception:
+                log.exception("recording deliveries failed; retrying in 1 s")
+                await _wait(stop, 1.0)
+            if stop.is_set() and self._tasks:
+                await asyncio.wait(tuple(self._tasks), timeout=0.1)
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until ``stop`` is set, then hand back any lease still held."""
+        """Work until ``stop`` is set; then let the sends in flight finish and record them
+        (the grace period is the caller's), and hand back any lease still held."""
         signals.deliveries.connect(self.db, self.wake)
+        recorder_stop = asyncio.Event()
+        recorder = asyncio.create_task(self._recorder(recorder_stop))
         try:
             while not stop.is_set():
                 try:
-                    handled = await self.run_once()
+                    claimed = await self._dispatch()
                 except Exception:
                     log.exception("delivery batch failed; retrying in 1 s")
-                    handled = 0
+                    claimed = 0
                     await _wait(stop, 1.0)
-                if handled < self.batch:
-                    await self._idle(stop)
+                if claimed >= self.batch:
+                    continue  # a full batch: more is probably due
+                await self._idle(stop)
         finally:
             signals.deliveries.disconnect(self.db, self.wake)
+            cancelled = False
+            try:
+                if self._tasks:
+                    await asyncio.wait(tuple(self._tasks))
+            except asyncio.CancelledError:
+                cancelled = True  # the grace period ran out: the leases are handed back
+            for task in tuple(self._tasks):
+                task.cancel()
+            recorder_stop.set()
+            self._finished.set()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(recorder, 5)
             with contextlib.suppress(Exception):
                 async with self.db.transaction() as tx:
                     await jobs.release(tx, self.name)
             await self.close()
+            if cancelled:
+                raise asyncio.CancelledError
 
     async def close(self) -> None:
         """Release what the drivers hold (connections)."""
@@ -314,12 +414,3 @@ def _now_ms() -> int:
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), seconds)
-
-
-async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()

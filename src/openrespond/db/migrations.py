@@ -131,10 +131,13 @@ async def pending(db: Database) -> list[Migration]:
     return [m for m in available(db.dialect) if m.version not in done]
 
 
-async def migrate(db: Database) -> list[Migration]:
-    """Apply every pending migration, each in its own transaction; return what was applied."""
+async def migrate(db: Database, *, upto: int | None = None) -> list[Migration]:
+    """Apply every pending migration (up to version ``upto``, when given: an older schema,
+    for upgrade tests), each in its own transaction; return what was applied."""
     applied = []
     for mig in await pending(db):
+        if upto is not None and mig.version > upto:
+            break
         async with db.transaction() as tx:
             # Re-check inside the lock: another process may have just applied it.
             await _lock(db, tx)

@@ -164,7 +164,7 @@ async def send(
         channel_message_id=None,
         now=at,
     )
-    await jobs.enqueue(tx, ws, message_id, run_at_ms=int(time.time() * 1000))
+    await jobs.enqueue(tx, ws, message_id, channel_id=channel_id, run_at_ms=int(time.time() * 1000))
     metrics.count_on_commit(
         tx, metrics.MESSAGES.labels(channel["source"], channel["driver"], "queued")
     )

@@ -23,6 +23,7 @@ __all__ = [
     "delivery_attempts",
     "disable",
     "due",
+    "due_endpoints",
     "endpoints",
     "get",
     "held",
@@ -163,26 +164,61 @@ _DUE = (
 )
 
 
-async def due(conn: Connection, *, now_ms: int) -> bool:
-    """Whether a delivery is ready to be claimed (a read)."""
-    return await conn.fetch_val(f"SELECT 1 {_DUE} LIMIT 1", now_ms, now_ms) is not None
+async def due(conn: Connection, *, now_ms: int, skip: Sequence[int] = ()) -> bool:
+    """Whether a delivery is ready to be claimed for an endpoint not in ``skip`` (those this
+    worker cannot take more of now): a read."""
+    not_in = f" AND d.webhook_id NOT IN ({', '.join('?' * len(skip))})" if skip else ""
+    return (
+        await conn.fetch_val(f"SELECT 1 {_DUE}{not_in} LIMIT 1", now_ms, now_ms, *skip) is not None
+    )
+
+
+async def due_endpoints(tx: Transaction, *, now_ms: int) -> list[int]:
+    """Enabled subscriptions with deliveries ready to be claimed, by id. The subscriptions
+    with pending deliveries are found by skipping through their index (one step each,
+    however long a backlog)."""
+    rows = await tx.fetch_all(
+        "WITH RECURSIVE queued(id) AS ("
+        " SELECT MIN(webhook_id) FROM webhook_deliveries WHERE status = 'pending'"
+        " UNION ALL SELECT (SELECT MIN(x.webhook_id) FROM webhook_deliveries x"
+        " WHERE x.status = 'pending' AND x.webhook_id > queued.id)"
+        " FROM queued WHERE queued.id IS NOT NULL)"
+        " SELECT w.id FROM queued JOIN webhooks w ON w.id = queued.id WHERE w.enabled = 1"
+        " AND EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.webhook_id = w.id"
+        " AND d.status = 'pending' AND d.run_at <= ?"
+        " AND (d.lease_until IS NULL OR d.lease_until <= ?)) ORDER BY w.id",
+        now_ms,
+        now_ms,
+    )
+    return [r[0] for r in rows]
 
 
 async def claim(
-    tx: Transaction, *, owner: str, now_ms: int, lease_ms: int, limit: int
+    tx: Transaction, *, owner: str, now_ms: int, lease_ms: int, quotas: dict[int, int]
 ) -> list[Row]:
-    """Lease up to ``limit`` due deliveries of enabled subscriptions; with what posting needs."""
+    """Lease up to ``quotas[webhook]`` due deliveries of each subscription, oldest first;
+    with what posting needs."""
+    if not quotas:
+        return []
+    lock = sql.skip_locked(tx.dialect)
+    picks = " UNION ALL ".join(
+        "SELECT id FROM (SELECT d.id FROM webhook_deliveries d WHERE d.webhook_id = ?"
+        " AND d.status = 'pending' AND d.run_at <= ?"
+        " AND (d.lease_until IS NULL OR d.lease_until <= ?)"
+        f" ORDER BY d.run_at, d.id LIMIT ?{lock}) q{i}"
+        for i in range(len(quotas))
+    )
+    args: list[int] = []
+    for hook_id, n in quotas.items():
+        args += [hook_id, now_ms, now_ms, n]
     ids = [
         r[0]
         for r in await tx.fetch_all(
             "UPDATE webhook_deliveries SET lease_owner = ?, lease_until = ?, attempts = attempts + 1"
-            f" WHERE id IN (SELECT d.id {_DUE} ORDER BY d.run_at, d.id LIMIT ?"
-            f"{sql.skip_locked(tx.dialect, 'd')}) RETURNING id",
+            f" WHERE id IN ({picks}) RETURNING id",
             owner,
             now_ms + lease_ms,
-            now_ms,
-            now_ms,
-            limit,
+            *args,
         )
     ]
     return await claimed(tx, owner, ids)

@@ -2,7 +2,10 @@
 
 Deliveries are leased like delivery jobs, so a worker that dies leaves nothing behind for
 longer than its lease and two workers never post the same attempt. Up to ``concurrency``
-posts are in flight; finished ones are recorded together in one short transaction. A
+posts are in flight, at most ``per_endpoint`` to one subscription, and claims go round the
+subscriptions with due deliveries a slot each in turn: an endpoint that is slow or times out
+with a backlog holds only its own slots, and the others' events keep their latency.
+Finished posts are recorded together in one short transaction. A
 failure (connection error, timeout, any answer but 2xx) is retried with exponential backoff
 and full jitter — or after ``Retry-After`` when the receiver gives one — until the retry
 horizon has passed since the event was queued; then the delivery is ``failed``. An endpoint
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from openrespond import __version__, metrics, signals
+from openrespond import __version__, fair, metrics, signals
 from openrespond.channels.worker import backoff_ms
 from openrespond.db import Database, Row, Transaction
 from openrespond.net import Networks, guarded_client
@@ -84,6 +87,7 @@ class WebhookWorker:
         *,
         name: str | None = None,
         concurrency: int = 64,
+        per_endpoint: int = 8,
         lease_seconds: float = 30.0,
         poll_seconds: float = 0.01,
         timeout_seconds: float = 10.0,
@@ -97,6 +101,7 @@ class WebhookWorker:
         self.networks = networks
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}:hooks"
         self.concurrency = concurrency
+        self.per_endpoint = per_endpoint
         # A lease outlasts the slowest post, so no attempt is made twice while one runs.
         self.lease_ms = int(max(lease_seconds, timeout_seconds + 2) * 1000)
         self.poll_seconds = poll_seconds
@@ -111,6 +116,8 @@ class WebhookWorker:
         self._finished = asyncio.Event()
         self._done: list[_Result] = []
         self._inflight = 0
+        self._by_hook: collections.Counter[int] = collections.Counter()  # posts in flight
+        self._last_hook: int | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._keys: dict[str, str] = {}
         self._client: httpx.AsyncClient | None = None
@@ -125,12 +132,20 @@ class WebhookWorker:
         room = self.concurrency - self._inflight
         if room <= 0:
             return 0
+        now = _now_ms()
         async with self.db.transaction(urgent=True) as tx:
+            order = fair.rotate(await repo.due_endpoints(tx, now_ms=now), self._last_hook)
+            allowed = {h: self.per_endpoint - self._by_hook[h] for h in order}
+            quotas = fair.shares(room, allowed, order)
+            if not quotas:
+                return 0
+            self._last_hook = next(h for h in reversed(order) if h in quotas)
             rows = await repo.claim(
-                tx, owner=self.name, now_ms=_now_ms(), lease_ms=self.lease_ms, limit=room
+                tx, owner=self.name, now_ms=now, lease_ms=self.lease_ms, quotas=quotas
             )
         for row in rows:
             self._inflight += 1
+            self._by_hook[row["webhook_id"]] += 1
             task = asyncio.create_task(self._post(client, row))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -178,6 +193,7 @@ class WebhookWorker:
         except asyncio.CancelledError:
             # Stopping past the grace period: nothing to record; the lease is handed back.
             self._inflight -= 1
+            self._by_hook[row["webhook_id"]] -= 1
             self._room.set()
             self._finished.set()
             raise
@@ -204,6 +220,7 @@ class WebhookWorker:
         done, self._done = self._done, []
         if not done:
             return 0
+        finished = done  # every one frees its slot, recorded or not (a lease lost)
         now_ms = _now_ms()
         try:
             async with self.db.transaction(urgent=True) as tx:
@@ -235,7 +252,9 @@ class WebhookWorker:
                 for kind, n in kinds.items():
                     metrics.count_on_commit(tx, metrics.WEBHOOK_DELIVERIES.labels(kind), n)
         finally:
-            self._inflight -= len(done)
+            self._inflight -= len(finished)
+            for r in finished:
+                self._by_hook[r.webhook_id] -= 1
             self._room.set()
         return len(done)
 
@@ -319,7 +338,7 @@ class WebhookWorker:
         while not (stop.is_set() and self._inflight == 0):
             self._finished.clear()
             if not self._done:
-                await _wait_any(self._finished, stop, 0.5)
+                await signals.wait_any(0.5, self._finished, stop)
             try:
                 await self._record()
             except Exception:
@@ -343,7 +362,7 @@ class WebhookWorker:
                     except Exception:
                         log.exception("claiming webhook deliveries failed; retrying in 1 s")
                         claimed = 0
-                        await _wait_any(stop, stop, 1.0)
+                        await signals.wait_any(1.0, stop)
                     if claimed and self._inflight < self.concurrency:
                         continue
                     await self._maybe_purge()
@@ -400,7 +419,7 @@ class WebhookWorker:
             self._wake.clear()
             self._room.clear()
             full = self._inflight >= self.concurrency
-            await _wait_any(self._room if full else self._wake, stop, self.poll_seconds)
+            await signals.wait_any(self.poll_seconds, self._room if full else self._wake, stop)
             if full:
                 if self._inflight < self.concurrency:
                     return
@@ -408,12 +427,13 @@ class WebhookWorker:
             if self._wake.is_set():
                 await asyncio.sleep(0.002)  # let events committed together share a claim
                 return
+            busy = [h for h, n in self._by_hook.items() if n >= self.per_endpoint]
             try:
-                if await repo.due(self.db.reader(), now_ms=_now_ms()):
+                if await repo.due(self.db.reader(), now_ms=_now_ms(), skip=busy):
                     return
             except Exception:
                 log.exception("webhook poll failed; retrying in 1 s")
-                await _wait_any(stop, stop, 1.0)
+                await signals.wait_any(1.0, stop)
 
 
 def _kind(r: _Result, status: str) -> str:
@@ -427,12 +447,3 @@ def _kind(r: _Result, status: str) -> str:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-async def _wait_any(a: asyncio.Event, b: asyncio.Event, seconds: float) -> None:
-    waiters = [asyncio.ensure_future(a.wait()), asyncio.ensure_future(b.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()
