@@ -44,6 +44,7 @@ def test_parse(raw: str, expected: Identifier) -> None:
         "phone: 60123456789",
         "phone:+1",
         "phone:abc",
+        "phone:+1 (555) 0100 ext 5",
         "id:١٢",
     ],
 )

@@ -109,6 +109,12 @@ def normalize_phone(value: str, *, field: str = "phone", region: str | None = No
         compact = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     try:
         number = phonenumbers.parse(raw if raw.startswith("+") else compact, None)
+        if number.extension:
+            # E.164 has no extensions: storing the number without it would reach someone else.
+            raise BadRequest(
+                f"{field} has an extension ({number.extension[:16]}), which E.164 numbers"
+                f" cannot carry: {_show(value)}"
+            )
         if phonenumbers.is_possible_number(number):
             compact = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     except phonenumbers.NumberParseException:

@@ -85,6 +85,9 @@ class TestCreate:
             ({"firstName": "A", "phone": "12345"}, "phone"),
             ({"firstName": "A", "phone": "+1"}, "phone"),
             ({"firstName": "A", "phone": 60123}, "phone"),
+            # E.164 has no extensions: dropping it would store someone else's number
+            ({"firstName": "A", "phone": "+1 (555) 0100 ext 5"}, "extension"),
+            ({"firstName": "A", "phone": "+44 20 7946 0958 x123"}, "extension"),
             ({"firstName": "A", "language": "xx"}, "language"),
             ({"firstName": "A", "language": "EN"}, "language"),
             ({"firstName": "A", "countryCode": "my"}, "countryCode"),

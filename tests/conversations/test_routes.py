@@ -185,6 +185,9 @@ class TestComments:
         [
             ("Hi @[ghost@example.com]", ["mention", "ghost@example.com"]),
             ("Hi {{@user.999999999}}", ["mention", "999999999"]),
+            # an id no user can have is an unknown user too, not plain text
+            ("Hi {{@user.99999999999999999999}}", ["mention", "99999999999999999999"]),
+            ("Hi {{@user.9007199254740992}}", ["mention", "9007199254740992"]),
             ("", ["text"]),
             ("   ", ["text"]),
             ("x" * 1001, ["text"]),

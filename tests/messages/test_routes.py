@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Workspace
+from tests.conftest import Rows, Workspace
 from tests.contacts.test_routes import error
 
 TEXT = {"type": "text", "text": "Hello"}
@@ -61,6 +61,11 @@ class TestSend:
         assert record["channelMessageId"] == f"sandbox-{record['messageId']}"
         assert record["sender"] == {"source": "api"}
         assert isinstance(record["timestamp"], int)
+        # each step in seconds as respond.io gives it, and in milliseconds, in order
+        steps = record["status"]
+        assert all(step["timestamp"] == step["timestampMs"] // 1000 for step in steps), steps
+        times = [step["timestampMs"] for step in steps]
+        assert times == sorted(times) and abs(times[0] / 1000 - time.time()) < 60, steps
         sent = ws.control.get(
             f"/control/workspaces/{ws.wid}/sandbox/channels/{ws.channel_id}/sent"
         ).json()["items"]
@@ -280,6 +285,23 @@ class TestRead:
         assert r.status_code in (400, 404) and r.json()["code"] == r.status_code
         error(ws.api.get(f"/contact/id:{ada}/message/list?limit=101"), 400, "limit")
         error(ws.api.get("/contact/id:999999999/message/list"), 404, "contact")
+
+
+def test_steps_stored_in_seconds_only_show_milliseconds_too(ws: Workspace, db_rows: Rows) -> None:
+    """History kept before milliseconds were (seconds only) reads with timestampMs too."""
+    ada = ws.contact("Ada", phone="+60123456789")
+    message_id = send(ws, f"id:{ada}", TEXT).json()["messageId"]
+    delivered(ws, f"id:{ada}", message_id)
+    db_rows(
+        "UPDATE messages SET statuses = ? WHERE id = ?",
+        '[{"value":"pending","timestamp":1700000000},{"value":"sent","timestamp":1700000001}]',
+        message_id,
+    )
+    record = ws.api.get(f"/contact/id:{ada}/message/{message_id}").json()
+    assert record["status"] == [
+        {"value": "pending", "timestamp": 1700000000, "timestampMs": 1700000000000},
+        {"value": "sent", "timestamp": 1700000001, "timestampMs": 1700000001000},
+    ]
 
 
 def test_merge_moves_messages_and_keeps_the_history(ws: Workspace) -> None:

@@ -159,9 +159,7 @@ async def _status(
     report = event.status if isinstance(event.status, StatusReport) else StatusReport(event.status)
     reason = (report.message or event.error) if report.value == "failed" else None
     timestamp = event.timestamp // 1000
-    entry = msgspec.json.encode(
-        MessageStatus(value=report.value, timestamp=timestamp, message=reason)
-    )
+    entry = msgspec.json.encode(MessageStatus.at(report.value, event.timestamp, reason))
     if known is None:
         # The send's answer with this mId may not be stored yet: applied once it is.
         await messages_repo.stash_early_status(

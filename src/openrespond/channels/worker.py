@@ -220,6 +220,7 @@ class DeliveryWorker:
 
     async def _record(self, tx: Transaction, done: list[tuple[Job, Outcome]], now: int) -> None:
         """Statuses and channel message ids of finished jobs, a few statements per batch."""
+        now_ms = max(now * 1000, int(time.time() * 1000))
         deliveries = [
             messages_repo.Delivery(
                 message_id=job.message_id,
@@ -227,10 +228,10 @@ class DeliveryWorker:
                 channel_message_id=outcome.channel_message_id,
                 entries=[
                     msgspec.json.encode(
-                        MessageStatus(
-                            value=value,  # type: ignore[arg-type]
-                            timestamp=now,
-                            message=outcome.error if value == "failed" else None,
+                        MessageStatus.at(
+                            value,  # type: ignore[arg-type]
+                            now_ms,
+                            outcome.error if value == "failed" else None,
                         )
                     )
                     for value in outcome.statuses

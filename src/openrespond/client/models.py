@@ -99,6 +99,7 @@ class MessageStatus(_Wire):
     value: str
     timestamp: int | None = None
     message: str | None = None
+    timestamp_ms: int | None = msgspec.field(name="timestampMs", default=None)
 
 
 class Sender(_Wire):

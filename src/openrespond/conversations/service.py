@@ -24,7 +24,9 @@ __all__ = [
     "set_status",
 ]
 
-_MENTION_ID = re.compile(r"\{\{@user\.(\d{1,16})\}\}")
+_MENTION_ID = re.compile(r"\{\{@user\.(\d+)\}\}")
+# User ids, like every id, stay within JavaScript's safe integers.
+_MAX_ID = 2**53 - 1
 _MENTION_EMAIL = re.compile(r"@\[([^\]\s]{1,254})\]")
 
 
@@ -118,6 +120,8 @@ async def mentioned_users(conn: Connection, ws: int, text: str) -> list[int]:
     """Ids of the users ``text`` mentions; 400 for a mention of no workspace user."""
     found: list[int] = []
     for user_id in _MENTION_ID.findall(text):
+        if len(user_id) > 16 or int(user_id) > _MAX_ID:
+            raise BadRequest(f"text: mention: no user {user_id[:24]!r} in this workspace")
         found.append((await resolve_user(conn, ws, int(user_id), field="text: mention"))["id"])
     for email in _MENTION_EMAIL.findall(text):
         found.append((await resolve_user(conn, ws, email, field="text: mention"))["id"])

@@ -143,10 +143,23 @@ class MessageCreated(msgspec.Struct):
     message_id: int = msgspec.field(name="messageId")
 
 
+StatusValue = Literal["pending", "sent", "delivered", "read", "failed"]
+
+
 class MessageStatus(msgspec.Struct, omit_defaults=True):
-    value: Literal["pending", "sent", "delivered", "read", "failed"]
+    """One step of a message's status history: ``timestamp`` in Unix seconds as respond.io
+    gives it, ``timestampMs`` the same moment in milliseconds (steps a second apart or less
+    stay in order)."""
+
+    value: StatusValue
     timestamp: int
     message: str | None = None
+    timestamp_ms: int | None = msgspec.field(name="timestampMs", default=None)
+
+    @classmethod
+    def at(cls, value: StatusValue, ms: int, message: str | None = None) -> MessageStatus:
+        """The step ``value`` at Unix time ``ms`` (milliseconds)."""
+        return cls(value=value, timestamp=ms // 1000, message=message, timestamp_ms=ms)
 
 
 class Sender(msgspec.Struct, omit_defaults=True):

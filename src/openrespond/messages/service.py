@@ -133,7 +133,8 @@ async def send(
     channel = await space.get_channel(tx, ws, channel_id)
     caps = channel_capabilities(channel)
     message = await _check_content(tx, ws, channel, caps, message, contact_id)
-    at = contacts.now()
+    at_ms = int(time.time() * 1000)
+    at = at_ms // 1000
     if await repo.channel_link(tx, ws, contact_id, channel_id) is None:
         address = _address_of(caps, contact)
         if address is None:
@@ -157,14 +158,14 @@ async def send(
         traffic="outgoing",
         type_=message_type(message),
         content=msgspec.json.encode(message),
-        statuses=msgspec.json.encode([MessageStatus(value="pending", timestamp=at)]),
+        statuses=msgspec.json.encode([MessageStatus.at("pending", at_ms)]),
         status="pending",
         sender_source="api",
         sender_user_id=None,
         channel_message_id=None,
         now=at,
     )
-    await jobs.enqueue(tx, ws, message_id, channel_id=channel_id, run_at_ms=int(time.time() * 1000))
+    await jobs.enqueue(tx, ws, message_id, channel_id=channel_id, run_at_ms=at_ms)
     metrics.count_on_commit(
         tx, metrics.MESSAGES.labels(channel["source"], channel["driver"], "queued")
     )
@@ -173,6 +174,14 @@ async def send(
     )
     await conversations.record_message(tx, ws, contact_id, incoming=False, at=at)
     return message_id
+
+
+def _with_ms(statuses: list[MessageStatus]) -> list[MessageStatus]:
+    """Steps stored before milliseconds were kept get theirs from the seconds."""
+    for i, step in enumerate(statuses):
+        if step.timestamp_ms is None:
+            statuses[i] = msgspec.structs.replace(step, timestamp_ms=step.timestamp * 1000)
+    return statuses
 
 
 def record_from_row(row: Row) -> MessageRecord:
@@ -188,7 +197,7 @@ def record_from_row(row: Row) -> MessageRecord:
         channel_id=row["channel_id"],
         traffic=row["traffic"],
         message=_DECODER.decode(row["content"]),
-        status=_STATUSES.decode(row["statuses"]),
+        status=_with_ms(_STATUSES.decode(row["statuses"])),
         sender=sender,
         timestamp=row["created_at"],
     )
@@ -248,7 +257,8 @@ async def receive(
         raise BadRequest("message.type: templates are sent by businesses, not received")
     contact_id = await _sender(tx, ws, channel_id, caps, address, profile)
     message = await _check_content(tx, ws, channel, caps, message, contact_id)
-    at = contacts.now()
+    at_ms = int(time.time() * 1000)
+    at = at_ms // 1000
     await repo.link(tx, ws, contact_id=contact_id, channel_id=channel_id, address=address, now=at)
     message_id = await repo.insert(
         tx,
@@ -258,9 +268,7 @@ async def receive(
         traffic="outgoing" if echo else "incoming",
         type_=message_type(message),
         content=msgspec.json.encode(message),
-        statuses=msgspec.json.encode([MessageStatus(value="sent", timestamp=at)])
-        if echo
-        else b"[]",
+        statuses=msgspec.json.encode([MessageStatus.at("sent", at_ms)]) if echo else b"[]",
         status="sent" if echo else None,
         sender_source="echo" if echo else None,
         sender_user_id=None,

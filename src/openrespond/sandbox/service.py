@@ -53,8 +53,9 @@ async def set_status(tx: Transaction, ws: int, message_id: int, body: StatusBody
     pending = await jobs.cancel_for_message(tx, message_id) if body.status == "failed" else False
     if not pending and row["status"] == "pending":
         raise Conflict(f"message {message_id} is still waiting for delivery")
-    now = int(time.time())
-    entry = MessageStatus(value=body.status, timestamp=now, message=body.reason)
+    now_ms = int(time.time() * 1000)
+    now = now_ms // 1000
+    entry = MessageStatus.at(body.status, now_ms, body.reason)
     await messages_repo.append_status(tx, message_id, msgspec.json.encode(entry), body.status, now)
     updated = await messages_repo.get_in_workspace(tx, ws, message_id)
     assert updated is not None
