@@ -27,6 +27,27 @@ def run(env: dict[str, str], *args: str) -> str:
     return result.output
 
 
+def test_commands_do_not_create_a_database_they_only_read(tmp_path: Path) -> None:
+    """A command run where no database is (another directory, a mistyped URL) stops and
+    says where it looked, instead of leaving an empty database there and answering
+    "(none)"; the commands that set a database up create it, and say where."""
+    missing = tmp_path / "elsewhere" / "openrespond.db"
+    env = {"OPENRESPOND_DATABASE_URL": f"sqlite:///{missing}"}
+    for args in (
+        ["workspace", "list"],
+        ["user", "list", "-w", "1"],
+        ["webhooks", "list", "-w", "1"],
+        ["contacts", "export", "-w", "1"],
+    ):
+        result = runner.invoke(app, args, env=env)
+        assert result.exit_code == 1, (args, result.output)
+        assert f"no database at {missing}" in result.output and "migrate" in result.output
+        assert not missing.exists()
+    assert "schema at version" in run(env, "migrate")
+    assert missing.exists()
+    assert f"(none) in the database at {missing}" in run(env, "workspace", "list")
+
+
 def test_migrate_reports_the_schema_version(env: dict[str, str]) -> None:
     latest = available()[-1].version
     assert f"schema at version {latest} of {latest}" in run(env, "migrate")
@@ -218,11 +239,14 @@ def test_sandbox_and_worker_commands(env: dict[str, str]) -> None:
             "--json",
         )
     )
-    assert record["status"][-1] == {
+    last = record["status"][-1]
+    assert last == {
         "value": "failed",
-        "timestamp": record["status"][-1]["timestamp"],
+        "timestamp": last["timestamp"],
         "message": "gone",
+        "timestampMs": last["timestampMs"],
     }
+    assert last["timestamp"] == last["timestampMs"] // 1000
     ch = json.loads(
         run(env, "channel", "update", "-w", "1", "124", "--name", "Support mail", "--json")
     )
@@ -251,3 +275,32 @@ def test_sandbox_errors(env: dict[str, str], args: list[str], code: int, message
     result = runner.invoke(app, args, env=env)
     assert result.exit_code == code, result.output
     assert message in result.output
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line_and_starts_nothing(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        db = tmp_path / "never.db"
+        proc = subprocess.run(
+            [sys.executable, "-m", "openrespond", "serve", "--demo"],
+            env={
+                **os.environ,
+                "OPENRESPOND_DATABASE_URL": f"sqlite:///{db}",
+                "OPENRESPOND_PORT": str(port),
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 1, proc
+    assert proc.stdout == ""  # no banner, no token
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0] and "in use" in lines[0], lines
+    assert not db.exists()  # nothing was prepared either

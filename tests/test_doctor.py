@@ -77,12 +77,29 @@ def test_a_healthy_deployment_passes(deployment: Any) -> None:
 
 def test_endpoints_are_judged_by_the_ssrf_rules(deployment: Any) -> None:
     url, _, _ = deployment
-    code, checks = doctor(url)  # loopback not allowed here
+    # this shell allows no private network, unlike the server: it says so, and judges by it
+    code, checks = doctor(url, OPENRESPOND_ALLOW_PRIVATE_NETWORKS="")
     assert code == 1
     for name, (level, detail) in checks.items():
         if name.startswith("endpoint of"):
             assert level == "fail" and "OPENRESPOND_ALLOW_PRIVATE_NETWORKS" in detail, detail
     assert checks["admin token"][0] == "warn"
+    level, detail = checks["allowed networks"]
+    assert level == "warn" and "127.0.0.0/8" in detail and "server" in detail, detail
+
+
+def test_from_a_plain_shell_endpoints_are_judged_as_the_server_judges_them(
+    deployment: Any,
+) -> None:
+    """The server (like `make demo`'s) allows loopback receivers through its environment;
+    doctor, run where that variable is not set, uses what the server started with."""
+    url, _, _ = deployment
+    code, checks = doctor(url, OPENRESPOND_ADMIN_TOKEN="admin-token-0123456789")
+    assert code == 0, checks
+    level, detail = checks["allowed networks"]
+    assert level == "ok" and "127.0.0.0/8" in detail and "as the server allows" in detail
+    endpoints = [v for k, v in checks.items() if k.startswith("endpoint of")]
+    assert len(endpoints) == 2 and all(level == "ok" for level, _ in endpoints), endpoints
 
 
 def test_unreachable_disabled_and_stale(deployment: Any) -> None:

@@ -36,7 +36,7 @@ from openrespond.sandbox.routes import ROUTES as SANDBOX_ROUTES
 from openrespond.sealing import Sealer
 from openrespond.settings import Settings
 from openrespond.space.routes import ROUTES as SPACE_ROUTES
-from openrespond.space.service import load_secret
+from openrespond.space.service import load_secret, record_server_networks
 from openrespond.tags.routes import ROUTES as TAG_ROUTES
 from openrespond.webhooks.routes import ROUTES as WEBHOOK_ROUTES
 
@@ -69,6 +69,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
                     ", ".join(f"{m.version:04d}_{m.name}" for m in applied),
                 )
             secret = await load_secret(database, settings)
+            await record_server_networks(database, settings)
             app.state.secret = secret
             app.state.auth = Authenticator(
                 database, secret=secret, admin_token=settings.admin_token

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import secrets
@@ -114,13 +115,17 @@ def serve(
         generated_admin = secrets.token_urlsafe(24)
         settings = replace(settings, admin_token=generated_admin)
 
+    if workers == 1 and (problem := _port_problem(settings.host, settings.port)):
+        err.print(f"[red]error:[/red] cannot listen on {settings.host}:{settings.port}: {problem}")
+        raise typer.Exit(1)
+
     async def prepare(db: Database, s: Settings) -> str | None:
         if not demo:
             return None
         _, token = await ensure_demo(db, s, await load_secret(db, s))
         return token
 
-    token = _run(prepare, settings)
+    token = _run(prepare, settings, create=True)
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     base = settings.public_url or f"http://{shown_host}:{settings.port}"
     console.print(f"[bold]openrespond[/bold] on {base}")
@@ -178,6 +183,27 @@ def serve(
     finally:
         if private_metrics is not None:
             shutil.rmtree(private_metrics, ignore_errors=True)
+
+
+def _port_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (taken, not an address of this machine), or
+    None: checked before anything is printed or started."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:
+        return f"{host} is not an address to listen on ({exc.strerror or exc})"
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return "the port is in use by another program (choose another with --port)"
+            return exc.strerror or str(exc)
+    return None
 
 
 @app.command()
@@ -264,7 +290,7 @@ def migrate_cmd() -> None:
     async def work(db: Database, _: Settings) -> set[int]:
         return await applied_versions(db)
 
-    done = _run(work)
+    done = _run(work, create=True)
     latest = max(m.version for m in available())
     console.print(f"schema at version {max(done)} of {latest} ({len(done)} migrations applied)")
 
@@ -278,7 +304,7 @@ def demo() -> None:
     async def work(db: Database, s: Settings) -> tuple[int, str]:
         return await ensure_demo(db, s, await load_secret(db, s))
 
-    wid, token = _run(work)
+    wid, token = _run(work, create=True)
     console.print(f"demo workspace {wid}")
     print(token)
 
@@ -297,7 +323,7 @@ def workspace_create(name: str, as_json: AsJson = False) -> None:
             wid = await space.create_workspace(tx, name=name)
             return await service.get_workspace(tx, wid)
 
-    _show([_run(work)], as_json)
+    _show([_run(work, create=True)], as_json)
 
 
 @workspace_app.command("list")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import typer
@@ -18,7 +20,17 @@ from openrespond.db.migrations import migrate
 from openrespond.errors import ApiError
 from openrespond.settings import ConfigError, Settings
 
-__all__ = ["AsJson", "Workspace", "console", "err", "load_settings", "run", "show", "tx"]
+__all__ = [
+    "AsJson",
+    "Workspace",
+    "console",
+    "err",
+    "load_settings",
+    "run",
+    "show",
+    "tx",
+    "where",
+]
 
 T = TypeVar("T")
 console = Console(soft_wrap=True)
@@ -36,9 +48,49 @@ def load_settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def run(work: Callable[[Database, Settings], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Open and migrate the configured database, run ``work``, close it; errors in plain words."""
+# The database the last command opened, as people name it (shown with an empty result).
+_opened = ""
+
+
+def where(settings: Settings) -> str:
+    """The configured database, as a person would look for it: a SQLite file's absolute path,
+    a PostgreSQL URL without its password."""
+    if settings.dialect == "sqlite":
+        path = settings.sqlite_path
+        return path if path == ":memory:" else os.path.abspath(path)
+    parts = urlsplit(settings.database_url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    user = parts.username
+    return urlunsplit((parts.scheme, f"{user}@{netloc}" if user else netloc, parts.path, "", ""))
+
+
+def run(
+    work: Callable[[Database, Settings], Awaitable[T]],
+    settings: Settings | None = None,
+    *,
+    create: bool = False,
+) -> T:
+    """Open and migrate the configured database, run ``work``, close it; errors in plain words.
+
+    A SQLite file that does not exist yet is created only by commands that set a database up
+    (``create``: serve, migrate, demo, workspace create); any other command stops, naming the
+    file it looked for, rather than leave an empty database behind.
+    """
+    global _opened
     settings = settings or load_settings()
+    _opened = where(settings)
+    if (
+        not create
+        and settings.dialect == "sqlite"
+        and settings.sqlite_path != ":memory:"
+        and not os.path.exists(settings.sqlite_path)
+    ):
+        err.print(
+            f"[red]error:[/red] no database at {_opened} (OPENRESPOND_DATABASE_URL is"
+            f" {settings.database_url}); `openrespond migrate` creates one there, or point"
+            " OPENRESPOND_DATABASE_URL at yours"
+        )
+        raise typer.Exit(1)
 
     async def go() -> T:
         db = open_database(settings)
@@ -72,7 +124,7 @@ def show(items: list[Any], as_json: bool, columns: list[str] | None = None) -> N
         print(json.dumps(data, indent=2))
         return
     if not data:
-        console.print("(none)")
+        console.print(f"(none) in the database at {_opened}" if _opened else "(none)")
         return
     cols = columns or list(data[0].keys())
     table = Table(*cols)

@@ -24,9 +24,10 @@ import httpx
 from openrespond.channels import jobs
 from openrespond.db import Database, open_database
 from openrespond.db.migrations import available
-from openrespond.net import ForbiddenAddress, Networks, resolve
+from openrespond.net import ForbiddenAddress, Networks, parse_networks, resolve
 from openrespond.settings import ConfigError, Settings
 from openrespond.space import repository as space
+from openrespond.space import service as space_service
 from openrespond.webhooks import repository as webhooks
 
 __all__ = ["Check", "diagnose", "redacted"]
@@ -96,7 +97,9 @@ async def diagnose(env: dict[str, str] | None = None) -> list[Check]:
         checks.append(schema)
         if schema.level != "fail":
             checks += await _queues(db)
-            checks += await _endpoints(db, settings.networks)
+            networks, check = await _networks(db, settings, env)
+            checks.append(check)
+            checks += await _endpoints(db, networks)
     finally:
         await db.close()
     if settings.redis_url:
@@ -193,6 +196,40 @@ async def _queues(db: Database) -> list[Check]:
         else:
             out.append(Check(name, "ok", f"{depth} waiting"))
     return out
+
+
+async def _networks(
+    db: Database, settings: Settings, env: dict[str, str]
+) -> tuple[Networks, Check]:
+    """The non-public networks endpoints are judged by: this shell's
+    OPENRESPOND_ALLOW_PRIVATE_NETWORKS when it sets one, else what the server last started
+    with (kept in the database), so that a doctor run from a plain shell agrees with a server
+    started otherwise (``make demo`` allows loopback receivers)."""
+    name = "allowed networks"
+    recorded = await space_service.server_networks(db.reader())
+    mine = settings.allow_private_networks or "none"
+    if "OPENRESPOND_ALLOW_PRIVATE_NETWORKS" in env:
+        if recorded is not None and recorded[0] != settings.allow_private_networks:
+            return settings.networks, Check(
+                name,
+                "warn",
+                f"this shell allows {mine}, but the server last started allowing"
+                f" {recorded[0] or 'none'}: endpoints are judged by this shell's setting",
+            )
+        return settings.networks, Check(name, "ok", f"{mine} (OPENRESPOND_ALLOW_PRIVATE_NETWORKS)")
+    if recorded is None:
+        return settings.networks, Check(
+            name,
+            "ok",
+            "none (OPENRESPOND_ALLOW_PRIVATE_NETWORKS is not set, and no server has run)",
+        )
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(recorded[1]))
+    return parse_networks(recorded[0]), Check(
+        name,
+        "ok",
+        f"{recorded[0] or 'none'}, as the server allows (its setting since {when});"
+        " set OPENRESPOND_ALLOW_PRIVATE_NETWORKS to check another setting",
+    )
 
 
 async def _endpoints(db: Database, networks: Networks) -> list[Check]:

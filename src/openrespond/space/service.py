@@ -67,6 +67,28 @@ async def load_secret(db: Database, settings: Settings) -> str:
     return secret
 
 
+SERVER_NETWORKS = "server_allow_private_networks"
+
+
+async def record_server_networks(db: Database, settings: Settings) -> None:
+    """Keep in the database which non-public networks the server now running may reach, so
+    that ``openrespond doctor``, run from another shell, judges endpoints as the server does."""
+    value = json.dumps({"networks": settings.allow_private_networks, "since": now()})
+    async with db.transaction() as tx:
+        current = await repo.get_meta(tx, SERVER_NETWORKS)
+        if current is None or json.loads(current)["networks"] != settings.allow_private_networks:
+            await repo.set_meta(tx, SERVER_NETWORKS, value)
+
+
+async def server_networks(conn: Connection) -> tuple[str, int] | None:
+    """(networks, since when) the server last started with, if one has."""
+    raw = await repo.get_meta(conn, SERVER_NETWORKS)
+    if raw is None:
+        return None
+    found = json.loads(raw)
+    return str(found["networks"]), int(found["since"])
+
+
 async def require_workspace(conn: Connection, ws: int) -> Row:
     row = await repo.get_workspace(conn, ws)
     if row is None:
