@@ -61,6 +61,28 @@ def test_interactive_docs_are_served(server: str) -> None:
     assert "<title>openrespond</title>" in r.text and "/v2/contact/list" in r.text
 
 
+def test_the_docs_page_loads_nothing_from_elsewhere(server: str) -> None:
+    """Offline and air-gapped installs show the docs: every script, style sheet and icon the
+    page names is served by this server (from the swagger-ui-py package)."""
+    import re
+
+    page = httpx.get(f"{server}/docs").text
+    assets = re.findall(r'(?:src|href)=["\']([^"\']+)["\']', page)
+    assert len(assets) >= 4, assets
+    for url in assets:
+        assert url.startswith("/docs/assets/"), url
+        r = httpx.get(f"{server}{url}")
+        assert r.status_code == 200 and len(r.content) > 100, url
+        assert "max-age" in r.headers["cache-control"]
+    bundle = httpx.get(f"{server}/docs/assets/swagger-ui-bundle.js")
+    assert bundle.headers["content-type"].startswith(("text/javascript", "application/javascript"))
+    assert "SwaggerUIBundle" in bundle.text
+    # only the page's own files; anything else is the usual JSON 404
+    for name in ("swagger-initializer.js", "..%2F__init__.py", "nothing.js"):
+        r = httpx.get(f"{server}/docs/assets/{name}")
+        assert r.status_code == 404 and r.json()["code"] == 404, r.text
+
+
 @pytest.mark.parametrize(
     ("prefix", "token"), [("^/v2", TOKEN), ("^/control", ADMIN)], ids=["v2", "control"]
 )

@@ -25,10 +25,12 @@ from openrespond.db import Database, open_database
 from openrespond.db.migrations import migrate
 from openrespond.http import server
 from openrespond.http.auth import Authenticator
+from openrespond.http.docs import ROUTES as DOCS_ROUTES
+from openrespond.http.docs import swagger_plugin
 from openrespond.http.errors import exception_handlers
 from openrespond.http.health import ROUTES as HEALTH_ROUTES
 from openrespond.http.middleware import ApiMiddleware
-from openrespond.http.openapi import RefinedJsonPlugin, RefinedSwaggerPlugin
+from openrespond.http.openapi import RefinedJsonPlugin
 from openrespond.http.ratelimit import Limiter, PostgresLimiter, RateLimiter, RedisLimiter
 from openrespond.http.requestlog import RequestLogMiddleware
 from openrespond.messages.routes import ROUTES as MESSAGE_ROUTES
@@ -94,10 +96,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
             "(\\u0000, %00): such a request is answered 400 naming the field."
         ),
         path="/",
-        render_plugins=[
-            RefinedSwaggerPlugin(path="/docs"),
-            RefinedJsonPlugin(path="/openapi.json"),
-        ],
+        render_plugins=[swagger_plugin(), RefinedJsonPlugin(path="/openapi.json")],
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
@@ -119,6 +118,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
             *WEBHOOK_ROUTES,
             *CUSTOM_CHANNEL_ROUTES,
             *HEALTH_ROUTES,
+            *DOCS_ROUTES,
         ],
         middleware=[ApiMiddleware],  # type: ignore[list-item]
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
