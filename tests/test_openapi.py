@@ -83,6 +83,13 @@ def test_the_docs_page_loads_nothing_from_elsewhere(server: str) -> None:
         assert r.status_code == 404 and r.json()["code"] == 404, r.text
 
 
+def _demo_workspace(server: str) -> int:
+    found = httpx.get(
+        f"{server}/control/workspaces", headers={"Authorization": f"Bearer {ADMIN}"}
+    ).json()["items"]
+    return int(next(w["id"] for w in found if w["demo"]))
+
+
 @pytest.mark.parametrize(
     ("prefix", "token"), [("^/v2", TOKEN), ("^/control", ADMIN)], ids=["v2", "control"]
 )
@@ -95,6 +102,8 @@ def test_schemathesis_finds_nothing(server: str, prefix: str, token: str) -> Non
         # The hooks look up contacts to pick a channel that can reach them.
         "OPENRESPOND_SCHEMATHESIS_URL": server,
         "OPENRESPOND_SCHEMATHESIS_TOKEN": TOKEN,
+        # the /control run keeps this workspace and its token (the /v2 run's access)
+        "OPENRESPOND_SCHEMATHESIS_KEEP_WID": str(_demo_workspace(server)),
     }
     seed = os.environ.get("OPENRESPOND_SCHEMATHESIS_SEED", "20261125")
     result = subprocess.run(
@@ -134,3 +143,10 @@ def test_schemathesis_finds_nothing(server: str, prefix: str, token: str) -> Non
     tail = f"(whole report: {report})\n" + result.stdout[-6000:]
     assert result.returncode == 0, tail
     assert " passed" in tail and "failure" not in tail.split("SUMMARY")[-1].lower(), tail
+    # every phase ran, the stateful one (the document's links) included
+    summary = tail.split("SUMMARY")[-1]
+    for phase in ("Coverage", "Fuzzing", "Stateful"):
+        assert f"✅ {phase}" in summary, summary
+    # and the run's own access survived it
+    me = httpx.get(f"{server}/v2/space/user", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert me.status_code == 200, me.text

@@ -692,3 +692,30 @@ def test_a_slow_bridge_with_a_backlog_does_not_delay_another_channel(tmp_path: A
         assert len(starts) >= 8
         for i, t in enumerate(starts):
             assert sum(1 for u in starts[i:] if u - t < 0.9) <= 8, starts
+
+
+def test_a_bridge_name_no_resolver_takes_fails_the_message_in_one_clear_line(
+    ws: Workspace, bridge: Receiver, db_rows: Rows, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A channel stored before names were checked (here, written straight into the
+    database) whose bridge host has an empty label: the message fails at once with the
+    reason, and no traceback is logged."""
+    channel = _channel(ws, bridge.url)
+    settings = json.loads(
+        db_rows("SELECT settings FROM channels WHERE id = ?", channel["id"])[0][0]
+    )
+    settings["apiBaseUrl"] = "http://bridge..example.com"
+    db_rows("UPDATE channels SET settings = ? WHERE id = ?", json.dumps(settings), channel["id"])
+    contact = ws.contact("Ada", phone="+60123456788")
+    with caplog.at_level("DEBUG", logger="openrespond"):
+        r = ws.api.post(
+            f"/contact/id:{contact}/message",
+            json={"channelId": channel["id"], "message": {"type": "text", "text": "hi"}},
+        )
+        record = _wait_status(ws, contact, r.json()["messageId"], "failed")
+    reason = record["status"][-1]["message"]
+    assert "not a valid host name" in reason, reason
+    assert [s["value"] for s in record["status"]] == ["pending", "failed"]
+    assert not [rec for rec in caplog.records if rec.exc_info], [
+        rec.getMessage() for rec in caplog.records if rec.exc_info
+    ]

@@ -119,7 +119,21 @@ class TestErrorShape:
         )
 
     @pytest.mark.parametrize(
-        "query", ["limit=0", "limit=101", "limit=-5", "limit=abc", "cursorId=abc", "cursorId=1.5"]
+        "query",
+        [
+            "limit=0",
+            "limit=101",
+            "limit=-5",
+            "limit=abc",
+            "cursorId=abc",
+            "cursorId=1.5",
+            # text is not read as absent, nor numbers in other spellings converted
+            "limit=null",
+            "cursorId=NULL",
+            "limit=5.0",
+            "limit=1e1",
+            "limit=",
+        ],
     )
     def test_bad_paging_parameters_are_400(self, ws: Workspace, query: str) -> None:
         error(ws.api.get(f"/contact/list?{query}"), 400, query.split("=")[0])

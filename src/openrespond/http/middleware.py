@@ -18,6 +18,7 @@ import random
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import msgspec
 
@@ -152,6 +153,7 @@ class ApiMiddleware:
                             f" exceeded; retry after {decision.retry_after} s"
                         )
             self._check_url(scope)
+            _check_paging(scope.get("query_string", b""))
             self._check_body(scope, st.settings.max_body_bytes)
         except ApiError as err:
             await _send_json(send, err.status, error_response_bytes(err), extra)
@@ -326,6 +328,21 @@ class ApiMiddleware:
                 await state.tx.rollback()  # no-op once committed
                 state.tx = None
         return not again
+
+
+_PAGING = (b"limit=", b"cursorId=")
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,16}")
+
+
+def _check_paging(query: bytes) -> None:
+    """``limit`` and ``cursorId`` are whole numbers, written as such: text such as ``null``,
+    ``5.0`` or ``1e1`` is a 400 rather than read as absent or converted (ranges are the
+    routes' to check)."""
+    if not query or not any(name in query for name in _PAGING):
+        return
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if name in ("limit", "cursorId") and not _WHOLE_NUMBER.fullmatch(value):
+            raise BadRequest(f"query parameter {name}: must be a whole number, got {value[:32]!r}")
 
 
 def _with_body_headers(

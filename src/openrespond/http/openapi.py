@@ -7,6 +7,7 @@ lists, and the rules that tie fields together (custom-field ``dataType``/``type`
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from litestar import Request
@@ -237,7 +238,115 @@ def refine(doc: dict[str, Any]) -> dict[str, Any]:
     )
     for path in optional:
         doc["paths"][path]["post"]["requestBody"]["required"] = False
+    _channel_create(schemas["ChannelCreate"])
+    _paging_parameters(doc)
+    _booleans(schemas)
+    _no_nul(doc)
     return doc
+
+
+# How request bodies may spell a boolean: JSON true/false, and as the body decoder also reads
+# them, 0/1 and "true"/"false"/"1"/"0" in any case.
+_BOOLEAN = {
+    "anyOf": [
+        {"type": "boolean"},
+        {"type": "integer", "enum": [0, 1]},
+        {"type": "string", "pattern": "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[01])$"},
+    ]
+}
+
+
+def _booleans(schemas: dict[str, Any]) -> None:
+    for name in ("WebhookCreate", "WebhookUpdate"):
+        prop = schemas[name]["properties"]["enabled"]
+        branches = prop.get("oneOf", [prop])
+        for i, branch in enumerate(branches):
+            if branch.get("type") == "boolean":
+                kept = {k: v for k, v in branch.items() if k != "type"}
+                branches[i] = {**kept, **copy.deepcopy(_BOOLEAN)}
+        if "oneOf" not in prop:
+            schemas[name]["properties"]["enabled"] = branches[0]
+
+
+# Text holds no NUL character anywhere (no backend stores it alike): a request with one is a
+# 400, so every string the document describes says so.
+NUL_FREE = "^[^\\u0000]*$"
+
+
+_ANY_JSON = {"$ref": "#/components/schemas/NulFreeJson"}
+# Any JSON value without a NUL character in its text or its keys: what unknown fields and
+# free-form objects (a custom payload, template components, driver settings) may hold.
+_NUL_FREE_JSON = {
+    "description": "Any JSON value whose text and keys hold no NUL character",
+    "anyOf": [
+        {"type": ["null", "boolean", "number"]},
+        {"type": "string", "pattern": NUL_FREE},
+        {"type": "array", "items": _ANY_JSON},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": NUL_FREE},
+            "additionalProperties": _ANY_JSON,
+        },
+    ],
+}
+
+
+def _no_nul(doc: dict[str, Any]) -> None:
+    """Every string, key and unknown field of the document is NUL-free."""
+    _nul_free(doc["paths"])
+    schemas = doc["components"]["schemas"]
+    _nul_free(schemas)
+    schemas["NulFreeJson"] = _NUL_FREE_JSON
+
+
+def _nul_free(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "string" and "enum" not in node and "const" not in node:
+            if "pattern" not in node:
+                node["pattern"] = NUL_FREE
+            elif node["pattern"] != NUL_FREE and {"pattern": NUL_FREE} not in node.get("allOf", []):
+                node.setdefault("allOf", []).append({"pattern": NUL_FREE})
+        if node.get("type") == "object" and node is not _NUL_FREE_JSON["anyOf"][3]:
+            node.setdefault("propertyNames", {"pattern": NUL_FREE})
+            if node.get("additionalProperties", {}) == {}:
+                node["additionalProperties"] = _ANY_JSON
+        for key, child in node.items():
+            if key not in ("allOf", "propertyNames", "additionalProperties"):
+                _nul_free(child)
+    elif isinstance(node, list):
+        for child in node:
+            _nul_free(child)
+
+
+def _channel_create(schema: dict[str, Any]) -> None:
+    """Which sources each delivery driver serves."""
+    from openrespond.channels.settings import DRIVER_SOURCES
+
+    schema["allOf"] = [
+        {
+            "if": {"required": ["driver"], "properties": {"driver": {"const": driver}}},
+            "then": {"properties": {"source": {"enum": list(sources)}}},
+        }
+        for driver, sources in DRIVER_SOURCES.items()
+        if sources is not None
+    ]
+
+
+def _paging_parameters(doc: dict[str, Any]) -> None:
+    """``limit`` and ``cursorId`` are whole numbers when given (absent means the default;
+    text such as ``null`` is refused)."""
+    for item in doc["paths"].values():
+        for op in item.values():
+            for param in op.get("parameters", []):
+                if param.get("in") != "query" or param["name"] not in ("limit", "cursorId"):
+                    continue
+                schema = param["schema"]
+                param["schema"] = {
+                    "type": "integer",
+                    "minimum": schema["minimum"],
+                    "maximum": schema["maximum"],
+                    "description": schema.get("description", ""),
+                }
 
 
 def _messages(schemas: dict[str, Any]) -> None:
