@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from openrespond.http.openapi import NUL_FREE
 from tests.conftest import ADMIN_TOKEN, Workspace, admin_client
 from tests.contacts.test_routes import error
 
@@ -217,7 +218,7 @@ def test_admin_token_is_compared_exactly(server_url: str) -> None:
 def test_user_restrictions_are_short_labels_as_the_document_says(ws: Workspace) -> None:
     doc = httpx.get(f"{ws.base}/openapi.json").json()
     items = doc["components"]["schemas"]["UserCreate"]["properties"]["restrictions"]["items"]
-    assert items == {"type": "string", "maxLength": 64}
+    assert items == {"type": "string", "maxLength": 64, "pattern": NUL_FREE}  # no NUL, as all text
     r = ws.control.post(
         f"/control/workspaces/{ws.wid}/users",
         json={"email": "r@example.com", "firstName": "R", "restrictions": ["x" * 65]},
