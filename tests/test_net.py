@@ -41,6 +41,7 @@ from tests.webhooks.receiver import receiving
         # IPv6 forms that lead to a loopback or private IPv4 address
         "::127.0.0.1",  # IPv4-compatible
         "::10.0.0.1",
+        "::ffff:0:7f00:1",  # IPv4-translated (SIIT)
         "64:ff9b::7f00:1",  # NAT64 of 127.0.0.1
         "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
         "64:ff9b:1::7f00:1",  # NAT64 local-use prefix: never public

@@ -247,7 +247,8 @@ def worker(
             await stop.wait()
         return 0, 0
 
-    messages, hooks = _run(work)
+    # A worker may start before `serve` on a new database: it sets the database up too.
+    messages, hooks = _run(work, create=True)
     if once:
         console.print(f"delivered {messages} job(s), posted {hooks} webhook delivery(ies)")
 
@@ -643,6 +644,9 @@ def channel_add(
 
     async def work(db: Database, s: Settings) -> Any:
         sealer = Sealer(await load_secret(db, s))
+        await space.check_channel_settings(
+            db.reader(), workspace, settings=settings, networks=s.networks, driver=driver
+        )
         async with db.transaction() as tx:
             return await space.create_channel(
                 tx,
@@ -690,6 +694,9 @@ def channel_update(
 
     async def work(db: Database, s: Settings) -> Any:
         sealer = Sealer(await load_secret(db, s))
+        await space.check_channel_settings(
+            db.reader(), workspace, settings=settings, networks=s.networks, channel_id=channel_id
+        )
         async with db.transaction() as tx:
             return await space.update_channel(
                 tx,

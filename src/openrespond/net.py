@@ -53,13 +53,16 @@ _NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")
 
 def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     """The IPv4 address an IPv6 address leads to, by any standard embedding: IPv4-mapped
-    (``::ffff:a.b.c.d``), IPv4-compatible (``::a.b.c.d``), NAT64 (``64:ff9b::a.b.c.d``),
-    6to4 (``2002:aabb:ccdd::``) and Teredo (the client's address)."""
+    (``::ffff:a.b.c.d``), IPv4-compatible (``::a.b.c.d``), IPv4-translated
+    (``::ffff:0:a.b.c.d``), NAT64 (``64:ff9b::a.b.c.d``), 6to4 (``2002:aabb:ccdd::``) and
+    Teredo (the client's address)."""
     if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
     value = int(ip)
     if value >> 32 == 0 and value > 1:  # ::a.b.c.d (:: and ::1 are themselves)
         return ipaddress.IPv4Address(value)
+    if value >> 32 == 0xFFFF0000:  # SIIT's IPv4-translated ::ffff:0:a.b.c.d
+        return ipaddress.IPv4Address(value & 0xFFFFFFFF)
     if ip in _NAT64:
         return ipaddress.IPv4Address(value & 0xFFFFFFFF)
     if ip.sixtofour is not None:
@@ -196,29 +199,44 @@ RESOLVE_SECONDS = 3.0
 
 
 async def check_destination(
-    host: str, port: int, networks: Networks, *, field: str, hint: str = ""
+    host: str, port: int, networks: Networks, *, field: str, lookup: bool = True
 ) -> None:
-    """400 naming ``field`` when ``host`` is not a valid name or resolves to an address
-    ``networks`` forbids; a name that does not resolve now (DNS down, not yet published) is
-    accepted, since every connection checks again."""
+    """400 naming ``field`` when ``host`` is not a valid name or is (or, with ``lookup``,
+    resolves to) an address ``networks`` forbids. A name that does not resolve now (DNS down,
+    not yet published) is accepted, since every connection checks again.
+
+    A lookup can take seconds: do it before a write transaction begins (``lookup=False``
+    inside one checks addresses written as such, which needs no DNS)."""
     check_host(host, field=field)
+    if not lookup and not _is_address(host):
+        return
     try:
         await asyncio.wait_for(resolve(host, port, networks), RESOLVE_SECONDS)
     except ForbiddenAddress as exc:
         raise BadRequest(
             f"{field}: {exc}; a private, loopback or link-local address is reached only when"
-            " OPENRESPOND_ALLOW_PRIVATE_NETWORKS allows its network" + hint
+            " OPENRESPOND_ALLOW_PRIVATE_NETWORKS allows its network"
         ) from None
     except (httpx.ConnectError, TimeoutError):
         pass
 
 
-async def check_url_destination(url: str, networks: Networks, *, field: str) -> str:
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+async def check_url_destination(
+    url: str, networks: Networks, *, field: str, lookup: bool = True
+) -> str:
     """``check_url``, then ``check_destination`` for its host and port."""
     check_url(url, field=field)
     parts = urlsplit(url)
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    await check_destination(parts.hostname or "", port, networks, field=field)
+    await check_destination(parts.hostname or "", port, networks, field=field, lookup=lookup)
     return url
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -406,6 +407,88 @@ def test_a_repeated_channel_message_id_keeps_the_deliveries(
             assert [r[1] for r in rows] == ["sent"] * 4
             assert [r[2] for r in rows].count("same-id") == 1
             assert query(path, "SELECT COUNT(*) FROM delivery_jobs") == [(0,)]
+        finally:
+            await db.close()
+
+    asyncio.run(go())
+
+
+class _Stuck:
+    """A driver whose sends take longer than the test: every slot it gets stays busy."""
+
+    inline = False
+
+    def __init__(self) -> None:
+        self.started = 0
+
+    async def send(self, job: Job) -> Outcome:
+        self.started += 1
+        await asyncio.sleep(30)
+        return Outcome(("sent",))
+
+    async def close(self) -> None:
+        pass
+
+    async def record(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+def test_sandbox_deliveries_go_on_while_every_io_slot_is_taken(tmp_path: Path) -> None:
+    """A channel whose sends never finish takes every I/O slot of the worker; messages on a
+    sandbox channel are still delivered at once (they need no slot)."""
+
+    async def go() -> None:
+        path = tmp_path / "full.db"
+        db, _ = await _setup(path, 0)
+        stuck = _Stuck()
+        try:
+            async with db.transaction() as tx:
+                ws = await tx.fetch_val("SELECT MIN(id) FROM workspaces")
+                await tx.execute("UPDATE channels SET driver = 'stuck' WHERE id = 124")
+                for i in range(6):
+                    await messages.send(
+                        tx,
+                        ws,
+                        Identifier("email", "priya@example.com"),
+                        channel_id=124,
+                        message=TextMessage(text=f"stuck {i}"),
+                    )
+            worker = DeliveryWorker(
+                db,
+                name="full",
+                concurrency=4,
+                per_channel=4,
+                drivers={"sandbox": SandboxDriver(), "stuck": stuck},
+            )
+            stop = asyncio.Event()
+            task = asyncio.create_task(worker.run(stop))
+            try:
+                deadline = time.monotonic() + 5
+                while stuck.started < 4 and time.monotonic() < deadline:
+                    await asyncio.sleep(0.01)
+                assert stuck.started == 4 and worker.sending == 4
+                other = open_test_database(path)  # a send from another process: no wake-up
+                await other.connect()
+                async with other.transaction() as tx:
+                    sent = await messages.send(
+                        tx,
+                        ws,
+                        Identifier("email", "priya@example.com"),
+                        channel_id=123,
+                        message=TextMessage(text="sandbox"),
+                    )
+                await other.close()
+                t0 = time.monotonic()
+                while not _deliveries(path) and time.monotonic() - t0 < 5:
+                    await asyncio.sleep(0.01)
+                assert _deliveries(path) == {sent: 1}
+                assert time.monotonic() - t0 < 2
+                assert stuck.started == 4  # the stuck channel got no fifth slot
+            finally:
+                stop.set()
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         finally:
             await db.close()
 

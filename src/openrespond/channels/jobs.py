@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from typing import Any
 
 from openrespond import signals
 from openrespond.db import Connection, Row, Transaction, sql
@@ -42,17 +43,23 @@ async def enqueue(
 _DUE = "run_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
 
 
-async def due_channels(conn: Connection, *, now_ms: int) -> list[Row]:
+async def due_channels(tx: Transaction, *, now_ms: int) -> list[Row]:
     """(id, driver) of every channel with jobs ready to be claimed, by id. The channels
     holding jobs are found by skipping through the channel index (one step a channel,
-    however long its queue)."""
-    return await conn.fetch_all(
+    however long its queue). Jobs queued without their channel (by a server of a version
+    before jobs knew it, during an upgrade) are given it first."""
+    await tx.execute(
+        "UPDATE delivery_jobs SET channel_id = (SELECT m.channel_id FROM messages m"
+        " WHERE m.id = delivery_jobs.message_id) WHERE channel_id IS NULL"
+    )
+    return await tx.fetch_all(
         "WITH RECURSIVE queued(id) AS ("
         " SELECT MIN(channel_id) FROM delivery_jobs"
         " UNION ALL SELECT (SELECT MIN(j.channel_id) FROM delivery_jobs j"
         " WHERE j.channel_id > queued.id) FROM queued WHERE queued.id IS NOT NULL)"
         " SELECT ch.id, ch.driver FROM queued JOIN channels ch ON ch.id = queued.id"
-        f" WHERE EXISTS (SELECT 1 FROM delivery_jobs j WHERE j.channel_id = ch.id AND j.{_DUE})"
+        " WHERE EXISTS (SELECT 1 FROM delivery_jobs j WHERE j.channel_id = ch.id"
+        " AND j.run_at <= ? AND (j.lease_until IS NULL OR j.lease_until <= ?))"
         " ORDER BY ch.id",
         now_ms,
         now_ms,
@@ -85,15 +92,31 @@ async def claim(
     return [r[0] for r in rows]
 
 
-async def due(conn: Connection, *, now_ms: int, skip: Sequence[int] = ()) -> bool:
+async def due(
+    conn: Connection,
+    *,
+    now_ms: int,
+    skip: Sequence[int] = (),
+    drivers: Collection[str] | None = None,
+) -> bool:
     """Whether a job is ready to be claimed on a channel not in ``skip`` (channels this
-    worker cannot take more of now): a read, so an idle worker polls without taking the
-    writer."""
-    not_in = f" AND channel_id NOT IN ({', '.join('?' * len(skip))})" if skip else ""
-    return (
-        await conn.fetch_val(
-            f"SELECT 1 FROM delivery_jobs WHERE {_DUE}{not_in} LIMIT 1", now_ms, now_ms, *skip
+    worker cannot take more of now), and when ``drivers`` are given, on a channel of one of
+    them: a read, so an idle worker polls without taking the writer."""
+    where = "j.run_at <= ? AND (j.lease_until IS NULL OR j.lease_until <= ?)"
+    args: list[Any] = [now_ms, now_ms]
+    if skip:
+        where += f" AND j.channel_id NOT IN ({', '.join('?' * len(skip))})"
+        args += skip
+    if drivers is not None:
+        if not drivers:
+            return False
+        where += (
+            " AND j.channel_id IN (SELECT ch.id FROM channels ch"
+            f" WHERE ch.driver IN ({', '.join('?' * len(drivers))}))"
         )
+        args += sorted(drivers)
+    return (
+        await conn.fetch_val(f"SELECT 1 FROM delivery_jobs j WHERE {where} LIMIT 1", *args)
         is not None
     )
 

@@ -14,13 +14,18 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 import msgspec
 from msgspec import Meta
 
 from openrespond.errors import BadRequest
-from openrespond.net import Networks, check_destination, check_host, check_url
+from openrespond.net import (
+    Networks,
+    check_destination,
+    check_host,
+    check_url,
+    check_url_destination,
+)
 from openrespond.sealing import Sealer
 from openrespond.validation import normalize_email
 
@@ -129,23 +134,26 @@ def prepare(
     return stored
 
 
-async def check_reachable(driver: str, stored: dict[str, Any], networks: Networks | None) -> None:
-    """400 naming the setting when the channel's bridge URL or SMTP host resolves to an
-    address ``networks`` forbids: the same rule as webhooks, checked when the channel is
-    created or changed (and again at every connection)."""
-    if driver not in ("custom_channel", "smtp"):
+async def check_reachable(
+    driver: str, settings: dict[str, Any] | None, networks: Networks | None, *, lookup: bool
+) -> None:
+    """400 naming the setting when the channel's bridge URL or SMTP host is (or, with
+    ``lookup``, resolves to) an address ``networks`` forbids: the webhooks' rule, checked when
+    the channel is created or changed, and again at every connection. ``settings`` as sent
+    (a malformed value is left to ``prepare``); look names up before the write transaction
+    begins, since that can take seconds."""
+    if driver not in ("custom_channel", "smtp") or not settings:
         return
     if networks is None:
         raise RuntimeError(f"a {driver} channel is checked against the allowed networks")
     if driver == "custom_channel":
-        base = str(stored["apiBaseUrl"])
-        parts = urlsplit(base)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        await check_destination(parts.hostname or "", port, networks, field="settings.apiBaseUrl")
-    else:
-        await check_destination(
-            str(stored["host"]), int(stored["port"]), networks, field="settings.host"
-        )
+        base = settings.get("apiBaseUrl")
+        if isinstance(base, str):
+            await check_url_destination(base, networks, field="settings.apiBaseUrl", lookup=lookup)
+        return
+    host, port = settings.get("host"), settings.get("port", 587)
+    if isinstance(host, str) and isinstance(port, int) and 0 < port < 65536:
+        await check_destination(host, port, networks, field="settings.host", lookup=lookup)
 
 
 def secret(settings: dict[str, Any], driver: str, sealer: Sealer) -> str | None:

@@ -39,6 +39,10 @@ __all__ = ["DeliveryWorker", "backoff_ms"]
 
 log = logging.getLogger("openrespond.worker")
 
+# Channels one claim looks at (SQLite takes at most 500 terms in one statement); whose turn
+# it is moves on from claim to claim.
+MAX_CHANNELS_PER_CLAIM = 200
+
 
 def backoff_ms(attempts: int, *, base_ms: int = 1000, cap_ms: int = 600_000) -> int:
     """Exponential backoff with full jitter for the given attempt number (1-based)."""
@@ -77,7 +81,9 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._room = asyncio.Event()  # a send was recorded: its slot is free
         self._finished = asyncio.Event()  # a send has its outcome
-        self._sending: collections.Counter[int] = collections.Counter()  # by channel
+        self._inline = frozenset(n for n, d in self.drivers.items() if getattr(d, "inline", False))
+        self._by_channel: collections.Counter[int] = collections.Counter()  # sends in flight
+        self.sending = 0  # sends claimed and not yet recorded, all channels
         self._done: list[tuple[Job, Outcome]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_channel: int | None = None
@@ -86,13 +92,13 @@ class DeliveryWorker:
         """Look for work now instead of at the next poll."""
         self._wake.set()
 
-    def _inline(self, driver: str) -> bool:
-        return bool(getattr(self.drivers.get(driver), "inline", False))
-
-    @property
-    def sending(self) -> int:
-        """Sends claimed and not yet recorded."""
-        return sum(self._sending.values())
+    def _freed(self, job: Job) -> None:
+        """``job``'s send is over (recorded, or abandoned): its slot is free."""
+        self.sending -= 1
+        self._by_channel[job.channel_id] -= 1
+        if self._by_channel[job.channel_id] <= 0:
+            del self._by_channel[job.channel_id]
+        self._room.set()
 
     async def _dispatch(self) -> int:
         """Claim due jobs, in turn per channel: inline ones are delivered and finished in
@@ -101,12 +107,15 @@ class DeliveryWorker:
         now = _now_ms()
         async with self.db.transaction(urgent=True) as tx:
             due = await jobs.due_channels(tx, now_ms=now)
-            order = fair.rotate([r[0] for r in due], self._last_channel)
+            order = fair.rotate([r[0] for r in due], self._last_channel)[:MAX_CHANNELS_PER_CLAIM]
+            drivers = {r[0]: r[1] for r in due}
             io = {
-                r[0]: self.per_channel - self._sending[r[0]] for r in due if not self._inline(r[1])
+                c: self.per_channel - self._by_channel[c]
+                for c in order
+                if drivers[c] not in self._inline
             }
             quotas = fair.shares(min(room, self.batch), io, order)
-            inline = {r[0]: self.batch for r in due if self._inline(r[1])}
+            inline = {c: self.batch for c in order if drivers[c] in self._inline}
             quotas.update(fair.shares(self.batch - sum(quotas.values()), inline, order))
             if not quotas:
                 return 0
@@ -115,12 +124,13 @@ class DeliveryWorker:
                 tx, owner=self.name, now_ms=now, lease_ms=self.lease_ms, quotas=quotas
             )
             claimed = [_job(row) for row in await jobs.jobs_for(tx, self.name, ids)]
-            here = [job for job in claimed if self._inline(job.driver)]
+            here = [job for job in claimed if job.driver in self._inline]
             if here:
                 await self._finish(tx, here, [await self._send(job) for job in here])
         for job in claimed:
-            if not self._inline(job.driver):
-                self._sending[job.channel_id] += 1
+            if job.driver not in self._inline:
+                self.sending += 1
+                self._by_channel[job.channel_id] += 1
                 task = asyncio.create_task(self._send_one(job))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
@@ -131,24 +141,25 @@ class DeliveryWorker:
             outcome = await self._send(job)
         except asyncio.CancelledError:
             # Stopping past the grace period: nothing to record; the lease is handed back.
-            self._sending[job.channel_id] -= 1
-            self._room.set()
+            self._freed(job)
             raise
         self._done.append((job, outcome))
         self._finished.set()
 
     async def _finish_sent(self) -> int:
-        """Finish every send that has its outcome, in one transaction; how many."""
+        """Finish every send that has its outcome, in one transaction; how many. If that
+        transaction fails, the outcomes wait for the next try (while the leases last)."""
         done, self._done = self._done, []
         if not done:
             return 0
         try:
             async with self.db.transaction(urgent=True) as tx:
                 await self._finish(tx, [job for job, _ in done], [o for _, o in done])
-        finally:
-            for job, _ in done:
-                self._sending[job.channel_id] -= 1
-            self._room.set()
+        except BaseException:
+            self._done[:0] = done
+            raise
+        for job, _ in done:
+            self._freed(job)
         return len(done)
 
     async def run_once(self) -> int:
@@ -162,7 +173,7 @@ class DeliveryWorker:
 
     async def _finish(self, tx: Transaction, batch: list[Job], outcomes: list[Outcome]) -> None:
         """Record each outcome and drop its job, for the jobs this worker still holds."""
-        now = int(time.time())
+        now_ms = _now_ms()
         done: list[tuple[Job, Outcome]] = []
         counts: collections.Counter[tuple[str, str, str]] = collections.Counter()
         for job, outcome in zip(batch, outcomes, strict=True):
@@ -170,7 +181,7 @@ class DeliveryWorker:
                 wait = outcome.retry_in_ms
                 if wait is None:
                     wait = backoff_ms(job.attempts, base_ms=self.retry_base_ms, cap_ms=3_600_000)
-                run_at = _now_ms() + wait
+                run_at = now_ms + wait
                 if run_at - job.queued_ms <= self.deadline_ms:
                     log.info(
                         "message %s: attempt %s failed, will be retried: %s",
@@ -216,11 +227,11 @@ class DeliveryWorker:
         for labels, n in counts.items():
             metrics.count_on_commit(tx, metrics.MESSAGES.labels(*labels), n)
         if done:
-            await self._record(tx, done, now)
+            await self._record(tx, done, now_ms)
 
-    async def _record(self, tx: Transaction, done: list[tuple[Job, Outcome]], now: int) -> None:
+    async def _record(self, tx: Transaction, done: list[tuple[Job, Outcome]], now_ms: int) -> None:
         """Statuses and channel message ids of finished jobs, a few statements per batch."""
-        now_ms = max(now * 1000, int(time.time() * 1000))
+        now = now_ms // 1000
         deliveries = [
             messages_repo.Delivery(
                 message_id=job.message_id,
@@ -300,21 +311,24 @@ class DeliveryWorker:
         while not stop.is_set():
             self._wake.clear()
             self._room.clear()
-            full = self.sending >= self.concurrency
-            await signals.wait_any(
-                self.poll_seconds, stop, self._room if full else self._wake, self._room
-            )
+            await signals.wait_any(self.poll_seconds, stop, self._wake, self._room)
             if self._room.is_set():
                 return
-            if full:
-                continue
             if self._wake.is_set():
                 # Let sends that arrive together share one batch (and its commit).
                 await _wait(stop, self.coalesce_seconds)
                 return
-            busy = [c for c, n in self._sending.items() if n >= self.per_channel]
+            # Work this worker can take now: any channel's, short of the channels (or, with
+            # every slot taken, all the I/O drivers) it has no room for.
+            full = self.sending >= self.concurrency
+            busy = [c for c, n in self._by_channel.items() if n >= self.per_channel]
             try:
-                if await jobs.due(self.db.reader(), now_ms=_now_ms(), skip=busy):
+                if await jobs.due(
+                    self.db.reader(),
+                    now_ms=_now_ms(),
+                    skip=busy,
+                    drivers=self._inline if full else None,
+                ):
                     return
             except Exception:
                 log.exception("delivery poll failed; retrying in 1 s")
@@ -340,6 +354,7 @@ class DeliveryWorker:
         signals.deliveries.connect(self.db, self.wake)
         recorder_stop = asyncio.Event()
         recorder = asyncio.create_task(self._recorder(recorder_stop))
+        cancelled = False  # the grace period ran out: sends are abandoned, leases handed back
         try:
             while not stop.is_set():
                 try:
@@ -351,14 +366,16 @@ class DeliveryWorker:
                 if claimed >= self.batch:
                     continue  # a full batch: more is probably due
                 await self._idle(stop)
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
         finally:
             signals.deliveries.disconnect(self.db, self.wake)
-            cancelled = False
             try:
-                if self._tasks:
+                if self._tasks and not cancelled:
                     await asyncio.wait(tuple(self._tasks))
             except asyncio.CancelledError:
-                cancelled = True  # the grace period ran out: the leases are handed back
+                cancelled = True
             for task in tuple(self._tasks):
                 task.cancel()
             recorder_stop.set()

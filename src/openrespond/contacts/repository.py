@@ -107,12 +107,7 @@ async def lock_id(
     conn: Connection, ws: int, contact_id: int, *, remove: bool = False
 ) -> Row | None:
     """``lock`` by id."""
-    return await conn.fetch_one(
-        f"{SELECT} WHERE c.workspace_id = ? AND c.id = ?"
-        f"{sql.for_update(conn.dialect, remove=remove)}",
-        ws,
-        contact_id,
-    )
+    return await lock(conn, ws, Identifier("id", contact_id), remove=remove)
 
 
 async def owner_of(

@@ -307,6 +307,10 @@ async def create_channel(
 ) -> s.ChannelCreated:
     require_workspace(request, wid)
     settings, token = channel_settings.with_token(data.driver, data.settings)
+    networks = request.app.state.settings.networks
+    await space.check_channel_settings(
+        read_conn(request), wid, settings=settings, networks=networks, driver=data.driver
+    )
     row = await space.create_channel(
         await write_tx(request),
         wid,
@@ -316,7 +320,7 @@ async def create_channel(
         settings=settings,
         channel_id=data.id,
         sealer=request.app.state.sealer,
-        networks=request.app.state.settings.networks,
+        networks=networks,
     )
     custom = data.driver == "custom_channel"
     return s.ChannelCreated(
@@ -345,6 +349,10 @@ async def update_channel(
     request: Req, wid: PathId, channelId: PathId, data: JSONBody[s.ChannelUpdate]
 ) -> s.ControlChannel:
     require_workspace(request, wid)
+    networks = request.app.state.settings.networks
+    await space.check_channel_settings(
+        read_conn(request), wid, settings=data.settings, networks=networks, channel_id=channelId
+    )
     row = await space.update_channel(
         await write_tx(request),
         wid,
@@ -352,7 +360,7 @@ async def update_channel(
         name=data.name,
         settings=data.settings,
         sealer=request.app.state.sealer,
-        networks=request.app.state.settings.networks,
+        networks=networks,
     )
     return _control_channel(row)
 

@@ -93,8 +93,8 @@ async def create_field(tx: Transaction, ws: int, body: CustomFieldCreate) -> Cus
     else:
         allowed = None
     slug = body.slug or slugify(name)
-    # Twice at most: an insert that loses to a concurrent create of the same name or slug
-    # writes nothing, and the second look sees the winner.
+    # An insert that loses to a concurrent create of the same name or slug writes nothing,
+    # and the next look sees the winner (a third look only if that one was deleted).
     for _ in range(3):
         existing = await repo.by_name(tx, ws, name)
         if existing is not None:

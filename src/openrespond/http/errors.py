@@ -117,7 +117,9 @@ def _integrity(request: Request[Any, Any, Any], exc: IntegrityError) -> Response
 
 def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
     """Input nested past what a decoder can follow (the API middleware refuses such bodies
-    before this; other routes meet it here)."""
+    before this; other routes meet it here). Logged with its stack, in case it was not the
+    input that recursed."""
+    log.warning("recursion on %s %s (answered 400)", request.method, request.url.path, exc_info=exc)
     return _response(400, {"code": 400, "message": "request body: JSON nested too deeply"})
 
 

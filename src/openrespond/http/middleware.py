@@ -364,7 +364,9 @@ async def _abandon(state: RequestState) -> None:
 # How deep JSON bodies may nest: far more than any request needs (a list filter is five
 # levels), far less than what exhausts a decoder's recursion.
 MAX_DEPTH = 64
-_NESTING = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+# A string, closed or not (an unclosed one runs to the end in one match, so the scan stays
+# linear), or a bracket.
+_NESTING = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{}]', re.DOTALL)
 
 
 def refuse_deep(body: bytes, limit: int = MAX_DEPTH) -> None:

@@ -386,15 +386,27 @@ def _messages(schemas: dict[str, Any]) -> None:
     }
 
 
-class RefinedJsonPlugin(JsonRenderPlugin):
+class _Once:
+    """Renders a document the first time it is asked for (the app's document never
+    changes), refined, and answers those bytes afterwards."""
+
+    _rendered: tuple[int, bytes] | None = None
+
+    def _cached(self, openapi_schema: dict[str, Any], make: Any) -> bytes:
+        if self._rendered is None or self._rendered[0] != id(openapi_schema):
+            self._rendered = (id(openapi_schema), make(refine(openapi_schema)))
+        return self._rendered[1]
+
+
+class RefinedJsonPlugin(_Once, JsonRenderPlugin):
     """Serves the refined document as JSON."""
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        return self.render_json(request, refine(openapi_schema))
+        return self._cached(openapi_schema, lambda doc: self.render_json(request, doc))
 
 
-class RefinedSwaggerPlugin(SwaggerRenderPlugin):
+class RefinedSwaggerPlugin(_Once, SwaggerRenderPlugin):
     """Swagger UI over the refined document."""
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, refine(openapi_schema))
+        return self._cached(openapi_schema, lambda doc: super(_Once, self).render(request, doc))

@@ -9,7 +9,8 @@ httptools protocol, which ``uvicorn[standard]`` makes its default) changes that:
 - parse errors, oversized URLs (414) and heads (431) are answered ``{"code", "message"}``;
 - a request whose head does not arrive within ``header_timeout`` of the connection opening
   (or of the previous response), or whose body does not arrive within ``body_timeout`` of
-  its head, gets a 408 and the connection is closed (an idle connection is closed quietly);
+  its head (plus a second for every 64 KiB it announces), gets a 408 and the connection is
+  closed (an idle connection is closed quietly);
 - past ``max_connections`` open connections, a new one gets a 503 and is closed;
 - an application that fails before starting its answer yields a JSON 500.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import weakref
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -41,6 +43,8 @@ log = logging.getLogger("openrespond.http")
 # this a 431: far above what any client of the API sends.
 MAX_URL = 8192
 MAX_HEAD = 16384
+# The slowest upload a body's deadline allows for, beyond ``body_timeout``: bytes a second.
+MIN_BODY_RATE = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,20 @@ class _Reject(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+_GUARDED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _guarded(app: Any) -> Any:
+    """``json_guard(app)``, made once per application (not per connection)."""
+    try:
+        found = _GUARDED.get(app)
+        if found is None:
+            found = _GUARDED[app] = json_guard(app)
+    except TypeError:  # an application that cannot be weakly referenced
+        return json_guard(app)
+    return found
 
 
 def json_guard(app: Any) -> Any:
@@ -155,8 +173,9 @@ class GuardedProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limits = _limits
-        self.app = json_guard(self.app)
-        self.limit_concurrency = None  # its 503 is text; the connection cap replaces it
+        self.app = _guarded(self.app)
+        # uvicorn's --limit-concurrency answers in text: the connection cap replaces it.
+        self.limit_concurrency = None
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
@@ -179,14 +198,22 @@ class GuardedProtocol(HttpToolsProtocol):
             self._timer = None
         self._phase = phase
         if phase is not None:
-            delay = self.limits.header_timeout if phase == "head" else self.limits.body_timeout
+            delay = self.limits.header_timeout if phase == "head" else self._body_time()
             self._timer = self.loop.call_later(delay, self._on_timeout)
+
+    def _body_time(self) -> float:
+        """The body's deadline: ``body_timeout``, plus a second for every 64 KiB it
+        announces (a large body on a slow link still arrives; a stalled one does not)."""
+        for name, value in self.headers or ():
+            if name == b"content-length" and value.isdigit():
+                return self.limits.body_timeout + int(value) / MIN_BODY_RATE
+        return self.limits.body_timeout
 
     def _on_timeout(self) -> None:
         self._timer = None
         if self.transport.is_closing():
             return
-        idle = self._phase == "head" and not self._head_started()
+        idle = self._phase == "head" and not self._began
         answered = self._phase == "body" and self.cycle is not None and self.cycle.response_complete
         if idle or answered:
             self.transport.close()  # nothing to answer: as a keep-alive timeout does
@@ -212,13 +239,6 @@ class GuardedProtocol(HttpToolsProtocol):
         """uvicorn calls this inside its ``except`` for a request it cannot parse."""
         status, message = self._parse_error(sys.exc_info()[1])
         self._reject(status, message)
-
-    def handle_websocket_upgrade(self, *args: Any) -> None:
-        self._set_phase(None)
-        super().handle_websocket_upgrade(*args)
-
-    def _head_started(self) -> bool:
-        return self._began
 
     def _parse_error(self, exc: BaseException | None) -> tuple[int, str]:
         context = getattr(exc, "__context__", None)

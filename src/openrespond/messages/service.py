@@ -315,9 +315,10 @@ async def _sender(
     fields = _profile_fields(profile)
     for _ in range(5):
         contact_id = await _find_sender(tx, ws, channel_id, caps, address)
-        if contact_id is None:
-            # Creating: one request at a time per address (a platform id has no unique index
-            # to decide between two first messages).
+        if contact_id is None and caps.addressing == "platform":
+            # A platform id has no unique index to decide between two first messages: one
+            # request at a time per address creates the contact. (For a phone or an email,
+            # the index on contacts decides.)
             await sql.lock_name(tx, f"sender:{ws}:{channel_id}:{address}")
             contact_id = await _find_sender(tx, ws, channel_id, caps, address)
         if contact_id is None:
@@ -353,13 +354,9 @@ async def _create_sender(
     contact_id = await contacts.create_if_free(tx, ws, contact)
     if contact_id is not None:
         return contact_id
-    if await _address_taken(tx, ws, caps, address):
-        return None
+    if caps.addressing in ("phone", "email") and await contacts_repo.find_id(
+        tx, ws, Identifier(caps.addressing, address)
+    ):
+        return None  # the address itself was taken: the caller looks again
     kept = {k: v for k, v in fields.items() if k not in ("email", "phone") or k == caps.addressing}
     return await contacts.create_if_free(tx, ws, ContactCreate(first_name=first[:255], **kept))
-
-
-async def _address_taken(tx: Transaction, ws: int, caps: Capabilities, address: str) -> bool:
-    if caps.addressing not in ("phone", "email"):
-        return False
-    return await contacts_repo.find_id(tx, ws, Identifier(caps.addressing, address)) is not None

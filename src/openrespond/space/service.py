@@ -28,6 +28,7 @@ __all__ = [
     "add_lifecycle_stage",
     "channel_from_row",
     "closing_note_from_row",
+    "check_channel_settings",
     "create_channel",
     "create_template",
     "create_user",
@@ -317,7 +318,8 @@ async def create_channel(
     if channel_id is not None and not 0 < channel_id < 2**53:
         raise BadRequest("id must be a positive integer")
     stored = channel_settings.prepare(driver, source, settings, sealer=sealer)
-    await channel_settings.check_reachable(driver, stored, networks)
+    # Addresses only: names were looked up before the transaction (check_channel_settings).
+    await channel_settings.check_reachable(driver, stored, networks, lookup=False)
     try:
         new_id = await repo.insert_channel(
             tx,
@@ -334,6 +336,26 @@ async def create_channel(
     row = await repo.get_channel(tx, ws, new_id)
     assert row is not None
     return row
+
+
+async def check_channel_settings(
+    conn: Connection,
+    ws: int,
+    *,
+    settings: dict[str, Any] | None,
+    networks: Networks,
+    driver: str | None = None,
+    channel_id: int | None = None,
+) -> None:
+    """Look up where new delivery settings point (the bridge's or SMTP server's name), before
+    the write transaction that stores them begins: a lookup can take seconds. The driver is
+    given (a new channel) or read (channel ``channel_id``; one that does not exist is left to
+    the write to answer)."""
+    if driver is None and channel_id is not None:
+        row = await repo.get_channel(conn, ws, channel_id)
+        driver = None if row is None else row["driver"]
+    if driver is not None:
+        await channel_settings.check_reachable(driver, settings, networks, lookup=True)
 
 
 async def get_channel(conn: Connection, ws: int, channel_id: int) -> Row:
@@ -373,7 +395,7 @@ async def update_channel(
             sealer=sealer,
             current=json.loads(current["settings"] or "{}"),
         )
-        await channel_settings.check_reachable(current["driver"], stored, networks)
+        await channel_settings.check_reachable(current["driver"], stored, networks, lookup=False)
         encoded = json.dumps(stored)
     if not await repo.update_channel(tx, ws, channel_id, name=name, settings=encoded):
         raise NotFound(f"channel {channel_id} not found")

@@ -69,10 +69,11 @@ async def page(conn: Connection, ws: int, cursor: Cursor) -> PageRows:
 
 
 async def ensure(conn: Connection, ws: int, names: list[str], now: int) -> list[int]:
-    """Ids of the named tags, creating the missing ones."""
+    """Ids of the named tags, creating the missing ones (in name order, so that two requests
+    creating the same tags do not wait for each other in opposite orders)."""
     await conn.execute_many(
         "INSERT INTO tags (workspace_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        [(ws, n, now) for n in names],
+        [(ws, n, now) for n in sorted(names)],
     )
     marks = ",".join("?" * len(names))
     rows = await conn.fetch_all(

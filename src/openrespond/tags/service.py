@@ -71,8 +71,8 @@ async def create_tag(tx: Transaction, ws: int, body: TagCreate) -> Tag:
     """Create; the same tag again answers the existing one; other attributes -> 409."""
     name = clean_names([body.name], field="name")[0]
     _check_color(body.color_code)
-    # Twice at most: an insert that loses to a concurrent create of the same name writes
-    # nothing, and the second look sees the winner.
+    # An insert that loses to a concurrent create of the same name writes nothing, and the
+    # next look sees the winner (a third look only if that one was deleted).
     for _ in range(3):
         existing = await repo.by_name(tx, ws, name)
         if existing is not None:

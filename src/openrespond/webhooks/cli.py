@@ -71,6 +71,7 @@ def webhooks_add(
 
     async def work(db: Database, s: Settings) -> Any:
         sealer = Sealer(await load_secret(db, s))
+        await service.check_destination(body.url, s.networks)  # before the transaction
         async with db.transaction() as t:
             return await service.create(t, workspace, body, sealer=sealer, networks=s.networks)
 
@@ -116,6 +117,7 @@ def webhooks_update(
     body = _convert(raw, WebhookUpdate)
 
     async def work(db: Database, s: Settings) -> Any:
+        await service.check_destination(body.url, s.networks)  # before the transaction
         async with db.transaction() as t:
             return await service.update(t, workspace, webhook_id, body, networks=s.networks)
 

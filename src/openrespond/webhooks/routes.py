@@ -55,6 +55,7 @@ async def create_webhook(
     request: Req, wid: PathId, data: JSONBody[WebhookCreate]
 ) -> WebhookCreated:
     require_workspace(request, wid)
+    await service.check_destination(data.url, _networks(request))  # before the transaction
     return await service.create(
         await write_tx(request), wid, data, sealer=_sealer(request), networks=_networks(request)
     )
@@ -82,6 +83,7 @@ async def update_webhook(
     request: Req, wid: PathId, webhookId: PathId, data: JSONBody[WebhookUpdate]
 ) -> Webhook:
     require_workspace(request, wid)
+    await service.check_destination(data.url, _networks(request))  # before the transaction
     return await service.update(
         await write_tx(request), wid, webhookId, data, networks=_networks(request)
     )

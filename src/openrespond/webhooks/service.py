@@ -45,10 +45,13 @@ __all__ = [
 PURPOSE = "webhook signing key"
 
 
-async def check_destination(url: str, networks: Networks, *, field: str = "url") -> str:
-    """A well-formed URL whose host does not resolve to an address ``networks`` forbids (a
-    name that does not resolve yet is accepted; the worker checks at every connection)."""
-    return await check_url_destination(url, networks, field=field)
+async def check_destination(url: str | None, networks: Networks, *, lookup: bool = True) -> None:
+    """400 when ``url`` is malformed or its host is (with ``lookup``: resolves to) an address
+    ``networks`` forbids (a name that does not resolve yet is accepted; the worker checks at
+    every connection). Look names up before the write transaction begins: it can take
+    seconds; inside one, ``lookup=False`` checks addresses written as such."""
+    if url is not None:
+        await check_url_destination(url, networks, field="url", lookup=lookup)
 
 
 def _events(types: list[str]) -> list[str]:
@@ -80,7 +83,8 @@ async def create(
     tx: Transaction, ws: int, body: WebhookCreate, *, sealer: Sealer, networks: Networks
 ) -> WebhookCreated:
     await require_workspace(tx, ws)
-    url = await check_destination(body.url, networks)
+    await check_destination(body.url, networks, lookup=False)
+    url = body.url
     key = body.signing_key or new_key()
     hook_id = await repo.insert(
         tx,
@@ -111,7 +115,8 @@ async def update(
     await _get(tx, ws, hook_id)
     cols: dict[str, object] = {}
     if body.url is not None:
-        cols["url"] = await check_destination(body.url, networks)
+        await check_destination(body.url, networks, lookup=False)
+        cols["url"] = body.url
     if body.events is not None:
         cols["events"] = json.dumps(_events(list(body.events)))
     if body.description is not None:

@@ -216,11 +216,14 @@ class WebhookWorker:
     # -- recording -------------------------------------------------------------------------
 
     async def _record(self) -> int:
-        """Record every finished post in one transaction; how many."""
+        """Record every finished post in one transaction; how many. If that transaction
+        fails, the results wait for the next try (while the leases last)."""
         done, self._done = self._done, []
         if not done:
             return 0
-        finished = done  # every one frees its slot, recorded or not (a lease lost)
+        # Kept apart from ``done``, which narrows to the leases still held: every finished
+        # post frees its slot, whether it is recorded or its lease was lost.
+        finished = done
         now_ms = _now_ms()
         try:
             async with self.db.transaction(urgent=True) as tx:
@@ -251,11 +254,15 @@ class WebhookWorker:
                 )
                 for kind, n in kinds.items():
                     metrics.count_on_commit(tx, metrics.WEBHOOK_DELIVERIES.labels(kind), n)
-        finally:
-            self._inflight -= len(finished)
-            for r in finished:
-                self._by_hook[r.webhook_id] -= 1
-            self._room.set()
+        except BaseException:
+            self._done[:0] = finished
+            raise
+        self._inflight -= len(finished)
+        for r in finished:
+            self._by_hook[r.webhook_id] -= 1
+            if self._by_hook[r.webhook_id] <= 0:
+                del self._by_hook[r.webhook_id]
+        self._room.set()
         return len(done)
 
     async def _outcome(self, tx: Transaction, r: _Result, now_ms: int) -> repo.Outcome:
@@ -355,6 +362,9 @@ class WebhookWorker:
         async with self._client_ctx() as client:
             self._client = client
             recorder = asyncio.create_task(self._recorder(recorder_stop))
+            # Cancelled (the grace period ran out): posts in flight are abandoned, the cleanup
+            # below still runs, and the cancellation is passed on after it.
+            cancelled = False
             try:
                 while not stop.is_set():
                     try:
@@ -367,13 +377,13 @@ class WebhookWorker:
                         continue
                     await self._maybe_purge()
                     await self._idle(stop)
+            except asyncio.CancelledError:
+                cancelled = True
+                raise
             finally:
                 signals.events.disconnect(self.db, self.wake)
-                # Cancelled (the grace period ran out) while waiting for posts in flight: the
-                # cleanup below still runs, and the cancellation is passed on after it.
-                cancelled = False
                 try:
-                    if self._tasks:
+                    if self._tasks and not cancelled:
                         await asyncio.wait(tuple(self._tasks), timeout=self.timeout_seconds + 1)
                 except asyncio.CancelledError:
                     cancelled = True
