@@ -194,9 +194,21 @@ def test_upgrading_to_fair_queues_keeps_queued_work_and_delivers_it(tmp_path: Pa
                 "SELECT message_id, channel_id FROM delivery_jobs ORDER BY message_id"
             )
             assert [tuple(r) for r in rows] == [(11, 7), (12, 7)]
-            assert await DeliveryWorker(db, name="after-upgrade").run_once() == 2
+            # a server still on the old version (a rolling upgrade) queues without the channel
+            async with db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO messages (id, workspace_id, contact_id, channel_id, traffic,"
+                    " type, content, statuses, status, created_at, updated_at) VALUES"
+                    ' (13, 1, 3, 7, \'outgoing\', \'text\', \'{"type":"text","text":"hi"}\','
+                    " '[]', 'pending', 0, 0)"
+                )
+                await tx.execute(
+                    "INSERT INTO delivery_jobs (workspace_id, message_id, run_at, queued_ms,"
+                    " created_at) VALUES (1, 13, 0, 0, 0)"
+                )
+            assert await DeliveryWorker(db, name="after-upgrade").run_once() == 3
             statuses = await db.reader().fetch_all("SELECT status FROM messages ORDER BY id")
-            assert [r[0] for r in statuses] == ["delivered", "delivered"]
+            assert [r[0] for r in statuses] == ["delivered"] * 3
         finally:
             await db.close()
 

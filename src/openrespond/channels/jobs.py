@@ -9,6 +9,7 @@ from openrespond import signals
 from openrespond.db import Connection, Row, Transaction, sql
 
 __all__ = [
+    "adopt",
     "cancel_for_message",
     "claim",
     "due",
@@ -46,12 +47,7 @@ _DUE = "run_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
 async def due_channels(tx: Transaction, *, now_ms: int) -> list[Row]:
     """(id, driver) of every channel with jobs ready to be claimed, by id. The channels
     holding jobs are found by skipping through the channel index (one step a channel,
-    however long its queue). Jobs queued without their channel (by a server of a version
-    before jobs knew it, during an upgrade) are given it first."""
-    await tx.execute(
-        "UPDATE delivery_jobs SET channel_id = (SELECT m.channel_id FROM messages m"
-        " WHERE m.id = delivery_jobs.message_id) WHERE channel_id IS NULL"
-    )
+    however long its queue)."""
     return await tx.fetch_all(
         "WITH RECURSIVE queued(id) AS ("
         " SELECT MIN(channel_id) FROM delivery_jobs"
@@ -63,6 +59,15 @@ async def due_channels(tx: Transaction, *, now_ms: int) -> list[Row]:
         " ORDER BY ch.id",
         now_ms,
         now_ms,
+    )
+
+
+async def adopt(tx: Transaction) -> int:
+    """Give jobs queued without their channel (by a server of a version before jobs knew
+    it) their message's channel; how many."""
+    return await tx.execute(
+        "UPDATE delivery_jobs SET channel_id = (SELECT m.channel_id FROM messages m"
+        " WHERE m.id = delivery_jobs.message_id) WHERE channel_id IS NULL"
     )
 
 

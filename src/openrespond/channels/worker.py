@@ -6,10 +6,10 @@ are claimed again. In-process for ``serve``; ``openrespond worker`` runs more al
 
 Jobs of inline drivers (the sandbox) are claimed, delivered and finished in one transaction.
 Jobs whose driver does I/O (a custom-channel bridge, an SMTP server) are sent concurrently,
-at most ``concurrency`` at a time and ``per_channel`` a channel, and each is recorded as soon
-as its answer comes (together with the others finished meanwhile): a slow or dead bridge
-holds only its own channel's slots, and nobody waits for its answers. Claims go round the
-channels with due work, a slot each in turn.
+at most ``concurrency`` at a time and ``per_channel`` (half of them) a channel, and each is
+recorded as soon as its answer comes (together with the others finished meanwhile): a slow or
+dead bridge holds only its own channel's share of the slots, and nobody waits for its answers.
+Claims go round the channels with due work, a slot each in turn.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ log = logging.getLogger("openrespond.worker")
 # Channels one claim looks at (SQLite takes at most 500 terms in one statement); whose turn
 # it is moves on from claim to claim.
 MAX_CHANNELS_PER_CLAIM = 200
+ADOPT_EVERY_SECONDS = 30.0
 
 
 def backoff_ms(attempts: int, *, base_ms: int = 1000, cap_ms: int = 600_000) -> int:
@@ -64,7 +65,7 @@ class DeliveryWorker:
         retry_base_ms: int = 1000,
         deadline_seconds: float = 24 * 3600,
         concurrency: int = 64,
-        per_channel: int = 8,
+        per_channel: int = 32,
         drivers: dict[str, Driver] | None = None,
     ) -> None:
         self.db = db
@@ -87,6 +88,7 @@ class DeliveryWorker:
         self._done: list[tuple[Job, Outcome]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_channel: int | None = None
+        self._next_adoption = 0.0
 
     def wake(self) -> None:
         """Look for work now instead of at the next poll."""
@@ -106,6 +108,11 @@ class DeliveryWorker:
         room = self.concurrency - self.sending
         now = _now_ms()
         async with self.db.transaction(urgent=True) as tx:
+            if time.monotonic() >= self._next_adoption:
+                # Jobs queued without their channel (by a server of a version before jobs
+                # knew it, during an upgrade) are given it, now and then.
+                self._next_adoption = time.monotonic() + ADOPT_EVERY_SECONDS
+                await jobs.adopt(tx)
             due = await jobs.due_channels(tx, now_ms=now)
             order = fair.rotate([r[0] for r in due], self._last_channel)[:MAX_CHANNELS_PER_CLAIM]
             drivers = {r[0]: r[1] for r in due}
@@ -340,6 +347,8 @@ class DeliveryWorker:
             self._finished.clear()
             if not self._done:
                 await signals.wait_any(0.5, stop, self._finished)
+                # Let sends finishing together share one transaction.
+                await _wait(stop, self.coalesce_seconds)
             try:
                 await self._finish_sent()
             except Exception:

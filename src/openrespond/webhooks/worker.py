@@ -2,7 +2,7 @@
 
 Deliveries are leased like delivery jobs, so a worker that dies leaves nothing behind for
 longer than its lease and two workers never post the same attempt. Up to ``concurrency``
-posts are in flight, at most ``per_endpoint`` to one subscription, and claims go round the
+posts are in flight, at most ``per_endpoint`` (half of them) to one subscription, and claims go round the
 subscriptions with due deliveries a slot each in turn: an endpoint that is slow or times out
 with a backlog holds only its own slots, and the others' events keep their latency.
 Finished posts are recorded together in one short transaction. A
@@ -87,7 +87,7 @@ class WebhookWorker:
         *,
         name: str | None = None,
         concurrency: int = 64,
-        per_endpoint: int = 8,
+        per_endpoint: int = 32,
         lease_seconds: float = 30.0,
         poll_seconds: float = 0.01,
         timeout_seconds: float = 10.0,
