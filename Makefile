@@ -39,8 +39,12 @@ test: install-test
 conformance: install
 	scripts/conformance.sh
 
+# Style gates (CI runs them before the suite): lint rules, formatting, the import layers of
+# pyproject.toml's [tool.importlinter], and types (strict on src/ and tests/).
 lint: install-test
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 
 bench: install-test

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from openrespond.webhooks.listen import lifespan, read_body
+from openrespond.asgi import lifespan, read_body
 
 _ids = itertools.count(1)
 

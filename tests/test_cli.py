@@ -41,7 +41,8 @@ def test_commands_do_not_create_a_database_they_only_read(tmp_path: Path) -> Non
     ):
         result = runner.invoke(app, args, env=env)
         assert result.exit_code == 1, (args, result.output)
-        assert f"no database at {missing}" in result.output and "migrate" in result.output
+        assert f"no database at {missing}" in result.output
+        assert "migrate" in result.output
         assert not missing.exists()
     assert "schema at version" in run(env, "migrate")
     assert missing.exists()
@@ -57,9 +58,11 @@ def test_migrate_reports_the_schema_version(env: dict[str, str]) -> None:
 def test_demo_is_idempotent_and_prints_a_stable_token(env: dict[str, str]) -> None:
     first = run(env, "demo").strip().splitlines()
     second = run(env, "demo").strip().splitlines()
-    assert first == second and first[0] == "demo workspace 1"
+    assert first == second
+    assert first[0] == "demo workspace 1"
     workspaces = json.loads(run(env, "workspace", "list", "--json"))
-    assert len(workspaces) == 1 and workspaces[0]["demo"] is True
+    assert len(workspaces) == 1
+    assert workspaces[0]["demo"] is True
     users = json.loads(run(env, "user", "list", "-w", "1", "--json"))
     assert len(users) == 2
 
@@ -160,12 +163,14 @@ def test_errors_are_plain_words_and_exit_non_zero(
 
 def test_bad_configuration_stops_with_one_line(tmp_path: Path) -> None:
     result = runner.invoke(app, ["migrate"], env={"OPENRESPOND_DATABASE_URL": "mysql://x"})
-    assert result.exit_code == 2 and "OPENRESPOND_DATABASE_URL" in result.output
+    assert result.exit_code == 2
+    assert "OPENRESPOND_DATABASE_URL" in result.output
 
 
 def test_serve_outside_demo_needs_an_admin_token(env: dict[str, str]) -> None:
     result = runner.invoke(app, ["serve"], env={**env, "OPENRESPOND_ADMIN_TOKEN": ""})
-    assert result.exit_code == 2 and "OPENRESPOND_ADMIN_TOKEN" in result.output
+    assert result.exit_code == 2
+    assert "OPENRESPOND_ADMIN_TOKEN" in result.output
 
 
 def test_sandbox_and_worker_commands(env: dict[str, str]) -> None:
@@ -215,10 +220,10 @@ def test_sandbox_and_worker_commands(env: dict[str, str]) -> None:
                 message=TextMessage(text="Hello Nia"),
             )
 
-    from openrespond.cli import _run
+    from openrespond.clitools import run as run_work  # what the CLI's commands run through
     from openrespond.settings import Settings
 
-    message_id = _run(reply, Settings.from_env(env))
+    message_id = run_work(reply, Settings.from_env(env))
     assert "delivered 1 job(s)" in run(env, "worker", "--once")
     sent = json.loads(run(env, "sandbox", "sent", "-w", "1", "--channel", "123", "--json"))
     assert [(s["messageId"], s["address"]) for s in sent] == [(message_id, "+60123000111")]
@@ -302,5 +307,7 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_and_starts_nothing(tmp_path:
     assert proc.returncode == 1, proc
     assert proc.stdout == ""  # no banner, no token
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and f"127.0.0.1:{port}" in lines[0] and "in use" in lines[0], lines
+    assert len(lines) == 1, lines
+    assert f"127.0.0.1:{port}" in lines[0], lines
+    assert "in use" in lines[0], lines
     assert not db.exists()  # nothing was prepared either

@@ -73,7 +73,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def test_every_request_passes_as_written(demo: str) -> None:
     reqs = requests()
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    results = {}
+    results: dict[str, httpx.Response] = {}
     with httpx.Client(headers=headers) as client:
         for name in ORDER:
             http = reqs[name]
@@ -96,7 +96,8 @@ def test_every_request_passes_as_written(demo: str) -> None:
     assert "ada@example.com" in [c["email"] for c in results["List contacts"].json()["items"]]
     sent = results["Get a message"].json()
     assert sent["message"] == {"type": "text", "text": "Hello from respond.io"}
-    assert sent["channelId"] == 123 and sent["traffic"] == "outgoing"
+    assert sent["channelId"] == 123
+    assert sent["traffic"] == "outgoing"
     assert sent["status"][0]["value"] == "pending"
     assert results["Create a comment"].json()["text"] == "Following up @[agent@example.com]"
     assert results["Create a tag"].json()["name"] == "vip"
@@ -116,7 +117,8 @@ def test_demo_workspace_holds_the_contract_data(demo: str) -> None:
         users = client.get(f"{demo}/v2/space/user").json()["items"]
         assert {u["email"] for u in users} == {"agent@example.com", "owner@example.com"}
         channels = client.get(f"{demo}/v2/space/channel").json()["items"]
-        assert channels[0]["id"] == 123 and channels[0]["source"] == "whatsapp_cloud"
+        assert channels[0]["id"] == 123
+        assert channels[0]["source"] == "whatsapp_cloud"
         assert (
             client.get(f"{demo}/v2/space/channel/123/template").json()["items"][0]["name"]
             == "hello_world"

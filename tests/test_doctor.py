@@ -62,14 +62,15 @@ LOOPBACK = {"OPENRESPOND_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8"}
 
 
 def test_a_healthy_deployment_passes(deployment: Any) -> None:
-    url, path, w = deployment
+    url, path, _w = deployment
     before = query(path, "SELECT COUNT(*) FROM schema_migrations")
     code, checks = doctor(url, OPENRESPOND_ADMIN_TOKEN="admin-token-0123456789", **LOOPBACK)
     assert code == 0, checks
     assert checks["database"][0] == checks["schema"][0] == "ok"
     assert "current" in checks["schema"][1]
     endpoints = {k: v for k, v in checks.items() if k.startswith("endpoint of")}
-    assert len(endpoints) == 2 and all(level == "ok" for level, _ in endpoints.values()), endpoints
+    assert len(endpoints) == 2, endpoints
+    assert all(level == "ok" for level, _ in endpoints.values()), endpoints
     assert checks["delivery queue"] == ("ok", "0 waiting")
     assert "admin token" not in checks
     assert query(path, "SELECT COUNT(*) FROM schema_migrations") == before
@@ -82,10 +83,13 @@ def test_endpoints_are_judged_by_the_ssrf_rules(deployment: Any) -> None:
     assert code == 1
     for name, (level, detail) in checks.items():
         if name.startswith("endpoint of"):
-            assert level == "fail" and "OPENRESPOND_ALLOW_PRIVATE_NETWORKS" in detail, detail
+            assert level == "fail", detail
+            assert "OPENRESPOND_ALLOW_PRIVATE_NETWORKS" in detail, detail
     assert checks["admin token"][0] == "warn"
     level, detail = checks["allowed networks"]
-    assert level == "warn" and "127.0.0.0/8" in detail and "server" in detail, detail
+    assert level == "warn", detail
+    assert "127.0.0.0/8" in detail, detail
+    assert "server" in detail, detail
 
 
 def test_from_a_plain_shell_endpoints_are_judged_as_the_server_judges_them(
@@ -97,9 +101,12 @@ def test_from_a_plain_shell_endpoints_are_judged_as_the_server_judges_them(
     code, checks = doctor(url, OPENRESPOND_ADMIN_TOKEN="admin-token-0123456789")
     assert code == 0, checks
     level, detail = checks["allowed networks"]
-    assert level == "ok" and "127.0.0.0/8" in detail and "as the server allows" in detail
+    assert level == "ok"
+    assert "127.0.0.0/8" in detail
+    assert "as the server allows" in detail
     endpoints = [v for k, v in checks.items() if k.startswith("endpoint of")]
-    assert len(endpoints) == 2 and all(level == "ok" for level, _ in endpoints), endpoints
+    assert len(endpoints) == 2, endpoints
+    assert all(level == "ok" for level, _ in endpoints), endpoints
 
 
 def test_unreachable_disabled_and_stale(deployment: Any) -> None:
@@ -126,11 +133,15 @@ def test_unreachable_disabled_and_stale(deployment: Any) -> None:
     code, checks = doctor(url, **LOOPBACK)
     assert code == 1
     [(level, detail)] = [v for k, v in checks.items() if k.startswith("endpoint of channel")]
-    assert level == "fail" and f"127.0.0.1:{port} does not accept connections" in detail
+    assert level == "fail"
+    assert f"127.0.0.1:{port} does not accept connections" in detail
     [(level, detail)] = [v for k, v in checks.items() if k.startswith("endpoint of webhook")]
-    assert level == "warn" and "410 Gone" in detail
+    assert level == "warn"
+    assert "410 Gone" in detail
     level, detail = checks["delivery queue"]
-    assert level == "warn" and "1 waiting" in detail and "workers" in detail
+    assert level == "warn"
+    assert "1 waiting" in detail
+    assert "workers" in detail
 
 
 def test_schema_behind_or_ahead_of_this_build(deployment: Any) -> None:
@@ -140,30 +151,37 @@ def test_schema_behind_or_ahead_of_this_build(deployment: Any) -> None:
         "DELETE FROM schema_migrations WHERE version = (SELECT MAX(version) FROM schema_migrations)",
     )
     code, checks = doctor(url, **LOOPBACK)
-    assert code == 1 and checks["schema"][0] == "fail"
-    assert "pending" in checks["schema"][1] and "openrespond migrate" in checks["schema"][1]
+    assert code == 1
+    assert checks["schema"][0] == "fail"
+    assert "pending" in checks["schema"][1]
+    assert "openrespond migrate" in checks["schema"][1]
     query(
         path, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 0)"
     )
     code, checks = doctor(url, **LOOPBACK)
-    assert code == 1 and "newer openrespond" in checks["schema"][1]
+    assert code == 1
+    assert "newer openrespond" in checks["schema"][1]
 
 
 def test_configuration_and_stores(tmp_path: Path) -> None:
     code, checks = doctor("sqlite:///x.db", OPENRESPOND_PORT="eighty")
-    assert code == 1 and checks == {
+    assert code == 1
+    assert checks == {
         "configuration": ("fail", "OPENRESPOND_PORT must be an integer, got 'eighty'")
     }
     code, checks = doctor(f"postgresql://user:hunter2@127.0.0.1:{closed_port()}/x")
-    assert code == 1 and checks["database"][0] == "fail"
-    assert "hunter2" not in checks["database"][1] and "***" in checks["database"][1]
+    assert code == 1
+    assert checks["database"][0] == "fail"
+    assert "hunter2" not in checks["database"][1]
+    assert "***" in checks["database"][1]
 
 
 @pytest.mark.skipif(POSTGRES, reason="a missing database file is SQLite's")
 def test_a_missing_database_file_is_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.db"
     code, checks = doctor(f"sqlite:///{missing}")
-    assert code == 1 and "no database file" in checks["database"][1]
+    assert code == 1
+    assert "no database file" in checks["database"][1]
     assert not missing.exists()
 
 
@@ -176,14 +194,13 @@ def test_metrics_directory_and_redis(deployment: Any, tmp_path: Path) -> None:
         **LOOPBACK,
     )
     assert code == 1
-    assert (
-        checks["metrics directory"][0] == "fail"
-        and "not a directory" in checks["metrics directory"][1]
-    )
+    assert checks["metrics directory"][0] == "fail"
+    assert "not a directory" in checks["metrics directory"][1]
     assert checks["redis"][0] == "fail"
     (tmp_path / "present").mkdir()
     code, checks = doctor(url, OPENRESPOND_METRICS_DIR=str(tmp_path / "present"), **LOOPBACK)
-    assert checks["metrics directory"][0] == "ok" and not list((tmp_path / "present").iterdir())
+    assert checks["metrics directory"][0] == "ok"
+    assert not list((tmp_path / "present").iterdir())
 
 
 def test_redacted_hides_only_the_password() -> None:

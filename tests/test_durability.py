@@ -39,7 +39,8 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
             assert r.status_code == 200
     finally:
         server.kill()
-    assert server.proc is not None and server.proc.returncode == -9
+    assert server.proc is not None
+    assert server.proc.returncode == -9
     with (
         ServerProcess(db, "--demo", env=env) as again,
         httpx.Client(base_url=f"{again.url}/v2", headers=headers) as api,
@@ -155,7 +156,9 @@ def test_events_in_flight_are_delivered_after_sigkill(tmp_path: Path) -> None:
         "OPENRESPOND_WEBHOOK_TIMEOUT_SECONDS": "1",
     }
     # Slow answers keep posts in flight when the server dies; some first attempts fail.
-    script = [(500, {}, 0.2) if i % 5 == 0 else (200, {}, 2.0) for i in range(30)]
+    script: list[tuple[int, dict[str, str], float]] = [
+        (500, {}, 0.2) if i % 5 == 0 else (200, {}, 2.0) for i in range(30)
+    ]
     with receiving(script=script) as rx:
         server = ServerProcess(db, "--demo", env=env).start()
         try:

@@ -249,7 +249,7 @@ OWN_WORKSPACE_ONLY = {
 
 def app_routes() -> set[tuple[str, str]]:
     app = create_app(make_settings(__import__("pathlib").Path("/nonexistent/unused.db")))
-    out = set()
+    out: set[tuple[str, str]] = set()
     for route in app.routes:
         if not (route.path.startswith("/v2") or route.path.startswith("/control")):
             continue
@@ -296,7 +296,8 @@ def test_workspace_a_gets_404_for_every_object_of_b(
     assert not failures, "\n".join(failures)
     # B is untouched
     got = other.api.get(f"/contact/id:{b_objects['contact']}").json()
-    assert got["firstName"] == "Bee" and got["tags"] == ["b-only-tag"]
+    assert got["firstName"] == "Bee"
+    assert got["tags"] == ["b-only-tag"]
     assert len(other.api.get("/space/user").json()["items"]) == 2
     assert other.api.get(f"/space/custom_field/{b_objects['field']}").status_code == 200
     assert other.api.get(f"/contact/id:{b_objects['contact']}/message/list").json()["items"]
@@ -311,7 +312,8 @@ def test_b_objects_named_inside_a_requests_are_not_found(
         f"/contact/id:{mine}/message",
         json={"channelId": b_objects["channel"], "message": {"type": "text", "text": "x"}},
     )
-    assert r.status_code == 404 and "channel" in r.json()["message"]
+    assert r.status_code == 404
+    assert "channel" in r.json()["message"]
     r = ws.api.get(f"/contact/id:{mine}/message/{b_objects['message']}")
     assert r.status_code == 404
     W = f"/control/workspaces/{ws.wid}"
@@ -325,7 +327,8 @@ def test_b_objects_named_inside_a_requests_are_not_found(
             "message": {"type": "text", "text": "x"},
         },
     )
-    assert own.status_code == 404 and own.json()["code"] == 404
+    assert own.status_code == 404
+    assert own.json()["code"] == 404
     status = httpx_request(
         ws, "POST", f"{W}/sandbox/messages/{b_objects['message']}/status", {"status": "read"}
     )
@@ -345,9 +348,11 @@ def test_b_objects_named_inside_a_requests_are_not_found(
             if path.endswith("/webhooks"):
                 continue  # A's own list and create
             r = httpx_request(ws, method, path, body)
-            assert r.status_code == 404 and r.json()["code"] == 404, (method, path, r.text)
+            assert r.status_code == 404, (method, path, r.text)
+            assert r.json()["code"] == 404, (method, path, r.text)
     hook = other.control.get(f"/control/workspaces/{other.wid}/webhooks/{b_objects['webhook']}")
-    assert hook.status_code == 200 and hook.json()["enabled"] is False
+    assert hook.status_code == 200
+    assert hook.json()["enabled"] is False
 
 
 def test_own_workspace_routes_never_show_b(
@@ -382,7 +387,8 @@ def test_own_workspace_routes_never_show_b(
         ("POST", "/control/workspaces", {"name": "x"}),
     ):
         r = httpx_request(ws, method, path, body)
-        assert r.status_code == 403 and r.json()["code"] == 403
+        assert r.status_code == 403
+        assert r.json()["code"] == 403
 
 
 def httpx_request(ws: Workspace, method: str, path: str, body: Any) -> Any:

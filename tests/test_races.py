@@ -150,7 +150,8 @@ def test_overlapping_merges_keep_every_tag_message_and_comment(server: Server) -
                 survivors = {a: everything}
             else:
                 # A took B first; the merge into B found no B
-                assert first.json()["code"] == 404 and str(b) in first.json()["message"]
+                assert first.json()["code"] == 404
+                assert str(b) in first.json()["message"]
                 survivors = {a: sorted([names["a"], names["b"]]), c: [names["c"]]}
             for cid, held in survivors.items():
                 assert _holdings(server, api, cid) == {
@@ -181,13 +182,15 @@ def test_a_contact_is_removed_once(server: Server) -> None:
             assert sorted(statuses) == [200, 404, 404], [r.text for r in answers]
             for r in answers:
                 if r.status_code == 404:
-                    assert r.json()["code"] == 404 and r.json()["message"]
+                    assert r.json()["code"] == 404
+                    assert r.json()["message"]
             winner = statuses.index(200)
             assert api.get(f"/contact/id:{s}").status_code == 404
             if winner < 2:
                 primary = (p1, p2)[winner]
                 held = _holdings(server, api, primary)
-                assert f"ro{n}s" in held["tags"] and f"ro{n}s" in held["messages"]
+                assert f"ro{n}s" in held["tags"]
+                assert f"ro{n}s" in held["messages"]
                 assert f"ro{n}s" in held["comments"]
             leftover = server.rows("SELECT COUNT(*) FROM messages WHERE contact_id = ?", s)
             assert leftover == [(0,)]
@@ -304,7 +307,8 @@ def test_every_duplicate_of_fifty_creates_names_the_contact(server: Server) -> N
             for r in answers:
                 if r.status_code == 409:
                     body = r.json()
-                    assert body["code"] == 409 and body["contactId"] == winner, body
+                    assert body["code"] == 409, body
+                    assert body["contactId"] == winner, body
 
 
 def test_fifty_creates_of_one_tag_or_custom_field_answer_the_same_one(server: Server) -> None:

@@ -9,10 +9,14 @@ from openrespond.settings import ConfigError, Settings
 
 def test_defaults() -> None:
     s = Settings.from_env({})
-    assert s.database_url == "sqlite:///openrespond.db" and s.sqlite_path == "openrespond.db"
+    assert s.database_url == "sqlite:///openrespond.db"
+    assert s.sqlite_path == "openrespond.db"
     assert (s.host, s.port) == ("127.0.0.1", 8000)
-    assert s.rate_limit_per_second == 50 and s.rate_limit_burst == 100
-    assert s.admin_token is None and s.demo_token is None and s.public_url is None
+    assert s.rate_limit_per_second == 50
+    assert s.rate_limit_burst == 100
+    assert s.admin_token is None
+    assert s.demo_token is None
+    assert s.public_url is None
 
 
 def test_postgresql_url_and_redis() -> None:
@@ -47,7 +51,8 @@ def test_everything_from_environment() -> None:
     )
     assert s.sqlite_path == "/var/lib/openrespond/data.db"
     assert (s.host, s.port, s.public_url) == ("0.0.0.0", 9000, "https://crm.example.com")
-    assert s.rate_limit_per_second == 5 and s.rate_limit_burst == 10
+    assert s.rate_limit_per_second == 5
+    assert s.rate_limit_burst == 10
 
 
 @pytest.mark.parametrize(
@@ -128,7 +133,8 @@ def test_webhook_settings() -> None:
     import ipaddress
 
     s = Settings.from_env({})
-    assert s.webhook_retry_seconds == 3 * 24 * 3600 and s.webhook_timeout_seconds == 10
+    assert s.webhook_retry_seconds == 3 * 24 * 3600
+    assert s.webhook_timeout_seconds == 10
     assert not s.networks.permits(ipaddress.ip_address("127.0.0.1"))
     s = Settings.from_env(
         {
@@ -136,5 +142,6 @@ def test_webhook_settings() -> None:
             "OPENRESPOND_RETRY_BASE_MS": "50",
         }
     )
-    assert s.networks.permits(ipaddress.ip_address("127.0.0.1")) and s.retry_base_ms == 50
+    assert s.networks.permits(ipaddress.ip_address("127.0.0.1"))
+    assert s.retry_base_ms == 50
     assert not s.networks.permits(ipaddress.ip_address("10.0.0.1"))

@@ -845,7 +845,7 @@ def sandbox_sent(
     as_json: AsJson = False,
 ) -> None:
     """What a sandbox channel delivered, oldest first."""
-    from openrespond.http.pagination import parse_cursor
+    from openrespond.db.paging import parse_cursor
     from openrespond.sandbox import service
 
     async def work(db: Database, _: Settings) -> list[Any]:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
+from openrespond import common
 from openrespond.contacts import repository as contacts_repo
 from openrespond.db import Connection, Database, Transaction
 from openrespond.identifiers import Identifier
@@ -34,7 +33,7 @@ HELLO_WORLD = [
 
 async def seed_demo(tx: Transaction, ws: int) -> None:
     """Give workspace ``ws`` whatever of the demo data it lacks (fixed ids where still free)."""
-    now = int(time.time())
+    now = common.now()
     channels = {row["name"]: row for row in await repo.all_channels(tx, ws)}
     whatsapp = channels.get("Sandbox WhatsApp") or await space.create_channel(
         tx,

@@ -66,7 +66,9 @@ async def diagnose(env: dict[str, str] | None = None) -> list[Check]:
     except ConfigError as exc:
         return [Check("configuration", "fail", str(exc))]
     checks += _configuration(settings, env)
-    if settings.dialect == "sqlite" and not os.path.exists(settings.sqlite_path):
+    if settings.dialect == "sqlite" and not await asyncio.to_thread(
+        os.path.exists, settings.sqlite_path
+    ):
         checks.append(
             Check(
                 "database",

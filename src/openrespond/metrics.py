@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
-
-from openrespond.channels import jobs
-from openrespond.webhooks import repository as webhooks
 
 __all__ = [
     "CONTENT_TYPE",
@@ -127,23 +125,17 @@ def count_on_commit(tx: Any, child: Any, n: int = 1) -> None:
     tx.on_commit(lambda: child.inc(n))
 
 
-async def _queue_gauges(db: Any) -> list[GaugeMetricFamily]:
-    """Depth and oldest age of the delivery and webhook queues, as the database has them."""
+# A queue's name, what it holds, and how to read (depth, oldest queued ms) from a connection.
+Queue = tuple[str, str, Callable[[Any], Awaitable[tuple[int, int | None]]]]
+
+
+async def _queue_gauges(db: Any, queues: Sequence[Queue]) -> list[GaugeMetricFamily]:
+    """Depth and oldest age of each queue, as the database has them."""
     now_ms = time.time() * 1000
     reader = db.reader()
     out = []
-    for name, what, (depth_now, oldest) in (
-        (
-            "delivery",
-            "Outgoing messages waiting for delivery (due, leased or backing off)",
-            await jobs.queue_stats(reader),
-        ),
-        (
-            "webhook",
-            "Webhook deliveries pending (due, in flight or backing off)",
-            await webhooks.queue_stats(reader),
-        ),
-    ):
+    for name, what, stats in queues:
+        depth_now, oldest = await stats(reader)
         depth = GaugeMetricFamily(f"openrespond_{name}_queue_depth", what + ".")
         depth.add_metric([], float(depth_now))
         age = GaugeMetricFamily(
@@ -180,12 +172,12 @@ def serve_http(port: int, host: str = "127.0.0.1") -> None:
     start_http_server(port, addr=host, registry=_registry())
 
 
-async def render(db: Any) -> bytes:
+async def render(db: Any, queues: Sequence[Queue] = ()) -> bytes:
     """The Prometheus text of every metric: this process's (or every process's, from the
-    shared directory) and the database's queue gauges."""
+    shared directory) and the database's ``queues`` gauges."""
     counted = generate_latest(_registry())
     try:
-        gauges = await _queue_gauges(db)
+        gauges = await _queue_gauges(db, queues)
     except Exception:  # an unreachable database must not hide the counters
         gauges = []
     up = GaugeMetricFamily(

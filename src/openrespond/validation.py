@@ -10,18 +10,18 @@ from openrespond.errors import BadRequest
 
 __all__ = [
     "ASCII_SPACE",
-    "NON_BLANK",
-    "clean",
     "COUNTRY_CODES",
+    "E164_PATTERN",
+    "EMAIL_PATTERN",
     "LANGUAGE_CODES",
+    "NON_BLANK",
+    "URL_PATTERN",
+    "clean",
     "normalize_country_code",
     "normalize_email",
     "normalize_language",
     "normalize_phone",
     "normalize_url",
-    "E164_PATTERN",
-    "EMAIL_PATTERN",
-    "URL_PATTERN",
 ]
 
 EMAIL_MAX = 254

@@ -67,12 +67,15 @@ def test_creation_shows_the_token_once_and_stores_it_sealed(
 ) -> None:
     channel = _channel(ws, bridge.url)
     token = channel["token"]
-    assert channel["driver"] == "custom_channel" and len(token) >= 32
+    assert channel["driver"] == "custom_channel"
+    assert len(token) >= 32
     assert channel["webhookUrl"] == f"{ws.base}/custom/channel/webhook/"
     (settings,) = db_rows("SELECT settings FROM channels WHERE id = ?", channel["id"])
-    assert token not in settings[0] and json.loads(settings[0])["token"].startswith("v1:")
+    assert token not in settings[0]
+    assert json.loads(settings[0])["token"].startswith("v1:")
     listed = ws.control.get(f"/control/workspaces/{ws.wid}/channels").text
-    assert token not in listed and token not in ws.api.get("/space/channel").text
+    assert token not in listed
+    assert token not in ws.api.get("/space/channel").text
     # renaming keeps the token; a given token is used as it is
     r = ws.control.put(
         f"/control/workspaces/{ws.wid}/channels/{channel['id']}",
@@ -169,7 +172,8 @@ def test_bad_channel_settings_are_refused(
 ) -> None:
     before = db_rows("SELECT COUNT(*) FROM channels WHERE workspace_id = ?", ws.wid)
     r = ws.control.post(f"/control/workspaces/{ws.wid}/channels", json={"name": "x", **body})
-    assert r.status_code == 400 and word in r.json()["message"], r.text
+    assert r.status_code == 400, r.text
+    assert word in r.json()["message"], r.text
     assert db_rows("SELECT COUNT(*) FROM channels WHERE workspace_id = ?", ws.wid) == before
 
 
@@ -185,7 +189,8 @@ def test_a_message_goes_to_the_bridge_and_takes_its_mid(ws: Workspace, bridge: R
     record = _wait_status(ws, contact, message_id, "sent")
     assert record["channelMessageId"] == "bridge-hello"
     (req,) = bridge.requests
-    assert req.path == "/message" and req.headers["authorization"] == f"Bearer {channel['token']}"
+    assert req.path == "/message"
+    assert req.headers["authorization"] == f"Bearer {channel['token']}"
     assert json.loads(req.body) == {
         "channelId": str(channel["id"]),
         "contactId": "+60123456789",
@@ -243,7 +248,8 @@ def test_5xx_and_garbage_are_retried_until_the_bridge_answers(ws: Workspace) -> 
             json={"channelId": channel["id"], "message": {"type": "text", "text": "x"}},
         )
         record = _wait_status(ws, contact, r.json()["messageId"], "sent")
-        assert record["channelMessageId"] == "m-77" and len(bridge.requests) == 3
+        assert record["channelMessageId"] == "m-77"
+        assert len(bridge.requests) == 3
 
 
 def test_incoming_events_create_the_contact_once_per_mid(
@@ -273,14 +279,16 @@ def test_incoming_events_create_the_contact_once_per_mid(
     assert r.status_code == 200, r.text
     assert [e["result"] for e in r.json()["results"]] == ["stored", "stored"]
     contact = ws.api.get("/contact/phone:+60199999999").json()
-    assert contact["firstName"] == "Nia" and contact["email"] == "nia@example.com"
+    assert contact["firstName"] == "Nia"
+    assert contact["email"] == "nia@example.com"
     assert contact["status"] == "open"
     items = ws.api.get(f"/contact/id:{contact['id']}/message/list").json()["items"]
     assert [(m["traffic"], m["channelMessageId"]) for m in items] == [
         ("outgoing", "echo-1"),
         ("incoming", "in-1"),
     ]
-    assert items[0]["sender"]["source"] == "echo" and items[0]["status"][-1]["value"] == "sent"
+    assert items[0]["sender"]["source"] == "echo"
+    assert items[0]["status"][-1]["value"] == "sent"
     again = _hook(ws, channel["token"], body)
     assert [e["result"] for e in again.json()["results"]] == ["duplicate", "duplicate"]
     assert db_rows("SELECT COUNT(*) FROM messages WHERE channel_id = ?", channel["id"]) == [(2,)]
@@ -463,7 +471,8 @@ def test_bad_incoming_requests_store_nothing(
     body = json.loads(json.dumps(body).replace('"CHANNEL"', json.dumps(str(channel["id"]))))
     r = _hook(ws, token, body)
     assert r.status_code == status, r.text
-    assert r.json()["code"] == status and r.json()["message"]
+    assert r.json()["code"] == status
+    assert r.json()["message"]
     assert db_rows("SELECT COUNT(*) FROM messages WHERE channel_id = ?", channel["id"]) == [(0,)]
 
 
@@ -553,7 +562,8 @@ def test_channels_with_drivers_from_the_command_line(tmp_path: Any) -> None:
         tmp_path / "cli.db", "SELECT settings FROM channels WHERE id = ?", channel["id"]
     )
     stored = json.loads(settings)
-    assert stored["apiBaseUrl"] == "https://b2.example.com" and token not in settings
+    assert stored["apiBaseUrl"] == "https://b2.example.com"
+    assert token not in settings
     assert stored["token"].startswith("v1:")
 
 
@@ -579,7 +589,9 @@ def test_a_bridge_that_is_down_is_retried_and_the_api_stays_responsive(
         if rows and rows[0][0] >= 2:
             break
         time.sleep(0.05)
-    assert rows and rows[0][0] >= 2 and "bridge unreachable" in rows[0][1]
+    assert rows
+    assert rows[0][0] >= 2
+    assert "bridge unreachable" in rows[0][1]
     t0 = time.monotonic()
     assert ws.api.get(f"/contact/id:{contact}").status_code == 200
     assert time.monotonic() - t0 < 1
@@ -603,7 +615,8 @@ def test_a_channel_cannot_be_changed_to_point_at_a_forbidden_address(
             f"/control/workspaces/{ws.wid}/channels/{channel['id']}",
             json={"settings": {"apiBaseUrl": url}},
         )
-        assert r.status_code == 400 and "settings.apiBaseUrl" in r.json()["message"], r.text
+        assert r.status_code == 400, r.text
+        assert "settings.apiBaseUrl" in r.json()["message"], r.text
     assert db_rows("SELECT settings FROM channels WHERE id = ?", channel["id"]) == before
 
 
@@ -645,7 +658,8 @@ def test_a_refused_bridge_address_fails_the_message_at_once(bridge: Receiver) ->
             await driver.close()
 
     outcome = asyncio.run(send())
-    assert outcome.statuses == ("failed",) and not outcome.retry, outcome
+    assert outcome.statuses == ("failed",), outcome
+    assert not outcome.retry, outcome
     assert "refused" in (outcome.error or "")
     assert bridge.requests == []
 

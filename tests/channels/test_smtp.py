@@ -58,7 +58,7 @@ class Inbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))  # type: ignore[arg-type]
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
         return "250 Message accepted"
 
     def wait(self, count: int, timeout: float = 10) -> list[tuple[str, list[str], Any]]:
@@ -166,11 +166,14 @@ def test_an_email_arrives_as_sent_and_the_password_stays_sealed(
     record = _wait_status(ws, contact, message_id, "sent")
     assert sender == "support@acme.example"
     assert sorted(rcpts) == ["ada@example.com", "audit@example.com", "cc@example.com"]
-    assert mail["From"] == "Acme Support <support@acme.example>" and mail["To"] == "ada@example.com"
-    assert mail["Cc"] == "cc@example.com" and mail["Bcc"] is None
+    assert mail["From"] == "Acme Support <support@acme.example>"
+    assert mail["To"] == "ada@example.com"
+    assert mail["Cc"] == "cc@example.com"
+    assert mail["Bcc"] is None
     assert mail["Subject"] == "Your order"
     body = mail.get_content()
-    assert "It has shipped." in body and "invoice.pdf: https://files.example.com/inv-7.pdf" in body
+    assert "It has shipped." in body
+    assert "invoice.pdf: https://files.example.com/inv-7.pdf" in body
     assert record["channelMessageId"] == mail["Message-ID"]
     (settings,) = db_rows("SELECT settings FROM channels WHERE id = ?", channel["id"])
     assert PASSWORD not in settings[0]
@@ -197,7 +200,8 @@ def test_attachments_can_be_fetched_and_attached_within_a_size_cap(
         ((_, _, mail),) = inbox.wait(1)
         _wait_status(ws, contact, message_id, "sent")
         (part,) = list(mail.iter_attachments())
-        assert part.get_filename() == "terms.pdf" and part.get_content_type() == "application/pdf"
+        assert part.get_filename() == "terms.pdf"
+        assert part.get_content_type() == "application/pdf"
         assert part.get_content() == pdf
         small = _channel(ws, port, attachments="attach", maxAttachmentBytes=10)
         failed = _send(
@@ -223,10 +227,8 @@ def test_refused_recipients_fail_and_deferred_ones_are_retried(
     failed = _send(ws, gone, channel["id"], {"type": "text", "text": "hello"})
     later = _send(ws, busy, channel["id"], {"type": "text", "text": "hello"})
     record = _wait_status(ws, gone, failed, "failed")
-    assert (
-        "550" in record["status"][-1]["message"]
-        and "no such mailbox" in record["status"][-1]["message"]
-    )
+    assert "550" in record["status"][-1]["message"]
+    assert "no such mailbox" in record["status"][-1]["message"]
     _wait_status(ws, busy, later, "sent")
     assert [rcpts for _, rcpts, _ in inbox.wait(1)] == [["busy@example.com"]]
 
@@ -257,7 +259,8 @@ def test_bad_smtp_settings_are_refused(ws: Workspace, settings: dict[str, Any], 
         f"/control/workspaces/{ws.wid}/channels",
         json={"name": "Mail", "source": "other_email", "driver": "smtp", "settings": settings},
     )
-    assert r.status_code == 400 and word in r.json()["message"], r.text
+    assert r.status_code == 400, r.text
+    assert word in r.json()["message"], r.text
     r = ws.control.post(
         f"/control/workspaces/{ws.wid}/channels",
         json={
@@ -267,7 +270,8 @@ def test_bad_smtp_settings_are_refused(ws: Workspace, settings: dict[str, Any], 
             "settings": {"host": "h", "from": "a@b.io"},
         },
     )
-    assert r.status_code == 400 and "source" in r.json()["message"]
+    assert r.status_code == 400
+    assert "source" in r.json()["message"]
 
 
 def _certificate(tmp: Path) -> tuple[Path, Path]:
@@ -393,10 +397,13 @@ def test_starttls_is_used_and_the_certificate_checked(tmp_path: Path) -> None:
         sent, untrusted, forbidden = asyncio.run(sends())
         assert sent.statuses == ("sent",), sent
         (_, rcpts, mail) = inbox.wait(5)[0]
-        assert rcpts == ["ada@example.com"] and "over TLS" in mail.get_content()
-        assert untrusted.retry and "certificate" in (untrusted.error or "").lower()
+        assert rcpts == ["ada@example.com"]
+        assert "over TLS" in mail.get_content()
+        assert untrusted.retry
+        assert "certificate" in (untrusted.error or "").lower()
         # refused by the network rules: failed at once, never retried
-        assert not forbidden.retry and forbidden.statuses == ("failed",)
+        assert not forbidden.retry
+        assert forbidden.statuses == ("failed",)
         assert "refused" in (forbidden.error or "")
         assert len(inbox.messages) == 5
         assert sealer.open(sealer.seal("x", purpose=PURPOSE), purpose=PURPOSE) == "x"

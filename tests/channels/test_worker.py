@@ -15,7 +15,8 @@ import pytest
 from openrespond import signals
 from openrespond.channels import jobs
 from openrespond.channels.drivers import DRIVERS, Job, Outcome, SandboxDriver
-from openrespond.channels.worker import DeliveryWorker, backoff_ms
+from openrespond.channels.worker import DeliveryWorker
+from openrespond.common import backoff_ms
 from openrespond.db import Database
 from openrespond.db.migrations import migrate
 from openrespond.demo import seed_demo
@@ -25,6 +26,7 @@ from openrespond.messages import service as messages
 from openrespond.messages.schemas import TextMessage
 from openrespond.space import service as space
 from tests.backend import POSTGRES, database_url, open_test_database, query
+from tests.waiting import eventually
 
 
 async def _setup(path: Path, count: int) -> tuple[Database, list[int]]:
@@ -51,13 +53,13 @@ async def _setup(path: Path, count: int) -> tuple[Database, list[int]]:
 
 def _deliveries(path: Path) -> dict[int, int]:
     return dict(
-        query(path, "SELECT message_id, COUNT(*) FROM sandbox_deliveries GROUP BY message_id")  # type: ignore[arg-type]
+        query(path, "SELECT message_id, COUNT(*) FROM sandbox_deliveries GROUP BY message_id")
     )
 
 
 def test_a_lease_keeps_others_off_until_it_runs_out(tmp_path: Path) -> None:
     async def go() -> None:
-        db, ids = await _setup(tmp_path / "lease.db", 3)
+        db, _ids = await _setup(tmp_path / "lease.db", 3)
         try:
             now = int(time.time() * 1000)
             async with db.transaction() as tx:
@@ -114,7 +116,8 @@ def test_concurrent_workers_never_deliver_twice(tmp_path: Path) -> None:
                 return total
 
             counts = await asyncio.gather(*(drain(w) for w in workers))
-            assert sum(counts) == 200 and all(counts)
+            assert sum(counts) == 200
+            assert all(counts)
             assert _deliveries(path) == {i: 1 for i in ids}
         finally:
             await db.close()
@@ -130,6 +133,9 @@ class Flaky:
     def __init__(self, failures: int) -> None:
         self.failures = failures
         self.calls: dict[int, int] = {}
+
+    async def close(self) -> None:
+        """Nothing to release."""
 
     async def send(self, job: Job) -> Outcome:
         n = self.calls[job.message_id] = self.calls.get(job.message_id, 0) + 1
@@ -171,11 +177,12 @@ def test_a_failing_driver_is_retried_later_and_nothing_is_lost(tmp_path: Path) -
 def test_unknown_driver_fails_the_message_with_a_reason(tmp_path: Path) -> None:
     async def go() -> None:
         path = tmp_path / "nodriver.db"
-        db, ids = await _setup(path, 1)
+        db, _ids = await _setup(path, 1)
         try:
             assert await DeliveryWorker(db, name="w", drivers={}).run_once() == 1
             [(status, history)] = query(path, "SELECT status, statuses FROM messages")
-            assert status == "failed" and "not available" in history
+            assert status == "failed"
+            assert "not available" in history
         finally:
             await db.close()
 
@@ -226,11 +233,8 @@ def test_an_idle_worker_polls_with_reads_and_finds_work_from_other_processes(
                     )
                 ]
             await other.close()
-            deadline = time.monotonic() + 5
-            while not _deliveries(path) and time.monotonic() < deadline:
-                await asyncio.sleep(0.01)
+            assert await eventually(lambda: _deliveries(path), within=5)
             assert _deliveries(path) == {ids[0]: 1}
-            assert time.monotonic() < deadline
         finally:
             stop.set()
             await task
@@ -261,10 +265,14 @@ def test_a_commit_wakes_the_listeners_of_its_own_database_only(tmp_path: Path) -
                 tx.announce(signals.deliveries)
                 tx.announce(signals.deliveries)  # announced twice, sent once
             assert woken == ["one"]
-            with pytest.raises(RuntimeError):
+
+            async def rolled_back() -> None:
                 async with two.transaction() as tx:
                     tx.announce(signals.deliveries)
                     raise RuntimeError("rolled back")
+
+            with pytest.raises(RuntimeError):
+                await rolled_back()
             assert woken == ["one"]  # nothing is sent for a rollback
         finally:
             signals.deliveries.disconnect(one, on_one)
@@ -295,7 +303,7 @@ class Down:
 def test_a_message_fails_once_the_delivery_deadline_has_passed(tmp_path: Path) -> None:
     async def go() -> None:
         path = tmp_path / "deadline.db"
-        db, ids = await _setup(path, 1)
+        db, _ids = await _setup(path, 1)
         try:
             async with db.transaction() as tx:
                 await tx.execute("UPDATE channels SET driver = 'down'")
@@ -310,9 +318,11 @@ def test_a_message_fails_once_the_delivery_deadline_has_passed(tmp_path: Path) -
                 if status == "failed":
                     break
                 await asyncio.sleep(0.02)
-            assert status == "failed" and attempts >= 2
+            assert status == "failed"
+            assert attempts >= 2
             last = json.loads(history)[-1]
-            assert "bridge unreachable" in last["message"] and "gave up" in last["message"]
+            assert "bridge unreachable" in last["message"]
+            assert "gave up" in last["message"]
         finally:
             await db.close()
 
@@ -463,10 +473,9 @@ def test_sandbox_deliveries_go_on_while_every_io_slot_is_taken(tmp_path: Path) -
             stop = asyncio.Event()
             task = asyncio.create_task(worker.run(stop))
             try:
-                deadline = time.monotonic() + 5
-                while stuck.started < 4 and time.monotonic() < deadline:
-                    await asyncio.sleep(0.01)
-                assert stuck.started == 4 and worker.sending == 4
+                await eventually(lambda: stuck.started >= 4, within=5)
+                assert stuck.started == 4
+                assert worker.sending == 4
                 other = open_test_database(path)  # a send from another process: no wake-up
                 await other.connect()
                 async with other.transaction() as tx:
@@ -479,8 +488,7 @@ def test_sandbox_deliveries_go_on_while_every_io_slot_is_taken(tmp_path: Path) -
                     )
                 await other.close()
                 t0 = time.monotonic()
-                while not _deliveries(path) and time.monotonic() - t0 < 5:
-                    await asyncio.sleep(0.01)
+                await eventually(lambda: _deliveries(path), within=5)
                 assert _deliveries(path) == {sent: 1}
                 assert time.monotonic() - t0 < 2
                 assert stuck.started == 4  # the stuck channel got no fifth slot

@@ -39,7 +39,8 @@ def test_contacts_tags_and_messages(ws: Workspace) -> None:
     api(ws, "tag", "add", f"id:{cid}", "vip", "lead")
     api(ws, "tag", "remove", "email:ada@example.com", "lead")
     [shown] = json.loads(api(ws, "contacts", "get", "phone:+60123456789", "--json"))
-    assert shown["id"] == cid and shown["tags"] == ["vip"]
+    assert shown["id"] == cid
+    assert shown["tags"] == ["vip"]
     assert "Ada" in api(ws, "contacts", "get", f"id:{cid}")  # a table
     mid = int(
         api(ws, "send", "email:ada@example.com", "Hello", "--channel", str(ws.channel_id)).split()[
@@ -58,7 +59,8 @@ def test_every_page_with_all(ws: Workspace) -> None:
         api(ws, "contacts", "create", "--first-name", f"Many{i}")
     one = json.loads(api(ws, "contacts", "list", "--limit", "5", "--json"))
     every = json.loads(api(ws, "contacts", "list", "--all", "--json"))
-    assert len(one) == 5 and [c["firstName"] for c in every] == [f"Many{i}" for i in range(12)]
+    assert len(one) == 5
+    assert [c["firstName"] for c in every] == [f"Many{i}" for i in range(12)]
     assert [
         c["firstName"]
         for c in json.loads(api(ws, "contacts", "list", "--search", "Many1", "--json"))
@@ -79,7 +81,8 @@ def test_bad_input_is_explained(ws: Workspace, args: list[str], code: int, word:
 
 def test_a_token_is_required() -> None:
     result = runner.invoke(app, ["api", "contacts", "get", "id:1"], env={"RESPONDIO_API_TOKEN": ""})
-    assert result.exit_code == 2 and "token" in result.output
+    assert result.exit_code == 2
+    assert "token" in result.output
 
 
 def test_the_client_imports_without_the_server_stack() -> None:

@@ -65,7 +65,8 @@ def _scenario(c: Any, w: Any, collect: Any, ws: Workspace) -> None:
     assert w(c.get_contact(ada)).last_name == "L"
     with pytest.raises(ConflictError) as dup:
         w(c.create_contact(first_name="Again", email="ada@example.com"))
-    assert dup.value.status == 409 and dup.value.contact_id == created.contact_id
+    assert dup.value.status == 409
+    assert dup.value.contact_id == created.contact_id
     assert w(c.add_tags(ada, ["vip", "lead"])).contact_id == created.contact_id
     assert w(c.remove_tags(ada, ["lead"])).contact_id == created.contact_id
     assert w(c.get_contact(ada)).tags == ["vip"]
@@ -78,7 +79,8 @@ def _scenario(c: Any, w: Any, collect: Any, ws: Workspace) -> None:
     assert [(v.name, v.value) for v in w(c.get_contact(ada)).custom_fields] == [("Score", 7)]
     sent = w(c.send_message(ada, "Hello, Ada", channel_id=ws.channel_id))
     record = w(c.get_message(ada, sent.message_id))
-    assert record.message["text"] == "Hello, Ada" and record.status[0].value == "pending"
+    assert record.message["text"] == "Hello, Ada"
+    assert record.status[0].value == "pending"
     assert [m.message_id for m in w(c.list_messages(ada)).items] == [sent.message_id]
     assert [m.message_id for m in collect(c.iter_messages(ada, page_size=1))] == [sent.message_id]
     assert [ch.id for ch in w(c.list_contact_channels(ada)).items] == [ws.channel_id]
@@ -104,7 +106,8 @@ def _scenario(c: Any, w: Any, collect: Any, ws: Workspace) -> None:
     assert w(c.delete_contact(ada)).contact_id == created.contact_id
     with pytest.raises(NotFoundError) as gone:
         w(c.get_contact(ada))
-    assert gone.value.code == 404 and "not found" in gone.value.message
+    assert gone.value.code == 404
+    assert "not found" in gone.value.message
 
 
 def test_every_operation_sync(ws: Workspace) -> None:
@@ -133,7 +136,8 @@ def test_pages_are_followed_to_the_end(ws: Workspace) -> None:
         assert [x.id for x in c.iter_contacts(page_size=3)] == ids
         assert [x.id for x in c.iter_contacts(search="P3")] == [ids[3]]
         first = c.list_contacts(limit=3)
-        assert len(first.items) == 3 and first.pagination.next is not None
+        assert len(first.items) == 3
+        assert first.pagination.next is not None
 
 
 @pytest.mark.parametrize(
@@ -157,7 +161,12 @@ def test_pages_are_followed_to_the_end(ws: Workspace) -> None:
 )
 def test_bad_input_fails_before_any_request(call: Any, word: str) -> None:
     sent: list[httpx.Request] = []
-    transport = httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(500))
+
+    def handler(r: httpx.Request) -> httpx.Response:
+        sent.append(r)
+        return httpx.Response(500)
+
+    transport = httpx.MockTransport(handler)
     with (
         Client(
             base_url="http://unused.invalid/v2",
@@ -173,7 +182,8 @@ def test_bad_input_fails_before_any_request(call: Any, word: str) -> None:
 def test_a_server_error_names_the_field(ws: Workspace) -> None:
     with api(ws) as c, pytest.raises(BadRequestError) as caught:
         c.create_contact(first_name="X", language="klingon")
-    assert caught.value.status == 400 and "language" in caught.value.message
+    assert caught.value.status == 400
+    assert "language" in caught.value.message
 
 
 @pytest.fixture
@@ -193,25 +203,32 @@ def test_429_is_retried_after_retry_after_and_writes_apply_once(limited: Workspa
         assert sorted(c.get_contact(by_id(cid)).tags) == sorted(f"t{i}" for i in range(8))
     with api(limited, max_retries=0) as c:
         statuses = []
+        refused: list[RateLimitError] = []
         for _ in range(10):
             try:
                 c.list_users()
                 statuses.append(200)
             except RateLimitError as exc:
                 statuses.append(exc.status)
-                assert exc.rate_limit.retry_after is not None and exc.rate_limit.retry_after >= 1
-                assert exc.rate_limit.remaining == 0 and exc.rate_limit.limit == 4
+                refused.append(exc)
         assert 429 in statuses
+        for refusal in refused:
+            assert refusal.rate_limit.retry_after is not None
+            assert refusal.rate_limit.retry_after >= 1
+            assert refusal.rate_limit.remaining == 0
+            assert refusal.rate_limit.limit == 4
 
 
 def test_5xx_and_connection_errors_are_retried_with_the_same_idempotency_key() -> None:
-    script = [(503, {}, 0.0), (502, {}, 0.0)]
+    script: list[tuple[int, dict[str, str], float]] = [(503, {}, 0.0), (502, {}, 0.0)]
     with receiving(script=script, body=b'{"contactId": 5}') as rx:
         base = rx.url.rsplit("/", 1)[0]
         with Client(base_url=base, token="t", backoff=0.01) as c:
             assert c.add_tags(by_id(5), ["x"]).contact_id == 5
         keys = {r.headers.get("idempotency-key") for r in rx.requests}
-        assert len(rx.requests) == 3 and len(keys) == 1 and None not in keys
+        assert len(rx.requests) == 3
+        assert len(keys) == 1
+        assert None not in keys
     with receiving(default=500, body=b'{"code":500,"message":"boom"}') as rx:
         base = rx.url.rsplit("/", 1)[0]
         with (
@@ -251,8 +268,7 @@ def test_the_public_surface_is_locked() -> None:
     assert set(client_pkg.__all__) == {
         name
         for name in dir(client_pkg)
-        if not name.startswith("_")
-        and name[0].isupper()
+        if (not name.startswith("_") and name[0].isupper())
         or name in ("by_email", "by_id", "by_phone", "identifier", "verify_webhook")
     } - {"annotations"}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.conftest import Workspace
@@ -17,10 +19,11 @@ def fields(ws: Workspace) -> None:
         ws.api.post("/space/custom_field", json=body)
 
 
-def get(ws: Workspace, cid: int) -> dict:
+def get(ws: Workspace, cid: int) -> dict[str, Any]:
     r = ws.api.get(f"/contact/id:{cid}")
     assert r.status_code == 200, r.text
-    return r.json()
+    contact: dict[str, Any] = r.json()
+    return contact
 
 
 @pytest.mark.parametrize("form", ["collection", "official"])
@@ -33,7 +36,8 @@ def test_primary_survives_secondary_is_deleted(ws: Workspace, form: str) -> None
         else {"contactIds": [p, s]}
     )
     r = ws.api.post("/contact/merge", json=body)
-    assert r.status_code == 200 and r.json() == {"contactId": p}
+    assert r.status_code == 200
+    assert r.json() == {"contactId": p}
     assert get(ws, p)["email"] == "p@example.com"
     error(ws.api.get(f"/contact/id:{s}"), 404)
     error(ws.api.get("/contact/email:s@example.com"), 404)
@@ -55,7 +59,7 @@ def test_primary_survives_secondary_is_deleted(ws: Workspace, form: str) -> None
     ],
 )
 def test_scalar_fields_primary_wins_unless_empty(
-    ws: Workspace, field: str, primary_value, secondary_value, expected
+    ws: Workspace, field: str, primary_value: str | None, secondary_value: str, expected: str
 ) -> None:
     p = ws.contact("P", **({field: primary_value} if primary_value is not None else {}))
     s = ws.contact("S", **{field: secondary_value})
@@ -150,7 +154,7 @@ def test_missing_contact_is_404_and_nothing_changes(ws: Workspace) -> None:
         {"contactIds": [1, 2], "primaryContactId": 1, "secondaryContactId": 2},
     ],
 )
-def test_malformed_bodies_are_400(ws: Workspace, body: dict) -> None:
+def test_malformed_bodies_are_400(ws: Workspace, body: dict[str, object]) -> None:
     error(ws.api.post("/contact/merge", json=body), 400)
 
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from tests.conftest import Workspace
 
 
-def error(r, status: int, *words: str) -> None:
+def error(r: httpx.Response, status: int, *words: str) -> None:
     """``r`` is a {code, message} error with this status, whose message mentions ``words``."""
     assert r.status_code == status, r.text
     body = r.json()
     assert body["code"] == status
-    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["message"], str)
+    assert body["message"]
     for word in words:
         assert word.lower() in body["message"].lower(), body["message"]
 
@@ -27,12 +29,16 @@ class TestCreate:
         )
         assert r.status_code == 200
         body = r.json()
-        assert body["code"] == "200" and body["message"] == "Contact added successfully!"
+        assert body["code"] == "200"
+        assert body["message"] == "Contact added successfully!"
         got = ws.api.get(f"/contact/id:{body['contactId']}").json()
         assert got["email"] == "ada@example.com"
         assert got["phone"] == "+60123456789"
-        assert got["status"] == "close" and got["tags"] == [] and got["custom_fields"] == []
-        assert got["lifecycle"] is None and got["assignee"] is None
+        assert got["status"] == "close"
+        assert got["tags"] == []
+        assert got["custom_fields"] == []
+        assert got["lifecycle"] is None
+        assert got["assignee"] is None
         assert isinstance(got["created_at"], int)
 
     def test_official_route_takes_email_or_phone_from_identifier(self, ws: Workspace) -> None:
@@ -69,8 +75,10 @@ class TestCreate:
             profilePic="https://example.com/a.png",
         )
         got = ws.api.get(f"/contact/id:{cid}").json()
-        assert got["language"] == "en" and got["countryCode"] == "GB"
-        assert got["profilePic"] == "https://example.com/a.png" and got["lastName"] == "Lovelace"
+        assert got["language"] == "en"
+        assert got["countryCode"] == "GB"
+        assert got["profilePic"] == "https://example.com/a.png"
+        assert got["lastName"] == "Lovelace"
 
     @pytest.mark.parametrize(
         ("body", "field"),
@@ -99,7 +107,7 @@ class TestCreate:
         ],
     )
     def test_bad_input_is_400_naming_the_field_and_stores_nothing(
-        self, ws: Workspace, body, field
+        self, ws: Workspace, body: object, field: str
     ) -> None:
         error(ws.api.post("/contact", json=body), 400, field)
         assert ws.api.get("/contact/list").json()["items"] == []
@@ -145,7 +153,8 @@ class TestUpdate:
     def test_partial_update_keeps_absent_fields(self, ws: Workspace) -> None:
         cid = ws.contact("Ada", lastName="Lovelace", email="ada@example.com")
         r = ws.api.put(f"/contact/id:{cid}", json={"firstName": "Augusta"})
-        assert r.status_code == 200 and r.json() == {"contactId": cid}
+        assert r.status_code == 200
+        assert r.json() == {"contactId": cid}
         got = ws.api.get(f"/contact/id:{cid}").json()
         assert (got["firstName"], got["lastName"], got["email"]) == (
             "Augusta",
@@ -157,7 +166,8 @@ class TestUpdate:
         cid = ws.contact("Ada", lastName="Lovelace", email="ada@example.com")
         ws.api.put(f"/contact/id:{cid}", json={"lastName": None, "email": None})
         got = ws.api.get(f"/contact/id:{cid}").json()
-        assert got["lastName"] is None and got["email"] is None
+        assert got["lastName"] is None
+        assert got["email"] is None
 
     def test_taking_another_contacts_email_is_409(self, ws: Workspace) -> None:
         a = ws.contact("A", email="a@example.com")
@@ -218,7 +228,8 @@ class TestDelete:
         cid = ws.contact(email="gone@example.com")
         ws.api.post(f"/contact/id:{cid}/tag", json=["vip"])
         r = ws.api.delete("/contact/email:gone@example.com")
-        assert r.status_code == 200 and r.json() == {"contactId": cid}
+        assert r.status_code == 200
+        assert r.json() == {"contactId": cid}
         error(ws.api.get(f"/contact/id:{cid}"), 404)
         error(ws.api.delete(f"/contact/id:{cid}"), 404)
         # the email is free again
@@ -281,7 +292,7 @@ class TestTags:
         "body",
         [[], ["a"] * 11, [""], ["x" * 256], "vip", {"tags": []}, {"tags": "vip"}, [1], None],
     )
-    def test_bad_bodies_are_400(self, ws: Workspace, body) -> None:
+    def test_bad_bodies_are_400(self, ws: Workspace, body: object) -> None:
         cid = ws.contact()
         r = ws.api.post(f"/contact/id:{cid}/tag", json=body)
         error(r, 400)
@@ -368,7 +379,7 @@ class TestCustomFieldValues:
         ],
     )
     def test_wrong_type_is_400_naming_the_field(
-        self, ws: Workspace, fields: None, name: str, value
+        self, ws: Workspace, fields: None, name: str, value: object
     ) -> None:
         error(
             ws.api.post(

@@ -15,7 +15,9 @@ def test_admin_creates_lists_and_deletes_workspaces(server_url: str) -> None:
         r = admin.post("/control/workspaces", json={"name": "Acme"})
         assert r.status_code == 200
         w = r.json()
-        assert w["name"] == "Acme" and w["demo"] is False and isinstance(w["orgId"], int)
+        assert w["name"] == "Acme"
+        assert w["demo"] is False
+        assert isinstance(w["orgId"], int)
         assert w["id"] in [x["id"] for x in admin.get("/control/workspaces").json()["items"]]
         assert admin.get(f"/control/workspaces/{w['id']}").json() == w
         token = admin.post(f"/control/workspaces/{w['id']}/tokens", json={"name": "ci"}).json()[
@@ -44,11 +46,9 @@ def test_workspace_token_manages_its_own_workspace(ws: Workspace) -> None:
         f"{W}/users",
         json={"email": "new@example.com", "firstName": "New", "role": "manager", "team": "Sales"},
     )
-    assert (
-        r.status_code == 200
-        and r.json()["team"]["name"] == "Sales"
-        and r.json()["role"] == "manager"
-    )
+    assert r.status_code == 200
+    assert r.json()["team"]["name"] == "Sales"
+    assert r.json()["role"] == "manager"
     error(own.delete(W), 403)
     own.close()
 
@@ -196,11 +196,11 @@ def test_channels_and_templates(ws: Workspace) -> None:
 def test_tokens_issue_list_revoke(ws: Workspace) -> None:
     W = f"/control/workspaces/{ws.wid}"
     issued = ws.control.post(f"{W}/tokens", json={"name": "zapier"}).json()
-    assert issued["workspaceId"] == ws.wid and issued["token"].count(".") == 2
+    assert issued["workspaceId"] == ws.wid
+    assert issued["token"].count(".") == 2
     listed = ws.control.get(f"{W}/tokens").json()["items"]
-    assert [t["name"] for t in listed] == ["tests", "zapier"] and all(
-        t["revoked_at"] is None for t in listed
-    )
+    assert [t["name"] for t in listed] == ["tests", "zapier"]
+    assert all(t["revoked_at"] is None for t in listed)
     assert ws.control.delete(f"{W}/tokens/{issued['id']}").status_code == 200
     error(ws.control.delete(f"{W}/tokens/{issued['id']}"), 404)
     assert ws.control.get(f"{W}/tokens").json()["items"][1]["revoked_at"] is not None

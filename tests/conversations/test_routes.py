@@ -33,7 +33,8 @@ class TestStatus:
             f"/contact/email:ada@example.com/{route}",
             json={"status": "close", "category": "resolved", "summary": "Sorted"},
         )
-        assert r.status_code == 200 and contact(ws, ada)["status"] == "close"
+        assert r.status_code == 200
+        assert contact(ws, ada)["status"] == "close"
         [row] = db_rows(
             "SELECT opened_by_source, closed_by_source, category, summary, closed_at >= opened_at"
             " FROM conversations WHERE contact_id = ?",
@@ -99,7 +100,8 @@ class TestAssignee:
         assert r.json() == {"contactId": ada}
         assignee = contact(ws, ada)["assignee"]
         assert assignee["id"] == ws.users["agent@example.com"]
-        assert assignee["email"] == "agent@example.com" and assignee["firstName"] == "Alex"
+        assert assignee["email"] == "agent@example.com"
+        assert assignee["firstName"] == "Alex"
 
     @pytest.mark.parametrize("nothing", [None, "null", "NULL"])
     def test_null_unassigns(self, ws: Workspace, ada: int, nothing: Any) -> None:
@@ -108,7 +110,8 @@ class TestAssignee:
         )
         assert contact(ws, ada)["assignee"] is not None
         r = ws.api.post(f"/contact/id:{ada}/conversation/assignee", json={"assignee": nothing})
-        assert r.status_code == 200 and contact(ws, ada)["assignee"] is None
+        assert r.status_code == 200
+        assert contact(ws, ada)["assignee"] is None
 
     def test_open_conversation_records_the_assignment(
         self, ws: Workspace, ada: int, db_rows: Rows
@@ -171,7 +174,9 @@ class TestComments:
         text = f"Ping {{{{@user.{agent}}}}} and @[owner@example.com], again @[agent@example.com]"
         r = ws.api.post(f"/contact/id:{ada}/comment", json={"text": text})
         body = r.json()
-        assert r.status_code == 200 and body["contactId"] == ada and body["text"] == text
+        assert r.status_code == 200
+        assert body["contactId"] == ada
+        assert body["text"] == text
         assert isinstance(body["created_at"], int)
         rows = db_rows(
             "SELECT m.user_id FROM comment_mentions m JOIN comments c ON c.id = m.comment_id"

@@ -16,13 +16,16 @@ from tests.contacts.test_routes import error
         {"name": "account_tier", "dataType": "list", "allowedValues": ["free", "pro"]},
     ],
 )
-def test_create_both_forms_on_both_paths(ws: Workspace, path: str, body: dict) -> None:
+def test_create_both_forms_on_both_paths(ws: Workspace, path: str, body: dict[str, object]) -> None:
     r = ws.api.post(path, json=body)
     assert r.status_code == 200, r.text
     field = r.json()
-    assert field["name"] == "account_tier" and field["slug"] == "account_tier"
-    assert field["dataType"] == "list" and field["allowedValues"] == ["free", "pro"]
-    assert field["description"] is None and isinstance(field["created_at"], int)
+    assert field["name"] == "account_tier"
+    assert field["slug"] == "account_tier"
+    assert field["dataType"] == "list"
+    assert field["allowedValues"] == ["free", "pro"]
+    assert field["description"] is None
+    assert isinstance(field["created_at"], int)
     assert ws.api.get(f"/space/custom_field/{field['id']}").json() == field
 
 
@@ -49,7 +52,8 @@ def test_same_definition_is_idempotent_different_is_409(ws: Workspace) -> None:
         "/space/custom_field",
         json={"name": "tier", "dataType": "list", "allowedValues": ["a", "b"]},
     )
-    assert again.status_code == 200 and again.json() == first
+    assert again.status_code == 200
+    assert again.json() == first
     error(
         ws.api.post("/space/custom_field", json={"name": "tier", "dataType": "text"}), 409, "tier"
     )
@@ -103,7 +107,9 @@ def test_get_unknown_is_404(ws: Workspace) -> None:
         ({"name": "   ", "dataType": "text"}, "name"),
     ],
 )
-def test_bad_create_is_400_naming_the_field(ws: Workspace, body: dict, word: str) -> None:
+def test_bad_create_is_400_naming_the_field(
+    ws: Workspace, body: dict[str, object], word: str
+) -> None:
     error(ws.api.post("/space/custom_field", json=body), 400, word)
     error(ws.api.post("/custom_field", json=body), 400, word)
     assert ws.api.get("/space/custom_field").json()["items"] == []

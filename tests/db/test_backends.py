@@ -39,11 +39,15 @@ def test_on_commit_actions_run_after_commit_only(tmp_path: Path) -> None:
                 tx.on_commit(committed)  # registered twice, runs once
                 assert ran == []  # not before the commit
             assert ran == ["committed"]
-            with pytest.raises(RuntimeError):
+
+            async def rolled_back() -> None:
                 async with db.transaction() as tx:
                     await tx.execute("INSERT INTO t VALUES (1)")
                     tx.on_commit(lambda: ran.append("rolled back"))
                     raise RuntimeError("boom")
+
+            with pytest.raises(RuntimeError):
+                await rolled_back()
             assert ran == ["committed"]
             assert await db.reader().fetch_val("SELECT COUNT(*) FROM t") == 0
         finally:
@@ -102,7 +106,8 @@ def test_a_savepoint_keeps_the_transaction_usable_after_a_refused_statement(
                 await tx.execute(
                     "INSERT INTO tags (workspace_id, name, created_at) VALUES (?, 'one', 0)", ws
                 )
-                with pytest.raises(IntegrityError):
+
+                async def duplicate_in_savepoint() -> None:
                     async with tx.savepoint():
                         await tx.execute(
                             "INSERT INTO tags (workspace_id, name, created_at) VALUES (?, 'two', 0)",
@@ -112,6 +117,9 @@ def test_a_savepoint_keeps_the_transaction_usable_after_a_refused_statement(
                             "INSERT INTO tags (workspace_id, name, created_at) VALUES (?, 'one', 0)",
                             ws,
                         )
+
+                with pytest.raises(IntegrityError):
+                    await duplicate_in_savepoint()
                 async with tx.savepoint():
                     await tx.execute(
                         "INSERT INTO tags (workspace_id, name, created_at) VALUES (?, 'three', 0)",
@@ -135,7 +143,10 @@ def test_a_chosen_id_never_collides_with_later_ones(tmp_path: Path) -> None:
                 after = await sql.insert_with_id(tx, "workspaces", cols, ["y", 1, 0], None)
                 lower = await sql.insert_with_id(tx, "workspaces", cols, ["z", 1, 0], 7)
                 last = await sql.insert_with_id(tx, "workspaces", cols, ["w", 1, 0], None)
-            assert chosen == 50 and after > 50 and lower == 7 and last > after
+            assert chosen == 50
+            assert after > 50
+            assert lower == 7
+            assert last > after
         finally:
             await db.close()
 
@@ -151,7 +162,8 @@ def test_placeholders_skip_quoted_text_and_comments() -> None:
 
 def test_database_urls_name_a_schema() -> None:
     dsn, schema = split_url("postgres://app@db:5432/crm?schema=tenant_a&sslmode=disable")
-    assert dsn == "postgresql://app@db:5432/crm?sslmode=disable" and schema == "tenant_a"
+    assert dsn == "postgresql://app@db:5432/crm?sslmode=disable"
+    assert schema == "tenant_a"
     assert split_url("postgresql://h/db") == ("postgresql://h/db", None)
 
 
@@ -194,7 +206,7 @@ def test_both_backends_build_the_same_schema(tmp_path: Path) -> None:
                 )
             }
             p = pg.reader()
-            pg_cols = {
+            pg_cols: set[tuple[str, ...]] = {
                 (row[0], row[1], str(row[2] == "NO"))
                 for row in await p.fetch_all(
                     "SELECT table_name, column_name, is_nullable FROM information_schema.columns"

@@ -59,12 +59,16 @@ def test_failed_transaction_rolls_back(tmp_path: Path) -> None:
         await db.connect()
         try:
             await migrate(db)
-            with pytest.raises(RuntimeError):
+
+            async def rolled_back() -> None:
                 async with db.transaction() as tx:
                     await tx.execute(
                         "INSERT INTO workspaces (name, org_id, created_at) VALUES ('w', 1, 0)"
                     )
                     raise RuntimeError("boom")
+
+            with pytest.raises(RuntimeError):
+                await rolled_back()
             assert await db.reader().fetch_val("SELECT COUNT(*) FROM workspaces") == 0
         finally:
             await db.close()
@@ -193,7 +197,7 @@ def test_upgrading_to_fair_queues_keeps_queued_work_and_delivers_it(tmp_path: Pa
             rows = await db.reader().fetch_all(
                 "SELECT message_id, channel_id FROM delivery_jobs ORDER BY message_id"
             )
-            assert [tuple(r) for r in rows] == [(11, 7), (12, 7)]
+            assert [(r[0], r[1]) for r in rows] == [(11, 7), (12, 7)]
             # a server still on the old version (a rolling upgrade) queues without the channel
             async with db.transaction() as tx:
                 await tx.execute(

@@ -8,7 +8,6 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -31,7 +30,7 @@ class TestAuth:
             {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2ln"},
         ],
     )
-    def test_missing_or_bad_token_is_401(self, ws: Workspace, headers) -> None:
+    def test_missing_or_bad_token_is_401(self, ws: Workspace, headers: dict[str, str]) -> None:
         r = httpx.get(f"{ws.base}/v2/contact/list", headers=headers)
         error(r, 401)
 
@@ -47,7 +46,8 @@ class TestAuth:
         assert payload["spaceId"] == ws.wid
         for key in ("id", "orgId", "type", "iat"):
             assert key in payload
-        assert isinstance(payload["iat"], int) and isinstance(payload["orgId"], int)
+        assert isinstance(payload["iat"], int)
+        assert isinstance(payload["orgId"], int)
 
     def test_tampered_signature_is_401(self, ws: Workspace) -> None:
         head, body, sig = ws.token.split(".")
@@ -152,7 +152,8 @@ class TestPagination:
         assert [c["id"] for c in page1["items"]] == ids[:3]
         assert page1["pagination"]["previous"] is None
         nxt = page1["pagination"]["next"]
-        assert nxt.startswith(ws.base + "/v2/contact/list?") and f"cursorId={ids[2]}" in nxt
+        assert nxt.startswith(ws.base + "/v2/contact/list?")
+        assert f"cursorId={ids[2]}" in nxt
         ids.append(ws.contact("Late"))  # inserted while paging
         page2 = httpx.get(nxt, headers=ws.api.headers).json()
         assert [c["id"] for c in page2["items"]] == ids[3:6]
@@ -193,7 +194,8 @@ class TestPagination:
     def test_empty_page_past_the_end(self, ws: Workspace) -> None:
         cid = ws.contact()
         page = ws.api.get(f"/contact/list?cursorId={cid}").json()
-        assert page["items"] == [] and page["pagination"]["next"] is None
+        assert page["items"] == []
+        assert page["pagination"]["next"] is None
         assert page["pagination"]["previous"] is not None
         back = httpx.get(page["pagination"]["previous"], headers=ws.api.headers).json()
         assert [c["id"] for c in back["items"]] == [cid]
@@ -215,8 +217,10 @@ class TestRateLimits:
         statuses = []
         for _ in range(12):
             r = w.api.get("/space/user")
-            assert "x-ratelimit-limit" in r.headers and "x-ratelimit-remaining" in r.headers
-            assert "ratelimit-policy" in r.headers and "ratelimit" in r.headers
+            assert "x-ratelimit-limit" in r.headers
+            assert "x-ratelimit-remaining" in r.headers
+            assert "ratelimit-policy" in r.headers
+            assert "ratelimit" in r.headers
             statuses.append(r.status_code)
         assert statuses[:10] == [200] * 10
         assert 429 in statuses[10:]
@@ -226,17 +230,20 @@ class TestRateLimits:
         assert r.headers["x-ratelimit-remaining"] == "0"
         # errors carry the headers too, and another operation has its own bucket
         r = w.api.get("/contact/id:987654321")
-        assert r.status_code == 404 and r.headers["x-ratelimit-limit"] == "10"
+        assert r.status_code == 404
+        assert r.headers["x-ratelimit-limit"] == "10"
 
     def test_unauthenticated_requests_carry_headers_and_are_throttled(self, limited: str) -> None:
         statuses = []
         with httpx.Client(headers={"Authorization": "Bearer guess-1234"}) as client:
             for _ in range(20):
                 r = client.get(f"{limited}/v2/space/user")
-                assert "x-ratelimit-limit" in r.headers and "x-ratelimit-remaining" in r.headers
+                assert "x-ratelimit-limit" in r.headers
+                assert "x-ratelimit-remaining" in r.headers
                 statuses.append(r.status_code)
         # A burst of 10 failed logins is answered, then the client's bucket runs dry.
-        assert statuses[:10] == [401] * 10 and 429 in statuses[10:]
+        assert statuses[:10] == [401] * 10
+        assert 429 in statuses[10:]
 
     def test_limits_are_per_workspace(self, limited: str) -> None:
         with new_workspace(limited) as a, new_workspace(limited) as b:
@@ -286,7 +293,8 @@ def test_processes_on_one_database_share_the_rate_limit(tmp_path: Path, store: s
     settings = make_settings(tmp_path / "shared.db", rate_limit_per_second=5, **extra)
     with ServerThread(create_app(settings)) as a, ServerThread(create_app(settings)) as b:
         statuses = _shared_burst(a, b)
-    assert statuses[:10] == [200] * 10 and 429 in statuses[10:], statuses
+    assert statuses[:10] == [200] * 10, statuses
+    assert 429 in statuses[10:], statuses
 
 
 def test_an_unreachable_rate_limit_store_lets_requests_through(tmp_path: Path) -> None:
@@ -326,7 +334,8 @@ class TestIdempotency:
         headers = {"Idempotency-Key": "bad-1"}
         r1 = ws.api.post("/contact", json={"firstName": "A", "email": "nope"}, headers=headers)
         r2 = ws.api.post("/contact", json={"firstName": "A", "email": "nope"}, headers=headers)
-        assert r1.status_code == r2.status_code == 400 and r1.json() == r2.json()
+        assert r1.status_code == r2.status_code == 400
+        assert r1.json() == r2.json()
         assert ws.api.get("/contact/list").json()["items"] == []
 
     def test_keys_are_per_workspace(self, ws: Workspace, other: Workspace) -> None:
@@ -421,7 +430,8 @@ def test_deeply_nested_json_is_refused_everywhere_with_400(ws: Workspace, depth:
         content='{"firstName": "a", "custom_fields": ' + _nested(63) + "}",
         headers={"Content-Type": "application/json"},
     )
-    assert r.status_code == 400 and "nested" not in r.json()["message"], r.text
+    assert r.status_code == 400, r.text
+    assert "nested" not in r.json()["message"], r.text
 
 
 def test_a_body_of_unclosed_strings_is_refused_at_once(ws: Workspace) -> None:
@@ -429,7 +439,8 @@ def test_a_body_of_unclosed_strings_is_refused_at_once(ws: Workspace) -> None:
     quotes escaped (a scan that restarted at every quote would take minutes on 1 MiB)."""
     body = b"[]" * 40 + b'x\\"' * 300_000
     r = ws.api.post("/contact", content=body, headers={"Content-Type": "application/json"})
-    assert r.status_code == 400 and r.json()["code"] == 400, r.text
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == 400, r.text
 
 
 def test_nul_characters_in_the_url_are_refused(ws: Workspace) -> None:
@@ -444,17 +455,19 @@ def test_a_transient_database_failure_is_retried_whole(
     that attempt is rolled back and the request runs again, so the change is applied once and
     the client only sees the 200. When every attempt fails, 503 with Retry-After and nothing
     kept."""
-    from openrespond.db import TransientError
+    from openrespond.db import Transaction, TransientError
+    from openrespond.identifiers import Identifier
     from openrespond.tags import service as tags_service
 
     real = tags_service.add_to_contact
     failures = {"left": 2}
 
-    async def flaky(tx: Any, ws: int, contact_id: int, names: list[str]) -> None:
-        await real(tx, ws, contact_id, names)
+    async def flaky(tx: Transaction, ws: int, ident: Identifier, names: list[str]) -> int:
+        contact_id = await real(tx, ws, ident, names)
         if failures["left"] > 0:
             failures["left"] -= 1
             raise TransientError("deadlock detected")
+        return contact_id
 
     monkeypatch.setattr(tags_service, "add_to_contact", flaky)
     settings = make_settings(tmp_path / "retry.db")

@@ -39,7 +39,8 @@ def test_each_failing_check_is_named(tmp_path: Path) -> None:
         r = httpx.get(f"{url}/readyz")
         assert r.status_code == 503
         body = r.json()
-        assert body["code"] == 503 and "migrations: 1 migration(s) pending" in body["message"]
+        assert body["code"] == 503
+        assert "migrations: 1 migration(s) pending" in body["message"]
         assert body["checks"]["database"] == "ok"
         # the workers stopped
         app.state.workers.task.cancel()
@@ -48,14 +49,16 @@ def test_each_failing_check_is_named(tmp_path: Path) -> None:
         # the database gone
         asyncio.run_coroutine_threadsafe(app.state.db.close(), _loop(app)).result(5)
         r = httpx.get(f"{url}/readyz")
-        assert r.status_code == 503 and r.json()["checks"]["database"] == "unreachable"
+        assert r.status_code == 503
+        assert r.json()["checks"]["database"] == "unreachable"
         assert httpx.get(f"{url}/healthz").status_code == 200  # alive all the same
 
 
 def test_workers_off_is_not_a_failure(tmp_path: Path) -> None:
     with ServerThread(create_app(make_settings(tmp_path / "off.db", worker=False))) as url:
         r = httpx.get(f"{url}/readyz")
-        assert r.status_code == 200 and r.json()["checks"]["workers"] == "off"
+        assert r.status_code == 200
+        assert r.json()["checks"]["workers"] == "off"
 
 
 def _loop(app: object) -> asyncio.AbstractEventLoop:

@@ -52,11 +52,13 @@ class TestSend:
         self, ws: Workspace, ada: int
     ) -> None:
         r = send(ws, f"id:{ada}", TEXT)
-        assert r.status_code == 200 and set(r.json()) == {"messageId"}
+        assert r.status_code == 200
+        assert set(r.json()) == {"messageId"}
         record = delivered(ws, f"id:{ada}", r.json()["messageId"])
         assert [s["value"] for s in record["status"]] == ["pending", "sent", "delivered"]
         assert record["message"] == TEXT
-        assert record["traffic"] == "outgoing" and record["contactId"] == ada
+        assert record["traffic"] == "outgoing"
+        assert record["contactId"] == ada
         assert record["channelId"] == ws.channel_id
         assert record["channelMessageId"] == f"sandbox-{record['messageId']}"
         assert record["sender"] == {"source": "api"}
@@ -65,7 +67,8 @@ class TestSend:
         steps = record["status"]
         assert all(step["timestamp"] == step["timestampMs"] // 1000 for step in steps), steps
         times = [step["timestampMs"] for step in steps]
-        assert times == sorted(times) and abs(times[0] / 1000 - time.time()) < 60, steps
+        assert times == sorted(times), steps
+        assert abs(times[0] / 1000 - time.time()) < 60, steps
         sent = ws.control.get(
             f"/control/workspaces/{ws.wid}/sandbox/channels/{ws.channel_id}/sent"
         ).json()["items"]
@@ -134,7 +137,8 @@ class TestSend:
         assert ws.api.get(f"/contact/id:{ada}/channel").json()["items"] == []
         send(ws, "email:ada@example.com", TEXT)
         [link] = ws.api.get(f"/contact/id:{ada}/channel").json()["items"]
-        assert link["id"] == ws.channel_id and link["address"] == "+60123456789"
+        assert link["id"] == ws.channel_id
+        assert link["address"] == "+60123456789"
         assert isinstance(link["lastMessageTime"], int)
         assert link["lastIncomingMessageTime"] is None
 
@@ -241,7 +245,8 @@ class TestSendRefusals:
     )
     def test_malformed_bodies(self, ws: Workspace, ada: int, body: Any) -> None:
         r = ws.api.post(f"/contact/id:{ada}/message", json=body)
-        assert r.status_code == 400 and r.json()["code"] == 400
+        assert r.status_code == 400
+        assert r.json()["code"] == 400
         self.nothing_stored(ws, ada)
 
     def test_bad_identifier(self, ws: Workspace) -> None:
@@ -282,7 +287,8 @@ class TestRead:
         error(ws.api.get(f"/contact/id:{bob}/message/{mine}"), 404, "message")
         error(ws.api.get(f"/contact/id:{ada}/message/999999999"), 404, "message")
         r = ws.api.get(f"/contact/id:{ada}/message/0")
-        assert r.status_code in (400, 404) and r.json()["code"] == r.status_code
+        assert r.status_code in (400, 404)
+        assert r.json()["code"] == r.status_code
         error(ws.api.get(f"/contact/id:{ada}/message/list?limit=101"), 400, "limit")
         error(ws.api.get("/contact/id:999999999/message/list"), 404, "contact")
 

@@ -33,8 +33,10 @@ class TestIncoming:
         c = ws.api.get("/contact/phone:+60123456789").json()
         assert (c["id"], c["firstName"], c["language"], c["status"]) == (cid, "Nia", "en", "open")
         record = ws.api.get(f"/contact/id:{cid}/message/{mid}").json()
-        assert record["traffic"] == "incoming" and record["message"] == TEXT
-        assert record["status"] == [] and record["sender"] is None
+        assert record["traffic"] == "incoming"
+        assert record["message"] == TEXT
+        assert record["status"] == []
+        assert record["sender"] is None
         [link] = ws.api.get(f"/contact/id:{cid}/channels").json()["items"]
         assert link["address"] == "+60123456789"
         assert link["lastIncomingMessageTime"] == link["lastMessageTime"]

@@ -12,7 +12,8 @@ def test_users_list_and_get(ws: Workspace) -> None:
     assert emails == ["agent@example.com", "owner@example.com"]
     agent = page["items"][0]
     assert set(agent) == {"id", "firstName", "lastName", "email", "role", "team", "restrictions"}
-    assert agent["role"] == "agent" and agent["restrictions"] == []
+    assert agent["role"] == "agent"
+    assert agent["restrictions"] == []
     assert ws.api.get(f"/space/user/{agent['id']}").json() == agent
     error(ws.api.get("/space/user/987654321"), 404, "user")
     assert ws.api.get("/space/user?limit=1").json()["pagination"]["next"]
@@ -48,7 +49,8 @@ def test_contact_channels_both_paths(ws: Workspace) -> None:
     cid = ws.contact()
     for path in ("channel", "channels"):
         r = ws.api.get(f"/contact/id:{cid}/{path}")
-        assert r.status_code == 200 and r.json() == {
+        assert r.status_code == 200
+        assert r.json() == {
             "items": [],
             "pagination": {"next": None, "previous": None},
         }

@@ -15,9 +15,12 @@ def test_create_returns_the_tag(ws: Workspace, path: str) -> None:
     )
     assert r.status_code == 200, r.text
     tag = r.json()
-    assert tag["name"] == "vip" and tag["description"] == "Top"
-    assert tag["colorCode"] == "#ff0000" and tag["emoji"] == "⭐"
-    assert isinstance(tag["id"], int) and isinstance(tag["createdAt"], int)
+    assert tag["name"] == "vip"
+    assert tag["description"] == "Top"
+    assert tag["colorCode"] == "#ff0000"
+    assert tag["emoji"] == "⭐"
+    assert isinstance(tag["id"], int)
+    assert isinstance(tag["createdAt"], int)
 
 
 def test_create_is_idempotent_and_conflicts_on_different_attributes(ws: Workspace) -> None:
@@ -34,7 +37,9 @@ def test_update_renames_and_keeps_contacts(ws: Workspace) -> None:
     cid = ws.contact()
     ws.api.post(f"/contact/id:{cid}/tag", json=["vip"])
     r = ws.api.put("/space/tag", json={"currentName": "vip", "name": "VIP", "emoji": "🔥"})
-    assert r.status_code == 200 and r.json()["name"] == "VIP" and r.json()["emoji"] == "🔥"
+    assert r.status_code == 200
+    assert r.json()["name"] == "VIP"
+    assert r.json()["emoji"] == "🔥"
     assert ws.api.get(f"/contact/id:{cid}").json()["tags"] == ["VIP"]
 
 
@@ -79,7 +84,7 @@ def test_list_pages(ws: Workspace) -> None:
         ["vip"],
     ],
 )
-def test_bad_create_is_400(ws: Workspace, body) -> None:
+def test_bad_create_is_400(ws: Workspace, body: object) -> None:
     error(ws.api.post("/space/tag", json=body), 400)
     error(ws.api.post("/tag", json=body), 400)
     assert ws.api.get("/space/tag").json()["items"] == []

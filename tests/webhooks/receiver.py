@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from openrespond.webhooks.listen import Disconnected, lifespan, read_body
+from openrespond.asgi import Disconnected, lifespan, read_body
 from tests.conftest import ServerThread
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from openrespond.webhooks.listen import Disconnected, read_body
+from openrespond.asgi import Disconnected, read_body
 
 
 def _messages(*messages: dict[str, Any]) -> Any:

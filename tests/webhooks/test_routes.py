@@ -34,18 +34,23 @@ def _verified(receiver: Receiver, key: str) -> None:
 def test_create_shows_the_key_once_and_stores_it_sealed(ws: Workspace, db_rows: Rows) -> None:
     hook = _hook(ws, "https://hooks.example.com/in", events=["contact.created"])
     key = hook["signingKey"]
-    assert key.startswith("whsec_") and hook["events"] == ["contact.created"]
-    assert hook["enabled"] is True and hook["disabledReason"] is None
+    assert key.startswith("whsec_")
+    assert hook["events"] == ["contact.created"]
+    assert hook["enabled"] is True
+    assert hook["disabledReason"] is None
     path = f"/control/workspaces/{ws.wid}/webhooks"
     listed = ws.control.get(path).json()["items"]
     assert [h["id"] for h in listed] == [hook["id"]]
     got = ws.control.get(f"{path}/{hook['id']}").json()
     for shown in (listed[0], got):
-        assert "signingKey" not in shown and key not in str(shown)
+        assert "signingKey" not in shown
+        assert key not in str(shown)
     (stored,) = db_rows("SELECT secret FROM webhooks WHERE id = ?", hook["id"])
-    assert key not in stored[0] and key[6:] not in stored[0]
+    assert key not in stored[0]
+    assert key[6:] not in stored[0]
     rotated = ws.control.post(f"{path}/{hook['id']}/rotate").json()
-    assert rotated["signingKey"] != key and rotated["signingKey"].startswith("whsec_")
+    assert rotated["signingKey"] != key
+    assert rotated["signingKey"].startswith("whsec_")
 
 
 @pytest.mark.parametrize(
@@ -70,7 +75,8 @@ def test_bad_subscriptions_are_refused_and_nothing_is_stored(
 ) -> None:
     r = ws.control.post(f"/control/workspaces/{ws.wid}/webhooks", json=body)
     assert r.status_code == 400, r.text
-    assert r.json()["code"] == 400 and word in r.json()["message"]
+    assert r.json()["code"] == 400
+    assert word in r.json()["message"]
     assert db_rows("SELECT COUNT(*) FROM webhooks WHERE workspace_id = ?", ws.wid) == [(0,)]
 
 
@@ -79,19 +85,24 @@ def test_loopback_is_refused_unless_configured(tmp_path: Path) -> None:
     with ServerThread(create_app(settings)) as base, new_workspace(base) as w:
         for url in ("http://127.0.0.1:9/x", "http://localhost:9/x"):
             r = w.control.post(f"/control/workspaces/{w.wid}/webhooks", json={"url": url})
-            assert r.status_code == 400 and "OPENRESPOND_ALLOW_PRIVATE_NETWORKS" in r.text
+            assert r.status_code == 400
+            assert "OPENRESPOND_ALLOW_PRIVATE_NETWORKS" in r.text
 
 
 def test_update_checks_the_url_and_enabling_clears_the_reason(ws: Workspace) -> None:
     hook = _hook(ws, "https://example.com/a")
     path = f"/control/workspaces/{ws.wid}/webhooks/{hook['id']}"
     r = ws.control.put(path, json={"url": "http://10.0.0.1/"})
-    assert r.status_code == 400 and "url" in r.json()["message"]
+    assert r.status_code == 400
+    assert "url" in r.json()["message"]
     assert ws.control.get(path).json()["url"] == "https://example.com/a"
     off = ws.control.put(path, json={"enabled": False}).json()
-    assert off["enabled"] is False and off["disabledReason"]
+    assert off["enabled"] is False
+    assert off["disabledReason"]
     on = ws.control.put(path, json={"enabled": True, "events": ["message.sent", "*"]}).json()
-    assert on["enabled"] is True and on["disabledReason"] is None and on["events"] == ["*"]
+    assert on["enabled"] is True
+    assert on["disabledReason"] is None
+    assert on["events"] == ["*"]
     assert ws.control.put(path, json={"enabled": "yes"}).status_code == 400
     assert ws.control.delete(path).status_code == 200
     assert ws.control.get(path).status_code == 404
@@ -158,7 +169,8 @@ def test_every_event_type_is_delivered_signed_with_its_payload(ws: Workspace) ->
         }
         _verified(rx, key)
         for e in rx.events():
-            assert e["event_id"].startswith("evt_") and abs(e["timestamp"] - time.time()) < 60
+            assert e["event_id"].startswith("evt_")
+            assert abs(e["timestamp"] - time.time()) < 60
             assert e["contact"]["id"] == cid
         assert events["contact.tag.updated"]["contact"]["tags"] == ["vip"]
         assert events["contact.lifecycle.updated"]["contact"]["lifecycle"] == "Hot Lead"
@@ -176,11 +188,15 @@ def test_every_event_type_is_delivered_signed_with_its_payload(ws: Workspace) ->
         assert sent["message"]["messageId"] == sent_id
         assert [s["value"] for s in sent["message"]["status"]][-1] in ("sent", "delivered")
         closed = events["conversation.closed"]["conversation"]
-        assert closed["category"] == "Resolved" and closed["summary"] == "done"
-        assert closed["closedBySource"] == "api" and closed["incomingMessageCount"] == 1
-        assert closed["outgoingMessageCount"] == 1 and closed["resolutionTime"] >= 0
+        assert closed["category"] == "Resolved"
+        assert closed["summary"] == "done"
+        assert closed["closedBySource"] == "api"
+        assert closed["incomingMessageCount"] == 1
+        assert closed["outgoingMessageCount"] == 1
+        assert closed["resolutionTime"] >= 0
         opened = events["conversation.opened"]["conversation"]
-        assert opened["openedBySource"] == "contact" and opened["status"] == "open"
+        assert opened["openedBySource"] == "contact"
+        assert opened["status"] == "open"
         comment = events["comment.created"]["comment"]
         assert [m["email"] for m in comment["mentions"]] == ["agent@example.com"]
         # the webhook-id header is the event's id
@@ -225,7 +241,8 @@ def test_a_wrong_key_does_not_verify(ws: Workspace) -> None:
     with receiving() as rx:
         _hook(ws, rx.url, signingKey="a-key-the-receiver-already-has")
         ws.contact("Ada")
-        (req,) = [r for r in (rx.wait_for(1) and rx.requests)]
+        rx.wait_for(1)
+        (req,) = rx.requests
         assert verify("a-key-the-receiver-already-has", req.headers, req.body) == "standard"
         with pytest.raises(SignatureError):
             verify("another-key-entirely-0000", req.headers, req.body)

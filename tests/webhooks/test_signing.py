@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+from datetime import UTC
 
 import pytest
 
@@ -40,7 +42,9 @@ def test_standard_webhooks_signature_uses_the_decoded_whsec_key() -> None:
 
 def test_generated_keys_are_random_whsec_keys() -> None:
     a, b = new_key(), new_key()
-    assert a != b and a.startswith("whsec_") and len(base64.b64decode(a[6:])) == 24
+    assert a != b
+    assert a.startswith("whsec_")
+    assert len(base64.b64decode(a[6:])) == 24
 
 
 def test_verify_accepts_both_schemes_and_rejects_tampering() -> None:
@@ -61,3 +65,28 @@ def test_verify_accepts_both_schemes_and_rejects_tampering() -> None:
     both = dict(headers)
     both["webhook-signature"] = "v1,bm90LWl0 " + headers["webhook-signature"]
     assert verify(key, both, body, now=1_700_000_010) == "standard"
+
+
+def test_the_standard_webhooks_library_verifies_what_we_sign_and_we_verify_what_it_signs() -> None:
+    """Interoperability with the reference implementation (the ``standardwebhooks``
+    package), for generated ``whsec_`` keys and for keys a receiver chose."""
+    import time
+    from datetime import datetime
+
+    from standardwebhooks import Webhook
+
+    body = '{"event_id":"evt_1","event_type":"contact.created","contact":{"firstName":"Zoë"}}'
+    for key, secret in (
+        (new_key(), None),
+        ("a-key-the-receiver-already-has", b"a-key-the-receiver-already-has"),
+    ):
+        reference = Webhook(secret if secret is not None else key)
+        headers = sign_headers(key, "msg_1", body.encode())
+        assert reference.verify(body.encode(), headers) == json.loads(body)
+        now = int(time.time())
+        theirs = {
+            "webhook-id": "msg_2",
+            "webhook-timestamp": str(now),
+            "webhook-signature": reference.sign("msg_2", datetime.fromtimestamp(now, tz=UTC), body),
+        }
+        assert verify(key, theirs, body.encode()) == "standard"

@@ -12,16 +12,18 @@ from typing import Any
 
 import pytest
 
+from openrespond.contacts import events
 from openrespond.db import Database
 from openrespond.db.migrations import migrate
 from openrespond.net import Networks, parse_networks
 from openrespond.sealing import Sealer
 from openrespond.space import service as space
-from openrespond.webhooks import events, service
+from openrespond.webhooks import service
 from openrespond.webhooks.schemas import WebhookCreate
 from openrespond.webhooks.signing import verify
 from openrespond.webhooks.worker import WebhookWorker, retry_after_ms
 from tests.backend import open_test_database, query
+from tests.waiting import eventually
 from tests.webhooks.receiver import receiving
 
 SECRET = "server-secret-for-tests-0123456789"
@@ -77,8 +79,8 @@ def _attempts(path: Path) -> list[tuple[Any, ...]]:
     return query(path, "SELECT attempt, status_code, error FROM webhook_attempts ORDER BY id")
 
 
-async def _until_done(worker: WebhookWorker, path: Path, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
+async def _until_done(worker: WebhookWorker, path: Path, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
     while any(s == "pending" for s, *_ in _deliveries(path)):
         assert time.monotonic() < deadline, _deliveries(path)
         await worker.run_once()
@@ -134,7 +136,8 @@ def test_retry_after_is_honoured(tmp_path: Path) -> None:
 def test_retry_after_parses_seconds_and_dates() -> None:
     assert retry_after_ms("3") == 3000
     assert retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470) == 10_000
-    assert retry_after_ms("soon") is None and retry_after_ms(None) is None
+    assert retry_after_ms("soon") is None
+    assert retry_after_ms(None) is None
     assert retry_after_ms("999999999") == 24 * 3600 * 1000
 
 
@@ -152,7 +155,8 @@ def test_410_disables_the_endpoint_and_keeps_its_deliveries(tmp_path: Path) -> N
                     await worker.run_once()
                 assert len(rx.requests) == 1
                 hook = await service.get(db.reader(), ws, hook_id)
-                assert hook.enabled is False and "410" in (hook.disabled_reason or "")
+                assert hook.enabled is False
+                assert "410" in (hook.disabled_reason or "")
                 assert [s for s, *_ in _deliveries(path)] == ["pending"] * 3
                 # enabled again: everything that waited is delivered
                 from openrespond.webhooks.schemas import WebhookUpdate
@@ -180,7 +184,9 @@ def test_gives_up_after_the_retry_horizon(tmp_path: Path) -> None:
                 worker = _worker(db, retry_seconds=0.3, retry_base_ms=50)
                 await _until_done(worker, path)
                 ((status, attempts, code, error),) = _deliveries(path)
-                assert status == "failed" and code == 500 and attempts >= 2
+                assert status == "failed"
+                assert code == 500
+                assert attempts >= 2
                 assert "gave up" in error
                 assert len(rx.requests) == attempts
             finally:
@@ -240,7 +246,9 @@ def test_faulty_receivers_are_recorded_and_retried(tmp_path: Path, mode: str, wo
                 worker = _worker(db, timeout_seconds=0.5)
                 await worker.run_once()
                 ((status, attempts, code, error),) = _deliveries(path)
-                assert status == "pending" and attempts == 1 and code is None
+                assert status == "pending"
+                assert attempts == 1
+                assert code is None
                 assert word in error, error
             finally:
                 await db.close()
@@ -289,7 +297,8 @@ def test_forbidden_addresses_are_refused_at_delivery(tmp_path: Path) -> None:
                 await _emit(db, ws, 1)
                 await _worker(db, networks=Networks()).run_once()
                 ((status, _, _, error),) = _deliveries(path)
-                assert status == "pending" and "not a public address" in error
+                assert status == "pending"
+                assert "not a public address" in error
                 assert rx.requests == []
             finally:
                 await db.close()
@@ -307,7 +316,9 @@ def test_redirects_are_not_followed(tmp_path: Path) -> None:
                 await _emit(db, ws, 1)
                 await _worker(db).run_once()
                 ((status, _, code, error),) = _deliveries(path)
-                assert status == "pending" and code == 307 and "HTTP 307" in error
+                assert status == "pending"
+                assert code == 307
+                assert "HTTP 307" in error
                 assert len(rx.requests) == 1
             finally:
                 await db.close()
@@ -335,7 +346,8 @@ def test_replay_posts_the_same_event_again(tmp_path: Path) -> None:
                 assert [r.headers["webhook-id"] for r in rx.requests] == [uid, uid]
                 assert rx.requests[0].body == rx.requests[1].body
                 detail = await service.delivery(db.reader(), ws, hook_id, delivery_id)
-                assert detail.status == "delivered" and len(detail.attempt_log) == 2
+                assert detail.status == "delivered"
+                assert len(detail.attempt_log) == 2
             finally:
                 await db.close()
 
@@ -380,9 +392,9 @@ def test_the_running_worker_is_woken_by_a_commit(tmp_path: Path) -> None:
                 await asyncio.sleep(0.1)
                 t0 = time.time()
                 await _emit(db, ws, 1)
-                while not rx.requests and time.time() - t0 < 3:
-                    await asyncio.sleep(0.005)
-                assert rx.requests and rx.requests[0].at - t0 < 1
+                await eventually(lambda: rx.requests, within=3, every=0.005)
+                assert rx.requests
+                assert rx.requests[0].at - t0 < 1
             finally:
                 stop.set()
                 await task
@@ -446,9 +458,7 @@ def test_an_endpoint_that_times_out_with_a_backlog_does_not_delay_another(
                     for _ in range(10):
                         await _emit(db, ws, 1)
                         await asyncio.sleep(0.1)
-                    deadline = time.monotonic() + 10
-                    while len(healthy.requests) < 10 and time.monotonic() < deadline:
-                        await asyncio.sleep(0.02)
+                    await eventually(lambda: len(healthy.requests) >= 10, within=10, every=0.02)
                 finally:
                     stop.set()
                     await asyncio.wait_for(task, 10)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from openrespond import common
+from openrespond.channels import sandbox_deliveries
 from openrespond.db import Connection
-from openrespond.sandbox import repository as sandbox_repo
 
 __all__ = ["DRIVERS", "Driver", "Job", "Outcome", "SandboxDriver"]
 
@@ -84,8 +84,8 @@ class SandboxDriver:
     async def record(
         self, tx: Connection, done: list[tuple[Job, Outcome]], *, worker: str, now: int
     ) -> None:
-        delivered_ms = int(time.time() * 1000)
-        await sandbox_repo.record_deliveries(
+        delivered_ms = common.now_ms()
+        await sandbox_deliveries.record_deliveries(
             tx,
             [
                 (

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import hmac
 import json
-import time
 from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
 
+from openrespond import common
 from openrespond.channels import settings as channel_settings
 from openrespond.db import Row, Transaction
 from openrespond.errors import BadRequest, Unauthorized
@@ -163,7 +163,7 @@ async def _status(
     if known is None:
         # The send's answer with this mId may not be stored yet: applied once it is.
         await messages_repo.stash_early_status(
-            tx, channel_id, event.m_id, entry, report.value, int(time.time())
+            tx, channel_id, event.m_id, entry, report.value, common.now()
         )
         return EventResult(event.m_id, "message_status", "waiting", None)
     if known["traffic"] != "outgoing":

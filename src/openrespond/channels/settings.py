@@ -31,10 +31,10 @@ from openrespond.validation import normalize_email
 
 __all__ = [
     "DRIVER_SOURCES",
-    "check_reachable",
     "PURPOSE",
     "CustomChannelSettings",
     "SmtpSettings",
+    "check_reachable",
     "prepare",
     "secret",
     "with_token",

@@ -45,7 +45,7 @@ class _TooLarge(Exception):
     pass
 
 
-async def _connect(host: str, port: int, networks: Networks, timeout: float) -> socket.socket:
+async def _connect(host: str, port: int, networks: Networks, seconds: float) -> socket.socket:
     """A TCP connection to the first permitted address of ``host``."""
     loop = asyncio.get_running_loop()
     error: Exception | None = None
@@ -54,7 +54,7 @@ async def _connect(host: str, port: int, networks: Networks, timeout: float) -> 
         sock = socket.socket(socket.AF_INET6 if ip.version == 6 else socket.AF_INET)
         sock.setblocking(False)
         try:
-            await asyncio.wait_for(loop.sock_connect(sock, (address, port)), timeout)
+            await asyncio.wait_for(loop.sock_connect(sock, (address, port)), seconds)
             return sock
         except (OSError, TimeoutError) as exc:
             sock.close()

@@ -20,22 +20,22 @@ import contextlib
 import json
 import logging
 import os
-import random
 import socket
 import time
 import uuid
 
 import msgspec
 
-from openrespond import fair, metrics, signals
+from openrespond import common, fair, metrics, signals
 from openrespond.channels import jobs
 from openrespond.channels.drivers import DRIVERS, Driver, Job, Outcome
+from openrespond.common import backoff_ms
 from openrespond.db import Database, IntegrityError, Row, Transaction
+from openrespond.messages import events
 from openrespond.messages import repository as messages_repo
 from openrespond.messages.schemas import MessageStatus
-from openrespond.webhooks import events
 
-__all__ = ["DeliveryWorker", "backoff_ms"]
+__all__ = ["DeliveryWorker"]
 
 log = logging.getLogger("openrespond.worker")
 
@@ -43,11 +43,6 @@ log = logging.getLogger("openrespond.worker")
 # it is moves on from claim to claim.
 MAX_CHANNELS_PER_CLAIM = 200
 ADOPT_EVERY_SECONDS = 30.0
-
-
-def backoff_ms(attempts: int, *, base_ms: int = 1000, cap_ms: int = 600_000) -> int:
-    """Exponential backoff with full jitter for the given attempt number (1-based)."""
-    return random.randint(base_ms // 2, min(cap_ms, base_ms * 2 ** min(attempts - 1, 20)))
 
 
 class DeliveryWorker:
@@ -106,7 +101,7 @@ class DeliveryWorker:
         """Claim due jobs, in turn per channel: inline ones are delivered and finished in
         this same transaction, the others start sending. How many were claimed."""
         room = self.concurrency - self.sending
-        now = _now_ms()
+        now = common.now_ms()
         async with self.db.transaction(urgent=True) as tx:
             if time.monotonic() >= self._next_adoption:
                 # Jobs queued without their channel (by a server of a version before jobs
@@ -180,7 +175,7 @@ class DeliveryWorker:
 
     async def _finish(self, tx: Transaction, batch: list[Job], outcomes: list[Outcome]) -> None:
         """Record each outcome and drop its job, for the jobs this worker still holds."""
-        now_ms = _now_ms()
+        now_ms = common.now_ms()
         done: list[tuple[Job, Outcome]] = []
         counts: collections.Counter[tuple[str, str, str]] = collections.Counter()
         for job, outcome in zip(batch, outcomes, strict=True):
@@ -332,7 +327,7 @@ class DeliveryWorker:
             try:
                 if await jobs.due(
                     self.db.reader(),
-                    now_ms=_now_ms(),
+                    now_ms=common.now_ms(),
                     skip=busy,
                     drivers=self._inline if full else None,
                 ):
@@ -432,10 +427,6 @@ def _job(row: Row) -> Job:
         settings=json.loads(row["settings"]),
         address=row["address"],
     )
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -55,7 +55,7 @@ from openrespond.client.models import (
 )
 from openrespond.client.webhooks import SignatureError, verify_webhook
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (in plain sorted order, which a test holds it to)
     "APIConnectionError",
     "APIError",
     "APITimeoutError",

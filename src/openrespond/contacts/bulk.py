@@ -24,6 +24,7 @@ from typing import IO, Any
 
 import msgspec
 
+from openrespond import common
 from openrespond.contacts import repository as repo
 from openrespond.contacts.schemas import ContactCreate
 from openrespond.contacts.service import prepare
@@ -159,7 +160,7 @@ async def import_contacts(
                 stages = {
                     r["name"]: r["id"] for r in await space_repo.list_lifecycle_stages(tx, ws)
                 }
-            now = int(time.time())
+            now = common.now()
             tag_ids: dict[str, int] = {}
             links: list[tuple[int, int, int]] = []
             for line, row in chunk:

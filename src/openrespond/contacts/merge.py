@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 from msgspec import UNSET
 
+from openrespond import common
+from openrespond.contacts import events
 from openrespond.contacts import repository as repo
 from openrespond.contacts.schemas import MergeBody
 from openrespond.contacts.service import prepare
@@ -13,7 +13,6 @@ from openrespond.conversations import repository as conversations_repo
 from openrespond.db import Row, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.messages import repository as messages_repo
-from openrespond.webhooks import events
 
 __all__ = ["SCALARS", "merge_contacts", "merge_ids"]
 
@@ -81,7 +80,7 @@ async def merge_contacts(tx: Transaction, ws: int, body: MergeBody) -> int:
     await repo.merge_channels(tx, primary=primary_id, secondary=secondary_id)
     await messages_repo.move_to(tx, ws, primary=primary_id, secondary=secondary_id)
     await conversations_repo.move_to(
-        tx, ws, primary=primary_id, secondary=secondary_id, now=int(time.time())
+        tx, ws, primary=primary_id, secondary=secondary_id, now=common.now()
     )
     secondary_doc = await events.contact_doc(tx, ws, secondary_id)
     await repo.delete(tx, ws, secondary_id)
@@ -93,7 +92,7 @@ async def merge_contacts(tx: Transaction, ws: int, body: MergeBody) -> int:
                 raise Conflict(
                     f"{column} {value} already belongs to contact {owner}", contactId=owner
                 )
-    await repo.update(tx, ws, primary_id, merged, int(time.time()))
+    await repo.update(tx, ws, primary_id, merged, common.now())
     await repo.set_field_values(tx, primary_id, override_values)
     await events.emit(tx, ws, "contact.deleted", secondary_id, contact=secondary_doc)
     await events.emit(tx, ws, "contact.updated", primary_id)

@@ -8,7 +8,7 @@ from typing import Any
 
 from openrespond.custom_fields.service import FieldValue
 from openrespond.db import Connection, Row, sql
-from openrespond.http.pagination import Cursor, PageRows, fetch_page
+from openrespond.db.paging import Cursor, PageRows, fetch_page
 from openrespond.identifiers import Identifier
 
 __all__ = [

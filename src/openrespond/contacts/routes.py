@@ -8,6 +8,7 @@ import msgspec
 from litestar import Request
 from litestar.params import FromQuery, JSONBody
 
+from openrespond.common import StatusMessage
 from openrespond.contacts import merge, service
 from openrespond.contacts.schemas import (
     Contact,
@@ -20,10 +21,10 @@ from openrespond.contacts.schemas import (
     ContactPage,
     LifecycleBody,
     MergeBody,
-    StatusMessage,
 )
+from openrespond.db.paging import parse_cursor
 from openrespond.http.context import read_conn, workspace_id, write_tx
-from openrespond.http.pagination import page_links, parse_cursor
+from openrespond.http.pagination import page_links
 from openrespond.http.routing import (
     ContactIdentifier,
     CursorId,

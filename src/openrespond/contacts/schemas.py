@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from openrespond.http.pagination import Pagination
+from openrespond.common import Pagination
 from openrespond.validation import NON_BLANK
 
 __all__ = [
@@ -28,7 +28,6 @@ __all__ = [
     "LifecycleBody",
     "MergeBody",
     "Range",
-    "StatusMessage",
 ]
 
 ContactKey = Annotated[int, Meta(ge=1, le=2**53 - 1)]
@@ -83,17 +82,17 @@ class ContactFields(msgspec.Struct):
     first_name: Annotated[str, Meta(max_length=255, pattern=NON_BLANK)] | UnsetType = msgspec.field(
         name="firstName", default=UNSET
     )
-    last_name: Name | None | UnsetType = msgspec.field(name="lastName", default=UNSET)
-    phone: Annotated[str, Meta(max_length=32)] | None | UnsetType = UNSET
-    email: Annotated[str, Meta(max_length=254)] | None | UnsetType = UNSET
-    language: Annotated[str, Meta(max_length=8)] | None | UnsetType = UNSET
-    profile_pic: Annotated[str, Meta(max_length=2048)] | None | UnsetType = msgspec.field(
+    last_name: Name | UnsetType | None = msgspec.field(name="lastName", default=UNSET)
+    phone: Annotated[str, Meta(max_length=32)] | UnsetType | None = UNSET
+    email: Annotated[str, Meta(max_length=254)] | UnsetType | None = UNSET
+    language: Annotated[str, Meta(max_length=8)] | UnsetType | None = UNSET
+    profile_pic: Annotated[str, Meta(max_length=2048)] | UnsetType | None = msgspec.field(
         name="profilePic", default=UNSET
     )
-    country_code: Annotated[str, Meta(max_length=8)] | None | UnsetType = msgspec.field(
+    country_code: Annotated[str, Meta(max_length=8)] | UnsetType | None = msgspec.field(
         name="countryCode", default=UNSET
     )
-    custom_fields: Annotated[list[CustomFieldInput], Meta(max_length=200)] | None | UnsetType = (
+    custom_fields: Annotated[list[CustomFieldInput], Meta(max_length=200)] | UnsetType | None = (
         UNSET
     )
 
@@ -116,11 +115,6 @@ class ContactCreated(msgspec.Struct):
     code: str
     message: str
     contact_id: int = msgspec.field(name="contactId")
-
-
-class StatusMessage(msgspec.Struct):
-    code: int
-    message: str
 
 
 # The filter is a query language: an unknown key anywhere in it is refused (400 naming it)

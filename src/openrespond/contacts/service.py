@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from msgspec import UNSET
 
+from openrespond.common import now
+from openrespond.contacts import events
 from openrespond.contacts import repository as repo
 from openrespond.contacts.filters import compile_filter
 from openrespond.contacts.schemas import (
@@ -16,8 +17,8 @@ from openrespond.contacts.schemas import (
 )
 from openrespond.custom_fields.service import FieldValue, encode_value, resolve_fields
 from openrespond.db import Connection, Row, Transaction
+from openrespond.db.paging import Cursor, PageRows
 from openrespond.errors import BadRequest, Conflict, NotFound
-from openrespond.http.pagination import Cursor, PageRows
 from openrespond.identifiers import Identifier
 from openrespond.space import repository as space_repo
 from openrespond.validation import (
@@ -28,7 +29,6 @@ from openrespond.validation import (
     normalize_phone,
     normalize_url,
 )
-from openrespond.webhooks import events
 
 __all__ = [
     "create_contact",
@@ -45,10 +45,6 @@ __all__ = [
     "set_lifecycle",
     "update_contact",
 ]
-
-
-def now() -> int:
-    return int(time.time())
 
 
 async def resolve(conn: Connection, ws: int, ident: Identifier) -> int:

@@ -9,7 +9,7 @@ from litestar import Request
 from litestar.params import FromPath, JSONBody
 
 from openrespond.channels import settings as channel_settings
-from openrespond.contacts.schemas import StatusMessage
+from openrespond.common import StatusMessage
 from openrespond.control import schemas as s
 from openrespond.control import service
 from openrespond.custom_fields import repository as fields_repo

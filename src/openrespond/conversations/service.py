@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-from openrespond.contacts.service import lock, now
+from openrespond.common import now
+from openrespond.contacts import events as contact_events
+from openrespond.contacts.service import lock
+from openrespond.conversations import events
 from openrespond.conversations import repository as repo
 from openrespond.conversations.schemas import AssigneeBody, CommentBody, ConversationStatusBody
 from openrespond.db import Connection, Row, Transaction
@@ -12,7 +15,6 @@ from openrespond.errors import BadRequest
 from openrespond.identifiers import Identifier
 from openrespond.space import repository as space_repo
 from openrespond.validation import clean, normalize_email
-from openrespond.webhooks import events
 
 __all__ = [
     "add_comment",
@@ -41,7 +43,9 @@ async def ensure_open(
         tx, ws, contact_id, source=source, user_id=user_id, assignee_user_id=assignee, now=at
     )
     await repo.set_contact_state(tx, ws, contact_id, status="open", now=at)
-    await events.emit(tx, ws, "conversation.opened", contact_id, conversation_id=conversation_id)
+    await events.emit_conversation(
+        tx, ws, "conversation.opened", contact_id, conversation_id=conversation_id
+    )
     return True
 
 
@@ -72,7 +76,9 @@ async def set_status(
         )
     await repo.set_contact_state(tx, ws, contact_id, status="close", now=at)
     if current is not None:
-        await events.emit(tx, ws, "conversation.closed", contact_id, conversation_id=current["id"])
+        await events.emit_conversation(
+            tx, ws, "conversation.closed", contact_id, conversation_id=current["id"]
+        )
     return contact_id
 
 
@@ -112,7 +118,7 @@ async def assign(tx: Transaction, ws: int, ident: Identifier, body: AssigneeBody
     if not (value is None or (isinstance(value, str) and clean(value).lower() == "null")):
         user_id = (await resolve_user(tx, ws, value, field="assignee"))["id"]
     await repo.set_assignee(tx, ws, contact_id, user_id, now())
-    await events.emit(tx, ws, "contact.assignee.updated", contact_id)
+    await contact_events.emit(tx, ws, "contact.assignee.updated", contact_id)
     return contact_id
 
 
@@ -139,7 +145,7 @@ async def add_comment(
     mentions = await mentioned_users(tx, ws, text)
     at = now()
     comment_id = await repo.insert_comment(tx, ws, contact_id, text=text, mentions=mentions, now=at)
-    await events.emit(tx, ws, "comment.created", contact_id, comment_id=comment_id)
+    await events.emit_comment(tx, ws, contact_id, comment_id=comment_id)
     return contact_id, text, at
 
 

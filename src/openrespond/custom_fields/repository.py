@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from openrespond.db import Connection, Row
-from openrespond.http.pagination import Cursor, PageRows, fetch_page
+from openrespond.db.paging import Cursor, PageRows, fetch_page
 
 __all__ = [
     "all_fields",

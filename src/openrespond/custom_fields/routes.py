@@ -10,8 +10,9 @@ from litestar.params import JSONBody
 from openrespond.custom_fields import repository as repo
 from openrespond.custom_fields import service
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate, CustomFieldPage
+from openrespond.db.paging import parse_cursor
 from openrespond.http.context import read_conn, workspace_id, write_tx
-from openrespond.http.pagination import page_links, parse_cursor
+from openrespond.http.pagination import page_links
 from openrespond.http.routing import CursorId, Limit, PathId, get, post
 
 __all__ = ["ROUTES"]

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from openrespond.http.pagination import Pagination
+from openrespond.common import Pagination
 from openrespond.validation import NON_BLANK
 
 __all__ = ["DATA_TYPES", "CustomField", "CustomFieldCreate", "CustomFieldPage", "DataType"]

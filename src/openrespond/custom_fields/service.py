@@ -6,12 +6,12 @@ import datetime as dt
 import json
 import math
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from msgspec import UNSET
 
+from openrespond import common
 from openrespond.custom_fields import repository as repo
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate
 from openrespond.db import Connection, Row, Transaction
@@ -120,7 +120,7 @@ async def create_field(tx: Transaction, ws: int, body: CustomFieldCreate) -> Cus
             description=body.description,
             data_type=data_type,
             allowed_values=json.dumps(allowed) if allowed is not None else None,
-            now=int(time.time()),
+            now=common.now(),
         )
         if field_id is not None:
             row = await repo.get(tx, ws, field_id)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import functools
 import re
-import time
 from dataclasses import dataclass
 from importlib import resources
 
+from openrespond import common
 from openrespond.db._base import Database, Transaction
 
 __all__ = ["Migration", "applied_versions", "available", "for_postgresql", "migrate", "pending"]
@@ -149,7 +149,7 @@ async def migrate(db: Database, *, upto: int | None = None) -> list[Migration]:
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 mig.version,
                 mig.name,
-                int(time.time()),
+                common.now(),
             )
         applied.append(mig)
     return applied

@@ -17,10 +17,12 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 
 from openrespond import metrics as prom
+from openrespond.channels import jobs
 from openrespond.db.migrations import available
 from openrespond.errors import Unauthorized
 from openrespond.http.auth import bearer_token
 from openrespond.http.routing import ErrorBody
+from openrespond.webhooks import repository as webhooks
 
 __all__ = ["ROUTES", "Health", "Readiness"]
 
@@ -40,6 +42,17 @@ class Readiness(msgspec.Struct):
     status: str
     checks: dict[str, str]
     message: str | None = None
+
+
+# The queues whose depth and oldest age /metrics reports, read from the database.
+QUEUES: list[prom.Queue] = [
+    (
+        "delivery",
+        "Outgoing messages waiting for delivery (due, leased or backing off)",
+        jobs.queue_stats,
+    ),
+    ("webhook", "Webhook deliveries pending (due, in flight or backing off)", webhooks.queue_stats),
+]
 
 
 @get(
@@ -129,7 +142,7 @@ async def metrics(request: Req) -> Response[bytes]:
                 " Authorization: Bearer <token>",
                 headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
             )
-    body = await prom.render(request.app.state.db)
+    body = await prom.render(request.app.state.db, QUEUES)
     return Response(body, media_type=prom.CONTENT_TYPE)
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import random
-import time
 from dataclasses import dataclass
 
+from openrespond import common
 from openrespond.db import Connection, Database, sql
 from openrespond.errors import BadRequest, Conflict, Unprocessable
 
-__all__ = ["Claim", "Replay", "claim", "release", "record"]
+__all__ = ["Claim", "Replay", "claim", "record", "release"]
 
 STALE_SECONDS = 60
 _MAX_KEY = 255
@@ -46,7 +46,7 @@ async def claim(
     """Take ``key`` for this request, or return the stored answer; 409/422 per the contract."""
     if not 0 < len(key) <= _MAX_KEY or not key.isascii() or not key.isprintable():
         raise BadRequest(f"Idempotency-Key must be 1-{_MAX_KEY} printable ASCII characters")
-    now = int(time.time())
+    now = common.now()
     async with db.transaction() as tx:
         if random.random() < 0.01:
             await tx.execute("DELETE FROM idempotency_keys WHERE created_at < ?", now - ttl)

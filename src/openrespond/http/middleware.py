@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 import msgspec
 
 from openrespond import metrics
+from openrespond.asgi import Disconnected
 from openrespond.db import TransientError
 from openrespond.errors import (
     ApiError,
@@ -35,7 +36,6 @@ from openrespond.errors import (
 from openrespond.http import idempotency
 from openrespond.http.auth import ADMIN, Principal, bearer_token
 from openrespond.http.context import STATE_KEY, RequestState
-from openrespond.webhooks.listen import Disconnected
 
 __all__ = ["MAX_DEPTH", "ApiMiddleware", "error_response_bytes", "refuse_deep", "refuse_nul"]
 

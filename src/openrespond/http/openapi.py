@@ -13,6 +13,7 @@ from typing import Any
 from litestar import Request
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 
+from openrespond.channels.settings import DRIVER_SOURCES
 from openrespond.http.routing import MAX_ID
 from openrespond.validation import (
     COUNTRY_CODES,
@@ -320,8 +321,6 @@ def _nul_free(node: Any) -> None:
 
 def _channel_create(schema: dict[str, Any]) -> None:
     """Which sources each delivery driver serves."""
-    from openrespond.channels.settings import DRIVER_SOURCES
-
     schema["allOf"] = [
         {
             "if": {"required": ["driver"], "properties": {"driver": {"const": driver}}},

@@ -7,14 +7,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from openrespond.db import Connection, Row, sql
-from openrespond.http.pagination import Cursor, PageRows, fetch_page
+from openrespond.db.paging import Cursor, PageRows, fetch_page
 
 __all__ = [
+    "SELECT",
+    "Delivery",
     "append_status",
     "apply_early_statuses_many",
     "channel_link",
     "contact_for_address",
-    "Delivery",
     "get",
     "get_in_workspace",
     "insert",
@@ -23,7 +24,6 @@ __all__ = [
     "move_to",
     "page",
     "record_deliveries",
-    "SELECT",
     "taken_channel_ids",
     "touch_link",
 ]

@@ -7,8 +7,9 @@ from typing import Annotated, Any
 from litestar import Request
 from litestar.params import JSONBody, QueryParameter
 
+from openrespond.db.paging import parse_cursor
 from openrespond.http.context import read_conn, workspace_id, write_tx
-from openrespond.http.pagination import page_links, parse_cursor
+from openrespond.http.pagination import page_links
 from openrespond.http.routing import (
     MAX_ID,
     ContactIdentifier,

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from openrespond.http.pagination import Pagination
+from openrespond.common import Pagination
+from openrespond.db import Row
 from openrespond.validation import EMAIL_PATTERN, NON_BLANK, URL_PATTERN
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Sender",
     "TextMessage",
     "WhatsappTemplateMessage",
+    "record_from_row",
 ]
 
 Url = Annotated[str, Meta(max_length=2048, pattern=URL_PATTERN)]
@@ -184,3 +186,34 @@ class MessageRecord(msgspec.Struct):
 class MessagePage(msgspec.Struct):
     items: list[MessageRecord]
     pagination: Pagination
+
+
+_DECODER = msgspec.json.Decoder(Message)
+_STATUSES = msgspec.json.Decoder(list[MessageStatus])
+
+
+def _with_ms(statuses: list[MessageStatus]) -> list[MessageStatus]:
+    """Steps stored before milliseconds were kept get theirs from the seconds."""
+    for i, step in enumerate(statuses):
+        if step.timestamp_ms is None:
+            statuses[i] = msgspec.structs.replace(step, timestamp_ms=step.timestamp * 1000)
+    return statuses
+
+
+def record_from_row(row: Row) -> MessageRecord:
+    sender = (
+        Sender(source=row["sender_source"], user_id=row["sender_user_id"])
+        if row["sender_source"]
+        else None
+    )
+    return MessageRecord(
+        message_id=row["id"],
+        channel_message_id=row["channel_message_id"],
+        contact_id=row["contact_id"],
+        channel_id=row["channel_id"],
+        traffic=row["traffic"],
+        message=_DECODER.decode(row["content"]),
+        status=_with_ms(_STATUSES.decode(row["statuses"])),
+        sender=sender,
+        timestamp=row["created_at"],
+    )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import msgspec
 
-from openrespond import metrics
+from openrespond import common, metrics
 from openrespond.channels import jobs
 from openrespond.channels.capabilities import Capabilities, channel_capabilities
 from openrespond.contacts import repository as contacts_repo
@@ -15,9 +14,10 @@ from openrespond.contacts import service as contacts
 from openrespond.contacts.schemas import ContactCreate
 from openrespond.conversations import service as conversations
 from openrespond.db import Connection, Row, Transaction, sql
+from openrespond.db.paging import Cursor, PageRows
 from openrespond.errors import BadRequest, Conflict, NotFound
-from openrespond.http.pagination import Cursor, PageRows
 from openrespond.identifiers import Identifier
+from openrespond.messages import events
 from openrespond.messages import repository as repo
 from openrespond.messages.schemas import (
     ContactProfile,
@@ -27,26 +27,22 @@ from openrespond.messages.schemas import (
     MessageRecord,
     MessageStatus,
     QuickReplyMessage,
-    Sender,
     TextMessage,
     WhatsappTemplateMessage,
+    record_from_row,
 )
 from openrespond.space import service as space
 from openrespond.validation import clean, normalize_email, normalize_phone
-from openrespond.webhooks import events
 
 __all__ = [
     "get_message",
     "list_messages",
     "message_type",
     "receive",
-    "record_from_row",
     "send",
 ]
 
 MAX_PAYLOAD_BYTES = 64 * 1024
-_DECODER = msgspec.json.Decoder(Message)
-_STATUSES = msgspec.json.Decoder(list[MessageStatus])
 
 
 def message_type(message: Message) -> str:
@@ -133,7 +129,7 @@ async def send(
     channel = await space.get_channel(tx, ws, channel_id)
     caps = channel_capabilities(channel)
     message = await _check_content(tx, ws, channel, caps, message, contact_id)
-    at_ms = int(time.time() * 1000)
+    at_ms = common.now_ms()
     at = at_ms // 1000
     if await repo.channel_link(tx, ws, contact_id, channel_id) is None:
         address = _address_of(caps, contact)
@@ -174,33 +170,6 @@ async def send(
     )
     await conversations.record_message(tx, ws, contact_id, incoming=False, at=at)
     return message_id
-
-
-def _with_ms(statuses: list[MessageStatus]) -> list[MessageStatus]:
-    """Steps stored before milliseconds were kept get theirs from the seconds."""
-    for i, step in enumerate(statuses):
-        if step.timestamp_ms is None:
-            statuses[i] = msgspec.structs.replace(step, timestamp_ms=step.timestamp * 1000)
-    return statuses
-
-
-def record_from_row(row: Row) -> MessageRecord:
-    sender = (
-        Sender(source=row["sender_source"], user_id=row["sender_user_id"])
-        if row["sender_source"]
-        else None
-    )
-    return MessageRecord(
-        message_id=row["id"],
-        channel_message_id=row["channel_message_id"],
-        contact_id=row["contact_id"],
-        channel_id=row["channel_id"],
-        traffic=row["traffic"],
-        message=_DECODER.decode(row["content"]),
-        status=_with_ms(_STATUSES.decode(row["statuses"])),
-        sender=sender,
-        timestamp=row["created_at"],
-    )
 
 
 async def get_message(
@@ -257,7 +226,7 @@ async def receive(
         raise BadRequest("message.type: templates are sent by businesses, not received")
     contact_id = await _sender(tx, ws, channel_id, caps, address, profile)
     message = await _check_content(tx, ws, channel, caps, message, contact_id)
-    at_ms = int(time.time() * 1000)
+    at_ms = common.now_ms()
     at = at_ms // 1000
     await repo.link(tx, ws, contact_id=contact_id, channel_id=channel_id, address=address, now=at)
     message_id = await repo.insert(
@@ -282,11 +251,7 @@ async def receive(
     if not echo:
         metrics.count_on_commit(tx, metrics.MESSAGES_RECEIVED.labels(channel["source"]))
     await events.emit(
-        tx,
-        ws,
-        "message.sent" if echo else "message.received",
-        contact_id,
-        message_id=message_id,
+        tx, ws, "message.sent" if echo else "message.received", contact_id, message_id=message_id
     )
     return contact_id, message_id
 

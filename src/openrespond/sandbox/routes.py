@@ -7,9 +7,10 @@ from typing import Any
 from litestar import Request
 from litestar.params import JSONBody
 
-from openrespond.contacts.schemas import StatusMessage
+from openrespond.common import StatusMessage
+from openrespond.db.paging import parse_cursor
 from openrespond.http.context import read_conn, require_workspace, write_tx
-from openrespond.http.pagination import page_links, parse_cursor
+from openrespond.http.pagination import page_links
 from openrespond.http.routing import CursorId, Limit, PathId, get, post
 from openrespond.messages.schemas import MessageRecord
 from openrespond.sandbox import service

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from openrespond.http.pagination import Pagination
+from openrespond.common import Pagination
 from openrespond.messages.schemas import ContactProfile, Message
 
 __all__ = ["Incoming", "IncomingResult", "ResetBody", "SentMessage", "SentPage", "StatusBody"]

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import time
-
 import msgspec
 
-from openrespond.channels import jobs
+from openrespond import common
+from openrespond.channels import jobs, sandbox_deliveries
 from openrespond.db import Connection, Transaction
+from openrespond.db.paging import Cursor, PageRows
 from openrespond.demo import seed_demo
 from openrespond.errors import BadRequest, Conflict, NotFound
-from openrespond.http.pagination import Cursor, PageRows
 from openrespond.messages import repository as messages_repo
 from openrespond.messages import service as messages
-from openrespond.messages.schemas import Message, MessageRecord, MessageStatus
+from openrespond.messages.schemas import Message, MessageRecord, MessageStatus, record_from_row
 from openrespond.sandbox import repository as repo
 from openrespond.sandbox.schemas import Incoming, SentMessage, StatusBody
 from openrespond.space import service as space
@@ -53,13 +52,13 @@ async def set_status(tx: Transaction, ws: int, message_id: int, body: StatusBody
     pending = await jobs.cancel_for_message(tx, message_id) if body.status == "failed" else False
     if not pending and row["status"] == "pending":
         raise Conflict(f"message {message_id} is still waiting for delivery")
-    now_ms = int(time.time() * 1000)
+    now_ms = common.now_ms()
     now = now_ms // 1000
     entry = MessageStatus.at(body.status, now_ms, body.reason)
     await messages_repo.append_status(tx, message_id, msgspec.json.encode(entry), body.status, now)
     updated = await messages_repo.get_in_workspace(tx, ws, message_id)
     assert updated is not None
-    return messages.record_from_row(updated)
+    return record_from_row(updated)
 
 
 async def sent(
@@ -67,7 +66,7 @@ async def sent(
 ) -> tuple[list[SentMessage], PageRows]:
     """What a sandbox channel delivered, oldest first."""
     await _sandbox_channel(conn, ws, channel_id)
-    page = await repo.page_sent(conn, ws, channel_id, cursor)
+    page = await sandbox_deliveries.page_sent(conn, ws, channel_id, cursor)
     items = [
         SentMessage(
             id=r["id"],

@@ -5,23 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from openrespond.db import Connection, Row, sql
-from openrespond.http.pagination import Cursor, PageRows, fetch_page
+from openrespond.db.paging import Cursor, PageRows, fetch_page
 
 __all__ = [
     "USER_SELECT",
     "all_channels",
-    "channel_anywhere",
-    "approved_template_exists",
     "all_closing_notes",
     "all_templates",
     "all_users",
+    "approved_template_exists",
+    "channel_anywhere",
     "delete_channel",
-    "delivery_channels",
     "delete_closing_note",
     "delete_lifecycle_stage",
     "delete_template",
     "delete_user",
     "delete_workspace",
+    "delivery_channels",
     "find_demo_workspace",
     "find_token",
     "find_user",
@@ -30,8 +30,8 @@ __all__ = [
     "get_meta",
     "get_template",
     "get_user",
-    "id_taken",
     "get_workspace",
+    "id_taken",
     "insert_channel",
     "insert_closing_note",
     "insert_lifecycle_stage",

@@ -6,8 +6,9 @@ from typing import Any
 
 from litestar import Request
 
+from openrespond.db.paging import parse_cursor
 from openrespond.http.context import read_conn, workspace_id
-from openrespond.http.pagination import page_links, parse_cursor
+from openrespond.http.pagination import page_links
 from openrespond.http.routing import CursorId, Limit, PathId, get
 from openrespond.space import repository as repo
 from openrespond.space import service

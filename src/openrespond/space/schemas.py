@@ -7,13 +7,13 @@ from typing import Annotated, Any, Literal, get_args
 import msgspec
 from msgspec import Meta
 
-from openrespond.http.pagination import Pagination
+from openrespond.common import Pagination
 
 __all__ = [
     "CHANNEL_SOURCES",
     "Channel",
-    "ChannelSource",
     "ChannelPage",
+    "ChannelSource",
     "ClosingNote",
     "ClosingNotePage",
     "Team",

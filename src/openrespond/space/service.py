@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from typing import Any
 
 import msgspec
 
 from openrespond.channels import settings as channel_settings
+from openrespond.common import now
 from openrespond.db import Connection, Database, IntegrityError, Row, Transaction
+from openrespond.db.paging import Cursor, PageRows
 from openrespond.errors import BadRequest, Conflict, NotFound
-from openrespond.http.pagination import Cursor, PageRows
 from openrespond.net import Networks
 from openrespond.sealing import Sealer
 from openrespond.settings import Settings
@@ -27,22 +27,22 @@ __all__ = [
     "add_closing_note",
     "add_lifecycle_stage",
     "channel_from_row",
-    "closing_note_from_row",
     "check_channel_settings",
+    "closing_note_from_row",
     "create_channel",
     "create_template",
     "create_user",
     "create_workspace",
     "ensure_static_token",
     "get_channel",
-    "has_approved_template",
-    "update_channel",
     "get_user",
+    "has_approved_template",
     "issue_token",
     "load_secret",
     "require_workspace",
     "revoke_token",
     "template_from_row",
+    "update_channel",
     "user_from_row",
 ]
 
@@ -50,10 +50,6 @@ ROLES = ("agent", "manager", "owner")
 # Drivers this build ships; custom_channel and smtp are planned.
 DRIVERS = ("sandbox", "custom_channel", "smtp")
 TEMPLATE_STATUSES = ("approved", "pending", "rejected")
-
-
-def now() -> int:
-    return int(time.time())
 
 
 async def load_secret(db: Database, settings: Settings) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from openrespond.db import Connection, Row, sql
-from openrespond.http.pagination import Cursor, PageRows, fetch_page
+from openrespond.db.paging import Cursor, PageRows, fetch_page
 
 __all__ = [
     "all_tags",

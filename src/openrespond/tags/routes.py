@@ -7,9 +7,10 @@ from typing import Any
 from litestar import Request
 from litestar.params import JSONBody
 
-from openrespond.contacts.schemas import StatusMessage
+from openrespond.common import StatusMessage
+from openrespond.db.paging import parse_cursor
 from openrespond.http.context import read_conn, workspace_id, write_tx
-from openrespond.http.pagination import page_links, parse_cursor
+from openrespond.http.pagination import page_links
 from openrespond.http.routing import CursorId, Limit, delete, get, post, put
 from openrespond.tags import repository as repo
 from openrespond.tags import service

@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from openrespond.http.pagination import Pagination
+from openrespond.common import Pagination
 from openrespond.validation import NON_BLANK
 
 __all__ = [

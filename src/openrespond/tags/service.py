@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import time
-
+from openrespond import common
+from openrespond.contacts import events
 from openrespond.contacts import service as contacts
 from openrespond.db import Row, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
@@ -11,7 +11,6 @@ from openrespond.identifiers import Identifier
 from openrespond.tags import repository as repo
 from openrespond.tags.schemas import Tag, TagCreate, TagUpdate
 from openrespond.validation import clean
-from openrespond.webhooks import events
 
 __all__ = [
     "add_to_contact",
@@ -94,11 +93,12 @@ async def create_tag(tx: Transaction, ws: int, body: TagCreate) -> Tag:
             description=body.description,
             color_code=body.color_code,
             emoji=body.emoji,
-            now=int(time.time()),
+            now=common.now(),
         )
         if tag_id is not None:
             row = await repo.by_name(tx, ws, name)
-            assert row is not None and row["id"] == tag_id
+            assert row is not None
+            assert row["id"] == tag_id
             return tag_from_row(row)
     raise Conflict(f"tag {name!r} was being created and deleted concurrently; retry")
 
@@ -137,7 +137,7 @@ async def add_to_contact(tx: Transaction, ws: int, ident: Identifier, names: lis
     """Tag the contact ``ident`` names; unknown names become workspace tags. Its id."""
     names = clean_names(names)
     contact_id: int = (await contacts.lock(tx, ws, ident))["id"]
-    now = int(time.time())
+    now = common.now()
     await repo.attach(tx, contact_id, await repo.ensure(tx, ws, names, now), now)
     await events.emit(tx, ws, "contact.tag.updated", contact_id)
     return contact_id

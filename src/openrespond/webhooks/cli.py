@@ -159,7 +159,7 @@ def webhooks_deliveries(
     as_json: AsJson = False,
 ) -> None:
     """The delivery log of a webhook, newest first."""
-    from openrespond.http.pagination import parse_cursor
+    from openrespond.db.paging import parse_cursor
     from openrespond.webhooks import service
 
     async def work(db: Database, _: Settings) -> Any:

@@ -4,16 +4,14 @@ verified events to a callback. It answers 200 to verified events, 401 to the res
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from openrespond.asgi import Disconnected, Receive, Scope, Send, lifespan, read_body
 from openrespond.webhooks.signing import SignatureError, verify
 
-__all__ = ["Disconnected", "lifespan", "read_body", "receiver"]
+__all__ = ["receiver"]
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 MAX_BODY = 4 * 1024 * 1024
 
 
@@ -22,37 +20,6 @@ class _Headers(dict[str, str]):
 
     def get(self, key: str, default: Any = None) -> Any:
         return super().get(key.lower(), default)
-
-
-async def lifespan(receive: Receive, send: Send) -> None:
-    """Answer an ASGI server's lifespan messages (nothing to set up or tear down)."""
-    while True:
-        kind = (await receive())["type"]
-        if kind == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif kind == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
-class Disconnected(Exception):
-    """The client went away before its request body was complete."""
-
-
-async def read_body(receive: Receive, *, limit: int) -> bytes | None:
-    """The whole request body, or None once it grows past ``limit`` bytes; ``Disconnected``
-    when the client leaves before the end (a part is never taken for the whole)."""
-    body = b""
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise Disconnected
-        body += message.get("body", b"")
-        more = message.get("more_body", False)
-        if len(body) > limit:
-            return None
-    return body
 
 
 def receiver(

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from openrespond.db import Connection, Row, Transaction, sql
-from openrespond.http.pagination import Cursor, PageRows, fetch_page
+from openrespond.db.paging import Cursor, PageRows, fetch_page
 
 __all__ = [
+    "Outcome",
     "claim",
     "claimed",
     "delete",
@@ -29,7 +30,6 @@ __all__ = [
     "held",
     "insert",
     "list_all",
-    "Outcome",
     "purge",
     "queue_stats",
     "record_attempts",

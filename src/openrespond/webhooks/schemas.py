@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from openrespond.http.pagination import Pagination
+from openrespond.common import Pagination
+from openrespond.outbox import EventName
 
 __all__ = [
     "Attempt",
@@ -23,20 +24,7 @@ __all__ = [
 ]
 
 # The event types of API.md §7; "*" subscribes to all of them.
-EventType = Literal[
-    "*",
-    "contact.created",
-    "contact.updated",
-    "contact.deleted",
-    "contact.tag.updated",
-    "contact.assignee.updated",
-    "contact.lifecycle.updated",
-    "conversation.opened",
-    "conversation.closed",
-    "message.received",
-    "message.sent",
-    "comment.created",
-]
+EventType = Literal["*", EventName]
 Url = Annotated[
     str,
     Meta(
@@ -53,7 +41,7 @@ SigningKey = Annotated[str, Meta(min_length=16, max_length=256, pattern=r"^[\x21
 
 class WebhookCreate(msgspec.Struct):
     """``events`` defaults to every type (``["*"]``). ``signingKey`` keeps a key a receiver
-    already checks (16–256 printable characters); otherwise one is generated."""
+    already checks (16 to 256 printable characters); otherwise one is generated."""
 
     url: Url
     events: Annotated[list[EventType], Meta(min_length=1, max_length=16)] = msgspec.field(

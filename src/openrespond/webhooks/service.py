@@ -4,15 +4,14 @@ read the delivery log, replay a delivery."""
 from __future__ import annotations
 
 import json
-import time
 
 import msgspec
 
-from openrespond import signals
-from openrespond.contacts.service import now
+from openrespond import common, signals
+from openrespond.common import now
 from openrespond.db import Connection, Row, Transaction
+from openrespond.db.paging import Cursor, PageRows
 from openrespond.errors import BadRequest, NotFound
-from openrespond.http.pagination import Cursor, PageRows
 from openrespond.net import Networks, check_url_destination
 from openrespond.sealing import Sealer
 from openrespond.space.service import require_workspace
@@ -203,7 +202,7 @@ async def replay(tx: Transaction, ws: int, hook_id: int, delivery_id: int) -> De
     """Send the event again now, whatever became of it; the webhook-id stays the same, so a
     receiver that already has it can tell."""
     await _get(tx, ws, hook_id)
-    if not await repo.replay(tx, ws, hook_id, delivery_id, int(time.time() * 1000)):
+    if not await repo.replay(tx, ws, hook_id, delivery_id, common.now_ms()):
         raise NotFound(f"delivery {delivery_id} of webhook {hook_id} not found")
     tx.announce(signals.events)
     return await delivery(tx, ws, hook_id, delivery_id)

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from openrespond import __version__, fair, metrics, signals
-from openrespond.channels.worker import backoff_ms
+from openrespond import __version__, common, fair, metrics, signals
+from openrespond.common import backoff_ms
 from openrespond.db import Database, Row, Transaction
 from openrespond.net import Networks, guarded_client
 from openrespond.sealing import Sealer, SealError
@@ -132,7 +132,7 @@ class WebhookWorker:
         room = self.concurrency - self._inflight
         if room <= 0:
             return 0
-        now = _now_ms()
+        now = common.now_ms()
         async with self.db.transaction(urgent=True) as tx:
             order = fair.rotate(await repo.due_endpoints(tx, now_ms=now), self._last_hook)
             allowed = {h: self.per_endpoint - self._by_hook[h] for h in order}
@@ -158,7 +158,7 @@ class WebhookWorker:
         return key
 
     async def _post(self, client: httpx.AsyncClient, row: Row) -> None:
-        started = _now_ms()
+        started = common.now_ms()
         t0 = time.perf_counter()
         body: bytes = row["body"] if isinstance(row["body"], bytes) else row["body"].encode()
         code: int | None = None
@@ -224,7 +224,7 @@ class WebhookWorker:
         # Kept apart from ``done``, which narrows to the leases still held: every finished
         # post frees its slot, whether it is recorded or its lease was lost.
         finished = done
-        now_ms = _now_ms()
+        now_ms = common.now_ms()
         try:
             async with self.db.transaction(urgent=True) as tx:
                 held = await repo.held(tx, self.name, [r.delivery_id for r in done])
@@ -403,7 +403,7 @@ class WebhookWorker:
     async def purge(self) -> int:
         """Drop events (and their delivery log) past the log's retention; how many."""
         total = 0
-        before = _now_ms() - self.log_ms
+        before = common.now_ms() - self.log_ms
         while True:
             async with self.db.transaction() as tx:
                 n = await repo.purge(tx, before_ms=before)
@@ -439,7 +439,7 @@ class WebhookWorker:
                 return
             busy = [h for h, n in self._by_hook.items() if n >= self.per_endpoint]
             try:
-                if await repo.due(self.db.reader(), now_ms=_now_ms(), skip=busy):
+                if await repo.due(self.db.reader(), now_ms=common.now_ms(), skip=busy):
                     return
             except Exception:
                 log.exception("webhook poll failed; retrying in 1 s")
@@ -453,7 +453,3 @@ def _kind(r: _Result, status: str) -> str:
     if r.status_code == 410:
         return "disabled"
     return "failed" if status == "failed" else "retried"
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)

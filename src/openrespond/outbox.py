@@ -1,0 +1,123 @@
+"""The webhook outbox: events of API.md §7, written in the transaction of the change that
+caused them.
+
+An event is stored only when an enabled subscription of the workspace wants its type: its
+body — the exact bytes that are signed and posted — is built from the rows as the
+transaction sees them, and one delivery per subscription is queued beside it. Nothing is
+lost if the process dies after the commit: the deliveries wait in the database.
+
+The feature that owns the data builds the payload (``contacts.events``,
+``conversations.events``, ``messages.events``); this module imports none of them. The
+payload is built only when somebody subscribes, so an event nobody wants costs one lookup.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, get_args
+
+import msgspec
+
+from openrespond import common, signals
+from openrespond.db import Connection, Transaction
+
+__all__ = ["EVENT_NAMES", "EventName", "Payload", "emit", "subscribers"]
+
+# The event types of API.md §7.
+EventName = Literal[
+    "contact.created",
+    "contact.updated",
+    "contact.deleted",
+    "contact.tag.updated",
+    "contact.assignee.updated",
+    "contact.lifecycle.updated",
+    "conversation.opened",
+    "conversation.closed",
+    "message.received",
+    "message.sent",
+    "comment.created",
+]
+EVENT_NAMES: tuple[str, ...] = get_args(EventName)
+
+
+class Payload(msgspec.Struct):
+    """What an event carries beside its id, type and time; ``contact`` is the contact's REST
+    JSON (bytes), the others are wire structs of their features."""
+
+    contact: bytes | None
+    message: Any = None
+    channel: Any = None
+    conversation: Any = None
+    comment: Any = None
+
+
+class _Envelope(msgspec.Struct, omit_defaults=True):
+    event_id: str
+    event_type: str
+    timestamp: int
+    contact: msgspec.Raw | None
+    message: Any = None
+    channel: Any = None
+    conversation: Any = None
+    comment: Any = None
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+async def subscribers(conn: Connection, ws: int, event_type: str) -> list[int]:
+    """Enabled subscriptions of ``ws`` that want ``event_type``."""
+    rows = await conn.fetch_all(
+        "SELECT id, events FROM webhooks WHERE workspace_id = ? AND enabled = 1", ws
+    )
+    return [
+        r["id"] for r in rows if (types := json.loads(r["events"])) == ["*"] or event_type in types
+    ]
+
+
+async def emit(
+    tx: Transaction, ws: int, event_type: EventName, build: Callable[[], Awaitable[Payload]]
+) -> str | None:
+    """Queue ``event_type`` for every subscription of ``ws`` that wants it, with the payload
+    ``build()`` makes; the event's id, or None when nobody subscribes (then ``build`` is not
+    called)."""
+    # One lookup per workspace and type in a transaction (a delivery batch emits many).
+    key = ("webhook subscribers", ws, event_type)
+    hooks = tx.memo.get(key)
+    if hooks is None:
+        hooks = tx.memo[key] = await subscribers(tx, ws, event_type)
+    if not hooks:
+        return None
+    payload = await build()
+    uid = f"evt_{uuid.uuid4().hex}"
+    now_ms = common.now_ms()
+    body = _ENCODER.encode(
+        _Envelope(
+            event_id=uid,
+            event_type=event_type,
+            timestamp=now_ms // 1000,
+            contact=None if payload.contact is None else msgspec.Raw(payload.contact),
+            message=payload.message,
+            channel=payload.channel,
+            conversation=payload.conversation,
+            comment=payload.comment,
+        )
+    )
+    event_id = await tx.fetch_val(
+        "INSERT INTO events (workspace_id, uid, type, body, created_ms) VALUES (?, ?, ?, ?, ?)"
+        " RETURNING id",
+        ws,
+        uid,
+        event_type,
+        body,
+        now_ms,
+    )
+    await tx.execute_many(
+        "INSERT INTO webhook_deliveries (workspace_id, webhook_id, event_id, run_at, queued_ms)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(ws, hook, event_id, now_ms, now_ms) for hook in hooks],
+    )
+    tx.announce(signals.events)
+    return uid
