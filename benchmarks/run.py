@@ -100,7 +100,7 @@ async def load(count: int) -> tuple[int, int]:
     from openrespond.db.migrations import migrate
     from openrespond.demo import ensure_demo
     from openrespond.settings import Settings
-    from openrespond.space.service import load_secret
+    from openrespond.space.workspaces import load_secret
 
     settings = Settings(database_url=STORE.url, demo_token=TOKEN)
     db = STORE.database()

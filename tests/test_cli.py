@@ -220,7 +220,7 @@ def test_sandbox_and_worker_commands(env: dict[str, str]) -> None:
                 message=TextMessage(text="Hello Nia"),
             )
 
-    from openrespond.clitools import run as run_work  # what the CLI's commands run through
+    from openrespond.cli.tools import run as run_work  # what the CLI's commands run through
     from openrespond.settings import Settings
 
     message_id = run_work(reply, Settings.from_env(env))

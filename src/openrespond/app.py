@@ -25,6 +25,7 @@ from openrespond.db import Database, open_database
 from openrespond.db.migrations import migrate
 from openrespond.http import server
 from openrespond.http.auth import Authenticator
+from openrespond.http.context import control_access
 from openrespond.http.docs import ROUTES as DOCS_ROUTES
 from openrespond.http.docs import swagger_plugin
 from openrespond.http.errors import exception_handlers
@@ -38,7 +39,7 @@ from openrespond.sandbox.routes import ROUTES as SANDBOX_ROUTES
 from openrespond.sealing import Sealer
 from openrespond.settings import Settings
 from openrespond.space.routes import ROUTES as SPACE_ROUTES
-from openrespond.space.service import load_secret, record_server_networks
+from openrespond.space.workspaces import load_secret, record_server_networks
 from openrespond.tags.routes import ROUTES as TAG_ROUTES
 from openrespond.webhooks.routes import ROUTES as WEBHOOK_ROUTES
 
@@ -113,9 +114,13 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
     app = Litestar(
         route_handlers=[
             Router(path="/v2", route_handlers=V2_ROUTES),
-            *CONTROL_ROUTES,
-            *SANDBOX_ROUTES,
-            *WEBHOOK_ROUTES,
+            # Every /control route passes one guard: the administrator, or the workspace's own
+            # token under /control/workspaces/{wid}.
+            Router(
+                path="/",
+                route_handlers=[*CONTROL_ROUTES, *SANDBOX_ROUTES, *WEBHOOK_ROUTES],
+                guards=[control_access],
+            ),
             *CUSTOM_CHANNEL_ROUTES,
             *HEALTH_ROUTES,
             *DOCS_ROUTES,

@@ -7,8 +7,13 @@ from openrespond.contacts import repository as contacts_repo
 from openrespond.db import Connection, Database, Transaction
 from openrespond.identifiers import Identifier
 from openrespond.settings import Settings
+from openrespond.space import api_tokens as space_tokens
+from openrespond.space import catalogue as space_catalogue
+from openrespond.space import channels as space_channels
 from openrespond.space import repository as repo
-from openrespond.space import service as space
+from openrespond.space import templates as space_templates
+from openrespond.space import users as space_users
+from openrespond.space import workspaces as space_workspaces
 
 __all__ = ["DEMO_CHANNEL_ID", "DEMO_EMAIL_CHANNEL_ID", "ensure_demo", "seed_demo"]
 
@@ -35,7 +40,7 @@ async def seed_demo(tx: Transaction, ws: int) -> None:
     """Give workspace ``ws`` whatever of the demo data it lacks (fixed ids where still free)."""
     now = common.now()
     channels = {row["name"]: row for row in await repo.all_channels(tx, ws)}
-    whatsapp = channels.get("Sandbox WhatsApp") or await space.create_channel(
+    whatsapp = channels.get("Sandbox WhatsApp") or await space_channels.create_channel(
         tx,
         ws,
         name="Sandbox WhatsApp",
@@ -44,7 +49,7 @@ async def seed_demo(tx: Transaction, ws: int) -> None:
         channel_id=await _free(tx, "channels", DEMO_CHANNEL_ID),
     )
     if "Sandbox Email" not in channels:
-        await space.create_channel(
+        await space_channels.create_channel(
             tx,
             ws,
             name="Sandbox Email",
@@ -55,7 +60,7 @@ async def seed_demo(tx: Transaction, ws: int) -> None:
     if not any(
         t["name"] == "hello_world" for t in await repo.all_templates(tx, ws, whatsapp["id"])
     ):
-        await space.create_template(
+        await space_templates.create_template(
             tx,
             ws,
             channel_id=whatsapp["id"],
@@ -66,7 +71,7 @@ async def seed_demo(tx: Transaction, ws: int) -> None:
         )
     users = {row["email"] for row in await repo.all_users(tx, ws)}
     if "agent@example.com" not in users:
-        await space.create_user(
+        await space_users.create_user(
             tx,
             ws,
             first_name="Alex",
@@ -76,17 +81,19 @@ async def seed_demo(tx: Transaction, ws: int) -> None:
             team="Support",
         )
     if "owner@example.com" not in users:
-        await space.create_user(
+        await space_users.create_user(
             tx, ws, first_name="Olivia", last_name="Owner", email="owner@example.com", role="owner"
         )
     stages = {row["name"] for row in await repo.list_lifecycle_stages(tx, ws)}
     for stage in LIFECYCLE:
         if stage not in stages:
-            await space.add_lifecycle_stage(tx, ws, stage)
+            await space_catalogue.add_lifecycle_stage(tx, ws, stage)
     notes = {row["category"] for row in await repo.all_closing_notes(tx, ws)}
     for category, description in CLOSING_NOTES:
         if category not in notes:
-            await space.add_closing_note(tx, ws, category=category, description=description)
+            await space_catalogue.add_closing_note(
+                tx, ws, category=category, description=description
+            )
     for contact_id, first, last, email, phone in DEMO_CONTACTS:
         if await contacts_repo.find_id(tx, ws, Identifier("email", email)) is None:
             await contacts_repo.insert(
@@ -109,7 +116,7 @@ async def ensure_demo(db: Database, settings: Settings, secret: str) -> tuple[in
         row = await repo.find_demo_workspace(tx)
         created = row is None
         wid = (
-            await space.create_workspace(tx, name="Demo", is_demo=True)
+            await space_workspaces.create_workspace(tx, name="Demo", is_demo=True)
             if row is None
             else row["id"]
         )
@@ -118,10 +125,10 @@ async def ensure_demo(db: Database, settings: Settings, secret: str) -> tuple[in
             await seed_demo(tx, wid)
     async with db.transaction() as tx:
         if settings.demo_token:
-            await space.ensure_static_token(
+            await space_tokens.ensure_static_token(
                 tx, wid, token=settings.demo_token, name="OPENRESPOND_DEMO_TOKEN"
             )
             token = settings.demo_token
         else:
-            token = await space.demo_token(tx, wid, secret=secret)
+            token = await space_tokens.demo_token(tx, wid, secret=secret)
     return wid, token

@@ -27,7 +27,7 @@ from openrespond.db.migrations import available
 from openrespond.net import ForbiddenAddress, Networks, parse_networks, resolve
 from openrespond.settings import ConfigError, Settings
 from openrespond.space import repository as space
-from openrespond.space import service as space_service
+from openrespond.space import workspaces as space_workspaces
 from openrespond.webhooks import repository as webhooks
 
 __all__ = ["Check", "diagnose", "redacted"]
@@ -208,7 +208,7 @@ async def _networks(
     with (kept in the database), so that a doctor run from a plain shell agrees with a server
     started otherwise (``make demo`` allows loopback receivers)."""
     name = "allowed networks"
-    recorded = await space_service.server_networks(db.reader())
+    recorded = await space_workspaces.server_networks(db.reader())
     mine = settings.allow_private_networks or "none"
     if "OPENRESPOND_ALLOW_PRIVATE_NETWORKS" in env:
         if recorded is not None and recorded[0] != settings.allow_private_networks:

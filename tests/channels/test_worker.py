@@ -24,7 +24,7 @@ from openrespond.identifiers import Identifier
 from openrespond.messages import repository as messages_repo
 from openrespond.messages import service as messages
 from openrespond.messages.schemas import TextMessage
-from openrespond.space import service as space
+from openrespond.space import workspaces as space_workspaces
 from tests.backend import POSTGRES, database_url, open_test_database, query
 from tests.waiting import eventually
 
@@ -34,7 +34,7 @@ async def _setup(path: Path, count: int) -> tuple[Database, list[int]]:
     await db.connect()
     await migrate(db)
     async with db.transaction() as tx:
-        ws = await space.create_workspace(tx, name="w")
+        ws = await space_workspaces.create_workspace(tx, name="w")
         await seed_demo(tx, ws)
     ids = []
     async with db.transaction() as tx:

@@ -17,7 +17,7 @@ from openrespond.db import Database
 from openrespond.db.migrations import migrate
 from openrespond.net import Networks, parse_networks
 from openrespond.sealing import Sealer
-from openrespond.space import service as space
+from openrespond.space import workspaces as space_workspaces
 from openrespond.webhooks import service
 from openrespond.webhooks.schemas import WebhookCreate
 from openrespond.webhooks.signing import verify
@@ -37,7 +37,7 @@ async def _setup(
     await db.connect()
     await migrate(db)
     async with db.transaction() as tx:
-        ws = await space.create_workspace(tx, name="w")
+        ws = await space_workspaces.create_workspace(tx, name="w")
         hook = await service.create(
             tx,
             ws,

@@ -1,27 +1,32 @@
-"""Control API under ``/control``: the administrator token, or a workspace's own token."""
+"""Control API under ``/control``: the administrator token, or a workspace's own token.
+
+Who may call what is decided once, by the guard of the ``/control`` routes
+(``http.context.control_access``); each route parses, calls the operation the CLI calls too,
+and shapes the answer.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from litestar import Request
 from litestar.params import FromPath, JSONBody
 
 from openrespond.channels import settings as channel_settings
 from openrespond.common import StatusMessage
 from openrespond.control import schemas as s
-from openrespond.control import service
-from openrespond.custom_fields import repository as fields_repo
 from openrespond.custom_fields import service as fields
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate
-from openrespond.http.context import read_conn, require_admin, require_workspace, write_tx
+from openrespond.http.context import read_conn, write_tx
 from openrespond.http.pagination import public_base
 from openrespond.http.routing import PathId, delete, get, post, put
-from openrespond.space import repository as space_repo
-from openrespond.space import service as space
+from openrespond.space import api_tokens as space_tokens
+from openrespond.space import catalogue as space_catalogue
+from openrespond.space import channels as space_channels
+from openrespond.space import templates as space_templates
+from openrespond.space import users as space_users
+from openrespond.space import workspaces as space_workspaces
 from openrespond.space.schemas import ClosingNote, Template, User
-from openrespond.tags import repository as tags_repo
 from openrespond.tags import service as tags
 from openrespond.tags.schemas import Tag, TagCreate
 from openrespond.validation import clean
@@ -31,12 +36,7 @@ __all__ = ["ROUTES"]
 Req = Request[Any, Any, Any]
 W = "/control/workspaces/{wid:int}"
 T = ["Control"]
-
-
-def _control_channel(row: Any) -> s.ControlChannel:
-    return s.ControlChannel(
-        **msgspec.structs.asdict(space.channel_from_row(row)), driver=row["driver"]
-    )
+ADMIN = {"admin": True}
 
 
 def _ok(message: str) -> StatusMessage:
@@ -48,12 +48,12 @@ def _ok(message: str) -> StatusMessage:
     tags=T,
     operation_id="controlCreateWorkspace",
     summary="Create a workspace (administrator)",
+    opt=ADMIN,
 )
 async def create_workspace(request: Req, data: JSONBody[s.WorkspaceCreate]) -> s.Workspace:
-    require_admin(request)
     tx = await write_tx(request)
-    wid = await space.create_workspace(tx, name=data.name)
-    return await service.get_workspace(tx, wid)
+    wid = await space_workspaces.create_workspace(tx, name=data.name)
+    return await space_workspaces.get_workspace(tx, wid)
 
 
 @get(
@@ -61,15 +61,15 @@ async def create_workspace(request: Req, data: JSONBody[s.WorkspaceCreate]) -> s
     tags=T,
     operation_id="controlListWorkspaces",
     summary="List workspaces (administrator)",
+    opt=ADMIN,
 )
 async def list_workspaces(request: Req) -> s.WorkspaceList:
-    require_admin(request)
-    return s.WorkspaceList(items=await service.workspaces(read_conn(request)))
+    return s.WorkspaceList(items=await space_workspaces.list_workspaces(read_conn(request)))
 
 
 @get(W, tags=T, operation_id="controlGetWorkspace", summary="Get a workspace")
 async def get_workspace(request: Req, wid: PathId) -> s.Workspace:
-    return await service.get_workspace(read_conn(request), require_workspace(request, wid))
+    return await space_workspaces.get_workspace(read_conn(request), wid)
 
 
 @delete(
@@ -77,11 +77,10 @@ async def get_workspace(request: Req, wid: PathId) -> s.Workspace:
     tags=T,
     operation_id="controlDeleteWorkspace",
     summary="Delete a workspace and all its data (administrator)",
+    opt=ADMIN,
 )
 async def delete_workspace(request: Req, wid: PathId) -> StatusMessage:
-    require_workspace(request, wid)
-    require_admin(request)
-    await service.delete_workspace(await write_tx(request), wid)
+    await space_workspaces.delete_workspace(await write_tx(request), wid)
     return _ok("Workspace deleted")
 
 
@@ -92,9 +91,8 @@ async def delete_workspace(request: Req, wid: PathId) -> StatusMessage:
     summary="Issue an API token (shown once)",
 )
 async def issue_token(request: Req, wid: PathId, data: JSONBody[s.TokenCreate]) -> s.IssuedToken:
-    require_workspace(request, wid)
     secret = request.app.state.secret
-    token_id, token = await space.issue_token(
+    token_id, token = await space_tokens.issue_token(
         await write_tx(request), wid, name=data.name, secret=secret
     )
     return s.IssuedToken(id=token_id, name=clean(data.name), workspace_id=wid, token=token)
@@ -107,25 +105,21 @@ async def issue_token(request: Req, wid: PathId, data: JSONBody[s.TokenCreate]) 
     summary="List a workspace's tokens (never the tokens themselves)",
 )
 async def list_tokens(request: Req, wid: PathId) -> s.TokenList:
-    return s.TokenList(
-        items=await service.tokens(read_conn(request), require_workspace(request, wid))
-    )
+    return s.TokenList(items=await space_tokens.list_tokens(read_conn(request), wid))
 
 
 @delete(
     W + "/tokens/{tokenId:int}", tags=T, operation_id="controlRevokeToken", summary="Revoke a token"
 )
 async def revoke_token(request: Req, wid: PathId, tokenId: PathId) -> StatusMessage:
-    require_workspace(request, wid)
-    await space.revoke_token(await write_tx(request), wid, tokenId)
+    await space_tokens.revoke_token(await write_tx(request), wid, tokenId)
     request.app.state.auth.forget()
     return _ok("Token revoked")
 
 
 @post(W + "/users", tags=T, operation_id="controlCreateUser", summary="Add a user")
 async def create_user(request: Req, wid: PathId, data: JSONBody[s.UserCreate]) -> User:
-    require_workspace(request, wid)
-    return await space.create_user(
+    return await space_users.create_user(
         await write_tx(request),
         wid,
         first_name=data.first_name,
@@ -139,18 +133,14 @@ async def create_user(request: Req, wid: PathId, data: JSONBody[s.UserCreate]) -
 
 @get(W + "/users", tags=T, operation_id="controlListUsers", summary="List users")
 async def list_users(request: Req, wid: PathId) -> s.UserList:
-    require_workspace(request, wid)
-    conn = read_conn(request)
-    await space.require_workspace(conn, wid)
-    return s.UserList(items=[space.user_from_row(r) for r in await space_repo.all_users(conn, wid)])
+    return s.UserList(items=await space_users.list_users(read_conn(request), wid))
 
 
 @delete(
     W + "/users/{userId:int}", tags=T, operation_id="controlDeleteUser", summary="Remove a user"
 )
 async def delete_user(request: Req, wid: PathId, userId: PathId) -> StatusMessage:
-    require_workspace(request, wid)
-    await space.delete_user(await write_tx(request), wid, userId)
+    await space_users.delete_user(await write_tx(request), wid, userId)
     return _ok("User deleted")
 
 
@@ -163,10 +153,9 @@ async def delete_user(request: Req, wid: PathId, userId: PathId) -> StatusMessag
 async def create_stage(
     request: Req, wid: PathId, data: JSONBody[s.LifecycleStageCreate]
 ) -> s.LifecycleStageList:
-    require_workspace(request, wid)
     tx = await write_tx(request)
-    await space.add_lifecycle_stage(tx, wid, data.name)
-    return s.LifecycleStageList(items=await service.lifecycle_stages(tx, wid))
+    await space_catalogue.add_lifecycle_stage(tx, wid, data.name)
+    return s.LifecycleStageList(items=await space_catalogue.list_lifecycle_stages(tx, wid))
 
 
 @get(
@@ -176,8 +165,8 @@ async def create_stage(
     summary="List lifecycle stages in order",
 )
 async def list_stages(request: Req, wid: PathId) -> s.LifecycleStageList:
-    require_workspace(request, wid)
-    return s.LifecycleStageList(items=await service.lifecycle_stages(read_conn(request), wid))
+    items = await space_catalogue.list_lifecycle_stages(read_conn(request), wid)
+    return s.LifecycleStageList(items=items)
 
 
 @delete(
@@ -187,8 +176,7 @@ async def list_stages(request: Req, wid: PathId) -> s.LifecycleStageList:
     summary="Remove a lifecycle stage (contacts in it lose their stage)",
 )
 async def delete_stage(request: Req, wid: PathId, name: FromPath[str]) -> StatusMessage:
-    require_workspace(request, wid)
-    await space.remove_lifecycle_stage(await write_tx(request), wid, name)
+    await space_catalogue.remove_lifecycle_stage(await write_tx(request), wid, name)
     return _ok("Lifecycle stage deleted")
 
 
@@ -201,8 +189,7 @@ async def delete_stage(request: Req, wid: PathId, name: FromPath[str]) -> Status
 async def create_note(
     request: Req, wid: PathId, data: JSONBody[s.ClosingNoteCreate]
 ) -> ClosingNote:
-    require_workspace(request, wid)
-    await space.add_closing_note(
+    await space_catalogue.add_closing_note(
         await write_tx(request), wid, category=data.category, description=data.description
     )
     return ClosingNote(category=clean(data.category), description=data.description)
@@ -215,11 +202,9 @@ async def create_note(
     summary="List closing-note categories",
 )
 async def list_notes(request: Req, wid: PathId) -> s.ClosingNoteList:
-    require_workspace(request, wid)
-    conn = read_conn(request)
-    await space.require_workspace(conn, wid)
-    rows = await space_repo.all_closing_notes(conn, wid)
-    return s.ClosingNoteList(items=[space.closing_note_from_row(r) for r in rows])
+    return s.ClosingNoteList(
+        items=await space_catalogue.list_closing_notes(read_conn(request), wid)
+    )
 
 
 @delete(
@@ -229,8 +214,7 @@ async def list_notes(request: Req, wid: PathId) -> s.ClosingNoteList:
     summary="Remove a closing-note category",
 )
 async def delete_note(request: Req, wid: PathId, category: FromPath[str]) -> StatusMessage:
-    require_workspace(request, wid)
-    await space.remove_closing_note(await write_tx(request), wid, category)
+    await space_catalogue.remove_closing_note(await write_tx(request), wid, category)
     return _ok("Closing note deleted")
 
 
@@ -241,9 +225,8 @@ async def delete_note(request: Req, wid: PathId, category: FromPath[str]) -> Sta
     summary="Define a custom field",
 )
 async def create_field(request: Req, wid: PathId, data: JSONBody[CustomFieldCreate]) -> CustomField:
-    require_workspace(request, wid)
     tx = await write_tx(request)
-    await space.require_workspace(tx, wid)
+    await space_workspaces.existing(tx, wid)
     return await fields.create_field(tx, wid, data)
 
 
@@ -254,11 +237,7 @@ async def create_field(request: Req, wid: PathId, data: JSONBody[CustomFieldCrea
     summary="List custom fields",
 )
 async def list_fields(request: Req, wid: PathId) -> s.CustomFieldList:
-    require_workspace(request, wid)
-    conn = read_conn(request)
-    await space.require_workspace(conn, wid)
-    rows = await fields_repo.all_fields(conn, wid)
-    return s.CustomFieldList(items=[fields.field_from_row(r) for r in rows])
+    return s.CustomFieldList(items=await fields.list_fields(read_conn(request), wid))
 
 
 @delete(
@@ -268,31 +247,25 @@ async def list_fields(request: Req, wid: PathId) -> s.CustomFieldList:
     summary="Delete a custom field and its values",
 )
 async def delete_field(request: Req, wid: PathId, fieldId: PathId) -> StatusMessage:
-    require_workspace(request, wid)
-    await service.delete_custom_field(await write_tx(request), wid, fieldId)
+    await fields.delete_field(await write_tx(request), wid, fieldId)
     return _ok("Custom field deleted")
 
 
 @post(W + "/tags", tags=T, operation_id="controlCreateTag", summary="Create a tag")
 async def create_tag(request: Req, wid: PathId, data: JSONBody[TagCreate]) -> Tag:
-    require_workspace(request, wid)
     tx = await write_tx(request)
-    await space.require_workspace(tx, wid)
+    await space_workspaces.existing(tx, wid)
     return await tags.create_tag(tx, wid, data)
 
 
 @get(W + "/tags", tags=T, operation_id="controlListTags", summary="List tags")
 async def list_tags(request: Req, wid: PathId) -> s.TagList:
-    require_workspace(request, wid)
-    conn = read_conn(request)
-    await space.require_workspace(conn, wid)
-    return s.TagList(items=[tags.tag_from_row(r) for r in await tags_repo.all_tags(conn, wid)])
+    return s.TagList(items=await tags.list_tags(read_conn(request), wid))
 
 
 @delete(W + "/tags/{name:str}", tags=T, operation_id="controlDeleteTag", summary="Delete a tag")
 async def delete_tag(request: Req, wid: PathId, name: FromPath[str]) -> StatusMessage:
-    require_workspace(request, wid)
-    await service.delete_tag_by_name(await write_tx(request), wid, name)
+    await tags.delete_tag(await write_tx(request), wid, name)
     return _ok("Tag deleted")
 
 
@@ -305,13 +278,12 @@ async def delete_tag(request: Req, wid: PathId, name: FromPath[str]) -> StatusMe
 async def create_channel(
     request: Req, wid: PathId, data: JSONBody[s.ChannelCreate]
 ) -> s.ChannelCreated:
-    require_workspace(request, wid)
     settings, token = channel_settings.with_token(data.driver, data.settings)
     networks = request.app.state.settings.networks
-    await space.check_channel_settings(
+    await space_channels.check_channel_settings(
         read_conn(request), wid, settings=settings, networks=networks, driver=data.driver
     )
-    row = await space.create_channel(
+    row = await space_channels.create_channel(
         await write_tx(request),
         wid,
         name=data.name,
@@ -323,8 +295,13 @@ async def create_channel(
         networks=networks,
     )
     custom = data.driver == "custom_channel"
+    shown = space_channels.control_channel_from_row(row)
     return s.ChannelCreated(
-        **msgspec.structs.asdict(_control_channel(row)),
+        id=shown.id,
+        name=shown.name,
+        source=shown.source,
+        created_at=shown.created_at,
+        driver=shown.driver,
         token=token,
         webhook_url=f"{public_base(request)}/custom/channel/webhook/" if custom else None,
     )
@@ -332,11 +309,7 @@ async def create_channel(
 
 @get(W + "/channels", tags=T, operation_id="controlListChannels", summary="List channels")
 async def list_channels(request: Req, wid: PathId) -> s.ChannelList:
-    require_workspace(request, wid)
-    conn = read_conn(request)
-    await space.require_workspace(conn, wid)
-    rows = await space_repo.all_channels(conn, wid)
-    return s.ChannelList(items=[_control_channel(r) for r in rows])
+    return s.ChannelList(items=await space_channels.list_channels(read_conn(request), wid))
 
 
 @put(
@@ -348,12 +321,11 @@ async def list_channels(request: Req, wid: PathId) -> s.ChannelList:
 async def update_channel(
     request: Req, wid: PathId, channelId: PathId, data: JSONBody[s.ChannelUpdate]
 ) -> s.ControlChannel:
-    require_workspace(request, wid)
     networks = request.app.state.settings.networks
-    await space.check_channel_settings(
+    await space_channels.check_channel_settings(
         read_conn(request), wid, settings=data.settings, networks=networks, channel_id=channelId
     )
-    row = await space.update_channel(
+    row = await space_channels.update_channel(
         await write_tx(request),
         wid,
         channelId,
@@ -362,7 +334,7 @@ async def update_channel(
         sealer=request.app.state.sealer,
         networks=networks,
     )
-    return _control_channel(row)
+    return space_channels.control_channel_from_row(row)
 
 
 @delete(
@@ -372,8 +344,7 @@ async def update_channel(
     summary="Delete a channel",
 )
 async def delete_channel(request: Req, wid: PathId, channelId: PathId) -> StatusMessage:
-    require_workspace(request, wid)
-    await space.delete_channel(await write_tx(request), wid, channelId)
+    await space_channels.delete_channel(await write_tx(request), wid, channelId)
     return _ok("Channel deleted")
 
 
@@ -386,8 +357,7 @@ async def delete_channel(request: Req, wid: PathId, channelId: PathId) -> Status
 async def create_template(
     request: Req, wid: PathId, channelId: PathId, data: JSONBody[s.TemplateCreate]
 ) -> Template:
-    require_workspace(request, wid)
-    return await space.create_template(
+    return await space_templates.create_template(
         await write_tx(request),
         wid,
         channel_id=channelId,
@@ -406,11 +376,8 @@ async def create_template(
     summary="List a channel's templates",
 )
 async def list_templates(request: Req, wid: PathId, channelId: PathId) -> s.TemplateList:
-    require_workspace(request, wid)
-    conn = read_conn(request)
-    await space.get_channel(conn, wid, channelId)
-    rows = await space_repo.all_templates(conn, wid, channelId)
-    return s.TemplateList(items=[space.template_from_row(r) for r in rows])
+    items = await space_templates.list_templates(read_conn(request), wid, channelId)
+    return s.TemplateList(items=items)
 
 
 @delete(
@@ -420,8 +387,7 @@ async def list_templates(request: Req, wid: PathId, channelId: PathId) -> s.Temp
     summary="Delete a template",
 )
 async def delete_template(request: Req, wid: PathId, templateId: PathId) -> StatusMessage:
-    require_workspace(request, wid)
-    await space.delete_template(await write_tx(request), wid, templateId)
+    await space_templates.delete_template(await write_tx(request), wid, templateId)
     return _ok("Template deleted")
 
 

@@ -8,7 +8,16 @@ import msgspec
 from msgspec import Meta
 
 from openrespond.custom_fields.schemas import CustomField
-from openrespond.space.schemas import Channel, ChannelSource, ClosingNote, Template, User
+from openrespond.space.schemas import (
+    ChannelSource,
+    ClosingNote,
+    ControlChannel,
+    LifecycleStage,
+    Template,
+    TokenInfo,
+    User,
+    Workspace,
+)
 from openrespond.tags.schemas import Tag
 from openrespond.validation import NON_BLANK
 
@@ -41,14 +50,6 @@ __all__ = [
 Name = Annotated[str, Meta(min_length=1, max_length=255, pattern=NON_BLANK)]
 
 
-class Workspace(msgspec.Struct):
-    id: int
-    name: str
-    org_id: int = msgspec.field(name="orgId")
-    demo: bool
-    created_at: int
-
-
 class WorkspaceList(msgspec.Struct):
     items: list[Workspace]
 
@@ -70,14 +71,6 @@ class IssuedToken(msgspec.Struct):
     token: str
 
 
-class TokenInfo(msgspec.Struct):
-    id: int
-    name: str
-    kind: str
-    created_at: int
-    revoked_at: int | None
-
-
 class TokenList(msgspec.Struct):
     items: list[TokenInfo]
 
@@ -95,12 +88,6 @@ class UserCreate(msgspec.Struct):
 
 class UserList(msgspec.Struct):
     items: list[User]
-
-
-class LifecycleStage(msgspec.Struct):
-    id: int
-    name: str
-    position: int
 
 
 class LifecycleStageCreate(msgspec.Struct):
@@ -138,12 +125,6 @@ class ChannelCreate(msgspec.Struct):
     driver: Literal["sandbox", "custom_channel", "smtp"] = "sandbox"
     settings: dict[str, Any] = {}
     id: Annotated[int, Meta(ge=1, lt=2**53)] | None = None
-
-
-class ControlChannel(Channel):
-    """A channel with the driver that delivers its messages (settings are never shown)."""
-
-    driver: str
 
 
 class ChannelCreated(ControlChannel, omit_defaults=True):

@@ -16,15 +16,18 @@ from openrespond.custom_fields import repository as repo
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate
 from openrespond.db import Connection, Row, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
+from openrespond.space.workspaces import existing
 from openrespond.validation import clean, normalize_email, normalize_url
 
 __all__ = [
     "FieldValue",
     "create_field",
     "decode_value",
+    "delete_field",
     "encode_value",
     "field_from_row",
     "get_field",
+    "list_fields",
     "resolve_fields",
 ]
 
@@ -206,3 +209,15 @@ def decode_value(kind: str, text: str) -> str | int | float | bool:
     if kind == "checkbox":
         return text == "true"
     return text
+
+
+async def list_fields(conn: Connection, ws: int) -> list[CustomField]:
+    """Every definition of the workspace, by id."""
+    await existing(conn, ws)
+    return [field_from_row(r) for r in await repo.all_fields(conn, ws)]
+
+
+async def delete_field(tx: Transaction, ws: int, field_id: int) -> None:
+    """Delete a definition and every contact's value for it."""
+    if not await repo.delete(tx, ws, field_id):
+        raise NotFound(f"custom field {field_id} not found")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, cast
 
 from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 
 from openrespond.db import Connection, Database, Transaction
 from openrespond.errors import Forbidden, NotFound, Unauthorized
@@ -12,9 +14,8 @@ from openrespond.http.auth import Principal
 
 __all__ = [
     "RequestState",
+    "control_access",
     "read_conn",
-    "require_admin",
-    "require_workspace",
     "state_of",
     "workspace_id",
     "write_tx",
@@ -36,7 +37,7 @@ class RequestState:
         self.transient = False
 
 
-def state_of(request: Request[Any, Any, Any]) -> RequestState:
+def state_of(request: ASGIConnection[Any, Any, Any, Any]) -> RequestState:
     state = cast("RequestState | None", request.scope.get(STATE_KEY))
     if state is None or state.principal is None:
         raise Unauthorized("missing or invalid bearer token")
@@ -51,19 +52,20 @@ def workspace_id(request: Request[Any, Any, Any]) -> int:
     return principal.workspace_id
 
 
-def require_admin(request: Request[Any, Any, Any]) -> None:
-    """Only the administrator token may continue."""
-    principal = state_of(request).principal
-    if principal is None or not principal.admin:
-        raise Forbidden("this operation needs the administrator token")
-
-
-def require_workspace(request: Request[Any, Any, Any], wid: int) -> int:
-    """The administrator, or a token of workspace ``wid``; anyone else sees 404."""
-    principal = state_of(request).principal
-    if principal is None or not (principal.admin or principal.workspace_id == wid):
+def control_access(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """The guard of every ``/control`` route: a route under ``/control/workspaces/{wid}``
+    admits the administrator or a token of workspace ``wid`` (anyone else sees 404, as if
+    the workspace did not exist); a route marked ``opt={"admin": True}`` admits only the
+    administrator (403), after that."""
+    principal = state_of(connection).principal
+    assert principal is not None  # state_of refuses a request without one
+    wid = connection.path_params.get("wid")
+    if wid is not None and not (principal.admin or principal.workspace_id == wid):
         raise NotFound(f"workspace {wid} not found")
-    return wid
+    if handler.opt.get("admin") and not principal.admin:
+        raise Forbidden("this operation needs the administrator token")
 
 
 async def write_tx(request: Request[Any, Any, Any]) -> Transaction:

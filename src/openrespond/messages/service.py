@@ -31,7 +31,8 @@ from openrespond.messages.schemas import (
     WhatsappTemplateMessage,
     record_from_row,
 )
-from openrespond.space import service as space
+from openrespond.space import channels as space_channels
+from openrespond.space import templates as space_templates
 from openrespond.validation import clean, normalize_email, normalize_phone
 
 __all__ = [
@@ -96,7 +97,7 @@ async def _check_content(
         raise BadRequest(f"message.payload is larger than {MAX_PAYLOAD_BYTES} bytes")
     if isinstance(message, WhatsappTemplateMessage):
         t = message.template
-        if not await space.has_approved_template(
+        if not await space_templates.has_approved_template(
             conn, ws, channel["id"], name=t.name, language_code=t.language_code
         ):
             raise BadRequest(
@@ -126,7 +127,7 @@ async def send(
             raise BadRequest(
                 f"channelId: contact {contact_id} has no channel yet; name one with channelId"
             )
-    channel = await space.get_channel(tx, ws, channel_id)
+    channel = await space_channels.get_channel(tx, ws, channel_id)
     caps = channel_capabilities(channel)
     message = await _check_content(tx, ws, channel, caps, message, contact_id)
     at_ms = common.now_ms()
@@ -219,7 +220,7 @@ async def receive(
     An ``echo`` is the opposite direction: a message the business sent to ``address`` from
     outside openrespond (reported by the channel). It is recorded as outgoing and ``sent``.
     """
-    channel = await space.get_channel(tx, ws, channel_id)
+    channel = await space_channels.get_channel(tx, ws, channel_id)
     caps = channel_capabilities(channel)
     address = _normalize_address(caps, address)
     if not echo and message_type(message) in ("whatsapp_template", "facebook_template"):

@@ -9,7 +9,7 @@ from litestar.params import JSONBody
 
 from openrespond.common import StatusMessage
 from openrespond.db.paging import parse_cursor
-from openrespond.http.context import read_conn, require_workspace, write_tx
+from openrespond.http.context import read_conn, write_tx
 from openrespond.http.pagination import page_links
 from openrespond.http.routing import CursorId, Limit, PathId, get, post
 from openrespond.messages.schemas import MessageRecord
@@ -30,7 +30,6 @@ T = ["Sandbox"]
     summary="Simulate a message from a contact on a sandbox channel",
 )
 async def incoming(request: Req, wid: PathId, data: JSONBody[Incoming]) -> IncomingResult:
-    require_workspace(request, wid)
     contact_id, message_id = await service.receive(await write_tx(request), wid, data)
     return IncomingResult(contact_id=contact_id, message_id=message_id)
 
@@ -44,7 +43,6 @@ async def incoming(request: Req, wid: PathId, data: JSONBody[Incoming]) -> Incom
 async def set_status(
     request: Req, wid: PathId, messageId: PathId, data: JSONBody[StatusBody]
 ) -> MessageRecord:
-    require_workspace(request, wid)
     return await service.set_status(await write_tx(request), wid, messageId, data)
 
 
@@ -61,7 +59,6 @@ async def sent(
     limit: Limit = None,
     cursorId: CursorId = None,
 ) -> SentPage:
-    require_workspace(request, wid)
     cur = parse_cursor(limit, cursorId)
     items, page = await service.sent(read_conn(request), wid, channelId, cur)
     return SentPage(items=items, pagination=page_links(request, page, cur.limit))
@@ -76,7 +73,6 @@ async def sent(
 async def reset(
     request: Req, wid: PathId, data: JSONBody[ResetBody | None] = None
 ) -> StatusMessage:
-    require_workspace(request, wid)
     to = data.to if data is not None else "empty"
     await service.reset(await write_tx(request), wid, to=to)
     return StatusMessage(code=200, message=f"Workspace reset to {to}")

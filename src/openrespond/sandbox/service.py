@@ -15,7 +15,8 @@ from openrespond.messages import service as messages
 from openrespond.messages.schemas import Message, MessageRecord, MessageStatus, record_from_row
 from openrespond.sandbox import repository as repo
 from openrespond.sandbox.schemas import Incoming, SentMessage, StatusBody
-from openrespond.space import service as space
+from openrespond.space import channels as space_channels
+from openrespond.space import workspaces as space_workspaces
 
 __all__ = ["receive", "reset", "sent", "set_status"]
 
@@ -84,13 +85,13 @@ async def sent(
 
 async def reset(tx: Transaction, ws: int, *, to: str) -> None:
     """Empty the workspace's data; with ``to="demo"`` fill it with the demo data again."""
-    await space.require_workspace(tx, ws)
+    await space_workspaces.existing(tx, ws)
     await repo.empty_workspace(tx, ws)
     if to == "demo":
         await seed_demo(tx, ws)
 
 
 async def _sandbox_channel(conn: Connection, ws: int, channel_id: int) -> None:
-    channel = await space.get_channel(conn, ws, channel_id)
+    channel = await space_channels.get_channel(conn, ws, channel_id)
     if channel["driver"] != "sandbox":
         raise BadRequest(f"channelId: channel {channel_id} is not a sandbox channel")

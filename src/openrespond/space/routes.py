@@ -10,8 +10,11 @@ from openrespond.db.paging import parse_cursor
 from openrespond.http.context import read_conn, workspace_id
 from openrespond.http.pagination import page_links
 from openrespond.http.routing import CursorId, Limit, PathId, get
+from openrespond.space import catalogue as space_catalogue
+from openrespond.space import channels as space_channels
 from openrespond.space import repository as repo
-from openrespond.space import service
+from openrespond.space import templates as space_templates
+from openrespond.space import users as space_users
 from openrespond.space.schemas import ChannelPage, ClosingNotePage, TemplatePage, User, UserPage
 
 __all__ = ["ROUTES"]
@@ -24,14 +27,14 @@ async def list_users(request: Req, limit: Limit = None, cursorId: CursorId = Non
     cur = parse_cursor(limit, cursorId)
     page = await repo.page_users(read_conn(request), workspace_id(request), cur)
     return UserPage(
-        items=[service.user_from_row(r) for r in page.rows],
+        items=[space_users.user_from_row(r) for r in page.rows],
         pagination=page_links(request, page, cur.limit),
     )
 
 
 @get("/space/user/{userId:int}", tags=["Workspace"], operation_id="getUser", summary="Get a user")
 async def get_user(request: Req, userId: PathId) -> User:
-    return await service.get_user(read_conn(request), workspace_id(request), userId)
+    return await space_users.get_user(read_conn(request), workspace_id(request), userId)
 
 
 @get(
@@ -46,7 +49,7 @@ async def list_channels(
     cur = parse_cursor(limit, cursorId)
     page = await repo.page_channels(read_conn(request), workspace_id(request), cur)
     return ChannelPage(
-        items=[service.channel_from_row(r) for r in page.rows],
+        items=[space_channels.channel_from_row(r) for r in page.rows],
         pagination=page_links(request, page, cur.limit),
     )
 
@@ -63,7 +66,7 @@ async def list_closing_notes(
     cur = parse_cursor(limit, cursorId)
     page = await repo.page_closing_notes(read_conn(request), workspace_id(request), cur)
     return ClosingNotePage(
-        items=[service.closing_note_from_row(r) for r in page.rows],
+        items=[space_catalogue.closing_note_from_row(r) for r in page.rows],
         pagination=page_links(request, page, cur.limit),
     )
 
@@ -78,9 +81,11 @@ async def list_templates(
     request: Req, channelId: PathId, limit: Limit = None, cursorId: CursorId = None
 ) -> TemplatePage:
     cur = parse_cursor(limit, cursorId)
-    page = await service.page_templates(read_conn(request), workspace_id(request), channelId, cur)
+    page = await space_templates.page_templates(
+        read_conn(request), workspace_id(request), channelId, cur
+    )
     return TemplatePage(
-        items=[service.template_from_row(r) for r in page.rows],
+        items=[space_templates.template_from_row(r) for r in page.rows],
         pagination=page_links(request, page, cur.limit),
     )
 

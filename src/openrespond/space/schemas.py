@@ -16,11 +16,15 @@ __all__ = [
     "ChannelSource",
     "ClosingNote",
     "ClosingNotePage",
+    "ControlChannel",
+    "LifecycleStage",
     "Team",
     "Template",
     "TemplatePage",
+    "TokenInfo",
     "User",
     "UserPage",
+    "Workspace",
 ]
 
 ChannelSource = Literal[
@@ -111,3 +115,31 @@ class Template(msgspec.Struct):
 class TemplatePage(msgspec.Struct):
     items: list[Template]
     pagination: Pagination
+
+
+class Workspace(msgspec.Struct):
+    id: int
+    name: str
+    org_id: int = msgspec.field(name="orgId")
+    demo: bool
+    created_at: int
+
+
+class TokenInfo(msgspec.Struct):
+    id: int
+    name: str
+    kind: str
+    created_at: int
+    revoked_at: int | None
+
+
+class LifecycleStage(msgspec.Struct):
+    id: int
+    name: str
+    position: int
+
+
+class ControlChannel(Channel):
+    """A channel with the driver that delivers its messages (settings are never shown)."""
+
+    driver: str

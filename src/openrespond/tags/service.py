@@ -5,9 +5,10 @@ from __future__ import annotations
 from openrespond import common
 from openrespond.contacts import events
 from openrespond.contacts import service as contacts
-from openrespond.db import Row, Transaction
+from openrespond.db import Connection, Row, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.identifiers import Identifier
+from openrespond.space.workspaces import existing
 from openrespond.tags import repository as repo
 from openrespond.tags.schemas import Tag, TagCreate, TagUpdate
 from openrespond.validation import clean
@@ -17,6 +18,7 @@ __all__ = [
     "clean_names",
     "create_tag",
     "delete_tag",
+    "list_tags",
     "remove_from_contact",
     "tag_from_row",
     "update_tag",
@@ -150,3 +152,9 @@ async def remove_from_contact(tx: Transaction, ws: int, ident: Identifier, names
     await repo.detach(tx, ws, contact_id, names)
     await events.emit(tx, ws, "contact.tag.updated", contact_id)
     return contact_id
+
+
+async def list_tags(conn: Connection, ws: int) -> list[Tag]:
+    """Every tag of the workspace, by id."""
+    await existing(conn, ws)
+    return [tag_from_row(r) for r in await repo.all_tags(conn, ws)]

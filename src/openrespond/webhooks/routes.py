@@ -9,7 +9,7 @@ from litestar.params import JSONBody, QueryParameter
 
 from openrespond.common import StatusMessage
 from openrespond.db.paging import parse_cursor
-from openrespond.http.context import read_conn, require_workspace, write_tx
+from openrespond.http.context import read_conn, write_tx
 from openrespond.http.pagination import page_links
 from openrespond.http.routing import CursorId, Limit, PathId, delete, get, post, put
 from openrespond.net import Networks
@@ -55,7 +55,6 @@ def _networks(request: Req) -> Networks:
 async def create_webhook(
     request: Req, wid: PathId, data: JSONBody[WebhookCreate]
 ) -> WebhookCreated:
-    require_workspace(request, wid)
     await service.check_destination(data.url, _networks(request))  # before the transaction
     return await service.create(
         await write_tx(request), wid, data, sealer=_sealer(request), networks=_networks(request)
@@ -64,13 +63,11 @@ async def create_webhook(
 
 @get(H, tags=T, operation_id="controlListWebhooks", summary="List webhook subscriptions")
 async def list_webhooks(request: Req, wid: PathId) -> WebhookList:
-    require_workspace(request, wid)
     return WebhookList(items=await service.list_all(read_conn(request), wid))
 
 
 @get(H + "/{webhookId:int}", tags=T, operation_id="controlGetWebhook", summary="Get a webhook")
 async def get_webhook(request: Req, wid: PathId, webhookId: PathId) -> Webhook:
-    require_workspace(request, wid)
     return await service.get(read_conn(request), wid, webhookId)
 
 
@@ -83,7 +80,6 @@ async def get_webhook(request: Req, wid: PathId, webhookId: PathId) -> Webhook:
 async def update_webhook(
     request: Req, wid: PathId, webhookId: PathId, data: JSONBody[WebhookUpdate]
 ) -> Webhook:
-    require_workspace(request, wid)
     await service.check_destination(data.url, _networks(request))  # before the transaction
     return await service.update(
         await write_tx(request), wid, webhookId, data, networks=_networks(request)
@@ -97,7 +93,6 @@ async def update_webhook(
     summary="Delete a webhook and its delivery log",
 )
 async def delete_webhook(request: Req, wid: PathId, webhookId: PathId) -> StatusMessage:
-    require_workspace(request, wid)
     await service.delete(await write_tx(request), wid, webhookId)
     return StatusMessage(code=200, message=f"webhook {webhookId} deleted")
 
@@ -109,7 +104,6 @@ async def delete_webhook(request: Req, wid: PathId, webhookId: PathId) -> Status
     summary="Replace the signing key; the answer shows the new key, this once",
 )
 async def rotate_key(request: Req, wid: PathId, webhookId: PathId) -> WebhookCreated:
-    require_workspace(request, wid)
     return await service.rotate(await write_tx(request), wid, webhookId, sealer=_sealer(request))
 
 
@@ -127,7 +121,6 @@ async def list_deliveries(
     limit: Limit = None,
     cursorId: CursorId = None,
 ) -> DeliveryPage:
-    require_workspace(request, wid)
     cur = parse_cursor(limit, cursorId)
     items, page = await service.deliveries(read_conn(request), wid, webhookId, cur, status=status)
     return DeliveryPage(items=items, pagination=page_links(request, page, cur.limit))
@@ -142,7 +135,6 @@ async def list_deliveries(
 async def get_delivery(
     request: Req, wid: PathId, webhookId: PathId, deliveryId: PathId
 ) -> DeliveryDetail:
-    require_workspace(request, wid)
     return await service.delivery(read_conn(request), wid, webhookId, deliveryId)
 
 
@@ -155,7 +147,6 @@ async def get_delivery(
 async def replay_delivery(
     request: Req, wid: PathId, webhookId: PathId, deliveryId: PathId
 ) -> DeliveryDetail:
-    require_workspace(request, wid)
     return await service.replay(await write_tx(request), wid, webhookId, deliveryId)
 
 

@@ -14,7 +14,7 @@ from openrespond.db.paging import Cursor, PageRows
 from openrespond.errors import BadRequest, NotFound
 from openrespond.net import Networks, check_url_destination
 from openrespond.sealing import Sealer
-from openrespond.space.service import require_workspace
+from openrespond.space.workspaces import existing as require_workspace
 from openrespond.webhooks import repository as repo
 from openrespond.webhooks.schemas import (
     Attempt,

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import msgspec
 import typer
 
-from openrespond.clitools import AsJson, Workspace, console, err, run, show, tx
+from openrespond.cli.tools import AsJson, Workspace, console, err, run, show, tx
 from openrespond.db import Database
 from openrespond.settings import Settings
 
@@ -58,7 +58,7 @@ def webhooks_add(
 ) -> None:
     """Subscribe URL to events; prints the signing key, this once."""
     from openrespond.sealing import Sealer
-    from openrespond.space.service import load_secret
+    from openrespond.space.workspaces import load_secret
     from openrespond.webhooks import service
     from openrespond.webhooks.schemas import WebhookCreate
 
@@ -137,7 +137,7 @@ def webhooks_remove(workspace: Workspace, webhook_id: int) -> None:
 def webhooks_rotate(workspace: Workspace, webhook_id: int, as_json: AsJson = False) -> None:
     """Replace the signing key; prints the new key, this once."""
     from openrespond.sealing import Sealer
-    from openrespond.space.service import load_secret
+    from openrespond.space.workspaces import load_secret
     from openrespond.webhooks import service
 
     async def work(db: Database, s: Settings) -> Any:

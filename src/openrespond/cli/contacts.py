@@ -9,11 +9,11 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from openrespond.clitools import Workspace, console, err, run
+from openrespond.cli.tools import Workspace, console, err, run
 from openrespond.contacts import bulk
 from openrespond.db import Database
 from openrespond.settings import Settings
-from openrespond.space import service as space
+from openrespond.space import workspaces as space_workspaces
 
 __all__ = ["contacts_app"]
 
@@ -74,7 +74,7 @@ def import_(
 
     async def work(db: Database, _: Settings) -> bulk.ImportReport:
         async with db.transaction() as tx:
-            await space.require_workspace(tx, workspace)
+            await space_workspaces.existing(tx, workspace)
         stream = sys.stdin if stdin else file.open(encoding="utf-8-sig", newline="")
         try:
             with _progress(not quiet) as bar:
@@ -125,7 +125,7 @@ def export(
 
     async def work(db: Database, _: Settings) -> int:
         async with db.transaction() as tx:
-            await space.require_workspace(tx, workspace)
+            await space_workspaces.existing(tx, workspace)
         total = await db.reader().fetch_val(
             "SELECT COUNT(*) FROM contacts WHERE workspace_id = ?", workspace
         )

@@ -1,0 +1,110 @@
+"""Message templates of a channel."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+
+from openrespond.common import now
+from openrespond.db import Connection, IntegrityError, Row, Transaction
+from openrespond.db.paging import Cursor, PageRows
+from openrespond.errors import BadRequest, Conflict, NotFound
+from openrespond.space import repository as repo
+from openrespond.space.channels import get_channel
+from openrespond.space.schemas import (
+    Template,
+)
+
+__all__ = [
+    "TEMPLATE_STATUSES",
+    "create_template",
+    "delete_template",
+    "has_approved_template",
+    "list_templates",
+    "page_templates",
+    "template_from_row",
+]
+
+
+TEMPLATE_STATUSES = ("approved", "pending", "rejected")
+
+
+async def has_approved_template(
+    conn: Connection, ws: int, channel_id: int, *, name: str, language_code: str
+) -> bool:
+    """Whether the channel has an approved template of that name and language."""
+    return await repo.approved_template_exists(
+        conn, ws, channel_id, name=name, language_code=language_code
+    )
+
+
+def template_from_row(row: Row) -> Template:
+    return Template(
+        id=row["id"],
+        name=row["name"],
+        channel_id=row["channel_id"],
+        language_code=row["language_code"],
+        category=row["category"],
+        status=row["status"],
+        components=json.loads(row["components"]),
+        created_at=row["created_at"],
+    )
+
+
+async def create_template(
+    tx: Transaction,
+    ws: int,
+    *,
+    channel_id: int,
+    name: str,
+    language_code: str,
+    category: str = "UTILITY",
+    status: str = "approved",
+    components: list[dict[str, Any]] | None = None,
+) -> Template:
+    """A message template on one of the workspace's channels."""
+    await get_channel(tx, ws, channel_id)
+    if not 1 <= len(name) <= 512:
+        raise BadRequest("name must be 1-512 characters")
+    if not 2 <= len(language_code) <= 16:
+        raise BadRequest("languageCode must be 2-16 characters")
+    if status not in TEMPLATE_STATUSES:
+        raise BadRequest(f"status must be one of {', '.join(TEMPLATE_STATUSES)}")
+    if not 1 <= len(category) <= 64:
+        raise BadRequest("category must be 1-64 characters")
+    try:
+        template_id = await repo.insert_template(
+            tx,
+            ws,
+            channel_id=channel_id,
+            name=name,
+            language_code=language_code,
+            category=category,
+            status=status,
+            components=msgspec.json.encode(components or []).decode(),
+            created_at=now(),
+        )
+    except IntegrityError:
+        raise Conflict(
+            f"template {name!r} ({language_code}) already exists on this channel"
+        ) from None
+    row = await repo.get_template(tx, ws, template_id)
+    assert row is not None
+    return template_from_row(row)
+
+
+async def delete_template(tx: Transaction, ws: int, template_id: int) -> None:
+    if not await repo.delete_template(tx, ws, template_id):
+        raise NotFound(f"template {template_id} not found")
+
+
+async def page_templates(conn: Connection, ws: int, channel_id: int, cursor: Cursor) -> PageRows:
+    await get_channel(conn, ws, channel_id)
+    return await repo.page_templates(conn, ws, channel_id, cursor)
+
+
+async def list_templates(conn: Connection, ws: int, channel_id: int) -> list[Template]:
+    await get_channel(conn, ws, channel_id)
+    return [template_from_row(r) for r in await repo.all_templates(conn, ws, channel_id)]
