@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from openrespond.channels import jobs
+from openrespond.channels import delivery_queue
 from openrespond.db import Database, open_database
 from openrespond.db.migrations import available
 from openrespond.net import ForbiddenAddress, Networks, parse_networks, resolve
@@ -181,7 +181,7 @@ async def _queues(db: Database) -> list[Check]:
     now_ms = time.time() * 1000
     out = []
     for name, (depth, oldest) in (
-        ("delivery queue", await jobs.queue_stats(db.reader())),
+        ("delivery queue", await delivery_queue.queue_stats(db.reader())),
         ("webhook queue", await webhooks.queue_stats(db.reader())),
     ):
         age = (now_ms - oldest) / 1000 if oldest is not None else 0.0

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from openrespond import signals
-from openrespond.channels import jobs
+from openrespond.channels import delivery_queue
 from openrespond.channels.drivers import DRIVERS, Job, Outcome, SandboxDriver
 from openrespond.channels.worker import DeliveryWorker
 from openrespond.common import backoff_ms
@@ -63,7 +63,7 @@ def test_a_lease_keeps_others_off_until_it_runs_out(tmp_path: Path) -> None:
         try:
             now = int(time.time() * 1000)
             async with db.transaction() as tx:
-                held = await jobs.claim(
+                held = await delivery_queue.claim(
                     tx, owner="dead", now_ms=now, lease_ms=60_000, quotas={123: 10}
                 )
             assert len(held) == 3
@@ -72,13 +72,13 @@ def test_a_lease_keeps_others_off_until_it_runs_out(tmp_path: Path) -> None:
             assert await live.run_once() == 0
             # ...and are taken over once it runs out
             async with db.transaction() as tx:
-                retaken = await jobs.claim(
+                retaken = await delivery_queue.claim(
                     tx, owner="live", now_ms=now + 60_001, lease_ms=60_000, quotas={123: 10}
                 )
             assert sorted(retaken) == sorted(held)
             # the old holder coming back cannot finish them any more
             async with db.transaction() as tx:
-                assert await jobs.finish_many(tx, "dead", [held[0]]) == set()
+                assert await delivery_queue.finish_many(tx, "dead", [held[0]]) == set()
         finally:
             await db.close()
 
@@ -91,7 +91,7 @@ def test_expired_leases_are_delivered_once_by_the_next_worker(tmp_path: Path) ->
         db, ids = await _setup(path, 5)
         try:
             async with db.transaction() as tx:
-                await jobs.claim(tx, owner="dead", now_ms=0, lease_ms=1, quotas={123: 10})
+                await delivery_queue.claim(tx, owner="dead", now_ms=0, lease_ms=1, quotas={123: 10})
             assert await DeliveryWorker(db, name="next").run_once() == 5
             assert _deliveries(path) == {i: 1 for i in ids}
             assert await DeliveryWorker(db, name="again").run_once() == 0
@@ -203,14 +203,14 @@ def test_an_idle_worker_polls_with_reads_and_finds_work_from_other_processes(
         path = tmp_path / "poll.db"
         db, _ = await _setup(path, 0)
         claims = 0  # looks for due work in a write transaction (each one a claim)
-        real_look = jobs.due_channels
+        real_look = delivery_queue.due_channels
 
         async def counting_look(*args: Any, **kwargs: Any) -> list[Any]:
             nonlocal claims
             claims += 1
             return await real_look(*args, **kwargs)
 
-        monkeypatch.setattr(jobs, "due_channels", counting_look)
+        monkeypatch.setattr(delivery_queue, "due_channels", counting_look)
         worker = DeliveryWorker(db, name="poller", poll_seconds=0.01)
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))

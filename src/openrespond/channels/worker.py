@@ -27,7 +27,7 @@ import uuid
 import msgspec
 
 from openrespond import common, fair, metrics, signals
-from openrespond.channels import jobs
+from openrespond.channels import delivery_queue
 from openrespond.channels.drivers import DRIVERS, Driver, Job, Outcome
 from openrespond.common import backoff_ms
 from openrespond.db import Database, IntegrityError, Row, Transaction
@@ -107,8 +107,8 @@ class DeliveryWorker:
                 # Jobs queued without their channel (by a server of a version before jobs
                 # knew it, during an upgrade) are given it, now and then.
                 self._next_adoption = time.monotonic() + ADOPT_EVERY_SECONDS
-                await jobs.adopt(tx)
-            due = await jobs.due_channels(tx, now_ms=now)
+                await delivery_queue.adopt(tx)
+            due = await delivery_queue.due_channels(tx, now_ms=now)
             order = fair.rotate([r[0] for r in due], self._last_channel)[:MAX_CHANNELS_PER_CLAIM]
             drivers = {r[0]: r[1] for r in due}
             io = {
@@ -122,10 +122,10 @@ class DeliveryWorker:
             if not quotas:
                 return 0
             self._last_channel = next(c for c in reversed(order) if c in quotas)
-            ids = await jobs.claim(
+            ids = await delivery_queue.claim(
                 tx, owner=self.name, now_ms=now, lease_ms=self.lease_ms, quotas=quotas
             )
-            claimed = [_job(row) for row in await jobs.jobs_for(tx, self.name, ids)]
+            claimed = [_job(row) for row in await delivery_queue.jobs_for(tx, self.name, ids)]
             here = [job for job in claimed if job.driver in self._inline]
             if here:
                 await self._finish(tx, here, [await self._send(job) for job in here])
@@ -192,7 +192,7 @@ class DeliveryWorker:
                         outcome.error,
                         extra=_fields(job),
                     )
-                    if await jobs.retry(
+                    if await delivery_queue.retry(
                         tx, job.job_id, self.name, run_at_ms=run_at, error=outcome.error or "retry"
                     ):
                         counts[(job.source, job.driver, "retried")] += 1
@@ -209,7 +209,7 @@ class DeliveryWorker:
                     error=f"{outcome.error} (gave up after {job.attempts} attempts)",
                 )
             done.append((job, outcome))
-        held = await jobs.finish_many(tx, self.name, [job.job_id for job, _ in done])
+        held = await delivery_queue.finish_many(tx, self.name, [job.job_id for job, _ in done])
         for job, _ in done:
             if job.job_id not in held:
                 log.warning("job %s of message %s: lease lost", job.job_id, job.message_id)
@@ -325,7 +325,7 @@ class DeliveryWorker:
             full = self.sending >= self.concurrency
             busy = [c for c, n in self._by_channel.items() if n >= self.per_channel]
             try:
-                if await jobs.due(
+                if await delivery_queue.due(
                     self.db.reader(),
                     now_ms=common.now_ms(),
                     skip=busy,
@@ -388,7 +388,7 @@ class DeliveryWorker:
                 await asyncio.wait_for(recorder, 5)
             with contextlib.suppress(Exception):
                 async with self.db.transaction() as tx:
-                    await jobs.release(tx, self.name)
+                    await delivery_queue.release(tx, self.name)
             await self.close()
             if cancelled:
                 raise asyncio.CancelledError

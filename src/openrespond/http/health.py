@@ -17,7 +17,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Response
 
 from openrespond import metrics as prom
-from openrespond.channels import jobs
+from openrespond.channels import delivery_queue
 from openrespond.db.migrations import available
 from openrespond.errors import Unauthorized
 from openrespond.http.auth import bearer_token
@@ -49,7 +49,7 @@ QUEUES: list[prom.Queue] = [
     (
         "delivery",
         "Outgoing messages waiting for delivery (due, leased or backing off)",
-        jobs.queue_stats,
+        delivery_queue.queue_stats,
     ),
     ("webhook", "Webhook deliveries pending (due, in flight or backing off)", webhooks.queue_stats),
 ]

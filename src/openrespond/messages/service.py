@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from openrespond import common, metrics
-from openrespond.channels import jobs
+from openrespond.channels import delivery_queue
 from openrespond.channels.capabilities import Capabilities, channel_capabilities
 from openrespond.contacts import repository as contacts_repo
 from openrespond.contacts import service as contacts
@@ -162,7 +162,7 @@ async def send(
         channel_message_id=None,
         now=at,
     )
-    await jobs.enqueue(tx, ws, message_id, channel_id=channel_id, run_at_ms=at_ms)
+    await delivery_queue.enqueue(tx, ws, message_id, channel_id=channel_id, run_at_ms=at_ms)
     metrics.count_on_commit(
         tx, metrics.MESSAGES.labels(channel["source"], channel["driver"], "queued")
     )

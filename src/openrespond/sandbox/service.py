@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from openrespond import common
-from openrespond.channels import jobs, sandbox_deliveries
+from openrespond.channels import delivery_queue, sandbox_deliveries
 from openrespond.db import Connection, Transaction
 from openrespond.db.paging import Cursor, PageRows
 from openrespond.demo import seed_demo
@@ -50,7 +50,11 @@ async def set_status(tx: Transaction, ws: int, message_id: int, body: StatusBody
         raise BadRequest(f"message {message_id} is incoming; only outgoing messages get statuses")
     if body.reason is not None and body.status != "failed":
         raise BadRequest("reason goes only with status failed")
-    pending = await jobs.cancel_for_message(tx, message_id) if body.status == "failed" else False
+    pending = (
+        await delivery_queue.cancel_for_message(tx, message_id)
+        if body.status == "failed"
+        else False
+    )
     if not pending and row["status"] == "pending":
         raise Conflict(f"message {message_id} is still waiting for delivery")
     now_ms = common.now_ms()

@@ -1,4 +1,5 @@
-"""SQL for delivery jobs: enqueue with the message, claim with a lease, finish or retry."""
+"""The delivery queue: a job per outgoing message, enqueued with it, claimed with a lease,
+finished or retried."""
 
 from __future__ import annotations
 
