@@ -17,6 +17,7 @@ import sys
 import time
 import timeit
 from collections.abc import Callable
+from typing import TextIO
 
 from openrespond import logs, metrics
 
@@ -52,15 +53,15 @@ class _OldJson(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
-def log_line(formatter: logging.Formatter, sink: object, *, lean: bool) -> Callable[[], None]:
+def log_line(formatter: logging.Formatter, sink: TextIO, *, lean: bool) -> Callable[[], None]:
     log = logging.getLogger("bench.access")
     log.handlers = []
-    handler = logging.StreamHandler(sink)  # type: ignore[arg-type]
+    handler = logging.StreamHandler(sink)
     handler.setFormatter(formatter)
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
-    logging._srcfile = None if lean else logging.__file__  # type: ignore[assignment]
+    logging._srcfile = None if lean else logging.__file__
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = not lean
 
     def line() -> None:

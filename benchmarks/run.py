@@ -25,9 +25,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import httpx
+
+if TYPE_CHECKING:
+    from openrespond.db import Database
 
 HERE = Path(__file__).resolve().parent
 TOKEN = "benchmark-demo-token-0123456789"
@@ -39,7 +44,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def database(self):  # type: ignore[no-untyped-def]
+    def database(self) -> Database:
         from openrespond.db import open_database
         from openrespond.settings import Settings
 
@@ -50,7 +55,10 @@ class Store:
             db = self.database()
             await db.connect()
             try:
-                return [tuple(r) for r in await db.reader().fetch_all(sql, *args)]
+                # sqlite3.Row and asyncpg.Record both iterate over their values; the Row
+                # protocol only promises indexing.
+                rows = await db.reader().fetch_all(sql, *args)
+                return [tuple(cast("Iterable[object]", r)) for r in rows]
             finally:
                 await db.close()
 
@@ -126,9 +134,11 @@ async def load(count: int) -> tuple[int, int]:
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
-        first, last = await tx.fetch_one(
+        bounds = await tx.fetch_one(
             "SELECT MIN(id), MAX(id) FROM contacts WHERE email LIKE 'bench%'"
         )
+    assert bounds is not None
+    first, last = bounds[0], bounds[1]
     await db.close()
     assert last - first + 1 == count, "bench contacts are not numbered in one run"
     return int(first), int(last)
@@ -210,7 +220,8 @@ async def paced(
 
 async def queue_events(count: int) -> None:
     """``count`` contact.updated events for the workspace's subscriptions, in one transaction."""
-    from openrespond.webhooks import events
+    from openrespond.contacts import events
+    from openrespond.db import Scope
 
     db = STORE.database()
     await db.connect()
@@ -221,7 +232,7 @@ async def queue_events(count: int) -> None:
         ]
         async with db.transaction() as tx:
             for i in range(count):
-                await events.emit(tx, 1, "contact.updated", contacts[i % len(contacts)])
+                await events.emit(Scope(tx, 1), "contact.updated", contacts[i % len(contacts)])
     finally:
         await db.close()
 
@@ -229,6 +240,7 @@ async def queue_events(count: int) -> None:
 async def queue_texts(channel_id: int, count: int, text: str) -> None:
     """``count`` texts on a channel of the demo workspace, to contacts with phone numbers,
     in one transaction."""
+    from openrespond.db import Scope
     from openrespond.identifiers import Identifier
     from openrespond.messages import service
     from openrespond.messages.schemas import TextMessage
@@ -245,8 +257,7 @@ async def queue_texts(channel_id: int, count: int, text: str) -> None:
         async with db.transaction() as tx:
             for i in range(count):
                 await service.send(
-                    tx,
-                    1,
+                    Scope(tx, 1),
                     Identifier("id", contacts[i % len(contacts)]),
                     channel_id=channel_id,
                     message=TextMessage(text=text),
@@ -529,16 +540,16 @@ def main() -> None:
         f"\n{'scenario':<14}{'req/s':>10}{'ref req/s':>10}{'fraction':>10}{'range':>13}"
         f"{'target':>8}{'p99 ms':>9}{'non-2xx':>9}"
     )
-    for name, r in results.items():
+    for name, result in results.items():
         if name.startswith(("drain_", "paced_", "hooks_", "bridge_")):
             continue
-        frac = r.get("fraction", r["rps"] / reference)
-        r["fraction"] = frac
+        frac = result.get("fraction", result["rps"] / reference)
+        result["fraction"] = frac
         target = targets.get(name)
         print(
-            f"{name:<14}{r['rps']:>10.0f}{r.get('reference_rps', reference):>10.0f}{frac:>10.3f}"
-            f"{r.get('fraction_min', 1):>6.3f}-{r.get('fraction_max', 1):.3f}"
-            f"{(f'{target:.2f}' if target else '-'):>8}{r['p99_ms']:>9.2f}{r['non_2xx']:>9.0f}"
+            f"{name:<14}{result['rps']:>10.0f}{result.get('reference_rps', reference):>10.0f}{frac:>10.3f}"
+            f"{result.get('fraction_min', 1):>6.3f}-{result.get('fraction_max', 1):.3f}"
+            f"{(f'{target:.2f}' if target else '-'):>8}{result['p99_ms']:>9.2f}{result['non_2xx']:>9.0f}"
         )
     for mode, label in (("in_process", "in-process worker"), ("own_process", "worker process")):
         drain_r, paced_r = results[f"drain_{mode}"], results[f"paced_{mode}"]

@@ -207,14 +207,14 @@ def test_sandbox_and_worker_commands(env: dict[str, str]) -> None:
 
     # a reply is queued offline; `worker --once` delivers what is due and exits
     async def reply(db: Any, _: Any) -> int:
+        from openrespond.db import Scope
         from openrespond.identifiers import Identifier
         from openrespond.messages import service
         from openrespond.messages.schemas import TextMessage
 
         async with db.transaction() as tx:
             return await service.send(
-                tx,
-                1,
+                Scope(tx, 1),
                 Identifier("phone", "+60123000111"),
                 channel_id=123,
                 message=TextMessage(text="Hello Nia"),

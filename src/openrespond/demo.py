@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from openrespond import common
 from openrespond.contacts import repository as contacts_repo
-from openrespond.db import Connection, Database, Transaction
+from openrespond.db import Connection, Database, Scope, Transaction
 from openrespond.identifiers import Identifier
 from openrespond.settings import Settings
 from openrespond.space import api_tokens as space_tokens
@@ -36,44 +36,38 @@ HELLO_WORLD = [
 ]
 
 
-async def seed_demo(tx: Transaction, ws: int) -> None:
+async def seed_demo(sc: Scope[Transaction]) -> None:
     """Give workspace ``ws`` whatever of the demo data it lacks (fixed ids where still free)."""
     now = common.now()
-    channels = {row["name"]: row for row in await repo.all_channels(tx, ws)}
+    channels = {row["name"]: row for row in await repo.all_channels(sc)}
     whatsapp = channels.get("Sandbox WhatsApp") or await space_channels.create_channel(
-        tx,
-        ws,
+        sc,
         name="Sandbox WhatsApp",
         source="whatsapp_cloud",
         driver="sandbox",
-        channel_id=await _free(tx, "channels", DEMO_CHANNEL_ID),
+        channel_id=await _free(sc.conn, "channels", DEMO_CHANNEL_ID),
     )
     if "Sandbox Email" not in channels:
         await space_channels.create_channel(
-            tx,
-            ws,
+            sc,
             name="Sandbox Email",
             source="other_email",
             driver="sandbox",
-            channel_id=await _free(tx, "channels", DEMO_EMAIL_CHANNEL_ID),
+            channel_id=await _free(sc.conn, "channels", DEMO_EMAIL_CHANNEL_ID),
         )
-    if not any(
-        t["name"] == "hello_world" for t in await repo.all_templates(tx, ws, whatsapp["id"])
-    ):
+    if not any(t["name"] == "hello_world" for t in await repo.all_templates(sc, whatsapp["id"])):
         await space_templates.create_template(
-            tx,
-            ws,
+            sc,
             channel_id=whatsapp["id"],
             name="hello_world",
             language_code="en",
             category="UTILITY",
             components=HELLO_WORLD,
         )
-    users = {row["email"] for row in await repo.all_users(tx, ws)}
+    users = {row["email"] for row in await repo.all_users(sc)}
     if "agent@example.com" not in users:
         await space_users.create_user(
-            tx,
-            ws,
+            sc,
             first_name="Alex",
             last_name="Agent",
             email="agent@example.com",
@@ -82,26 +76,23 @@ async def seed_demo(tx: Transaction, ws: int) -> None:
         )
     if "owner@example.com" not in users:
         await space_users.create_user(
-            tx, ws, first_name="Olivia", last_name="Owner", email="owner@example.com", role="owner"
+            sc, first_name="Olivia", last_name="Owner", email="owner@example.com", role="owner"
         )
-    stages = {row["name"] for row in await repo.list_lifecycle_stages(tx, ws)}
+    stages = {row["name"] for row in await repo.list_lifecycle_stages(sc)}
     for stage in LIFECYCLE:
         if stage not in stages:
-            await space_catalogue.add_lifecycle_stage(tx, ws, stage)
-    notes = {row["category"] for row in await repo.all_closing_notes(tx, ws)}
+            await space_catalogue.add_lifecycle_stage(sc, stage)
+    notes = {row["category"] for row in await repo.all_closing_notes(sc)}
     for category, description in CLOSING_NOTES:
         if category not in notes:
-            await space_catalogue.add_closing_note(
-                tx, ws, category=category, description=description
-            )
+            await space_catalogue.add_closing_note(sc, category=category, description=description)
     for contact_id, first, last, email, phone in DEMO_CONTACTS:
-        if await contacts_repo.find_id(tx, ws, Identifier("email", email)) is None:
+        if await contacts_repo.find_id(sc, Identifier("email", email)) is None:
             await contacts_repo.insert(
-                tx,
-                ws,
+                sc,
                 {"first_name": first, "last_name": last, "email": email, "phone": phone},
                 now,
-                contact_id=await _free(tx, "contacts", contact_id),
+                contact_id=await _free(sc.conn, "contacts", contact_id),
             )
 
 
@@ -122,13 +113,13 @@ async def ensure_demo(db: Database, settings: Settings, secret: str) -> tuple[in
         )
     if created:
         async with db.transaction() as tx:
-            await seed_demo(tx, wid)
+            await seed_demo(Scope(tx, wid))
     async with db.transaction() as tx:
         if settings.demo_token:
             await space_tokens.ensure_static_token(
-                tx, wid, token=settings.demo_token, name="OPENRESPOND_DEMO_TOKEN"
+                Scope(tx, wid), token=settings.demo_token, name="OPENRESPOND_DEMO_TOKEN"
             )
             token = settings.demo_token
         else:
-            token = await space_tokens.demo_token(tx, wid, secret=secret)
+            token = await space_tokens.demo_token(Scope(tx, wid), secret=secret)
     return wid, token

@@ -21,7 +21,7 @@ from typing import Any, Literal, get_args
 import msgspec
 
 from openrespond import common, signals
-from openrespond.db import Connection, Transaction
+from openrespond.db import Connection, Scope, Transaction
 
 __all__ = ["EVENT_NAMES", "EventName", "Payload", "emit", "subscribers"]
 
@@ -67,10 +67,10 @@ class _Envelope(msgspec.Struct, omit_defaults=True):
 _ENCODER = msgspec.json.Encoder()
 
 
-async def subscribers(conn: Connection, ws: int, event_type: str) -> list[int]:
+async def subscribers(sc: Scope[Connection], event_type: str) -> list[int]:
     """Enabled subscriptions of ``ws`` that want ``event_type``."""
-    rows = await conn.fetch_all(
-        "SELECT id, events FROM webhooks WHERE workspace_id = ? AND enabled = 1", ws
+    rows = await sc.conn.fetch_all(
+        "SELECT id, events FROM webhooks WHERE workspace_id = ? AND enabled = 1", sc.ws
     )
     return [
         r["id"] for r in rows if (types := json.loads(r["events"])) == ["*"] or event_type in types
@@ -78,16 +78,16 @@ async def subscribers(conn: Connection, ws: int, event_type: str) -> list[int]:
 
 
 async def emit(
-    tx: Transaction, ws: int, event_type: EventName, build: Callable[[], Awaitable[Payload]]
+    sc: Scope[Transaction], event_type: EventName, build: Callable[[], Awaitable[Payload]]
 ) -> str | None:
     """Queue ``event_type`` for every subscription of ``ws`` that wants it, with the payload
     ``build()`` makes; the event's id, or None when nobody subscribes (then ``build`` is not
     called)."""
     # One lookup per workspace and type in a transaction (a delivery batch emits many).
-    key = ("webhook subscribers", ws, event_type)
-    hooks = tx.memo.get(key)
+    key = ("webhook subscribers", sc.ws, event_type)
+    hooks = sc.conn.memo.get(key)
     if hooks is None:
-        hooks = tx.memo[key] = await subscribers(tx, ws, event_type)
+        hooks = sc.conn.memo[key] = await subscribers(sc, event_type)
     if not hooks:
         return None
     payload = await build()
@@ -105,19 +105,19 @@ async def emit(
             comment=payload.comment,
         )
     )
-    event_id = await tx.fetch_val(
+    event_id = await sc.conn.fetch_val(
         "INSERT INTO events (workspace_id, uid, type, body, created_ms) VALUES (?, ?, ?, ?, ?)"
         " RETURNING id",
-        ws,
+        sc.ws,
         uid,
         event_type,
         body,
         now_ms,
     )
-    await tx.execute_many(
+    await sc.conn.execute_many(
         "INSERT INTO webhook_deliveries (workspace_id, webhook_id, event_id, run_at, queued_ms)"
         " VALUES (?, ?, ?, ?, ?)",
-        [(ws, hook, event_id, now_ms, now_ms) for hook in hooks],
+        [(sc.ws, hook, event_id, now_ms, now_ms) for hook in hooks],
     )
-    tx.announce(signals.events)
+    sc.conn.announce(signals.events)
     return uid

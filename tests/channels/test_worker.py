@@ -17,7 +17,7 @@ from openrespond.channels import delivery_queue
 from openrespond.channels.drivers import DRIVERS, Job, Outcome, SandboxDriver
 from openrespond.channels.worker import DeliveryWorker
 from openrespond.common import backoff_ms
-from openrespond.db import Database
+from openrespond.db import Database, Scope
 from openrespond.db.migrations import migrate
 from openrespond.demo import seed_demo
 from openrespond.identifiers import Identifier
@@ -35,14 +35,13 @@ async def _setup(path: Path, count: int) -> tuple[Database, list[int]]:
     await migrate(db)
     async with db.transaction() as tx:
         ws = await space_workspaces.create_workspace(tx, name="w")
-        await seed_demo(tx, ws)
+        await seed_demo(Scope(tx, ws))
     ids = []
     async with db.transaction() as tx:
         for i in range(count):
             ids.append(
                 await messages.send(
-                    tx,
-                    ws,
+                    Scope(tx, ws),
                     Identifier("email", "priya@example.com"),
                     channel_id=123 if i == 0 else None,
                     message=TextMessage(text=f"m{i}"),
@@ -225,8 +224,7 @@ def test_an_idle_worker_polls_with_reads_and_finds_work_from_other_processes(
                 ws = await tx.fetch_val("SELECT MIN(id) FROM workspaces")
                 ids = [
                     await messages.send(
-                        tx,
-                        ws,
+                        Scope(tx, ws),
                         Identifier("email", "priya@example.com"),
                         channel_id=123,
                         message=TextMessage(text="from elsewhere"),
@@ -342,7 +340,7 @@ async def main() -> None:
     await db.connect()
     async with db.transaction() as tx:
         ws = await tx.fetch_val("SELECT MIN(id) FROM workspaces")
-        await service.send(tx, ws, Identifier("email", "priya@example.com"), channel_id=123,
+        await service.send(Scope(tx, ws), Identifier("email", "priya@example.com"), channel_id=123,
                            message=TextMessage(text="from another process"))
     await db.close()
 
@@ -457,8 +455,7 @@ def test_sandbox_deliveries_go_on_while_every_io_slot_is_taken(tmp_path: Path) -
                 await tx.execute("UPDATE channels SET driver = 'stuck' WHERE id = 124")
                 for i in range(6):
                     await messages.send(
-                        tx,
-                        ws,
+                        Scope(tx, ws),
                         Identifier("email", "priya@example.com"),
                         channel_id=124,
                         message=TextMessage(text=f"stuck {i}"),
@@ -480,8 +477,7 @@ def test_sandbox_deliveries_go_on_while_every_io_slot_is_taken(tmp_path: Path) -
                 await other.connect()
                 async with other.transaction() as tx:
                     sent = await messages.send(
-                        tx,
-                        ws,
+                        Scope(tx, ws),
                         Identifier("email", "priya@example.com"),
                         channel_id=123,
                         message=TextMessage(text="sandbox"),

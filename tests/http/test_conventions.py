@@ -455,15 +455,15 @@ def test_a_transient_database_failure_is_retried_whole(
     that attempt is rolled back and the request runs again, so the change is applied once and
     the client only sees the 200. When every attempt fails, 503 with Retry-After and nothing
     kept."""
-    from openrespond.db import Transaction, TransientError
+    from openrespond.db import Scope, Transaction, TransientError
     from openrespond.identifiers import Identifier
     from openrespond.tags import service as tags_service
 
     real = tags_service.add_to_contact
     failures = {"left": 2}
 
-    async def flaky(tx: Transaction, ws: int, ident: Identifier, names: list[str]) -> int:
-        contact_id = await real(tx, ws, ident, names)
+    async def flaky(sc: Scope[Transaction], ident: Identifier, names: list[str]) -> int:
+        contact_id = await real(sc, ident, names)
         if failures["left"] > 0:
             failures["left"] -= 1
             raise TransientError("deadlock detected")

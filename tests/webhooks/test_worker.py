@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from openrespond.contacts import events
-from openrespond.db import Database
+from openrespond.db import Database, Scope
 from openrespond.db.migrations import migrate
 from openrespond.net import Networks, parse_networks
 from openrespond.sealing import Sealer
@@ -39,8 +39,7 @@ async def _setup(
     async with db.transaction() as tx:
         ws = await space_workspaces.create_workspace(tx, name="w")
         hook = await service.create(
-            tx,
-            ws,
+            Scope(tx, ws),
             WebhookCreate(url=url, signing_key=key),
             sealer=Sealer(SECRET),
             networks=LOOPBACK,
@@ -57,7 +56,7 @@ async def _emit(db: Database, ws: int, contact: int, n: int = 1) -> list[str]:
     ids = []
     async with db.transaction() as tx:
         for _ in range(n):
-            uid = await events.emit(tx, ws, "contact.updated", contact)
+            uid = await events.emit(Scope(tx, ws), "contact.updated", contact)
             assert uid is not None
             ids.append(uid)
     return ids
@@ -154,7 +153,7 @@ def test_410_disables_the_endpoint_and_keeps_its_deliveries(tmp_path: Path) -> N
                 for _ in range(3):
                     await worker.run_once()
                 assert len(rx.requests) == 1
-                hook = await service.get(db.reader(), ws, hook_id)
+                hook = await service.get(Scope(db.reader(), ws), hook_id)
                 assert hook.enabled is False
                 assert "410" in (hook.disabled_reason or "")
                 assert [s for s, *_ in _deliveries(path)] == ["pending"] * 3
@@ -163,7 +162,7 @@ def test_410_disables_the_endpoint_and_keeps_its_deliveries(tmp_path: Path) -> N
 
                 async with db.transaction() as tx:
                     await service.update(
-                        tx, ws, hook_id, WebhookUpdate(enabled=True), networks=LOOPBACK
+                        Scope(tx, ws), hook_id, WebhookUpdate(enabled=True), networks=LOOPBACK
                     )
                 await _until_done(worker, path)
                 assert len(rx.requests) == 4
@@ -340,12 +339,12 @@ def test_replay_posts_the_same_event_again(tmp_path: Path) -> None:
                     r[0] for r in await db.reader().fetch_all("SELECT id FROM webhook_deliveries")
                 ]
                 async with db.transaction() as tx:
-                    detail = await service.replay(tx, ws, hook_id, delivery_id)
+                    detail = await service.replay(Scope(tx, ws), hook_id, delivery_id)
                 assert detail.status == "pending"
                 await worker.run_once()
                 assert [r.headers["webhook-id"] for r in rx.requests] == [uid, uid]
                 assert rx.requests[0].body == rx.requests[1].body
-                detail = await service.delivery(db.reader(), ws, hook_id, delivery_id)
+                detail = await service.delivery(Scope(db.reader(), ws), hook_id, delivery_id)
                 assert detail.status == "delivered"
                 assert len(detail.attempt_log) == 2
             finally:
@@ -444,8 +443,7 @@ def test_an_endpoint_that_times_out_with_a_backlog_does_not_delay_another(
                 await _emit(db, ws, 1, 200)  # the slow endpoint's backlog
                 async with db.transaction() as tx:
                     hook = await service.create(
-                        tx,
-                        ws,
+                        Scope(tx, ws),
                         WebhookCreate(url=healthy.url),
                         sealer=Sealer(SECRET),
                         networks=LOOPBACK,

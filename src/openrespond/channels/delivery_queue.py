@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from openrespond import signals
-from openrespond.db import Connection, Row, Transaction, sql
+from openrespond.db import Connection, Row, Scope, Transaction, sql
 
 __all__ = [
     "adopt",
@@ -25,21 +25,21 @@ __all__ = [
 
 
 async def enqueue(
-    tx: Transaction, ws: int, message_id: int, *, channel_id: int, run_at_ms: int
+    sc: Scope[Transaction], message_id: int, *, channel_id: int, run_at_ms: int
 ) -> None:
     """Queue the delivery of a message on its channel; a worker of this process is woken on
     commit."""
-    await tx.execute(
+    await sc.conn.execute(
         "INSERT INTO delivery_jobs (workspace_id, message_id, channel_id, run_at, queued_ms,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        ws,
+        sc.ws,
         message_id,
         channel_id,
         run_at_ms,
         run_at_ms,
         run_at_ms // 1000,
     )
-    tx.announce(signals.deliveries)
+    sc.conn.announce(signals.deliveries)
 
 
 _DUE = "run_at <= ? AND (lease_until IS NULL OR lease_until <= ?)"
@@ -183,9 +183,12 @@ async def release(conn: Connection, owner: str) -> int:
     )
 
 
-async def cancel_for_message(conn: Connection, message_id: int) -> bool:
+async def cancel_for_message(sc: Scope[Connection], message_id: int) -> bool:
     """Drop the message's delivery job, whoever holds it; False when there was none."""
-    return await conn.execute("DELETE FROM delivery_jobs WHERE message_id = ?", message_id) > 0
+    deleted = await sc.conn.execute(
+        "DELETE FROM delivery_jobs WHERE message_id = ? AND workspace_id = ?", message_id, sc.ws
+    )
+    return deleted > 0
 
 
 async def queue_stats(conn: Connection) -> tuple[int, int | None]:

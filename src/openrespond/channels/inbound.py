@@ -19,7 +19,7 @@ from msgspec import Meta
 
 from openrespond import common
 from openrespond.channels import settings as channel_settings
-from openrespond.db import Row, Transaction
+from openrespond.db import Row, Scope, Transaction
 from openrespond.errors import BadRequest, Unauthorized
 from openrespond.messages import repository as messages_repo
 from openrespond.messages import service as messages
@@ -140,8 +140,7 @@ async def receive(
         if body.contact_id is None:
             raise BadRequest(f"contactId is required with {kind} events")
         _, message_id = await messages.receive(
-            tx,
-            ws,
+            Scope(tx, ws),
             channel_id=channel_id,
             address=body.contact_id,
             message=event.message,
@@ -170,5 +169,7 @@ async def _status(
         raise BadRequest(f"mId {event.m_id}: statuses are for outgoing messages")
     if report.value in {s["value"] for s in json.loads(known["statuses"])}:
         return EventResult(event.m_id, "message_status", "duplicate", known["id"])
-    await messages_repo.append_status(tx, known["id"], entry, report.value, timestamp)
+    await messages_repo.append_status(
+        Scope(tx, known["workspace_id"]), known["id"], entry, report.value, timestamp
+    )
     return EventResult(event.m_id, "message_status", "updated", known["id"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openrespond.db import Connection
+from openrespond.db import Connection, Scope
 from openrespond.db.paging import Cursor, PageRows, fetch_page
 
 __all__ = ["page_sent", "record_deliveries"]
@@ -23,15 +23,15 @@ async def record_deliveries(conn: Connection, rows: list[tuple[Any, ...]]) -> No
         )
 
 
-async def page_sent(conn: Connection, ws: int, channel_id: int, cursor: Cursor) -> PageRows:
+async def page_sent(sc: Scope[Connection], channel_id: int, cursor: Cursor) -> PageRows:
     return await fetch_page(
-        conn,
+        sc.conn,
         select=(
             "SELECT id, message_id, contact_id, address, content, worker, delivered_at"
             " FROM sandbox_deliveries"
         ),
         where="workspace_id = ? AND channel_id = ?",
-        args=(ws, channel_id),
+        args=(sc.ws, channel_id),
         cursor=cursor,
         key="id",
     )

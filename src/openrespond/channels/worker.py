@@ -30,7 +30,7 @@ from openrespond import common, fair, metrics, signals
 from openrespond.channels import delivery_queue
 from openrespond.channels.drivers import DRIVERS, Driver, Job, Outcome
 from openrespond.common import backoff_ms
-from openrespond.db import Database, IntegrityError, Row, Transaction
+from openrespond.db import Database, IntegrityError, Row, Scope, Transaction
 from openrespond.messages import events
 from openrespond.messages import repository as messages_repo
 from openrespond.messages.schemas import MessageStatus
@@ -293,7 +293,10 @@ class DeliveryWorker:
         for job, outcome in done:
             if "sent" in outcome.statuses:
                 await events.emit(
-                    tx, job.workspace_id, "message.sent", job.contact_id, message_id=job.message_id
+                    Scope(tx, job.workspace_id),
+                    "message.sent",
+                    job.contact_id,
+                    message_id=job.message_id,
                 )
 
     async def _send(self, job: Job) -> Outcome:

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from openrespond.cli.tools import Workspace, console, err, run
 from openrespond.contacts import bulk
-from openrespond.db import Database
+from openrespond.db import Database, Scope
 from openrespond.settings import Settings
 from openrespond.space import workspaces as space_workspaces
 
@@ -74,7 +74,7 @@ def import_(
 
     async def work(db: Database, _: Settings) -> bulk.ImportReport:
         async with db.transaction() as tx:
-            await space_workspaces.existing(tx, workspace)
+            await space_workspaces.existing(Scope(tx, workspace))
         stream = sys.stdin if stdin else file.open(encoding="utf-8-sig", newline="")
         try:
             with _progress(not quiet) as bar:
@@ -125,7 +125,7 @@ def export(
 
     async def work(db: Database, _: Settings) -> int:
         async with db.transaction() as tx:
-            await space_workspaces.existing(tx, workspace)
+            await space_workspaces.existing(Scope(tx, workspace))
         total = await db.reader().fetch_val(
             "SELECT COUNT(*) FROM contacts WHERE workspace_id = ?", workspace
         )

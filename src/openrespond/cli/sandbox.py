@@ -12,7 +12,7 @@ from openrespond.cli.tools import AsJson, Workspace, console, err
 from openrespond.cli.tools import run as _run
 from openrespond.cli.tools import show as _show
 from openrespond.cli.tools import tx as _tx
-from openrespond.db import Database
+from openrespond.db import Database, Scope
 from openrespond.settings import Settings
 
 __all__ = ["sandbox_app"]
@@ -97,7 +97,9 @@ def sandbox_sent(
     from openrespond.sandbox import service
 
     async def work(db: Database, _: Settings) -> list[Any]:
-        items, _page = await service.sent(db.reader(), workspace, channel, parse_cursor(limit, 0))
+        items, _page = await service.sent(
+            Scope(db.reader(), workspace), channel, parse_cursor(limit, 0)
+        )
         return items
 
     _show(_run(work), as_json, ["messageId", "contactId", "address", "message", "deliveredAt"])

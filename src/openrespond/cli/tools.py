@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from openrespond.db import Database, open_database
+from openrespond.db import Database, Scope, open_database
 from openrespond.db.migrations import migrate
 from openrespond.errors import ApiError
 from openrespond.settings import ConfigError, Settings
@@ -108,12 +108,13 @@ def run(
         raise typer.Exit(1) from None
 
 
-def tx(fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-    """Run ``fn(transaction, *args, **kwargs)`` in one transaction of the configured database."""
+def tx(fn: Callable[..., Awaitable[T]], workspace: int, *args: Any, **kwargs: Any) -> T:
+    """Run ``fn(scope, *args, **kwargs)`` in one transaction of the configured database, in
+    ``workspace``."""
 
     async def work(db: Database, _: Settings) -> T:
         async with db.transaction() as t:
-            return await fn(t, *args, **kwargs)
+            return await fn(Scope(t, workspace), *args, **kwargs)
 
     return run(work)
 

@@ -11,7 +11,7 @@ import msgspec
 import typer
 
 from openrespond.cli.tools import AsJson, Workspace, console, err, run, show, tx
-from openrespond.db import Database
+from openrespond.db import Database, Scope
 from openrespond.settings import Settings
 
 __all__ = ["webhooks_app"]
@@ -73,7 +73,9 @@ def webhooks_add(
         sealer = Sealer(await load_secret(db, s))
         await service.check_destination(body.url, s.networks)  # before the transaction
         async with db.transaction() as t:
-            return await service.create(t, workspace, body, sealer=sealer, networks=s.networks)
+            return await service.create(
+                Scope(t, workspace), body, sealer=sealer, networks=s.networks
+            )
 
     _print_key(run(work), as_json)
 
@@ -84,7 +86,7 @@ def webhooks_list(workspace: Workspace, as_json: AsJson = False) -> None:
     from openrespond.webhooks import service
 
     async def work(db: Database, _: Settings) -> Any:
-        return await service.list_all(db.reader(), workspace)
+        return await service.list_all(Scope(db.reader(), workspace))
 
     show(run(work), as_json, HOOK_COLUMNS)
 
@@ -119,7 +121,7 @@ def webhooks_update(
     async def work(db: Database, s: Settings) -> Any:
         await service.check_destination(body.url, s.networks)  # before the transaction
         async with db.transaction() as t:
-            return await service.update(t, workspace, webhook_id, body, networks=s.networks)
+            return await service.update(Scope(t, workspace), webhook_id, body, networks=s.networks)
 
     show([run(work)], as_json, HOOK_COLUMNS)
 
@@ -143,7 +145,7 @@ def webhooks_rotate(workspace: Workspace, webhook_id: int, as_json: AsJson = Fal
     async def work(db: Database, s: Settings) -> Any:
         sealer = Sealer(await load_secret(db, s))
         async with db.transaction() as t:
-            return await service.rotate(t, workspace, webhook_id, sealer=sealer)
+            return await service.rotate(Scope(t, workspace), webhook_id, sealer=sealer)
 
     _print_key(run(work), as_json)
 
@@ -164,7 +166,7 @@ def webhooks_deliveries(
 
     async def work(db: Database, _: Settings) -> Any:
         items, _page = await service.deliveries(
-            db.reader(), workspace, webhook_id, parse_cursor(limit, None), status=status
+            Scope(db.reader(), workspace), webhook_id, parse_cursor(limit, None), status=status
         )
         return items
 
@@ -181,7 +183,7 @@ def webhooks_delivery(workspace: Workspace, webhook_id: int, delivery_id: int) -
     from openrespond.webhooks import service
 
     async def work(db: Database, _: Settings) -> Any:
-        return await service.delivery(db.reader(), workspace, webhook_id, delivery_id)
+        return await service.delivery(Scope(db.reader(), workspace), webhook_id, delivery_id)
 
     print(msgspec.json.format(msgspec.json.encode(run(work)), indent=2).decode())
 

@@ -14,7 +14,7 @@ from openrespond.cli.tools import AsJson, Workspace, console, err
 from openrespond.cli.tools import run as _run
 from openrespond.cli.tools import show as _show
 from openrespond.cli.tools import tx as _tx
-from openrespond.db import Database
+from openrespond.db import Database, Scope, Transaction
 from openrespond.settings import Settings
 
 __all__ = [
@@ -51,7 +51,7 @@ def workspace_create(name: str, as_json: AsJson = False) -> None:
     async def work(db: Database, _: Settings) -> Any:
         async with db.transaction() as tx:
             wid = await space_workspaces.create_workspace(tx, name=name)
-            return await space_workspaces.get_workspace(tx, wid)
+            return await space_workspaces.get_workspace(Scope(tx, wid))
 
     _show([_run(work, create=True)], as_json)
 
@@ -71,7 +71,7 @@ def workspace_delete(workspace_id: int) -> None:
 
     async def work(db: Database, _: Settings) -> None:
         async with db.transaction() as tx:
-            await space_workspaces.delete_workspace(tx, workspace_id)
+            await space_workspaces.delete_workspace(Scope(tx, workspace_id))
 
     _run(work)
     console.print(f"deleted workspace {workspace_id}")
@@ -86,7 +86,7 @@ def token_issue(workspace: Workspace, name: str = "api") -> None:
     async def work(db: Database, s: Settings) -> tuple[int, str]:
         secret = await space_workspaces.load_secret(db, s)
         async with db.transaction() as tx:
-            return await space_tokens.issue_token(tx, workspace, name=name, secret=secret)
+            return await space_tokens.issue_token(Scope(tx, workspace), name=name, secret=secret)
 
     token_id, token = _run(work)
     err.print(f"token {token_id} for workspace {workspace} (shown once):")
@@ -98,7 +98,7 @@ def token_list(workspace: Workspace, as_json: AsJson = False) -> None:
     """List tokens (ids and names; never the tokens)."""
     from openrespond.space import api_tokens as space_tokens
 
-    _show(_run(lambda db, _: space_tokens.list_tokens(db.reader(), workspace)), as_json)
+    _show(_run(lambda db, _: space_tokens.list_tokens(Scope(db.reader(), workspace))), as_json)
 
 
 @token_app.command("revoke")
@@ -108,7 +108,7 @@ def token_revoke(workspace: Workspace, token_id: int) -> None:
 
     async def work(db: Database, _: Settings) -> None:
         async with db.transaction() as tx:
-            await space_tokens.revoke_token(tx, workspace, token_id)
+            await space_tokens.revoke_token(Scope(tx, workspace), token_id)
 
     _run(work)
     console.print(f"revoked token {token_id}")
@@ -148,7 +148,7 @@ def user_list(workspace: Workspace, as_json: AsJson = False) -> None:
     from openrespond.space import users as space_users
 
     _show(
-        _run(lambda db, _: space_users.list_users(db.reader(), workspace)),
+        _run(lambda db, _: space_users.list_users(Scope(db.reader(), workspace))),
         as_json,
         ["id", "firstName", "lastName", "email", "role"],
     )
@@ -178,7 +178,8 @@ def lifecycle_list(workspace: Workspace, as_json: AsJson = False) -> None:
     from openrespond.space import catalogue as space_catalogue
 
     _show(
-        _run(lambda db, _: space_catalogue.list_lifecycle_stages(db.reader(), workspace)), as_json
+        _run(lambda db, _: space_catalogue.list_lifecycle_stages(Scope(db.reader(), workspace))),
+        as_json,
     )
 
 
@@ -205,7 +206,10 @@ def note_list(workspace: Workspace, as_json: AsJson = False) -> None:
     """List closing-note categories."""
     from openrespond.space import catalogue as space_catalogue
 
-    _show(_run(lambda db, _: space_catalogue.list_closing_notes(db.reader(), workspace)), as_json)
+    _show(
+        _run(lambda db, _: space_catalogue.list_closing_notes(Scope(db.reader(), workspace))),
+        as_json,
+    )
 
 
 @note_app.command("remove")
@@ -251,9 +255,9 @@ def field_add(
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
 
-    async def create(tx: Any, ws: int) -> Any:
-        await space_workspaces.existing(tx, ws)
-        return await fields.create_field(tx, ws, body)
+    async def create(sc: Scope[Transaction]) -> Any:
+        await space_workspaces.existing(sc)
+        return await fields.create_field(sc, body)
 
     _show([_tx(create, workspace)], as_json, ["id", "name", "slug", "dataType", "allowedValues"])
 
@@ -264,7 +268,7 @@ def field_list(workspace: Workspace, as_json: AsJson = False) -> None:
     from openrespond.custom_fields import service as fields
 
     _show(
-        _run(lambda db, _: fields.list_fields(db.reader(), workspace)),
+        _run(lambda db, _: fields.list_fields(Scope(db.reader(), workspace))),
         as_json,
         ["id", "name", "slug", "dataType", "allowedValues"],
     )
@@ -293,11 +297,10 @@ def tag_add(
     from openrespond.tags import service as tags
     from openrespond.tags.schemas import TagCreate
 
-    async def create(tx: Any, ws: int) -> Any:
-        await space_workspaces.existing(tx, ws)
+    async def create(sc: Scope[Transaction]) -> Any:
+        await space_workspaces.existing(sc)
         return await tags.create_tag(
-            tx,
-            ws,
+            sc,
             TagCreate(name=name, description=description, color_code=color_code, emoji=emoji),
         )
 
@@ -309,7 +312,7 @@ def tag_list(workspace: Workspace, as_json: AsJson = False) -> None:
     """List tags."""
     from openrespond.tags import service as tags
 
-    _show(_run(lambda db, _: tags.list_tags(db.reader(), workspace)), as_json)
+    _show(_run(lambda db, _: tags.list_tags(Scope(db.reader(), workspace))), as_json)
 
 
 @tag_app.command("remove")
@@ -364,12 +367,11 @@ def channel_add(
     async def work(db: Database, s: Settings) -> Any:
         sealer = Sealer(await load_secret(db, s))
         await space_channels.check_channel_settings(
-            db.reader(), workspace, settings=settings, networks=s.networks, driver=driver
+            Scope(db.reader(), workspace), settings=settings, networks=s.networks, driver=driver
         )
         async with db.transaction() as tx:
             return await space_channels.create_channel(
-                tx,
-                workspace,
+                Scope(tx, workspace),
                 name=name,
                 source=source,
                 driver=driver,
@@ -389,7 +391,7 @@ def channel_list(workspace: Workspace, as_json: AsJson = False) -> None:
     """List channels, with the driver that delivers for each."""
     from openrespond.space import channels as space_channels
 
-    _show(_run(lambda db, _: space_channels.list_channels(db.reader(), workspace)), as_json)
+    _show(_run(lambda db, _: space_channels.list_channels(Scope(db.reader(), workspace))), as_json)
 
 
 @channel_app.command("update")
@@ -410,12 +412,14 @@ def channel_update(
     async def work(db: Database, s: Settings) -> Any:
         sealer = Sealer(await load_secret(db, s))
         await space_channels.check_channel_settings(
-            db.reader(), workspace, settings=settings, networks=s.networks, channel_id=channel_id
+            Scope(db.reader(), workspace),
+            settings=settings,
+            networks=s.networks,
+            channel_id=channel_id,
         )
         async with db.transaction() as tx:
             return await space_channels.update_channel(
-                tx,
-                workspace,
+                Scope(tx, workspace),
                 channel_id,
                 name=name,
                 settings=settings,
@@ -468,7 +472,7 @@ def template_list(
     from openrespond.space import templates as space_templates
 
     _show(
-        _run(lambda db, _: space_templates.list_templates(db.reader(), workspace, channel)),
+        _run(lambda db, _: space_templates.list_templates(Scope(db.reader(), workspace), channel)),
         as_json,
         ["id", "name", "languageCode", "category", "status"],
     )

@@ -28,7 +28,7 @@ from openrespond import common
 from openrespond.contacts import repository as repo
 from openrespond.contacts.schemas import ContactCreate
 from openrespond.contacts.service import prepare
-from openrespond.db import Database
+from openrespond.db import Database, Scope
 from openrespond.errors import ApiError
 from openrespond.space import repository as space_repo
 from openrespond.tags import repository as tags_repo
@@ -156,10 +156,9 @@ async def import_contacts(
     async def flush() -> None:
         nonlocal stages
         async with db.transaction() as tx:
+            sc = Scope(tx, ws)
             if stages is None:
-                stages = {
-                    r["name"]: r["id"] for r in await space_repo.list_lifecycle_stages(tx, ws)
-                }
+                stages = {r["name"]: r["id"] for r in await space_repo.list_lifecycle_stages(sc)}
             now = common.now()
             tag_ids: dict[str, int] = {}
             links: list[tuple[int, int, int]] = []
@@ -168,7 +167,7 @@ async def import_contacts(
                     report.skip(line, row)
                     continue
                 try:
-                    cols, values = await prepare(tx, ws, row)
+                    cols, values = await prepare(sc, row)
                     if row.lifecycle:
                         stage = stages.get(row.lifecycle.strip())
                         if stage is None:
@@ -178,20 +177,20 @@ async def import_contacts(
                 except (ApiError, ValueError) as exc:
                     report.skip(line, getattr(exc, "message", None) or str(exc))
                     continue
-                contact_id = await repo.insert_new(tx, ws, cols, now)
+                contact_id = await repo.insert_new(sc, cols, now)
                 if contact_id is None:
                     report.skip(line, "another contact already has this email or phone")
                     continue
                 if values:
-                    await repo.set_field_values(tx, contact_id, values)
+                    await repo.set_field_values(sc, contact_id, values)
                 if names:
                     missing = [n for n in names if n not in tag_ids]
                     if missing:
-                        await tags_repo.ensure(tx, ws, missing, now)
-                        tag_ids.update(await tags_repo.ids_by_name(tx, ws, missing))
+                        await tags_repo.ensure(sc, missing, now)
+                        tag_ids.update(await tags_repo.ids_by_name(sc, missing))
                     links.extend((contact_id, tag_ids[n], now) for n in names)
                 report.created += 1
-            await tags_repo.attach_many(tx, links)
+            await tags_repo.attach_many(sc, links)
         if progress is not None:
             progress(len(chunk))
         chunk.clear()
@@ -230,7 +229,7 @@ async def export_contacts(
     after = 0
     while True:
         rows = await reader.fetch_all(
-            f"{repo.select_json(reader)} WHERE c.workspace_id = ? AND c.id > ? ORDER BY c.id"
+            f"{repo.select_json(reader.dialect)} WHERE c.workspace_id = ? AND c.id > ? ORDER BY c.id"
             " LIMIT ?",
             ws,
             after,

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 from openrespond import outbox
-from openrespond.db import Connection, Transaction, sql
+from openrespond.db import Connection, Scope, Transaction, sql
 
 __all__ = ["contact_doc", "emit"]
 
 
-async def contact_doc(conn: Connection, ws: int, contact_id: int) -> bytes | None:
+async def contact_doc(sc: Scope[Connection], contact_id: int) -> bytes | None:
     """The contact's REST JSON as stored (UTF-8 bytes)."""
-    doc: str | bytes | None = await conn.fetch_val(
-        f"SELECT {sql.as_bytes(conn.dialect, 'doc')} FROM contacts"
+    doc: str | bytes | None = await sc.conn.fetch_val(
+        f"SELECT {sql.as_bytes(sc.conn.dialect, 'doc')} FROM contacts"
         " WHERE workspace_id = ? AND id = ?",
-        ws,
+        sc.ws,
         contact_id,
     )
     return doc.encode() if isinstance(doc, str) else doc
 
 
 async def emit(
-    tx: Transaction,
-    ws: int,
+    sc: Scope[Transaction],
     event_type: outbox.EventName,
     contact_id: int,
     *,
@@ -31,7 +30,7 @@ async def emit(
     (``contact.deleted`` passes the contact as it was)."""
 
     async def build() -> outbox.Payload:
-        doc = contact if contact is not None else await contact_doc(tx, ws, contact_id)
+        doc = contact if contact is not None else await contact_doc(sc, contact_id)
         return outbox.Payload(contact=doc)
 
-    return await outbox.emit(tx, ws, event_type, build)
+    return await outbox.emit(sc, event_type, build)

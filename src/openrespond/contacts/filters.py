@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from openrespond.contacts.schemas import ContactListBody, FilterCondition, Range
 from openrespond.custom_fields import repository as fields_repo
-from openrespond.db import Connection, Row
+from openrespond.db import Connection, Row, Scope
 from openrespond.errors import BadRequest
 from openrespond.space import repository as space_repo
 from openrespond.validation import normalize_phone
@@ -42,9 +42,8 @@ class _Sql:
 
 
 class _Compiler:
-    def __init__(self, conn: Connection, ws: int, timezone: str | None) -> None:
-        self.conn = conn
-        self.ws = ws
+    def __init__(self, sc: Scope[Connection], timezone: str | None) -> None:
+        self.sc = sc
         self.timezone = timezone
         self._tz: dt.tzinfo | None = None
 
@@ -82,9 +81,7 @@ class _Compiler:
             return self.scalar(_NUMBER[name], "number", cond, where, field_name=name)
         if name in _TIME:
             return self.scalar(_TIME[name], "time", cond, where, field_name=name)
-        row = await fields_repo.by_name(self.conn, self.ws, name) or await fields_repo.by_slug(
-            self.conn, self.ws, name
-        )
+        row = await fields_repo.by_name(self.sc, name) or await fields_repo.by_slug(self.sc, name)
         if row is None:
             raise BadRequest(f"{where}.field: unknown contact field or custom field {name[:64]!r}")
         return self.custom(row, cond, where)
@@ -204,7 +201,7 @@ class _Compiler:
             raise _unsupported(op, "lifecycle", where)
         ids = []
         for name in names:
-            stage = await space_repo.get_lifecycle_stage_by_name(self.conn, self.ws, name)
+            stage = await space_repo.get_lifecycle_stage_by_name(self.sc, name)
             if stage is None:
                 raise BadRequest(f"{where}.value: unknown lifecycle stage {name[:64]!r}")
             ids.append(stage["id"])
@@ -395,7 +392,7 @@ def _search(term: str) -> tuple[str, list[Any]]:
 
 
 async def compile_filter(
-    conn: Connection, ws: int, body: ContactListBody | None
+    sc: Scope[Connection], body: ContactListBody | None
 ) -> tuple[str, list[Any]]:
     """SQL (over alias ``c``) and arguments selecting the contacts ``body`` asks for."""
     if body is None:
@@ -405,7 +402,7 @@ async def compile_filter(
         sql, args = _search(body.search)
         out.parts.append(sql)
         out.args.extend(args)
-    compiler = _Compiler(conn, ws, body.timezone)
+    compiler = _Compiler(sc, body.timezone)
     if body.filter is not None:
         for key, conds in (("$and", body.filter.and_), ("$or", body.filter.or_)):
             if not conds:

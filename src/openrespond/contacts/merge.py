@@ -10,7 +10,7 @@ from openrespond.contacts import repository as repo
 from openrespond.contacts.schemas import MergeBody
 from openrespond.contacts.service import prepare
 from openrespond.conversations import repository as conversations_repo
-from openrespond.db import Row, Transaction
+from openrespond.db import Row, Scope, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.messages import repository as messages_repo
 
@@ -45,16 +45,14 @@ def _empty(value: object) -> bool:
     return value is None or value == ""
 
 
-async def _lock_pair(
-    tx: Transaction, ws: int, primary_id: int, secondary_id: int
-) -> tuple[Row, Row]:
+async def _lock_pair(sc: Scope[Transaction], primary_id: int, secondary_id: int) -> tuple[Row, Row]:
     """Both contacts, locked in id order (two merges of overlapping pairs queue instead of
     deadlocking), each read after its lock: what the merge copies is what the contact holds
     now, including what a merge that finished meanwhile moved onto it. 404 for a contact
     that does not exist, or was merged away or deleted while this one waited."""
     rows: dict[int, Row] = {}
     for contact_id in sorted((primary_id, secondary_id)):
-        row = await repo.lock_id(tx, ws, contact_id, remove=contact_id == secondary_id)
+        row = await repo.lock_id(sc, contact_id, remove=contact_id == secondary_id)
         if row is None:
             role = "primary" if contact_id == primary_id else "secondary"
             raise NotFound(f"{role} contact {contact_id} not found")
@@ -62,12 +60,12 @@ async def _lock_pair(
     return rows[primary_id], rows[secondary_id]
 
 
-async def merge_contacts(tx: Transaction, ws: int, body: MergeBody) -> int:
+async def merge_contacts(sc: Scope[Transaction], body: MergeBody) -> int:
     """Fold the secondary into the primary and delete it; fields in ``body`` override both."""
     primary_id, secondary_id = merge_ids(body)
-    primary, secondary = await _lock_pair(tx, ws, primary_id, secondary_id)
+    primary, secondary = await _lock_pair(sc, primary_id, secondary_id)
     overrides, override_values = await prepare(
-        tx, ws, body, region=primary["country_code"] or secondary["country_code"]
+        sc, body, region=primary["country_code"] or secondary["country_code"]
     )
     merged = {col: primary[col] if not _empty(primary[col]) else secondary[col] for col in SCALARS}
     merged.update(overrides)
@@ -75,25 +73,25 @@ async def merge_contacts(tx: Transaction, ws: int, body: MergeBody) -> int:
         merged["first_name"] = primary["first_name"]
     if primary["status"] != "open" and secondary["status"] == "open":
         merged["status"] = "open"
-    await repo.merge_field_values(tx, primary=primary_id, secondary=secondary_id)
-    await repo.merge_tags(tx, primary=primary_id, secondary=secondary_id)
-    await repo.merge_channels(tx, primary=primary_id, secondary=secondary_id)
-    await messages_repo.move_to(tx, ws, primary=primary_id, secondary=secondary_id)
+    await repo.merge_field_values(sc, primary=primary_id, secondary=secondary_id)
+    await repo.merge_tags(sc, primary=primary_id, secondary=secondary_id)
+    await repo.merge_channels(sc, primary=primary_id, secondary=secondary_id)
+    await messages_repo.move_to(sc, primary=primary_id, secondary=secondary_id)
     await conversations_repo.move_to(
-        tx, ws, primary=primary_id, secondary=secondary_id, now=common.now()
+        sc, primary=primary_id, secondary=secondary_id, now=common.now()
     )
-    secondary_doc = await events.contact_doc(tx, ws, secondary_id)
-    await repo.delete(tx, ws, secondary_id)
+    secondary_doc = await events.contact_doc(sc, secondary_id)
+    await repo.delete(sc, secondary_id)
     for column in ("email", "phone"):
         value = merged[column]
         if value is not None:
-            owner = await repo.owner_of(tx, ws, column, value, primary_id)
+            owner = await repo.owner_of(sc, column, value, primary_id)
             if owner is not None:
                 raise Conflict(
                     f"{column} {value} already belongs to contact {owner}", contactId=owner
                 )
-    await repo.update(tx, ws, primary_id, merged, common.now())
-    await repo.set_field_values(tx, primary_id, override_values)
-    await events.emit(tx, ws, "contact.deleted", secondary_id, contact=secondary_doc)
-    await events.emit(tx, ws, "contact.updated", primary_id)
+    await repo.update(sc, primary_id, merged, common.now())
+    await repo.set_field_values(sc, primary_id, override_values)
+    await events.emit(sc, "contact.deleted", secondary_id, contact=secondary_doc)
+    await events.emit(sc, "contact.updated", primary_id)
     return primary_id

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from openrespond.custom_fields.service import FieldValue
-from openrespond.db import Connection, Row, sql
+from openrespond.db import Connection, Row, Scope, sql
 from openrespond.db.paging import Cursor, PageRows, fetch_page
 from openrespond.identifiers import Identifier
 
@@ -64,60 +64,62 @@ _SELECT_JSON = {
 }
 
 
-def select_json(conn: Connection) -> str:
-    """``SELECT c.id, <Contact JSON as bytes> FROM contacts c`` in ``conn``'s dialect."""
-    return _SELECT_JSON[conn.dialect]
+def select_json(dialect: str) -> str:
+    """``SELECT c.id, <Contact JSON as bytes> FROM contacts c`` in ``dialect``."""
+    return _SELECT_JSON[dialect]
 
 
-async def contact_json(conn: Connection, ws: int, ident: Identifier) -> bytes | None:
+async def contact_json(sc: Scope[Connection], ident: Identifier) -> bytes | None:
     """The Contact JSON of the contact ``ident`` names in ``ws``."""
     column = {"id": "c.id", "email": "c.email", "phone": "c.phone"}[ident.kind]
-    row = await conn.fetch_one(
-        f"{select_json(conn)} WHERE c.workspace_id = ? AND {column} = ?", ws, ident.value
+    row = await sc.conn.fetch_one(
+        f"{select_json(sc.conn.dialect)} WHERE c.workspace_id = ? AND {column} = ?",
+        sc.ws,
+        ident.value,
     )
     return None if row is None else bytes(row[1])
 
 
-async def find_id(conn: Connection, ws: int, ident: Identifier) -> int | None:
+async def find_id(sc: Scope[Connection], ident: Identifier) -> int | None:
     """The id of the contact ``ident`` names in ``ws``."""
     column = {"id": "id", "email": "email", "phone": "phone"}[ident.kind]
-    value: int | None = await conn.fetch_val(
-        f"SELECT id FROM contacts WHERE workspace_id = ? AND {column} = ?", ws, ident.value
+    value: int | None = await sc.conn.fetch_val(
+        f"SELECT id FROM contacts WHERE workspace_id = ? AND {column} = ?", sc.ws, ident.value
     )
     return value
 
 
-async def get(conn: Connection, ws: int, contact_id: int) -> Row | None:
-    return await conn.fetch_one(f"{SELECT} WHERE c.workspace_id = ? AND c.id = ?", ws, contact_id)
+async def get(sc: Scope[Connection], contact_id: int) -> Row | None:
+    return await sc.conn.fetch_one(
+        f"{SELECT} WHERE c.workspace_id = ? AND c.id = ?", sc.ws, contact_id
+    )
 
 
-async def lock(conn: Connection, ws: int, ident: Identifier, *, remove: bool = False) -> Row | None:
+async def lock(sc: Scope[Connection], ident: Identifier, *, remove: bool = False) -> Row | None:
     """The contact ``ident`` names in ``ws``, its row locked until the transaction ends (for
     deleting it when ``remove``); None when there is none, or it went while we waited."""
     column = {"id": "c.id", "email": "c.email", "phone": "c.phone"}[ident.kind]
-    return await conn.fetch_one(
+    return await sc.conn.fetch_one(
         f"{SELECT} WHERE c.workspace_id = ? AND {column} = ?"
-        f"{sql.for_update(conn.dialect, remove=remove)}",
-        ws,
+        f"{sql.for_update(sc.conn.dialect, remove=remove)}",
+        sc.ws,
         ident.value,
     )
 
 
-async def lock_id(
-    conn: Connection, ws: int, contact_id: int, *, remove: bool = False
-) -> Row | None:
+async def lock_id(sc: Scope[Connection], contact_id: int, *, remove: bool = False) -> Row | None:
     """``lock`` by id."""
-    return await lock(conn, ws, Identifier("id", contact_id), remove=remove)
+    return await lock(sc, Identifier("id", contact_id), remove=remove)
 
 
 async def owner_of(
-    conn: Connection, ws: int, column: str, value: str, exclude: int | None = None
+    sc: Scope[Connection], column: str, value: str, exclude: int | None = None
 ) -> int | None:
     """The contact holding ``value`` in the unique ``column`` (email or phone), if any."""
     assert column in ("email", "phone")
-    owner: int | None = await conn.fetch_val(
+    owner: int | None = await sc.conn.fetch_val(
         f"SELECT id FROM contacts WHERE workspace_id = ? AND {column} = ? AND id <> ?",
-        ws,
+        sc.ws,
         value,
         exclude or 0,
     )
@@ -125,24 +127,24 @@ async def owner_of(
 
 
 async def insert(
-    conn: Connection, ws: int, values: dict[str, Any], now: int, *, contact_id: int | None = None
+    sc: Scope[Connection], values: dict[str, Any], now: int, *, contact_id: int | None = None
 ) -> int:
     """A new contact; ``contact_id`` picks its id (demo data), else the next one."""
     cols = [c for c in COLUMNS if c in values]
     return await sql.insert_with_id(
-        conn,
+        sc.conn,
         "contacts",
         ["workspace_id", *cols, "created_at", "updated_at"],
-        [ws, *(values[c] for c in cols), now, now],
+        [sc.ws, *(values[c] for c in cols), now, now],
         contact_id,
     )
 
 
-async def insert_new(conn: Connection, ws: int, values: dict[str, Any], now: int) -> int | None:
+async def insert_new(sc: Scope[Connection], values: dict[str, Any], now: int) -> int | None:
     """A new contact, or None (and nothing written) when its email or phone is taken."""
     cols = tuple(c for c in COLUMNS if c in values)
-    new_id: int | None = await conn.fetch_val(
-        _insert_new_sql(cols), ws, *(values[c] for c in cols), now, now
+    new_id: int | None = await sc.conn.fetch_val(
+        _insert_new_sql(cols), sc.ws, *(values[c] for c in cols), now, now
     )
     return new_id
 
@@ -156,99 +158,120 @@ def _insert_new_sql(cols: tuple[str, ...]) -> str:
     )
 
 
-async def update(
-    conn: Connection, ws: int, contact_id: int, values: dict[str, Any], now: int
-) -> None:
+async def update(sc: Scope[Connection], contact_id: int, values: dict[str, Any], now: int) -> None:
     cols = [c for c in COLUMNS if c in values]
     sets = "".join(f"{c} = ?, " for c in cols)
-    await conn.execute(
+    await sc.conn.execute(
         f"UPDATE contacts SET {sets}updated_at = ? WHERE workspace_id = ? AND id = ?",
         *(values[c] for c in cols),
         now,
-        ws,
+        sc.ws,
         contact_id,
     )
 
 
-async def delete(conn: Connection, ws: int, contact_id: int) -> bool:
-    n = await conn.execute("DELETE FROM contacts WHERE workspace_id = ? AND id = ?", ws, contact_id)
+async def delete(sc: Scope[Connection], contact_id: int) -> bool:
+    n = await sc.conn.execute(
+        "DELETE FROM contacts WHERE workspace_id = ? AND id = ?", sc.ws, contact_id
+    )
     return n > 0
 
 
-async def page(
-    conn: Connection, ws: int, where: str, args: Sequence[Any], cursor: Cursor
-) -> PageRows:
+async def page(sc: Scope[Connection], where: str, args: Sequence[Any], cursor: Cursor) -> PageRows:
     """Rows of (id, Contact JSON)."""
     return await fetch_page(
-        conn,
-        select=select_json(conn),
+        sc.conn,
+        select=select_json(sc.conn.dialect),
         where=f"c.workspace_id = ?{' AND ' + where if where else ''}",
-        args=(ws, *args),
+        args=(sc.ws, *args),
         cursor=cursor,
         key="c.id",
     )
 
 
-async def set_field_values(conn: Connection, contact_id: int, values: Sequence[FieldValue]) -> None:
+# Values and tag links have no workspace column of their own: each statement joins the
+# contact (and the field or tag) to the scope's workspace, so an id of another workspace
+# changes nothing.
+_CONTACT_IN = "SELECT id FROM contacts WHERE workspace_id = ?"
+
+
+async def set_field_values(
+    sc: Scope[Connection], contact_id: int, values: Sequence[FieldValue]
+) -> None:
     """Upsert the given values; a value of None removes it."""
-    gone = [(contact_id, v.field_id) for v in values if v.text is None]
-    kept = [(contact_id, v.field_id, v.text, v.number) for v in values if v.text is not None]
+    gone = [(contact_id, v.field_id, sc.ws) for v in values if v.text is None]
+    kept = [(contact_id, v.text, v.number, v.field_id, sc.ws) for v in values if v.text is not None]
     if gone:
-        await conn.execute_many(
-            "DELETE FROM contact_field_values WHERE contact_id = ? AND field_id = ?", gone
+        await sc.conn.execute_many(
+            "DELETE FROM contact_field_values WHERE contact_id = ? AND field_id = ?"
+            f" AND contact_id IN ({_CONTACT_IN})",
+            gone,
         )
     if kept:
-        await conn.execute_many(
+        await sc.conn.execute_many(
             "INSERT INTO contact_field_values (contact_id, field_id, value, value_num)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (contact_id, field_id)"
+            " SELECT c.id, f.id, ?, ? FROM contacts c JOIN custom_fields f"
+            " ON f.workspace_id = c.workspace_id"
+            " WHERE c.id = ? AND f.id = ? AND c.workspace_id = ?"
+            " ON CONFLICT (contact_id, field_id)"
             " DO UPDATE SET value = excluded.value, value_num = excluded.value_num",
-            kept,
+            [(text, number, contact, field, ws) for contact, text, number, field, ws in kept],
         )
 
 
-async def merge_field_values(conn: Connection, *, primary: int, secondary: int) -> None:
+async def merge_field_values(sc: Scope[Connection], *, primary: int, secondary: int) -> None:
     """Copy the secondary's values for fields the primary has no value for."""
-    await conn.execute(
+    await sc.conn.execute(
         "INSERT INTO contact_field_values (contact_id, field_id, value, value_num)"
-        " SELECT ?, field_id, value, value_num FROM contact_field_values WHERE contact_id = ?"
+        " SELECT p.id, v.field_id, v.value, v.value_num FROM contact_field_values v"
+        " JOIN contacts s ON s.id = v.contact_id JOIN contacts p ON p.workspace_id = s.workspace_id"
+        " WHERE v.contact_id = ? AND s.workspace_id = ? AND p.id = ?"
         " ON CONFLICT (contact_id, field_id) DO NOTHING",
-        primary,
         secondary,
+        sc.ws,
+        primary,
     )
 
 
-async def merge_tags(conn: Connection, *, primary: int, secondary: int) -> None:
-    await conn.execute(
+async def merge_tags(sc: Scope[Connection], *, primary: int, secondary: int) -> None:
+    """Give the primary every tag of the secondary."""
+    await sc.conn.execute(
         "INSERT INTO contact_tags (contact_id, tag_id, created_at)"
-        " SELECT ?, tag_id, created_at FROM contact_tags WHERE contact_id = ?"
+        " SELECT p.id, t.tag_id, t.created_at FROM contact_tags t"
+        " JOIN contacts s ON s.id = t.contact_id JOIN contacts p ON p.workspace_id = s.workspace_id"
+        " WHERE t.contact_id = ? AND s.workspace_id = ? AND p.id = ?"
         " ON CONFLICT (contact_id, tag_id) DO NOTHING",
-        primary,
         secondary,
+        sc.ws,
+        primary,
     )
 
 
-async def merge_channels(conn: Connection, *, primary: int, secondary: int) -> None:
+async def merge_channels(sc: Scope[Connection], *, primary: int, secondary: int) -> None:
     """Move the secondary's channel links; where both are linked, keep the latest times."""
     sql = (
         "SELECT channel_id, last_message_time, last_incoming_message_time"
-        " FROM contact_channels WHERE contact_id = ?"
+        " FROM contact_channels WHERE workspace_id = ? AND contact_id = ?"
     )
-    mine = {r[0]: r for r in await conn.fetch_all(sql, primary)}
-    for row in await conn.fetch_all(sql, secondary):
+    mine = {r[0]: r for r in await sc.conn.fetch_all(sql, sc.ws, primary)}
+    for row in await sc.conn.fetch_all(sql, sc.ws, secondary):
         other = mine.get(row[0])
         if other is None:
-            await conn.execute(
-                "UPDATE contact_channels SET contact_id = ? WHERE contact_id = ? AND channel_id = ?",
+            await sc.conn.execute(
+                "UPDATE contact_channels SET contact_id = ?"
+                " WHERE workspace_id = ? AND contact_id = ? AND channel_id = ?",
                 primary,
+                sc.ws,
                 secondary,
                 row[0],
             )
             continue
-        await conn.execute(
+        await sc.conn.execute(
             "UPDATE contact_channels SET last_message_time = ?, last_incoming_message_time = ?"
-            " WHERE contact_id = ? AND channel_id = ?",
+            " WHERE workspace_id = ? AND contact_id = ? AND channel_id = ?",
             _latest(other[1], row[1]),
             _latest(other[2], row[2]),
+            sc.ws,
             primary,
             row[0],
         )
@@ -258,16 +281,16 @@ def _latest(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-async def channels_page(conn: Connection, ws: int, contact_id: int, cursor: Cursor) -> PageRows:
+async def channels_page(sc: Scope[Connection], contact_id: int, cursor: Cursor) -> PageRows:
     return await fetch_page(
-        conn,
+        sc.conn,
         select=(
             "SELECT cc.id, ch.id AS channel_id, ch.name, ch.source, ch.created_at, cc.address,"
             " cc.last_message_time, cc.last_incoming_message_time"
             " FROM contact_channels cc JOIN channels ch ON ch.id = cc.channel_id"
         ),
         where="cc.workspace_id = ? AND cc.contact_id = ?",
-        args=(ws, contact_id),
+        args=(sc.ws, contact_id),
         cursor=cursor,
         key="cc.id",
     )

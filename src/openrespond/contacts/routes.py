@@ -23,7 +23,7 @@ from openrespond.contacts.schemas import (
     MergeBody,
 )
 from openrespond.db.paging import parse_cursor
-from openrespond.http.context import read_conn, workspace_id, write_tx
+from openrespond.http.context import reading, writing
 from openrespond.http.pagination import page_links
 from openrespond.http.routing import (
     ContactIdentifier,
@@ -54,7 +54,7 @@ _CREATED = "Contact added successfully!"
     summary="Create a contact (identifier taken from the body)",
 )
 async def create_contact_plain(request: Req, data: JSONBody[ContactCreate]) -> ContactCreated:
-    contact_id = await service.create_contact(await write_tx(request), workspace_id(request), data)
+    contact_id = await service.create_contact(await writing(request), data)
     return ContactCreated(code="200", message=_CREATED, contact_id=contact_id)
 
 
@@ -68,9 +68,7 @@ async def create_contact(
     request: Req, identifier: ContactIdentifier, data: JSONBody[ContactCreate]
 ) -> ContactCreated:
     ident = parse_identifier(identifier)
-    contact_id = await service.create_contact(
-        await write_tx(request), workspace_id(request), data, ident
-    )
+    contact_id = await service.create_contact(await writing(request), data, ident)
     return ContactCreated(code="200", message=_CREATED, contact_id=contact_id)
 
 
@@ -84,9 +82,7 @@ async def create_or_update(
     request: Req, identifier: ContactIdentifier, data: JSONBody[ContactCreate]
 ) -> ContactId:
     ident = parse_identifier(identifier)
-    cid = await service.create_or_update(
-        await write_tx(request), workspace_id(request), ident, data
-    )
+    cid = await service.create_or_update(await writing(request), ident, data)
     return ContactId(cid)
 
 
@@ -99,7 +95,7 @@ async def create_or_update(
 )
 async def get_contact(request: Req, identifier: ContactIdentifier) -> RawJSON:
     ident = parse_identifier(identifier)
-    return json_bytes(await service.get_contact(read_conn(request), workspace_id(request), ident))
+    return json_bytes(await service.get_contact(reading(request), ident))
 
 
 @put(
@@ -112,7 +108,7 @@ async def update_contact(
     request: Req, identifier: ContactIdentifier, data: JSONBody[ContactFields]
 ) -> ContactId:
     ident = parse_identifier(identifier)
-    cid = await service.update_contact(await write_tx(request), workspace_id(request), ident, data)
+    cid = await service.update_contact(await writing(request), ident, data)
     return ContactId(cid)
 
 
@@ -124,16 +120,14 @@ async def update_contact(
 )
 async def delete_contact(request: Req, identifier: ContactIdentifier) -> ContactId:
     ident = parse_identifier(identifier)
-    return ContactId(
-        await service.delete_contact(await write_tx(request), workspace_id(request), ident)
-    )
+    return ContactId(await service.delete_contact(await writing(request), ident))
 
 
 async def _list(
     request: Req, body: ContactListBody | None, limit: int | None, cursor_id: int | None
 ) -> RawJSON:
     cur = parse_cursor(limit, cursor_id)
-    items, page = await service.list_contacts(read_conn(request), workspace_id(request), body, cur)
+    items, page = await service.list_contacts(reading(request), body, cur)
     links = msgspec.json.encode(page_links(request, page, cur.limit))
     return json_bytes(b'{"items":[' + b",".join(items) + b'],"pagination":' + links + b"}")
 
@@ -177,9 +171,7 @@ async def list_contacts_post(
     summary="Merge two contacts; the primary survives",
 )
 async def merge_contacts(request: Req, data: JSONBody[MergeBody]) -> ContactId:
-    return ContactId(
-        await merge.merge_contacts(await write_tx(request), workspace_id(request), data)
-    )
+    return ContactId(await merge.merge_contacts(await writing(request), data))
 
 
 async def _channels(
@@ -187,7 +179,7 @@ async def _channels(
 ) -> ContactChannelPage:
     cur = parse_cursor(limit, cursor_id)
     ident = parse_identifier(identifier)
-    items, page = await service.list_channels(read_conn(request), workspace_id(request), ident, cur)
+    items, page = await service.list_channels(reading(request), ident, cur)
     return ContactChannelPage(items=items, pagination=page_links(request, page, cur.limit))
 
 
@@ -226,7 +218,7 @@ async def update_lifecycle(
 ) -> StatusMessage:
     ident = parse_identifier(identifier)
     name = data.name if data is not None else None
-    await service.set_lifecycle(await write_tx(request), workspace_id(request), ident, name)
+    await service.set_lifecycle(await writing(request), ident, name)
     return StatusMessage(code=200, message="Success")
 
 
@@ -244,11 +236,7 @@ async def add_tags(
     request: Req, identifier: ContactIdentifier, data: JSONBody[TagNames | TagsBody]
 ) -> ContactId:
     ident = parse_identifier(identifier)
-    return ContactId(
-        await tags.add_to_contact(
-            await write_tx(request), workspace_id(request), ident, _tag_names(data)
-        )
-    )
+    return ContactId(await tags.add_to_contact(await writing(request), ident, _tag_names(data)))
 
 
 @delete(
@@ -262,9 +250,7 @@ async def remove_tags(
 ) -> ContactId:
     ident = parse_identifier(identifier)
     return ContactId(
-        await tags.remove_from_contact(
-            await write_tx(request), workspace_id(request), ident, _tag_names(data)
-        )
+        await tags.remove_from_contact(await writing(request), ident, _tag_names(data))
     )
 
 

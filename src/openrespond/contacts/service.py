@@ -16,7 +16,7 @@ from openrespond.contacts.schemas import (
     ContactListBody,
 )
 from openrespond.custom_fields.service import FieldValue, encode_value, resolve_fields
-from openrespond.db import Connection, Row, Transaction
+from openrespond.db import Connection, Row, Scope, Transaction
 from openrespond.db.paging import Cursor, PageRows
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.identifiers import Identifier
@@ -47,17 +47,17 @@ __all__ = [
 ]
 
 
-async def resolve(conn: Connection, ws: int, ident: Identifier) -> int:
+async def resolve(sc: Scope[Connection], ident: Identifier) -> int:
     """The id of the contact ``ident`` names; 404 when there is none in this workspace."""
-    contact_id = await repo.find_id(conn, ws, ident)
+    contact_id = await repo.find_id(sc, ident)
     if contact_id is None:
         raise NotFound(f"contact {ident} not found")
     return contact_id
 
 
-async def get_contact(conn: Connection, ws: int, ident: Identifier) -> bytes:
+async def get_contact(sc: Scope[Connection], ident: Identifier) -> bytes:
     """The contact as Contact JSON text; 404 when ``ident`` names none in ``ws``."""
-    found = await repo.contact_json(conn, ws, ident)
+    found = await repo.contact_json(sc, ident)
     if found is None:
         raise NotFound(f"contact {ident} not found")
     return found
@@ -71,8 +71,7 @@ def _text(value: str | None) -> str | None:
 
 
 async def prepare(
-    conn: Connection,
-    ws: int,
+    sc: Scope[Connection],
     fields: ContactFields,
     *,
     region: str | None = None,
@@ -103,7 +102,7 @@ async def prepare(
         cols["profile_pic"] = normalize_url(pic, field="profilePic") if pic else None
     values: list[FieldValue] = []
     if fields.custom_fields is not UNSET and fields.custom_fields:
-        defs = await resolve_fields(conn, ws, [f.name for f in fields.custom_fields])
+        defs = await resolve_fields(sc, [f.name for f in fields.custom_fields])
         by_id: dict[int, FieldValue] = {}
         for i, item in enumerate(fields.custom_fields):
             value = encode_value(defs[item.name], item.value, where=f"custom_fields[{i}]")
@@ -112,15 +111,13 @@ async def prepare(
     return cols, values
 
 
-async def _check_unique(
-    conn: Connection, ws: int, cols: dict[str, Any], exclude: int | None
-) -> None:
+async def _check_unique(sc: Scope[Connection], cols: dict[str, Any], exclude: int | None) -> None:
     """409 naming the contact that already holds the email or phone in ``cols``."""
     for column in ("email", "phone"):
         value = cols.get(column)
         if value is None:
             continue
-        owner = await repo.owner_of(conn, ws, column, value, exclude)
+        owner = await repo.owner_of(sc, column, value, exclude)
         if owner is not None:
             raise Conflict(f"{column} {value} already belongs to contact {owner}", contactId=owner)
 
@@ -130,7 +127,7 @@ _ROUNDS = 5
 
 
 async def _try_insert(
-    tx: Transaction, ws: int, cols: dict[str, Any], values: list[FieldValue]
+    sc: Scope[Transaction], cols: dict[str, Any], values: list[FieldValue]
 ) -> int | None:
     """A new contact, or None (nothing written) when its email or phone is taken.
 
@@ -140,136 +137,134 @@ async def _try_insert(
     """
     if "first_name" not in cols:
         raise BadRequest("firstName is required")
-    contact_id = await repo.insert_new(tx, ws, cols, now())
+    contact_id = await repo.insert_new(sc, cols, now())
     if contact_id is not None:
-        await repo.set_field_values(tx, contact_id, values)
-        await events.emit(tx, ws, "contact.created", contact_id)
+        await repo.set_field_values(sc, contact_id, values)
+        await events.emit(sc, "contact.created", contact_id)
     return contact_id
 
 
-async def _insert(tx: Transaction, ws: int, cols: dict[str, Any], values: list[FieldValue]) -> int:
+async def _insert(sc: Scope[Transaction], cols: dict[str, Any], values: list[FieldValue]) -> int:
     """A new contact; 409 naming the contact that holds its email or phone."""
     for _ in range(_ROUNDS):
-        contact_id = await _try_insert(tx, ws, cols, values)
+        contact_id = await _try_insert(sc, cols, values)
         if contact_id is not None:
             return contact_id
-        await _check_unique(tx, ws, cols, None)
+        await _check_unique(sc, cols, None)
         # The holder was deleted between the insert and the look-up: try again.
     raise Conflict("a contact with this email or phone was being created and deleted; retry")
 
 
-async def create_if_free(tx: Transaction, ws: int, fields: ContactFields) -> int | None:
+async def create_if_free(sc: Scope[Transaction], fields: ContactFields) -> int | None:
     """A new contact, or None (nothing written) when its email or phone is taken."""
-    cols, values = await prepare(tx, ws, fields)
-    return await _try_insert(tx, ws, cols, values)
+    cols, values = await prepare(sc, fields)
+    return await _try_insert(sc, cols, values)
 
 
 async def create_contact(
-    tx: Transaction, ws: int, fields: ContactFields, ident: Identifier | None = None
+    sc: Scope[Transaction], fields: ContactFields, ident: Identifier | None = None
 ) -> int:
     """A new contact; an email:/phone: identifier sets that field."""
     if ident is not None and ident.kind == "id":
         raise BadRequest("a contact is created with an email: or phone: identifier, not id:")
-    cols, values = await prepare(tx, ws, fields)
+    cols, values = await prepare(sc, fields)
     if ident is not None:
         # The identifier names the contact: it wins over the body's value of the same field.
         cols[ident.kind] = ident.value
-    return await _insert(tx, ws, cols, values)
+    return await _insert(sc, cols, values)
 
 
-async def lock(tx: Transaction, ws: int, ident: Identifier, *, remove: bool = False) -> Row:
+async def lock(sc: Scope[Transaction], ident: Identifier, *, remove: bool = False) -> Row:
     """The contact ``ident`` names, locked for the rest of the transaction, so that writes to
     one contact (and its merge or deletion) happen one after another; 404 when there is none
     or it was merged away or deleted while this request waited."""
-    row = await repo.lock(tx, ws, ident, remove=remove)
+    row = await repo.lock(sc, ident, remove=remove)
     if row is None:
         raise NotFound(f"contact {ident} not found")
     return row
 
 
-async def _update(tx: Transaction, ws: int, current: Row, fields: ContactFields) -> None:
+async def _update(sc: Scope[Transaction], current: Row, fields: ContactFields) -> None:
     """Apply ``fields`` to the locked contact ``current``."""
     contact_id: int = current["id"]
-    cols, values = await prepare(tx, ws, fields, region=current["country_code"])
-    await _check_unique(tx, ws, cols, contact_id)
+    cols, values = await prepare(sc, fields, region=current["country_code"])
+    await _check_unique(sc, cols, contact_id)
     # A unique index refusing the update now means a concurrent request took the email or
     # phone after the check: the IntegrityError makes the request run again, and the check
     # then names that contact.
-    await repo.update(tx, ws, contact_id, cols, now())
-    await repo.set_field_values(tx, contact_id, values)
-    await events.emit(tx, ws, "contact.updated", contact_id)
+    await repo.update(sc, contact_id, cols, now())
+    await repo.set_field_values(sc, contact_id, values)
+    await events.emit(sc, "contact.updated", contact_id)
 
 
-async def update_contact(tx: Transaction, ws: int, ident: Identifier, fields: ContactFields) -> int:
-    current = await lock(tx, ws, ident)
-    await _update(tx, ws, current, fields)
+async def update_contact(sc: Scope[Transaction], ident: Identifier, fields: ContactFields) -> int:
+    current = await lock(sc, ident)
+    await _update(sc, current, fields)
     return int(current["id"])
 
 
-async def create_or_update(
-    tx: Transaction, ws: int, ident: Identifier, fields: ContactFields
-) -> int:
+async def create_or_update(sc: Scope[Transaction], ident: Identifier, fields: ContactFields) -> int:
     """Update the contact ``ident`` names, or create it (email/phone identifiers only).
 
     Concurrent calls for one new identifier make one contact: a call whose insert loses
     to another's updates the contact the other made.
     """
     for _ in range(_ROUNDS):
-        current = await repo.lock(tx, ws, ident)
+        current = await repo.lock(sc, ident)
         if current is not None:
-            await _update(tx, ws, current, fields)
+            await _update(sc, current, fields)
             return int(current["id"])
         if ident.kind == "id":
             raise NotFound(f"contact {ident} not found")
-        cols, values = await prepare(tx, ws, fields)
+        cols, values = await prepare(sc, fields)
         cols[ident.kind] = ident.value
-        contact_id = await _try_insert(tx, ws, cols, values)
+        contact_id = await _try_insert(sc, cols, values)
         if contact_id is not None:
             return contact_id
-        if await repo.find_id(tx, ws, ident) is None:
+        if await repo.find_id(sc, ident) is None:
             # Not the identifier itself: the body's other email or phone is taken.
-            await _check_unique(tx, ws, cols, None)
+            await _check_unique(sc, cols, None)
     raise Conflict(f"contact {ident} was being created and deleted concurrently; retry")
 
 
-async def delete_contact(tx: Transaction, ws: int, ident: Identifier) -> int:
+async def delete_contact(sc: Scope[Transaction], ident: Identifier) -> int:
     """Delete the contact and everything that belongs to it."""
-    current = await lock(tx, ws, ident, remove=True)
+    current = await lock(sc, ident, remove=True)
     contact_id = int(current["id"])
-    doc = await events.contact_doc(tx, ws, contact_id)
-    await repo.delete(tx, ws, contact_id)
-    await events.emit(tx, ws, "contact.deleted", contact_id, contact=doc)
+    doc = await events.contact_doc(sc, contact_id)
+    await repo.delete(sc, contact_id)
+    await events.emit(sc, "contact.deleted", contact_id, contact=doc)
     return contact_id
 
 
 async def list_contacts(
-    conn: Connection, ws: int, body: ContactListBody | None, cursor: Cursor
+    sc: Scope[Connection], body: ContactListBody | None, cursor: Cursor
 ) -> tuple[list[bytes], PageRows]:
     """One page of contacts as Contact JSON (UTF-8 bytes)."""
-    where, args = await compile_filter(conn, ws, body)
-    page = await repo.page(conn, ws, where, args, cursor)
+    where, args = await compile_filter(sc, body)
+    page = await repo.page(sc, where, args, cursor)
     return [row[1] for row in page.rows], page
 
 
-async def set_lifecycle(tx: Transaction, ws: int, ident: Identifier, name: str | None) -> int:
+async def set_lifecycle(sc: Scope[Transaction], ident: Identifier, name: str | None) -> int:
     """Move the contact to the named stage; None (or "") clears it; unknown -> 400."""
-    contact_id = int((await lock(tx, ws, ident))["id"])
+    contact_id = int((await lock(sc, ident))["id"])
     stage_id = None
     if name is not None and clean(name):
-        stage = await space_repo.get_lifecycle_stage_by_name(tx, ws, clean(name))
+        stage = await space_repo.get_lifecycle_stage_by_name(sc, clean(name))
         if stage is None:
             raise BadRequest(f"name: unknown lifecycle stage {name[:64]!r}")
         stage_id = stage["id"]
-    await repo.update(tx, ws, contact_id, {"lifecycle_stage_id": stage_id}, now())
-    await events.emit(tx, ws, "contact.lifecycle.updated", contact_id)
+    await repo.update(sc, contact_id, {"lifecycle_stage_id": stage_id}, now())
+    await events.emit(sc, "contact.lifecycle.updated", contact_id)
     return contact_id
 
 
 async def list_channels(
-    conn: Connection, ws: int, ident: Identifier, cursor: Cursor
+    sc: Scope[Connection], ident: Identifier, cursor: Cursor
 ) -> tuple[list[ContactChannel], PageRows]:
-    contact_id = await resolve(conn, ws, ident)
-    page = await repo.channels_page(conn, ws, contact_id, cursor)
+    contact_id = await resolve(sc, ident)
+    page = await repo.channels_page(sc, contact_id, cursor)
     items = [
         ContactChannel(
             id=r["channel_id"],

@@ -17,7 +17,8 @@ from openrespond.common import StatusMessage
 from openrespond.control import schemas as s
 from openrespond.custom_fields import service as fields
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate
-from openrespond.http.context import read_conn, write_tx
+from openrespond.db import Scope
+from openrespond.http.context import read_conn, reading, write_tx, writing
 from openrespond.http.pagination import public_base
 from openrespond.http.routing import PathId, delete, get, post, put
 from openrespond.space import api_tokens as space_tokens
@@ -53,7 +54,7 @@ def _ok(message: str) -> StatusMessage:
 async def create_workspace(request: Req, data: JSONBody[s.WorkspaceCreate]) -> s.Workspace:
     tx = await write_tx(request)
     wid = await space_workspaces.create_workspace(tx, name=data.name)
-    return await space_workspaces.get_workspace(tx, wid)
+    return await space_workspaces.get_workspace(Scope(tx, wid))
 
 
 @get(
@@ -69,7 +70,7 @@ async def list_workspaces(request: Req) -> s.WorkspaceList:
 
 @get(W, tags=T, operation_id="controlGetWorkspace", summary="Get a workspace")
 async def get_workspace(request: Req, wid: PathId) -> s.Workspace:
-    return await space_workspaces.get_workspace(read_conn(request), wid)
+    return await space_workspaces.get_workspace(reading(request))
 
 
 @delete(
@@ -80,7 +81,7 @@ async def get_workspace(request: Req, wid: PathId) -> s.Workspace:
     opt=ADMIN,
 )
 async def delete_workspace(request: Req, wid: PathId) -> StatusMessage:
-    await space_workspaces.delete_workspace(await write_tx(request), wid)
+    await space_workspaces.delete_workspace(await writing(request))
     return _ok("Workspace deleted")
 
 
@@ -93,7 +94,7 @@ async def delete_workspace(request: Req, wid: PathId) -> StatusMessage:
 async def issue_token(request: Req, wid: PathId, data: JSONBody[s.TokenCreate]) -> s.IssuedToken:
     secret = request.app.state.secret
     token_id, token = await space_tokens.issue_token(
-        await write_tx(request), wid, name=data.name, secret=secret
+        await writing(request), name=data.name, secret=secret
     )
     return s.IssuedToken(id=token_id, name=clean(data.name), workspace_id=wid, token=token)
 
@@ -105,14 +106,14 @@ async def issue_token(request: Req, wid: PathId, data: JSONBody[s.TokenCreate]) 
     summary="List a workspace's tokens (never the tokens themselves)",
 )
 async def list_tokens(request: Req, wid: PathId) -> s.TokenList:
-    return s.TokenList(items=await space_tokens.list_tokens(read_conn(request), wid))
+    return s.TokenList(items=await space_tokens.list_tokens(reading(request)))
 
 
 @delete(
     W + "/tokens/{tokenId:int}", tags=T, operation_id="controlRevokeToken", summary="Revoke a token"
 )
 async def revoke_token(request: Req, wid: PathId, tokenId: PathId) -> StatusMessage:
-    await space_tokens.revoke_token(await write_tx(request), wid, tokenId)
+    await space_tokens.revoke_token(await writing(request), tokenId)
     request.app.state.auth.forget()
     return _ok("Token revoked")
 
@@ -120,8 +121,7 @@ async def revoke_token(request: Req, wid: PathId, tokenId: PathId) -> StatusMess
 @post(W + "/users", tags=T, operation_id="controlCreateUser", summary="Add a user")
 async def create_user(request: Req, wid: PathId, data: JSONBody[s.UserCreate]) -> User:
     return await space_users.create_user(
-        await write_tx(request),
-        wid,
+        await writing(request),
         first_name=data.first_name,
         last_name=data.last_name,
         email=data.email,
@@ -133,14 +133,14 @@ async def create_user(request: Req, wid: PathId, data: JSONBody[s.UserCreate]) -
 
 @get(W + "/users", tags=T, operation_id="controlListUsers", summary="List users")
 async def list_users(request: Req, wid: PathId) -> s.UserList:
-    return s.UserList(items=await space_users.list_users(read_conn(request), wid))
+    return s.UserList(items=await space_users.list_users(reading(request)))
 
 
 @delete(
     W + "/users/{userId:int}", tags=T, operation_id="controlDeleteUser", summary="Remove a user"
 )
 async def delete_user(request: Req, wid: PathId, userId: PathId) -> StatusMessage:
-    await space_users.delete_user(await write_tx(request), wid, userId)
+    await space_users.delete_user(await writing(request), userId)
     return _ok("User deleted")
 
 
@@ -153,9 +153,9 @@ async def delete_user(request: Req, wid: PathId, userId: PathId) -> StatusMessag
 async def create_stage(
     request: Req, wid: PathId, data: JSONBody[s.LifecycleStageCreate]
 ) -> s.LifecycleStageList:
-    tx = await write_tx(request)
-    await space_catalogue.add_lifecycle_stage(tx, wid, data.name)
-    return s.LifecycleStageList(items=await space_catalogue.list_lifecycle_stages(tx, wid))
+    sc = await writing(request)
+    await space_catalogue.add_lifecycle_stage(sc, data.name)
+    return s.LifecycleStageList(items=await space_catalogue.list_lifecycle_stages(sc))
 
 
 @get(
@@ -165,7 +165,7 @@ async def create_stage(
     summary="List lifecycle stages in order",
 )
 async def list_stages(request: Req, wid: PathId) -> s.LifecycleStageList:
-    items = await space_catalogue.list_lifecycle_stages(read_conn(request), wid)
+    items = await space_catalogue.list_lifecycle_stages(reading(request))
     return s.LifecycleStageList(items=items)
 
 
@@ -176,7 +176,7 @@ async def list_stages(request: Req, wid: PathId) -> s.LifecycleStageList:
     summary="Remove a lifecycle stage (contacts in it lose their stage)",
 )
 async def delete_stage(request: Req, wid: PathId, name: FromPath[str]) -> StatusMessage:
-    await space_catalogue.remove_lifecycle_stage(await write_tx(request), wid, name)
+    await space_catalogue.remove_lifecycle_stage(await writing(request), name)
     return _ok("Lifecycle stage deleted")
 
 
@@ -190,7 +190,7 @@ async def create_note(
     request: Req, wid: PathId, data: JSONBody[s.ClosingNoteCreate]
 ) -> ClosingNote:
     await space_catalogue.add_closing_note(
-        await write_tx(request), wid, category=data.category, description=data.description
+        await writing(request), category=data.category, description=data.description
     )
     return ClosingNote(category=clean(data.category), description=data.description)
 
@@ -202,9 +202,7 @@ async def create_note(
     summary="List closing-note categories",
 )
 async def list_notes(request: Req, wid: PathId) -> s.ClosingNoteList:
-    return s.ClosingNoteList(
-        items=await space_catalogue.list_closing_notes(read_conn(request), wid)
-    )
+    return s.ClosingNoteList(items=await space_catalogue.list_closing_notes(reading(request)))
 
 
 @delete(
@@ -214,7 +212,7 @@ async def list_notes(request: Req, wid: PathId) -> s.ClosingNoteList:
     summary="Remove a closing-note category",
 )
 async def delete_note(request: Req, wid: PathId, category: FromPath[str]) -> StatusMessage:
-    await space_catalogue.remove_closing_note(await write_tx(request), wid, category)
+    await space_catalogue.remove_closing_note(await writing(request), category)
     return _ok("Closing note deleted")
 
 
@@ -225,9 +223,9 @@ async def delete_note(request: Req, wid: PathId, category: FromPath[str]) -> Sta
     summary="Define a custom field",
 )
 async def create_field(request: Req, wid: PathId, data: JSONBody[CustomFieldCreate]) -> CustomField:
-    tx = await write_tx(request)
-    await space_workspaces.existing(tx, wid)
-    return await fields.create_field(tx, wid, data)
+    sc = await writing(request)
+    await space_workspaces.existing(sc)
+    return await fields.create_field(sc, data)
 
 
 @get(
@@ -237,7 +235,7 @@ async def create_field(request: Req, wid: PathId, data: JSONBody[CustomFieldCrea
     summary="List custom fields",
 )
 async def list_fields(request: Req, wid: PathId) -> s.CustomFieldList:
-    return s.CustomFieldList(items=await fields.list_fields(read_conn(request), wid))
+    return s.CustomFieldList(items=await fields.list_fields(reading(request)))
 
 
 @delete(
@@ -247,25 +245,25 @@ async def list_fields(request: Req, wid: PathId) -> s.CustomFieldList:
     summary="Delete a custom field and its values",
 )
 async def delete_field(request: Req, wid: PathId, fieldId: PathId) -> StatusMessage:
-    await fields.delete_field(await write_tx(request), wid, fieldId)
+    await fields.delete_field(await writing(request), fieldId)
     return _ok("Custom field deleted")
 
 
 @post(W + "/tags", tags=T, operation_id="controlCreateTag", summary="Create a tag")
 async def create_tag(request: Req, wid: PathId, data: JSONBody[TagCreate]) -> Tag:
-    tx = await write_tx(request)
-    await space_workspaces.existing(tx, wid)
-    return await tags.create_tag(tx, wid, data)
+    sc = await writing(request)
+    await space_workspaces.existing(sc)
+    return await tags.create_tag(sc, data)
 
 
 @get(W + "/tags", tags=T, operation_id="controlListTags", summary="List tags")
 async def list_tags(request: Req, wid: PathId) -> s.TagList:
-    return s.TagList(items=await tags.list_tags(read_conn(request), wid))
+    return s.TagList(items=await tags.list_tags(reading(request)))
 
 
 @delete(W + "/tags/{name:str}", tags=T, operation_id="controlDeleteTag", summary="Delete a tag")
 async def delete_tag(request: Req, wid: PathId, name: FromPath[str]) -> StatusMessage:
-    await tags.delete_tag(await write_tx(request), wid, name)
+    await tags.delete_tag(await writing(request), name)
     return _ok("Tag deleted")
 
 
@@ -281,11 +279,10 @@ async def create_channel(
     settings, token = channel_settings.with_token(data.driver, data.settings)
     networks = request.app.state.settings.networks
     await space_channels.check_channel_settings(
-        read_conn(request), wid, settings=settings, networks=networks, driver=data.driver
+        reading(request), settings=settings, networks=networks, driver=data.driver
     )
     row = await space_channels.create_channel(
-        await write_tx(request),
-        wid,
+        await writing(request),
         name=data.name,
         source=data.source,
         driver=data.driver,
@@ -309,7 +306,7 @@ async def create_channel(
 
 @get(W + "/channels", tags=T, operation_id="controlListChannels", summary="List channels")
 async def list_channels(request: Req, wid: PathId) -> s.ChannelList:
-    return s.ChannelList(items=await space_channels.list_channels(read_conn(request), wid))
+    return s.ChannelList(items=await space_channels.list_channels(reading(request)))
 
 
 @put(
@@ -323,11 +320,10 @@ async def update_channel(
 ) -> s.ControlChannel:
     networks = request.app.state.settings.networks
     await space_channels.check_channel_settings(
-        read_conn(request), wid, settings=data.settings, networks=networks, channel_id=channelId
+        reading(request), settings=data.settings, networks=networks, channel_id=channelId
     )
     row = await space_channels.update_channel(
-        await write_tx(request),
-        wid,
+        await writing(request),
         channelId,
         name=data.name,
         settings=data.settings,
@@ -344,7 +340,7 @@ async def update_channel(
     summary="Delete a channel",
 )
 async def delete_channel(request: Req, wid: PathId, channelId: PathId) -> StatusMessage:
-    await space_channels.delete_channel(await write_tx(request), wid, channelId)
+    await space_channels.delete_channel(await writing(request), channelId)
     return _ok("Channel deleted")
 
 
@@ -358,8 +354,7 @@ async def create_template(
     request: Req, wid: PathId, channelId: PathId, data: JSONBody[s.TemplateCreate]
 ) -> Template:
     return await space_templates.create_template(
-        await write_tx(request),
-        wid,
+        await writing(request),
         channel_id=channelId,
         name=data.name,
         language_code=data.language_code,
@@ -376,7 +371,7 @@ async def create_template(
     summary="List a channel's templates",
 )
 async def list_templates(request: Req, wid: PathId, channelId: PathId) -> s.TemplateList:
-    items = await space_templates.list_templates(read_conn(request), wid, channelId)
+    items = await space_templates.list_templates(reading(request), channelId)
     return s.TemplateList(items=items)
 
 
@@ -387,7 +382,7 @@ async def list_templates(request: Req, wid: PathId, channelId: PathId) -> s.Temp
     summary="Delete a template",
 )
 async def delete_template(request: Req, wid: PathId, templateId: PathId) -> StatusMessage:
-    await space_templates.delete_template(await write_tx(request), wid, templateId)
+    await space_templates.delete_template(await writing(request), templateId)
     return _ok("Template deleted")
 
 

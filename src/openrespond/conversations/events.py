@@ -7,7 +7,7 @@ import msgspec
 
 from openrespond import outbox
 from openrespond.contacts.events import contact_doc
-from openrespond.db import Connection, Row, Transaction
+from openrespond.db import Connection, Row, Scope, Transaction
 
 __all__ = [
     "CommentInfo",
@@ -57,8 +57,7 @@ class CommentInfo(msgspec.Struct):
 
 
 async def emit_conversation(
-    tx: Transaction,
-    ws: int,
+    sc: Scope[Transaction],
     event_type: outbox.EventName,
     contact_id: int,
     *,
@@ -68,31 +67,31 @@ async def emit_conversation(
 
     async def build() -> outbox.Payload:
         return outbox.Payload(
-            contact=await contact_doc(tx, ws, contact_id),
-            conversation=await conversation_info(tx, ws, conversation_id),
+            contact=await contact_doc(sc, contact_id),
+            conversation=await conversation_info(sc, conversation_id),
         )
 
-    return await outbox.emit(tx, ws, event_type, build)
+    return await outbox.emit(sc, event_type, build)
 
 
-async def emit_comment(tx: Transaction, ws: int, contact_id: int, *, comment_id: int) -> str | None:
+async def emit_comment(sc: Scope[Transaction], contact_id: int, *, comment_id: int) -> str | None:
     """Queue ``comment.created`` with the contact and the comment."""
 
     async def build() -> outbox.Payload:
         return outbox.Payload(
-            contact=await contact_doc(tx, ws, contact_id),
-            comment=await comment_info(tx, ws, comment_id),
+            contact=await contact_doc(sc, contact_id),
+            comment=await comment_info(sc, comment_id),
         )
 
-    return await outbox.emit(tx, ws, "comment.created", build)
+    return await outbox.emit(sc, "comment.created", build)
 
 
-async def _user(conn: Connection, ws: int, user_id: int | None) -> UserRef | None:
+async def _user(sc: Scope[Connection], user_id: int | None) -> UserRef | None:
     if user_id is None:
         return None
-    row = await conn.fetch_one(
+    row = await sc.conn.fetch_one(
         "SELECT id, first_name, last_name, email FROM users WHERE workspace_id = ? AND id = ?",
-        ws,
+        sc.ws,
         user_id,
     )
     if row is None:
@@ -102,9 +101,9 @@ async def _user(conn: Connection, ws: int, user_id: int | None) -> UserRef | Non
     )
 
 
-async def conversation_info(conn: Connection, ws: int, conversation_id: int) -> ConversationInfo:
-    row: Row | None = await conn.fetch_one(
-        "SELECT * FROM conversations WHERE workspace_id = ? AND id = ?", ws, conversation_id
+async def conversation_info(sc: Scope[Connection], conversation_id: int) -> ConversationInfo:
+    row: Row | None = await sc.conn.fetch_one(
+        "SELECT * FROM conversations WHERE workspace_id = ? AND id = ?", sc.ws, conversation_id
     )
     assert row is not None
     opened, closed, first = row["opened_at"], row["closed_at"], row["first_response_at"]
@@ -116,26 +115,26 @@ async def conversation_info(conn: Connection, ws: int, conversation_id: int) -> 
         opened_time=opened,
         opened_by_source=row["opened_by_source"],
         closed_time=closed,
-        closed_by=await _user(conn, ws, row["closed_by_user_id"]),
+        closed_by=await _user(sc, row["closed_by_user_id"]),
         closed_by_source=row["closed_by_source"],
         first_response_time=None if first is None else first - opened,
         resolution_time=None if closed is None else closed - opened,
         incoming_message_count=row["incoming_count"],
         outgoing_message_count=row["outgoing_count"],
-        assignee=await _user(conn, ws, row["assignee_user_id"]),
+        assignee=await _user(sc, row["assignee_user_id"]),
         assignee_team=None,
         last_assignment_time=row["last_assignment_at"],
     )
 
 
-async def comment_info(conn: Connection, ws: int, comment_id: int) -> CommentInfo:
-    row = await conn.fetch_one(
+async def comment_info(sc: Scope[Connection], comment_id: int) -> CommentInfo:
+    row = await sc.conn.fetch_one(
         "SELECT id, text, created_at FROM comments WHERE workspace_id = ? AND id = ?",
-        ws,
+        sc.ws,
         comment_id,
     )
     assert row is not None
-    users = await conn.fetch_all(
+    users = await sc.conn.fetch_all(
         "SELECT u.id, u.first_name, u.last_name, u.email FROM comment_mentions m"
         " JOIN users u ON u.id = m.user_id WHERE m.comment_id = ? ORDER BY u.id",
         comment_id,

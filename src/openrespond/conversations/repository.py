@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from openrespond.db import Connection, Row
+from openrespond.db import Connection, Row, Scope
 
 __all__ = [
     "close",
@@ -24,26 +24,25 @@ _COLUMNS = (
 )
 
 
-async def open_one(conn: Connection, ws: int, contact_id: int) -> Row | None:
+async def open_one(sc: Scope[Connection], contact_id: int) -> Row | None:
     """The contact's open conversation, if it has one."""
-    return await conn.fetch_one(
+    return await sc.conn.fetch_one(
         f"SELECT {_COLUMNS} FROM conversations"
         " WHERE workspace_id = ? AND contact_id = ? AND closed_at IS NULL",
-        ws,
+        sc.ws,
         contact_id,
     )
 
 
-async def contact_assignee(conn: Connection, ws: int, contact_id: int) -> int | None:
-    found: int | None = await conn.fetch_val(
-        "SELECT assignee_user_id FROM contacts WHERE workspace_id = ? AND id = ?", ws, contact_id
+async def contact_assignee(sc: Scope[Connection], contact_id: int) -> int | None:
+    found: int | None = await sc.conn.fetch_val(
+        "SELECT assignee_user_id FROM contacts WHERE workspace_id = ? AND id = ?", sc.ws, contact_id
     )
     return found
 
 
 async def open_conversation(
-    conn: Connection,
-    ws: int,
+    sc: Scope[Connection],
     contact_id: int,
     *,
     source: str,
@@ -51,10 +50,10 @@ async def open_conversation(
     assignee_user_id: int | None,
     now: int,
 ) -> int:
-    conversation_id: int = await conn.fetch_val(
+    conversation_id: int = await sc.conn.fetch_val(
         "INSERT INTO conversations (workspace_id, contact_id, opened_at, opened_by_source,"
         " opened_by_user_id, assignee_user_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        ws,
+        sc.ws,
         contact_id,
         now,
         source,
@@ -65,8 +64,7 @@ async def open_conversation(
 
 
 async def close(
-    conn: Connection,
-    ws: int,
+    sc: Scope[Connection],
     conversation_id: int,
     *,
     source: str,
@@ -74,53 +72,53 @@ async def close(
     summary: str | None,
     now: int,
 ) -> None:
-    await conn.execute(
+    await sc.conn.execute(
         "UPDATE conversations SET closed_at = ?, closed_by_source = ?, category = ?, summary = ?"
         " WHERE workspace_id = ? AND id = ?",
         now,
         source,
         category,
         summary,
-        ws,
+        sc.ws,
         conversation_id,
     )
 
 
 async def set_contact_state(
-    conn: Connection, ws: int, contact_id: int, *, status: str, now: int
+    sc: Scope[Connection], contact_id: int, *, status: str, now: int
 ) -> None:
-    await conn.execute(
+    await sc.conn.execute(
         "UPDATE contacts SET status = ?, updated_at = ? WHERE workspace_id = ? AND id = ?",
         status,
         now,
-        ws,
+        sc.ws,
         contact_id,
     )
 
 
 async def set_assignee(
-    conn: Connection, ws: int, contact_id: int, user_id: int | None, now: int
+    sc: Scope[Connection], contact_id: int, user_id: int | None, now: int
 ) -> None:
     """The contact's assignee, and its open conversation's (with the assignment time)."""
-    await conn.execute(
+    await sc.conn.execute(
         "UPDATE contacts SET assignee_user_id = ?, updated_at = ? WHERE workspace_id = ? AND id = ?",
         user_id,
         now,
-        ws,
+        sc.ws,
         contact_id,
     )
-    await conn.execute(
+    await sc.conn.execute(
         "UPDATE conversations SET assignee_user_id = ?, last_assignment_at = ?"
         " WHERE workspace_id = ? AND contact_id = ? AND closed_at IS NULL",
         user_id,
         now,
-        ws,
+        sc.ws,
         contact_id,
     )
 
 
 async def count_message(
-    conn: Connection, ws: int, contact_id: int, *, incoming: bool, now: int
+    sc: Scope[Connection], contact_id: int, *, incoming: bool, now: int
 ) -> None:
     """Count a message on the open conversation; the first reply sets its response time."""
     if incoming:
@@ -130,24 +128,24 @@ async def count_message(
             "UPDATE conversations SET outgoing_count = outgoing_count + 1,"
             f" first_response_at = COALESCE(first_response_at, {int(now)})"
         )
-    await conn.execute(
-        f"{sql} WHERE workspace_id = ? AND contact_id = ? AND closed_at IS NULL", ws, contact_id
+    await sc.conn.execute(
+        f"{sql} WHERE workspace_id = ? AND contact_id = ? AND closed_at IS NULL", sc.ws, contact_id
     )
 
 
 async def insert_comment(
-    conn: Connection, ws: int, contact_id: int, *, text: str, mentions: Sequence[int], now: int
+    sc: Scope[Connection], contact_id: int, *, text: str, mentions: Sequence[int], now: int
 ) -> int:
-    comment_id: int = await conn.fetch_val(
+    comment_id: int = await sc.conn.fetch_val(
         "INSERT INTO comments (workspace_id, contact_id, text, created_at) VALUES (?, ?, ?, ?)"
         " RETURNING id",
-        ws,
+        sc.ws,
         contact_id,
         text,
         now,
     )
     if mentions:
-        await conn.execute_many(
+        await sc.conn.execute_many(
             "INSERT INTO comment_mentions (comment_id, user_id) VALUES (?, ?)"
             " ON CONFLICT DO NOTHING",
             [(comment_id, user_id) for user_id in mentions],
@@ -155,24 +153,24 @@ async def insert_comment(
     return comment_id
 
 
-async def move_to(conn: Connection, ws: int, *, primary: int, secondary: int, now: int) -> None:
+async def move_to(sc: Scope[Connection], *, primary: int, secondary: int, now: int) -> None:
     """Give the secondary's conversations and comments to the primary (merge).
 
     Where both have an open conversation the secondary's is closed first, so the primary
     keeps exactly one.
     """
-    if await open_one(conn, ws, primary) is not None:
-        await conn.execute(
+    if await open_one(sc, primary) is not None:
+        await sc.conn.execute(
             "UPDATE conversations SET closed_at = ?, closed_by_source = 'merge'"
             " WHERE workspace_id = ? AND contact_id = ? AND closed_at IS NULL",
             now,
-            ws,
+            sc.ws,
             secondary,
         )
     for table in ("conversations", "comments"):
-        await conn.execute(
+        await sc.conn.execute(
             f"UPDATE {table} SET contact_id = ? WHERE workspace_id = ? AND contact_id = ?",
             primary,
-            ws,
+            sc.ws,
             secondary,
         )

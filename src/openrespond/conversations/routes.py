@@ -15,7 +15,7 @@ from openrespond.conversations.schemas import (
     CommentCreated,
     ConversationStatusBody,
 )
-from openrespond.http.context import workspace_id, write_tx
+from openrespond.http.context import writing
 from openrespond.http.routing import ContactIdentifier, post
 from openrespond.identifiers import parse_identifier
 
@@ -27,8 +27,8 @@ T = ["Conversations"]
 
 async def _status(request: Req, identifier: str, data: ConversationStatusBody) -> ContactId:
     ident = parse_identifier(identifier)
-    tx = await write_tx(request)
-    return ContactId(await service.set_status(tx, workspace_id(request), ident, data))
+    sc = await writing(request)
+    return ContactId(await service.set_status(sc, ident, data))
 
 
 @post(
@@ -65,8 +65,8 @@ async def assign(
     request: Req, identifier: ContactIdentifier, data: JSONBody[AssigneeBody]
 ) -> ContactId:
     ident = parse_identifier(identifier)
-    tx = await write_tx(request)
-    return ContactId(await service.assign(tx, workspace_id(request), ident, data))
+    sc = await writing(request)
+    return ContactId(await service.assign(sc, ident, data))
 
 
 @post(
@@ -79,8 +79,8 @@ async def comment(
     request: Req, identifier: ContactIdentifier, data: JSONBody[CommentBody]
 ) -> CommentCreated:
     ident = parse_identifier(identifier)
-    tx = await write_tx(request)
-    contact_id, text, created_at = await service.add_comment(tx, workspace_id(request), ident, data)
+    sc = await writing(request)
+    contact_id, text, created_at = await service.add_comment(sc, ident, data)
     return CommentCreated(contact_id=contact_id, text=text, created_at=created_at)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from openrespond.db import Connection, Row
+from openrespond.db import Connection, Row, Scope
 from openrespond.db.paging import Cursor, PageRows, fetch_page
 
 __all__ = [
@@ -21,32 +21,31 @@ _SELECT = (
 )
 
 
-async def get(conn: Connection, ws: int, field_id: int) -> Row | None:
-    return await conn.fetch_one(f"{_SELECT} WHERE workspace_id = ? AND id = ?", ws, field_id)
+async def get(sc: Scope[Connection], field_id: int) -> Row | None:
+    return await sc.conn.fetch_one(f"{_SELECT} WHERE workspace_id = ? AND id = ?", sc.ws, field_id)
 
 
-async def by_name(conn: Connection, ws: int, name: str) -> Row | None:
-    return await conn.fetch_one(f"{_SELECT} WHERE workspace_id = ? AND name = ?", ws, name)
+async def by_name(sc: Scope[Connection], name: str) -> Row | None:
+    return await sc.conn.fetch_one(f"{_SELECT} WHERE workspace_id = ? AND name = ?", sc.ws, name)
 
 
-async def by_slug(conn: Connection, ws: int, slug: str) -> Row | None:
-    return await conn.fetch_one(f"{_SELECT} WHERE workspace_id = ? AND slug = ?", ws, slug)
+async def by_slug(sc: Scope[Connection], slug: str) -> Row | None:
+    return await sc.conn.fetch_one(f"{_SELECT} WHERE workspace_id = ? AND slug = ?", sc.ws, slug)
 
 
-async def by_names(conn: Connection, ws: int, names: list[str]) -> list[Row]:
+async def by_names(sc: Scope[Connection], names: list[str]) -> list[Row]:
     """Definitions whose name or slug is in ``names``."""
     marks = ",".join("?" * len(names))
-    return await conn.fetch_all(
+    return await sc.conn.fetch_all(
         f"{_SELECT} WHERE workspace_id = ? AND (name IN ({marks}) OR slug IN ({marks}))",
-        ws,
+        sc.ws,
         *names,
         *names,
     )
 
 
 async def insert(
-    conn: Connection,
-    ws: int,
+    sc: Scope[Connection],
     *,
     name: str,
     slug: str,
@@ -56,11 +55,11 @@ async def insert(
     now: int,
 ) -> int | None:
     """The new definition's id; None (nothing written) when its name or slug is taken."""
-    field_id: int | None = await conn.fetch_val(
+    field_id: int | None = await sc.conn.fetch_val(
         "INSERT INTO custom_fields (workspace_id, name, slug, description, data_type,"
         " allowed_values, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT DO NOTHING RETURNING id",
-        ws,
+        sc.ws,
         name,
         slug,
         description,
@@ -71,18 +70,18 @@ async def insert(
     return field_id
 
 
-async def page(conn: Connection, ws: int, cursor: Cursor) -> PageRows:
+async def page(sc: Scope[Connection], cursor: Cursor) -> PageRows:
     return await fetch_page(
-        conn, select=_SELECT, where="workspace_id = ?", args=(ws,), cursor=cursor, key="id"
+        sc.conn, select=_SELECT, where="workspace_id = ?", args=(sc.ws,), cursor=cursor, key="id"
     )
 
 
-async def delete(conn: Connection, ws: int, field_id: int) -> bool:
-    n = await conn.execute(
-        "DELETE FROM custom_fields WHERE workspace_id = ? AND id = ?", ws, field_id
+async def delete(sc: Scope[Connection], field_id: int) -> bool:
+    n = await sc.conn.execute(
+        "DELETE FROM custom_fields WHERE workspace_id = ? AND id = ?", sc.ws, field_id
     )
     return n > 0
 
 
-async def all_fields(conn: Connection, ws: int) -> list[Row]:
-    return await conn.fetch_all(f"{_SELECT} WHERE workspace_id = ? ORDER BY id", ws)
+async def all_fields(sc: Scope[Connection]) -> list[Row]:
+    return await sc.conn.fetch_all(f"{_SELECT} WHERE workspace_id = ? ORDER BY id", sc.ws)

@@ -11,7 +11,7 @@ from openrespond.custom_fields import repository as repo
 from openrespond.custom_fields import service
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate, CustomFieldPage
 from openrespond.db.paging import parse_cursor
-from openrespond.http.context import read_conn, workspace_id, write_tx
+from openrespond.http.context import reading, writing
 from openrespond.http.pagination import page_links
 from openrespond.http.routing import CursorId, Limit, PathId, get, post
 
@@ -22,7 +22,7 @@ Req = Request[Any, Any, Any]
 
 async def _list(request: Req, limit: int | None, cursor_id: int | None) -> CustomFieldPage:
     cur = parse_cursor(limit, cursor_id)
-    page = await repo.page(read_conn(request), workspace_id(request), cur)
+    page = await repo.page(reading(request), cur)
     return CustomFieldPage(
         items=[service.field_from_row(r) for r in page.rows],
         pagination=page_links(request, page, cur.limit),
@@ -60,7 +60,7 @@ async def list_fields(
     summary="Get a custom field",
 )
 async def get_field(request: Req, fieldId: PathId) -> CustomField:
-    return await service.get_field(read_conn(request), workspace_id(request), fieldId)
+    return await service.get_field(reading(request), fieldId)
 
 
 @post(
@@ -70,7 +70,7 @@ async def get_field(request: Req, fieldId: PathId) -> CustomField:
     summary="Create a custom field (collection path; either body form)",
 )
 async def create_field_plain(request: Req, data: JSONBody[CustomFieldCreate]) -> CustomField:
-    return await service.create_field(await write_tx(request), workspace_id(request), data)
+    return await service.create_field(await writing(request), data)
 
 
 @post(
@@ -80,7 +80,7 @@ async def create_field_plain(request: Req, data: JSONBody[CustomFieldCreate]) ->
     summary="Create a custom field (either body form; same definition again is idempotent)",
 )
 async def create_field(request: Req, data: JSONBody[CustomFieldCreate]) -> CustomField:
-    return await service.create_field(await write_tx(request), workspace_id(request), data)
+    return await service.create_field(await writing(request), data)
 
 
 ROUTES = [list_fields_plain, list_fields, get_field, create_field_plain, create_field]

@@ -14,7 +14,7 @@ from msgspec import UNSET
 from openrespond import common
 from openrespond.custom_fields import repository as repo
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate
-from openrespond.db import Connection, Row, Transaction
+from openrespond.db import Connection, Row, Scope, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.space.workspaces import existing
 from openrespond.validation import clean, normalize_email, normalize_url
@@ -63,14 +63,14 @@ def slugify(name: str) -> str:
     return slug or "field"
 
 
-async def get_field(conn: Connection, ws: int, field_id: int) -> CustomField:
-    row = await repo.get(conn, ws, field_id)
+async def get_field(sc: Scope[Connection], field_id: int) -> CustomField:
+    row = await repo.get(sc, field_id)
     if row is None:
         raise NotFound(f"custom field {field_id} not found")
     return field_from_row(row)
 
 
-async def create_field(tx: Transaction, ws: int, body: CustomFieldCreate) -> CustomField:
+async def create_field(sc: Scope[Transaction], body: CustomFieldCreate) -> CustomField:
     """Create a definition; the same definition again answers the existing one, a different
     definition under a taken name or slug is a 409."""
     name = clean(body.name)
@@ -99,7 +99,7 @@ async def create_field(tx: Transaction, ws: int, body: CustomFieldCreate) -> Cus
     # An insert that loses to a concurrent create of the same name or slug writes nothing,
     # and the next look sees the winner (a third look only if that one was deleted).
     for _ in range(3):
-        existing = await repo.by_name(tx, ws, name)
+        existing = await repo.by_name(sc, name)
         if existing is not None:
             same = (
                 existing["data_type"] == data_type
@@ -110,14 +110,13 @@ async def create_field(tx: Transaction, ws: int, body: CustomFieldCreate) -> Cus
             if not same:
                 raise Conflict(f"custom field {name!r} already exists with a different definition")
             return field_from_row(existing)
-        holder = await repo.by_slug(tx, ws, slug)
+        holder = await repo.by_slug(sc, slug)
         if holder is not None:
             if holder["name"] == name:
                 continue  # created by a concurrent request since the look-up by name
             raise Conflict(f"slug {slug!r} is already used by another custom field")
         field_id = await repo.insert(
-            tx,
-            ws,
+            sc,
             name=name,
             slug=slug,
             description=body.description,
@@ -126,17 +125,17 @@ async def create_field(tx: Transaction, ws: int, body: CustomFieldCreate) -> Cus
             now=common.now(),
         )
         if field_id is not None:
-            row = await repo.get(tx, ws, field_id)
+            row = await repo.get(sc, field_id)
             assert row is not None
             return field_from_row(row)
     raise Conflict(f"custom field {name!r} was being created and deleted concurrently; retry")
 
 
-async def resolve_fields(conn: Connection, ws: int, names: list[str]) -> dict[str, Row]:
+async def resolve_fields(sc: Scope[Connection], names: list[str]) -> dict[str, Row]:
     """Definitions by the name (or slug) clients used; 400 naming any unknown one."""
     if not names:
         return {}
-    rows = await repo.by_names(conn, ws, sorted(set(names)))
+    rows = await repo.by_names(sc, sorted(set(names)))
     found: dict[str, Row] = {}
     for row in rows:
         found.setdefault(row["name"], row)
@@ -211,13 +210,13 @@ def decode_value(kind: str, text: str) -> str | int | float | bool:
     return text
 
 
-async def list_fields(conn: Connection, ws: int) -> list[CustomField]:
+async def list_fields(sc: Scope[Connection]) -> list[CustomField]:
     """Every definition of the workspace, by id."""
-    await existing(conn, ws)
-    return [field_from_row(r) for r in await repo.all_fields(conn, ws)]
+    await existing(sc)
+    return [field_from_row(r) for r in await repo.all_fields(sc)]
 
 
-async def delete_field(tx: Transaction, ws: int, field_id: int) -> None:
+async def delete_field(sc: Scope[Transaction], field_id: int) -> None:
     """Delete a definition and every contact's value for it."""
-    if not await repo.delete(tx, ws, field_id):
+    if not await repo.delete(sc, field_id):
         raise NotFound(f"custom field {field_id} not found")

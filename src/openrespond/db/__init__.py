@@ -10,6 +10,7 @@ from openrespond.db._base import (
     Transaction,
     TransientError,
 )
+from openrespond.db.scope import Scope
 from openrespond.settings import Settings
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "Database",
     "IntegrityError",
     "Row",
+    "Scope",
     "Transaction",
     "TransientError",
     "open_database",

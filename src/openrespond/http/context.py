@@ -8,7 +8,7 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
-from openrespond.db import Connection, Database, Transaction
+from openrespond.db import Connection, Database, Scope, Transaction
 from openrespond.errors import Forbidden, NotFound, Unauthorized
 from openrespond.http.auth import Principal
 
@@ -16,9 +16,11 @@ __all__ = [
     "RequestState",
     "control_access",
     "read_conn",
+    "reading",
     "state_of",
     "workspace_id",
     "write_tx",
+    "writing",
 ]
 
 STATE_KEY = "openrespond"
@@ -80,3 +82,22 @@ def read_conn(request: Request[Any, Any, Any]) -> Connection:
     """The open transaction if this request has written, else the shared reader."""
     state = state_of(request)
     return state.tx if state.tx is not None else state.db.reader()
+
+
+def _workspace(request: Request[Any, Any, Any]) -> int:
+    """The workspace a request acts in: the ``{wid}`` of a ``/control/workspaces/{wid}``
+    route (which the guard admitted), else the calling token's."""
+    wid = request.path_params.get("wid")
+    if wid is not None:
+        return int(wid)
+    return workspace_id(request)
+
+
+def reading(request: Request[Any, Any, Any]) -> Scope[Connection]:
+    """The request's workspace, for reading (through its transaction once it has written)."""
+    return Scope(read_conn(request), _workspace(request))
+
+
+async def writing(request: Request[Any, Any, Any]) -> Scope[Transaction]:
+    """The request's workspace, for writing in the request's transaction."""
+    return Scope(await write_tx(request), _workspace(request))

@@ -8,7 +8,7 @@ import msgspec
 
 from openrespond import outbox
 from openrespond.contacts.events import contact_doc
-from openrespond.db import Connection, Row, Transaction
+from openrespond.db import Connection, Row, Scope, Transaction
 from openrespond.messages import repository as repo
 from openrespond.messages.schemas import record_from_row
 
@@ -28,31 +28,31 @@ class ChannelInfo(msgspec.Struct):
 
 
 async def emit(
-    tx: Transaction, ws: int, event_type: outbox.EventName, contact_id: int, *, message_id: int
+    sc: Scope[Transaction], event_type: outbox.EventName, contact_id: int, *, message_id: int
 ) -> str | None:
     """Queue ``event_type`` with the contact, the message and its channel."""
 
     async def build() -> outbox.Payload:
-        contact = await contact_doc(tx, ws, contact_id)
-        row = await repo.get_in_workspace(tx, ws, message_id)
+        contact = await contact_doc(sc, contact_id)
+        row = await repo.get_in_workspace(sc, message_id)
         assert row is not None
         return outbox.Payload(
             contact=contact,
             message=record_from_row(row),
-            channel=await channel_info(tx, ws, contact_id, row["channel_id"]),
+            channel=await channel_info(sc, contact_id, row["channel_id"]),
         )
 
-    return await outbox.emit(tx, ws, event_type, build)
+    return await outbox.emit(sc, event_type, build)
 
 
-async def channel_info(conn: Connection, ws: int, contact_id: int, channel_id: int) -> ChannelInfo:
-    row: Row | None = await conn.fetch_one(
+async def channel_info(sc: Scope[Connection], contact_id: int, channel_id: int) -> ChannelInfo:
+    row: Row | None = await sc.conn.fetch_one(
         "SELECT ch.id, ch.name, ch.source, ch.created_at, cc.last_message_time,"
         " cc.last_incoming_message_time FROM channels ch"
         " LEFT JOIN contact_channels cc ON cc.channel_id = ch.id AND cc.contact_id = ?"
         " WHERE ch.workspace_id = ? AND ch.id = ?",
         contact_id,
-        ws,
+        sc.ws,
         channel_id,
     )
     assert row is not None

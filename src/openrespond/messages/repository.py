@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openrespond.db import Connection, Row, sql
+from openrespond.db import Connection, Row, Scope, sql
 from openrespond.db.paging import Cursor, PageRows, fetch_page
 
 __all__ = [
@@ -30,13 +30,13 @@ __all__ = [
 
 SELECT = (
     "SELECT m.id, m.channel_message_id, m.contact_id, m.channel_id, m.traffic, m.content,"
-    " m.statuses, m.status, m.sender_source, m.sender_user_id, m.created_at FROM messages m"
+    " m.statuses, m.status, m.sender_source, m.sender_user_id, m.created_at, m.workspace_id"
+    " FROM messages m"
 )
 
 
 async def insert(
-    conn: Connection,
-    ws: int,
+    sc: Scope[Connection],
     *,
     contact_id: int,
     channel_id: int,
@@ -50,11 +50,11 @@ async def insert(
     channel_message_id: str | None,
     now: int,
 ) -> int:
-    message_id: int = await conn.fetch_val(
+    message_id: int = await sc.conn.fetch_val(
         "INSERT INTO messages (workspace_id, contact_id, channel_id, traffic, type, content,"
         " statuses, status, sender_source, sender_user_id, channel_message_id, created_at,"
         " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        ws,
+        sc.ws,
         contact_id,
         channel_id,
         traffic,
@@ -71,39 +71,39 @@ async def insert(
     return message_id
 
 
-async def get(conn: Connection, ws: int, contact_id: int, message_id: int) -> Row | None:
-    return await conn.fetch_one(
+async def get(sc: Scope[Connection], contact_id: int, message_id: int) -> Row | None:
+    return await sc.conn.fetch_one(
         f"{SELECT} WHERE m.workspace_id = ? AND m.contact_id = ? AND m.id = ?",
-        ws,
+        sc.ws,
         contact_id,
         message_id,
     )
 
 
 async def get_in_workspace(
-    conn: Connection, ws: int, message_id: int, *, for_update: bool = False
+    sc: Scope[Connection], message_id: int, *, for_update: bool = False
 ) -> Row | None:
     """The message; with ``for_update``, locked until the transaction ends (a status
     history is read, then appended to)."""
-    lock = sql.for_update(conn.dialect) if for_update else ""
-    return await conn.fetch_one(
+    lock = sql.for_update(sc.conn.dialect) if for_update else ""
+    return await sc.conn.fetch_one(
         f"{SELECT} WHERE m.workspace_id = ? AND m.id = ?{lock}",
-        ws,
+        sc.ws,
         message_id,
     )
 
 
 async def page(
-    conn: Connection, ws: int, contact_id: int, cursor: Cursor, *, channel_id: int | None = None
+    sc: Scope[Connection], contact_id: int, cursor: Cursor, *, channel_id: int | None = None
 ) -> PageRows:
     """The contact's messages (on one channel when given), newest first."""
     where = "m.workspace_id = ? AND m.contact_id = ?"
-    args: tuple[int, ...] = (ws, contact_id)
+    args: tuple[int, ...] = (sc.ws, contact_id)
     if channel_id is not None:
         where += " AND m.channel_id = ?"
         args += (channel_id,)
     return await fetch_page(
-        conn,
+        sc.conn,
         select=SELECT,
         where=where,
         args=args,
@@ -114,16 +114,17 @@ async def page(
 
 
 async def append_status(
-    conn: Connection, message_id: int, status: bytes, value: str, now: int
+    sc: Scope[Connection], message_id: int, status: bytes, value: str, now: int
 ) -> None:
     """Add one ``{value, timestamp, message?}`` (JSON in ``status``) to the history."""
-    await conn.execute(
-        f"UPDATE messages SET statuses = {sql.json_append(conn.dialect, 'statuses', 1)},"
-        " status = ?, updated_at = ? WHERE id = ?",
+    await sc.conn.execute(
+        f"UPDATE messages SET statuses = {sql.json_append(sc.conn.dialect, 'statuses', 1)},"
+        " status = ?, updated_at = ? WHERE id = ? AND workspace_id = ?",
         status.decode(),
         value,
         now,
         message_id,
+        sc.ws,
     )
 
 
@@ -183,34 +184,32 @@ async def taken_channel_ids(
     return taken
 
 
-async def move_to(conn: Connection, ws: int, *, primary: int, secondary: int) -> None:
+async def move_to(sc: Scope[Connection], *, primary: int, secondary: int) -> None:
     """Give the secondary contact's messages to the primary (merge)."""
-    await conn.execute(
+    await sc.conn.execute(
         "UPDATE messages SET contact_id = ? WHERE workspace_id = ? AND contact_id = ?",
         primary,
-        ws,
+        sc.ws,
         secondary,
     )
 
 
-async def channel_link(conn: Connection, ws: int, contact_id: int, channel_id: int) -> Row | None:
-    return await conn.fetch_one(
+async def channel_link(sc: Scope[Connection], contact_id: int, channel_id: int) -> Row | None:
+    return await sc.conn.fetch_one(
         "SELECT id, address FROM contact_channels"
         " WHERE workspace_id = ? AND contact_id = ? AND channel_id = ?",
-        ws,
+        sc.ws,
         contact_id,
         channel_id,
     )
 
 
-async def contact_for_address(
-    conn: Connection, ws: int, channel_id: int, address: str
-) -> int | None:
+async def contact_for_address(sc: Scope[Connection], channel_id: int, address: str) -> int | None:
     """The contact linked to ``channel_id`` under ``address``, if any."""
-    found: int | None = await conn.fetch_val(
+    found: int | None = await sc.conn.fetch_val(
         "SELECT contact_id FROM contact_channels"
         " WHERE workspace_id = ? AND channel_id = ? AND address = ? ORDER BY id LIMIT 1",
-        ws,
+        sc.ws,
         channel_id,
         address,
     )
@@ -218,12 +217,12 @@ async def contact_for_address(
 
 
 async def link(
-    conn: Connection, ws: int, *, contact_id: int, channel_id: int, address: str, now: int
+    sc: Scope[Connection], *, contact_id: int, channel_id: int, address: str, now: int
 ) -> None:
-    await conn.execute(
+    await sc.conn.execute(
         "INSERT INTO contact_channels (workspace_id, contact_id, channel_id, address, created_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (contact_id, channel_id) DO NOTHING",
-        ws,
+        sc.ws,
         contact_id,
         channel_id,
         address,
@@ -232,28 +231,28 @@ async def link(
 
 
 async def touch_link(
-    conn: Connection, ws: int, *, contact_id: int, channel_id: int, now: int, incoming: bool
+    sc: Scope[Connection], *, contact_id: int, channel_id: int, now: int, incoming: bool
 ) -> None:
     """Record a message on the link: last message time, and last incoming time when it is."""
-    await conn.execute(
+    await sc.conn.execute(
         "UPDATE contact_channels SET last_message_time = ?,"
         " last_incoming_message_time = CASE WHEN ? THEN ? ELSE last_incoming_message_time END"
         " WHERE workspace_id = ? AND contact_id = ? AND channel_id = ?",
         now,
         incoming,
         now,
-        ws,
+        sc.ws,
         contact_id,
         channel_id,
     )
 
 
-async def last_interacted_channel(conn: Connection, ws: int, contact_id: int) -> int | None:
+async def last_interacted_channel(sc: Scope[Connection], contact_id: int) -> int | None:
     """The channel of the contact's latest message in or out; else its newest link."""
-    found: int | None = await conn.fetch_val(
+    found: int | None = await sc.conn.fetch_val(
         "SELECT channel_id FROM contact_channels WHERE workspace_id = ? AND contact_id = ?"
         " ORDER BY COALESCE(last_message_time, 0) DESC, id DESC LIMIT 1",
-        ws,
+        sc.ws,
         contact_id,
     )
     return found
@@ -322,5 +321,9 @@ async def apply_early_statuses(conn: Connection, channel_id: int, channel_messag
         return
     for row in sorted(rows, key=lambda r: r["id"]):
         await append_status(
-            conn, message["id"], row["status"].encode(), row["value"], row["created_at"]
+            Scope(conn, message["workspace_id"]),
+            message["id"],
+            row["status"].encode(),
+            row["value"],
+            row["created_at"],
         )

@@ -8,7 +8,7 @@ from litestar import Request
 from litestar.params import JSONBody, QueryParameter
 
 from openrespond.db.paging import parse_cursor
-from openrespond.http.context import read_conn, workspace_id, write_tx
+from openrespond.http.context import reading, writing
 from openrespond.http.pagination import page_links
 from openrespond.http.routing import (
     MAX_ID,
@@ -44,8 +44,7 @@ async def send_message(
 ) -> MessageCreated:
     ident = parse_identifier(identifier)
     message_id = await service.send(
-        await write_tx(request),
-        workspace_id(request),
+        await writing(request),
         ident,
         channel_id=data.channel_id,
         message=data.message,
@@ -68,9 +67,7 @@ async def list_messages(
 ) -> MessagePage:
     cur = parse_cursor(limit, cursorId)
     ident = parse_identifier(identifier)
-    items, page = await service.list_messages(
-        read_conn(request), workspace_id(request), ident, cur, channel_id=channelId
-    )
+    items, page = await service.list_messages(reading(request), ident, cur, channel_id=channelId)
     return MessagePage(items=items, pagination=page_links(request, page, cur.limit))
 
 
@@ -84,7 +81,7 @@ async def get_message(
     request: Req, identifier: ContactIdentifier, messageId: PathId
 ) -> MessageRecord:
     ident = parse_identifier(identifier)
-    return await service.get_message(read_conn(request), workspace_id(request), ident, messageId)
+    return await service.get_message(reading(request), ident, messageId)
 
 
 ROUTES = [send_message, list_messages, get_message]

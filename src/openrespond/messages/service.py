@@ -13,7 +13,7 @@ from openrespond.contacts import repository as contacts_repo
 from openrespond.contacts import service as contacts
 from openrespond.contacts.schemas import ContactCreate
 from openrespond.conversations import service as conversations
-from openrespond.db import Connection, Row, Transaction, sql
+from openrespond.db import Connection, Row, Scope, Transaction, sql
 from openrespond.db.paging import Cursor, PageRows
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.identifiers import Identifier
@@ -54,7 +54,7 @@ def message_type(message: Message) -> str:
 
 
 async def _check_content(
-    conn: Connection, ws: int, channel: Row, caps: Capabilities, message: Message, contact_id: int
+    sc: Scope[Connection], channel: Row, caps: Capabilities, message: Message, contact_id: int
 ) -> Message:
     """400 naming the field when ``channel`` cannot carry ``message``; the message as stored."""
     kind = message_type(message)
@@ -71,7 +71,7 @@ async def _check_content(
         if message.text is None:
             message = msgspec.structs.replace(message, text=body)
         if message.reply_to_message_id is not None and (
-            await repo.get(conn, ws, contact_id, message.reply_to_message_id) is None
+            await repo.get(sc, contact_id, message.reply_to_message_id) is None
         ):
             raise BadRequest(
                 f"message.replyToMessageId: no message {message.reply_to_message_id}"
@@ -98,7 +98,7 @@ async def _check_content(
     if isinstance(message, WhatsappTemplateMessage):
         t = message.template
         if not await space_templates.has_approved_template(
-            conn, ws, channel["id"], name=t.name, language_code=t.language_code
+            sc, channel["id"], name=t.name, language_code=t.language_code
         ):
             raise BadRequest(
                 f"message.template: no approved template {t.name[:64]!r} in language"
@@ -116,23 +116,23 @@ def _address_of(caps: Capabilities, contact: Row) -> str | None:
 
 
 async def send(
-    tx: Transaction, ws: int, ident: Identifier, *, channel_id: int | None, message: Message
+    sc: Scope[Transaction], ident: Identifier, *, channel_id: int | None, message: Message
 ) -> int:
     """Store an outgoing message as ``pending`` with its delivery job; its id."""
-    contact = await contacts.lock(tx, ws, ident)
+    contact = await contacts.lock(sc, ident)
     contact_id: int = contact["id"]
     if channel_id is None:
-        channel_id = await repo.last_interacted_channel(tx, ws, contact_id)
+        channel_id = await repo.last_interacted_channel(sc, contact_id)
         if channel_id is None:
             raise BadRequest(
                 f"channelId: contact {contact_id} has no channel yet; name one with channelId"
             )
-    channel = await space_channels.get_channel(tx, ws, channel_id)
+    channel = await space_channels.get_channel(sc, channel_id)
     caps = channel_capabilities(channel)
-    message = await _check_content(tx, ws, channel, caps, message, contact_id)
+    message = await _check_content(sc, channel, caps, message, contact_id)
     at_ms = common.now_ms()
     at = at_ms // 1000
-    if await repo.channel_link(tx, ws, contact_id, channel_id) is None:
+    if await repo.channel_link(sc, contact_id, channel_id) is None:
         address = _address_of(caps, contact)
         if address is None:
             where = f"channel {channel_id} ({channel['source']})"
@@ -144,12 +144,9 @@ async def send(
             raise BadRequest(
                 f"channelId: contact {contact_id} has no {caps.addressing} to reach it on {where}"
             )
-        await repo.link(
-            tx, ws, contact_id=contact_id, channel_id=channel_id, address=address, now=at
-        )
+        await repo.link(sc, contact_id=contact_id, channel_id=channel_id, address=address, now=at)
     message_id = await repo.insert(
-        tx,
-        ws,
+        sc,
         contact_id=contact_id,
         channel_id=channel_id,
         traffic="outgoing",
@@ -162,32 +159,28 @@ async def send(
         channel_message_id=None,
         now=at,
     )
-    await delivery_queue.enqueue(tx, ws, message_id, channel_id=channel_id, run_at_ms=at_ms)
+    await delivery_queue.enqueue(sc, message_id, channel_id=channel_id, run_at_ms=at_ms)
     metrics.count_on_commit(
-        tx, metrics.MESSAGES.labels(channel["source"], channel["driver"], "queued")
+        sc.conn, metrics.MESSAGES.labels(channel["source"], channel["driver"], "queued")
     )
-    await repo.touch_link(
-        tx, ws, contact_id=contact_id, channel_id=channel_id, now=at, incoming=False
-    )
-    await conversations.record_message(tx, ws, contact_id, incoming=False, at=at)
+    await repo.touch_link(sc, contact_id=contact_id, channel_id=channel_id, now=at, incoming=False)
+    await conversations.record_message(sc, contact_id, incoming=False, at=at)
     return message_id
 
 
-async def get_message(
-    conn: Connection, ws: int, ident: Identifier, message_id: int
-) -> MessageRecord:
-    contact_id = await contacts.resolve(conn, ws, ident)
-    row = await repo.get(conn, ws, contact_id, message_id)
+async def get_message(sc: Scope[Connection], ident: Identifier, message_id: int) -> MessageRecord:
+    contact_id = await contacts.resolve(sc, ident)
+    row = await repo.get(sc, contact_id, message_id)
     if row is None:
         raise NotFound(f"message {message_id} not found for contact {ident}")
     return record_from_row(row)
 
 
 async def list_messages(
-    conn: Connection, ws: int, ident: Identifier, cursor: Cursor, *, channel_id: int | None = None
+    sc: Scope[Connection], ident: Identifier, cursor: Cursor, *, channel_id: int | None = None
 ) -> tuple[list[MessageRecord], PageRows]:
-    contact_id = await contacts.resolve(conn, ws, ident)
-    page = await repo.page(conn, ws, contact_id, cursor, channel_id=channel_id)
+    contact_id = await contacts.resolve(sc, ident)
+    page = await repo.page(sc, contact_id, cursor, channel_id=channel_id)
     return [record_from_row(r) for r in page.rows], page
 
 
@@ -203,8 +196,7 @@ def _normalize_address(caps: Capabilities, address: str) -> str:
 
 
 async def receive(
-    tx: Transaction,
-    ws: int,
+    sc: Scope[Transaction],
     *,
     channel_id: int,
     address: str,
@@ -220,19 +212,18 @@ async def receive(
     An ``echo`` is the opposite direction: a message the business sent to ``address`` from
     outside openrespond (reported by the channel). It is recorded as outgoing and ``sent``.
     """
-    channel = await space_channels.get_channel(tx, ws, channel_id)
+    channel = await space_channels.get_channel(sc, channel_id)
     caps = channel_capabilities(channel)
     address = _normalize_address(caps, address)
     if not echo and message_type(message) in ("whatsapp_template", "facebook_template"):
         raise BadRequest("message.type: templates are sent by businesses, not received")
-    contact_id = await _sender(tx, ws, channel_id, caps, address, profile)
-    message = await _check_content(tx, ws, channel, caps, message, contact_id)
+    contact_id = await _sender(sc, channel_id, caps, address, profile)
+    message = await _check_content(sc, channel, caps, message, contact_id)
     at_ms = common.now_ms()
     at = at_ms // 1000
-    await repo.link(tx, ws, contact_id=contact_id, channel_id=channel_id, address=address, now=at)
+    await repo.link(sc, contact_id=contact_id, channel_id=channel_id, address=address, now=at)
     message_id = await repo.insert(
-        tx,
-        ws,
+        sc,
         contact_id=contact_id,
         channel_id=channel_id,
         traffic="outgoing" if echo else "incoming",
@@ -246,29 +237,28 @@ async def receive(
         now=at,
     )
     await repo.touch_link(
-        tx, ws, contact_id=contact_id, channel_id=channel_id, now=at, incoming=not echo
+        sc, contact_id=contact_id, channel_id=channel_id, now=at, incoming=not echo
     )
-    await conversations.record_message(tx, ws, contact_id, incoming=not echo, at=at)
+    await conversations.record_message(sc, contact_id, incoming=not echo, at=at)
     if not echo:
-        metrics.count_on_commit(tx, metrics.MESSAGES_RECEIVED.labels(channel["source"]))
+        metrics.count_on_commit(sc.conn, metrics.MESSAGES_RECEIVED.labels(channel["source"]))
     await events.emit(
-        tx, ws, "message.sent" if echo else "message.received", contact_id, message_id=message_id
+        sc, "message.sent" if echo else "message.received", contact_id, message_id=message_id
     )
     return contact_id, message_id
 
 
 async def _find_sender(
-    tx: Transaction, ws: int, channel_id: int, caps: Capabilities, address: str
+    sc: Scope[Transaction], channel_id: int, caps: Capabilities, address: str
 ) -> int | None:
-    contact_id = await repo.contact_for_address(tx, ws, channel_id, address)
+    contact_id = await repo.contact_for_address(sc, channel_id, address)
     if contact_id is None and caps.addressing in ("phone", "email"):
-        contact_id = await contacts_repo.find_id(tx, ws, Identifier(caps.addressing, address))
+        contact_id = await contacts_repo.find_id(sc, Identifier(caps.addressing, address))
     return contact_id
 
 
 async def _sender(
-    tx: Transaction,
-    ws: int,
+    sc: Scope[Transaction],
     channel_id: int,
     caps: Capabilities,
     address: str,
@@ -280,16 +270,16 @@ async def _sender(
     merged away or deleted (it waits, then finds the survivor or makes a new contact)."""
     fields = _profile_fields(profile)
     for _ in range(5):
-        contact_id = await _find_sender(tx, ws, channel_id, caps, address)
+        contact_id = await _find_sender(sc, channel_id, caps, address)
         if contact_id is None and caps.addressing == "platform":
             # A platform id has no unique index to decide between two first messages: one
             # request at a time per address creates the contact. (For a phone or an email,
             # the index on contacts decides.)
-            await sql.lock_name(tx, f"sender:{ws}:{channel_id}:{address}")
-            contact_id = await _find_sender(tx, ws, channel_id, caps, address)
+            await sql.lock_name(sc.conn, f"sender:{sc.ws}:{channel_id}:{address}")
+            contact_id = await _find_sender(sc, channel_id, caps, address)
         if contact_id is None:
-            contact_id = await _create_sender(tx, ws, caps, address, fields)
-        if contact_id is not None and await contacts_repo.lock_id(tx, ws, contact_id) is not None:
+            contact_id = await _create_sender(sc, caps, address, fields)
+        if contact_id is not None and await contacts_repo.lock_id(sc, contact_id) is not None:
             return contact_id
         # Gone while we waited (merged away or deleted), or another request created it
         # first: look again.
@@ -307,7 +297,7 @@ def _profile_fields(profile: ContactProfile | None) -> dict[str, Any]:
 
 
 async def _create_sender(
-    tx: Transaction, ws: int, caps: Capabilities, address: str, fields: dict[str, Any]
+    sc: Scope[Transaction], caps: Capabilities, address: str, fields: dict[str, Any]
 ) -> int | None:
     """A new contact from the sender's profile; None when its address is taken (by a
     contact created meanwhile). A profile email or phone that belongs to another contact is
@@ -317,12 +307,12 @@ async def _create_sender(
         fields[caps.addressing] = address
     first = fields.pop("first_name", None) or address
     contact = ContactCreate(first_name=first[:255], **fields)
-    contact_id = await contacts.create_if_free(tx, ws, contact)
+    contact_id = await contacts.create_if_free(sc, contact)
     if contact_id is not None:
         return contact_id
     if caps.addressing in ("phone", "email") and await contacts_repo.find_id(
-        tx, ws, Identifier(caps.addressing, address)
+        sc, Identifier(caps.addressing, address)
     ):
         return None  # the address itself was taken: the caller looks again
     kept = {k: v for k, v in fields.items() if k not in ("email", "phone") or k == caps.addressing}
-    return await contacts.create_if_free(tx, ws, ContactCreate(first_name=first[:255], **kept))
+    return await contacts.create_if_free(sc, ContactCreate(first_name=first[:255], **kept))

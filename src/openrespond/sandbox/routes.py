@@ -9,7 +9,7 @@ from litestar.params import JSONBody
 
 from openrespond.common import StatusMessage
 from openrespond.db.paging import parse_cursor
-from openrespond.http.context import read_conn, write_tx
+from openrespond.http.context import reading, writing
 from openrespond.http.pagination import page_links
 from openrespond.http.routing import CursorId, Limit, PathId, get, post
 from openrespond.messages.schemas import MessageRecord
@@ -30,7 +30,7 @@ T = ["Sandbox"]
     summary="Simulate a message from a contact on a sandbox channel",
 )
 async def incoming(request: Req, wid: PathId, data: JSONBody[Incoming]) -> IncomingResult:
-    contact_id, message_id = await service.receive(await write_tx(request), wid, data)
+    contact_id, message_id = await service.receive(await writing(request), data)
     return IncomingResult(contact_id=contact_id, message_id=message_id)
 
 
@@ -43,7 +43,7 @@ async def incoming(request: Req, wid: PathId, data: JSONBody[Incoming]) -> Incom
 async def set_status(
     request: Req, wid: PathId, messageId: PathId, data: JSONBody[StatusBody]
 ) -> MessageRecord:
-    return await service.set_status(await write_tx(request), wid, messageId, data)
+    return await service.set_status(await writing(request), messageId, data)
 
 
 @get(
@@ -60,7 +60,7 @@ async def sent(
     cursorId: CursorId = None,
 ) -> SentPage:
     cur = parse_cursor(limit, cursorId)
-    items, page = await service.sent(read_conn(request), wid, channelId, cur)
+    items, page = await service.sent(reading(request), channelId, cur)
     return SentPage(items=items, pagination=page_links(request, page, cur.limit))
 
 
@@ -74,7 +74,7 @@ async def reset(
     request: Req, wid: PathId, data: JSONBody[ResetBody | None] = None
 ) -> StatusMessage:
     to = data.to if data is not None else "empty"
-    await service.reset(await write_tx(request), wid, to=to)
+    await service.reset(await writing(request), to=to)
     return StatusMessage(code=200, message=f"Workspace reset to {to}")
 
 

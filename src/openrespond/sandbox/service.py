@@ -6,7 +6,7 @@ import msgspec
 
 from openrespond import common
 from openrespond.channels import delivery_queue, sandbox_deliveries
-from openrespond.db import Connection, Transaction
+from openrespond.db import Connection, Scope, Transaction
 from openrespond.db.paging import Cursor, PageRows
 from openrespond.demo import seed_demo
 from openrespond.errors import BadRequest, Conflict, NotFound
@@ -23,12 +23,11 @@ __all__ = ["receive", "reset", "sent", "set_status"]
 _MESSAGE = msgspec.json.Decoder(Message)
 
 
-async def receive(tx: Transaction, ws: int, body: Incoming) -> tuple[int, int]:
+async def receive(sc: Scope[Transaction], body: Incoming) -> tuple[int, int]:
     """Simulate ``body.message`` arriving from ``body.address``; (contactId, messageId)."""
-    await _sandbox_channel(tx, ws, body.channel_id)
+    await _sandbox_channel(sc, body.channel_id)
     return await messages.receive(
-        tx,
-        ws,
+        sc,
         channel_id=body.channel_id,
         address=body.address,
         message=body.message,
@@ -37,13 +36,13 @@ async def receive(tx: Transaction, ws: int, body: Incoming) -> tuple[int, int]:
     )
 
 
-async def set_status(tx: Transaction, ws: int, message_id: int, body: StatusBody) -> MessageRecord:
+async def set_status(sc: Scope[Transaction], message_id: int, body: StatusBody) -> MessageRecord:
     """Append the status a channel reports for an outgoing message.
 
     Failing a message still waiting for delivery cancels its delivery; other statuses need
     the message to have been taken by its channel first.
     """
-    row = await messages_repo.get_in_workspace(tx, ws, message_id, for_update=True)
+    row = await messages_repo.get_in_workspace(sc, message_id, for_update=True)
     if row is None:
         raise NotFound(f"message {message_id} not found")
     if row["traffic"] != "outgoing":
@@ -51,7 +50,7 @@ async def set_status(tx: Transaction, ws: int, message_id: int, body: StatusBody
     if body.reason is not None and body.status != "failed":
         raise BadRequest("reason goes only with status failed")
     pending = (
-        await delivery_queue.cancel_for_message(tx, message_id)
+        await delivery_queue.cancel_for_message(sc, message_id)
         if body.status == "failed"
         else False
     )
@@ -60,18 +59,18 @@ async def set_status(tx: Transaction, ws: int, message_id: int, body: StatusBody
     now_ms = common.now_ms()
     now = now_ms // 1000
     entry = MessageStatus.at(body.status, now_ms, body.reason)
-    await messages_repo.append_status(tx, message_id, msgspec.json.encode(entry), body.status, now)
-    updated = await messages_repo.get_in_workspace(tx, ws, message_id)
+    await messages_repo.append_status(sc, message_id, msgspec.json.encode(entry), body.status, now)
+    updated = await messages_repo.get_in_workspace(sc, message_id)
     assert updated is not None
     return record_from_row(updated)
 
 
 async def sent(
-    conn: Connection, ws: int, channel_id: int, cursor: Cursor
+    sc: Scope[Connection], channel_id: int, cursor: Cursor
 ) -> tuple[list[SentMessage], PageRows]:
     """What a sandbox channel delivered, oldest first."""
-    await _sandbox_channel(conn, ws, channel_id)
-    page = await sandbox_deliveries.page_sent(conn, ws, channel_id, cursor)
+    await _sandbox_channel(sc, channel_id)
+    page = await sandbox_deliveries.page_sent(sc, channel_id, cursor)
     items = [
         SentMessage(
             id=r["id"],
@@ -87,15 +86,15 @@ async def sent(
     return items, page
 
 
-async def reset(tx: Transaction, ws: int, *, to: str) -> None:
+async def reset(sc: Scope[Transaction], *, to: str) -> None:
     """Empty the workspace's data; with ``to="demo"`` fill it with the demo data again."""
-    await space_workspaces.existing(tx, ws)
-    await repo.empty_workspace(tx, ws)
+    await space_workspaces.existing(sc)
+    await repo.empty_workspace(sc)
     if to == "demo":
-        await seed_demo(tx, ws)
+        await seed_demo(sc)
 
 
-async def _sandbox_channel(conn: Connection, ws: int, channel_id: int) -> None:
-    channel = await space_channels.get_channel(conn, ws, channel_id)
+async def _sandbox_channel(sc: Scope[Connection], channel_id: int) -> None:
+    channel = await space_channels.get_channel(sc, channel_id)
     if channel["driver"] != "sandbox":
         raise BadRequest(f"channelId: channel {channel_id} is not a sandbox channel")

@@ -6,7 +6,7 @@ import secrets
 from typing import Any
 
 from openrespond.common import now
-from openrespond.db import Connection, Row, Transaction
+from openrespond.db import Connection, Row, Scope, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.space import repository as repo
 from openrespond.space.schemas import (
@@ -39,28 +39,28 @@ def _jwt_payload(*, token_id: int, ws: Row, kind: str, iat: int, nonce: bool) ->
     return payload
 
 
-async def issue_token(tx: Transaction, ws: int, *, name: str, secret: str) -> tuple[int, str]:
+async def issue_token(sc: Scope[Transaction], *, name: str, secret: str) -> tuple[int, str]:
     """Issue a JWT-shaped token for ``ws``; only its hash is stored, so it is shown once."""
     name = clean(name)
     if not 1 <= len(name) <= 255:
         raise BadRequest("name must be 1-255 characters")
-    workspace = await existing(tx, ws)
+    workspace = await existing(sc)
     ts = now()
     token_id = await repo.insert_token(
-        tx, ws, name=name, token_hash=f"pending:{secrets.token_hex(16)}", kind="jwt", now=ts
+        sc, name=name, token_hash=f"pending:{secrets.token_hex(16)}", kind="jwt", now=ts
     )
     token = issue_jwt(
         secret,
         _jwt_payload(token_id=token_id, ws=workspace, kind="developer_api", iat=ts, nonce=True),
     )
-    await repo.set_token_hash(tx, ws, token_id, hash_token(token))
+    await repo.set_token_hash(sc, token_id, hash_token(token))
     return token_id, token
 
 
-async def demo_token(tx: Transaction, ws: int, *, secret: str) -> str:
+async def demo_token(sc: Scope[Transaction], *, secret: str) -> str:
     """The demo workspace's own token: derived from the signing key, so it is stable."""
-    workspace = await existing(tx, ws)
-    row = await repo.find_token(tx, ws, name="demo", kind="jwt")
+    workspace = await existing(sc)
+    row = await repo.find_token(sc, name="demo", kind="jwt")
     if row is not None:
         payload = _jwt_payload(
             token_id=row["id"], ws=workspace, kind="demo", iat=row["created_at"], nonce=False
@@ -68,35 +68,35 @@ async def demo_token(tx: Transaction, ws: int, *, secret: str) -> str:
         token = issue_jwt(secret, payload)
         if hash_token(token) == row["token_hash"]:
             return token
-        await repo.revoke_token(tx, ws, row["id"], now())
+        await repo.revoke_token(sc, row["id"], now())
     ts = now()
     token_id = await repo.insert_token(
-        tx, ws, name="demo", token_hash=f"pending:{secrets.token_hex(16)}", kind="jwt", now=ts
+        sc, name="demo", token_hash=f"pending:{secrets.token_hex(16)}", kind="jwt", now=ts
     )
     token = issue_jwt(
         secret, _jwt_payload(token_id=token_id, ws=workspace, kind="demo", iat=ts, nonce=False)
     )
-    await repo.set_token_hash(tx, ws, token_id, hash_token(token))
+    await repo.set_token_hash(sc, token_id, hash_token(token))
     return token
 
 
-async def ensure_static_token(tx: Transaction, ws: int, *, token: str, name: str) -> None:
+async def ensure_static_token(sc: Scope[Transaction], *, token: str, name: str) -> None:
     """Make a configured string a token of ``ws`` (and the only one under ``name``)."""
     digest = hash_token(token)
-    existing = await repo.token_by_hash(tx, digest)
-    if existing is not None and existing["workspace_id"] != ws:
+    existing = await repo.token_by_hash(sc.conn, digest)
+    if existing is not None and existing["workspace_id"] != sc.ws:
         raise Conflict(f"{name} is already a token of another workspace")
-    for row in await repo.list_tokens(tx, ws):
+    for row in await repo.list_tokens(sc):
         same_slot = row["name"] == name and row["kind"] == "static" and row["revoked_at"] is None
         if same_slot and (existing is None or row["id"] != existing["id"]):
-            await repo.revoke_token(tx, ws, row["id"], now())
+            await repo.revoke_token(sc, row["id"], now())
     if existing is None:
-        await repo.insert_token(tx, ws, name=name, token_hash=digest, kind="static", now=now())
+        await repo.insert_token(sc, name=name, token_hash=digest, kind="static", now=now())
 
 
-async def revoke_token(tx: Transaction, ws: int, token_id: int) -> None:
-    await existing(tx, ws)
-    if not await repo.revoke_token(tx, ws, token_id, now()):
+async def revoke_token(sc: Scope[Transaction], token_id: int) -> None:
+    await existing(sc)
+    if not await repo.revoke_token(sc, token_id, now()):
         raise NotFound(f"token {token_id} not found or already revoked")
 
 
@@ -110,7 +110,7 @@ def token_from_row(row: Row) -> TokenInfo:
     )
 
 
-async def list_tokens(conn: Connection, ws: int) -> list[TokenInfo]:
+async def list_tokens(sc: Scope[Connection]) -> list[TokenInfo]:
     """The workspace's tokens (names and dates; never the tokens)."""
-    await existing(conn, ws)
-    return [token_from_row(r) for r in await repo.list_tokens(conn, ws)]
+    await existing(sc)
+    return [token_from_row(r) for r in await repo.list_tokens(sc)]

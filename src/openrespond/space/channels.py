@@ -7,7 +7,7 @@ from typing import Any
 
 from openrespond.channels import settings as channel_settings
 from openrespond.common import now
-from openrespond.db import Connection, IntegrityError, Row, Transaction
+from openrespond.db import Connection, IntegrityError, Row, Scope, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.net import Networks
 from openrespond.sealing import Sealer
@@ -43,8 +43,7 @@ def channel_from_row(row: Row) -> Channel:
 
 
 async def create_channel(
-    tx: Transaction,
-    ws: int,
+    sc: Scope[Transaction],
     *,
     name: str,
     source: str,
@@ -57,7 +56,7 @@ async def create_channel(
     """A workspace channel with the ``source`` clients see and the ``driver`` that delivers
     (its settings checked, secrets sealed with ``sealer``; a bridge or SMTP server must be
     reachable under ``networks``)."""
-    await existing(tx, ws)
+    await existing(sc)
     name = clean(name)
     if not 1 <= len(name) <= 255:
         raise BadRequest("name must be 1-255 characters")
@@ -72,8 +71,7 @@ async def create_channel(
     await channel_settings.check_reachable(driver, stored, networks, lookup=False)
     try:
         new_id = await repo.insert_channel(
-            tx,
-            ws,
+            sc,
             id=channel_id,
             name=name,
             source=source,
@@ -83,14 +81,13 @@ async def create_channel(
         )
     except IntegrityError:
         raise Conflict(f"channel id {channel_id} is already taken") from None
-    row = await repo.get_channel(tx, ws, new_id)
+    row = await repo.get_channel(sc, new_id)
     assert row is not None
     return row
 
 
 async def check_channel_settings(
-    conn: Connection,
-    ws: int,
+    sc: Scope[Connection],
     *,
     settings: dict[str, Any] | None,
     networks: Networks,
@@ -102,22 +99,21 @@ async def check_channel_settings(
     given (a new channel) or read (channel ``channel_id``; one that does not exist is left to
     the write to answer)."""
     if driver is None and channel_id is not None:
-        row = await repo.get_channel(conn, ws, channel_id)
+        row = await repo.get_channel(sc, channel_id)
         driver = None if row is None else row["driver"]
     if driver is not None:
         await channel_settings.check_reachable(driver, settings, networks, lookup=True)
 
 
-async def get_channel(conn: Connection, ws: int, channel_id: int) -> Row:
-    row = await repo.get_channel(conn, ws, channel_id)
+async def get_channel(sc: Scope[Connection], channel_id: int) -> Row:
+    row = await repo.get_channel(sc, channel_id)
     if row is None:
         raise NotFound(f"channel {channel_id} not found")
     return row
 
 
 async def update_channel(
-    tx: Transaction,
-    ws: int,
+    sc: Scope[Transaction],
     channel_id: int,
     *,
     name: str | None = None,
@@ -135,7 +131,7 @@ async def update_channel(
     encoded = None
     if settings is not None:
         # Locked: a concurrent change of the same channel waits, and a secret it set is kept.
-        current = await repo.get_channel(tx, ws, channel_id, for_update=True)
+        current = await repo.get_channel(sc, channel_id, for_update=True)
         if current is None:
             raise NotFound(f"channel {channel_id} not found")
         stored = channel_settings.prepare(
@@ -147,13 +143,13 @@ async def update_channel(
         )
         await channel_settings.check_reachable(current["driver"], stored, networks, lookup=False)
         encoded = json.dumps(stored)
-    if not await repo.update_channel(tx, ws, channel_id, name=name, settings=encoded):
+    if not await repo.update_channel(sc, channel_id, name=name, settings=encoded):
         raise NotFound(f"channel {channel_id} not found")
-    return await get_channel(tx, ws, channel_id)
+    return await get_channel(sc, channel_id)
 
 
-async def delete_channel(tx: Transaction, ws: int, channel_id: int) -> None:
-    if not await repo.delete_channel(tx, ws, channel_id):
+async def delete_channel(sc: Scope[Transaction], channel_id: int) -> None:
+    if not await repo.delete_channel(sc, channel_id):
         raise NotFound(f"channel {channel_id} not found")
 
 
@@ -168,6 +164,6 @@ def control_channel_from_row(row: Row) -> ControlChannel:
     )
 
 
-async def list_channels(conn: Connection, ws: int) -> list[ControlChannel]:
-    await existing(conn, ws)
-    return [control_channel_from_row(r) for r in await repo.all_channels(conn, ws)]
+async def list_channels(sc: Scope[Connection]) -> list[ControlChannel]:
+    await existing(sc)
+    return [control_channel_from_row(r) for r in await repo.all_channels(sc)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openrespond.db import Connection, Row, sql
+from openrespond.db import Connection, Row, Scope, sql
 from openrespond.db.paging import Cursor, PageRows, fetch_page
 
 __all__ = [
@@ -61,21 +61,21 @@ USER_SELECT = (
 )
 
 
-async def upsert_team(conn: Connection, ws: int, name: str) -> int:
-    await conn.execute(
-        "INSERT INTO teams (workspace_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING", ws, name
+async def upsert_team(sc: Scope[Connection], name: str) -> int:
+    await sc.conn.execute(
+        "INSERT INTO teams (workspace_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING", sc.ws, name
     )
-    team_id: int = await conn.fetch_val(
-        "SELECT id FROM teams WHERE workspace_id = ? AND name = ?", ws, name
+    team_id: int = await sc.conn.fetch_val(
+        "SELECT id FROM teams WHERE workspace_id = ? AND name = ?", sc.ws, name
     )
     return team_id
 
 
-async def insert_user(conn: Connection, ws: int, **values: Any) -> int:
-    user_id: int = await conn.fetch_val(
+async def insert_user(sc: Scope[Connection], **values: Any) -> int:
+    user_id: int = await sc.conn.fetch_val(
         "INSERT INTO users (workspace_id, first_name, last_name, email, role, team_id,"
         " restrictions, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        ws,
+        sc.ws,
         values["first_name"],
         values["last_name"],
         values["email"],
@@ -87,36 +87,44 @@ async def insert_user(conn: Connection, ws: int, **values: Any) -> int:
     return user_id
 
 
-async def get_user(conn: Connection, ws: int, user_id: int) -> Row | None:
-    return await conn.fetch_one(f"{USER_SELECT} WHERE u.workspace_id = ? AND u.id = ?", ws, user_id)
-
-
-async def find_user(conn: Connection, ws: int, email: str) -> Row | None:
-    return await conn.fetch_one(
-        f"{USER_SELECT} WHERE u.workspace_id = ? AND u.email = ?", ws, email
+async def get_user(sc: Scope[Connection], user_id: int) -> Row | None:
+    return await sc.conn.fetch_one(
+        f"{USER_SELECT} WHERE u.workspace_id = ? AND u.id = ?", sc.ws, user_id
     )
 
 
-async def page_users(conn: Connection, ws: int, cursor: Cursor) -> PageRows:
+async def find_user(sc: Scope[Connection], email: str) -> Row | None:
+    return await sc.conn.fetch_one(
+        f"{USER_SELECT} WHERE u.workspace_id = ? AND u.email = ?", sc.ws, email
+    )
+
+
+async def page_users(sc: Scope[Connection], cursor: Cursor) -> PageRows:
     return await fetch_page(
-        conn, select=USER_SELECT, where="u.workspace_id = ?", args=(ws,), cursor=cursor, key="u.id"
+        sc.conn,
+        select=USER_SELECT,
+        where="u.workspace_id = ?",
+        args=(sc.ws,),
+        cursor=cursor,
+        key="u.id",
     )
 
 
-async def delete_user(conn: Connection, ws: int, user_id: int) -> bool:
+async def delete_user(sc: Scope[Connection], user_id: int) -> bool:
     return (
-        await conn.execute("DELETE FROM users WHERE workspace_id = ? AND id = ?", ws, user_id) > 0
+        await sc.conn.execute("DELETE FROM users WHERE workspace_id = ? AND id = ?", sc.ws, user_id)
+        > 0
     )
 
 
-async def insert_lifecycle_stage(conn: Connection, ws: int, name: str, now: int) -> int:
-    position = await conn.fetch_val(
-        "SELECT COALESCE(MAX(position), 0) + 1 FROM lifecycle_stages WHERE workspace_id = ?", ws
+async def insert_lifecycle_stage(sc: Scope[Connection], name: str, now: int) -> int:
+    position = await sc.conn.fetch_val(
+        "SELECT COALESCE(MAX(position), 0) + 1 FROM lifecycle_stages WHERE workspace_id = ?", sc.ws
     )
-    stage_id: int = await conn.fetch_val(
+    stage_id: int = await sc.conn.fetch_val(
         "INSERT INTO lifecycle_stages (workspace_id, name, position, created_at)"
         " VALUES (?, ?, ?, ?) RETURNING id",
-        ws,
+        sc.ws,
         name,
         position,
         now,
@@ -124,34 +132,34 @@ async def insert_lifecycle_stage(conn: Connection, ws: int, name: str, now: int)
     return stage_id
 
 
-async def list_lifecycle_stages(conn: Connection, ws: int) -> list[Row]:
-    return await conn.fetch_all(
+async def list_lifecycle_stages(sc: Scope[Connection]) -> list[Row]:
+    return await sc.conn.fetch_all(
         "SELECT id, name, position, created_at FROM lifecycle_stages WHERE workspace_id = ?"
         " ORDER BY position, id",
-        ws,
+        sc.ws,
     )
 
 
-async def get_lifecycle_stage_by_name(conn: Connection, ws: int, name: str) -> Row | None:
-    return await conn.fetch_one(
-        "SELECT id, name FROM lifecycle_stages WHERE workspace_id = ? AND name = ?", ws, name
+async def get_lifecycle_stage_by_name(sc: Scope[Connection], name: str) -> Row | None:
+    return await sc.conn.fetch_one(
+        "SELECT id, name FROM lifecycle_stages WHERE workspace_id = ? AND name = ?", sc.ws, name
     )
 
 
-async def delete_lifecycle_stage(conn: Connection, ws: int, name: str) -> bool:
-    n = await conn.execute(
-        "DELETE FROM lifecycle_stages WHERE workspace_id = ? AND name = ?", ws, name
+async def delete_lifecycle_stage(sc: Scope[Connection], name: str) -> bool:
+    n = await sc.conn.execute(
+        "DELETE FROM lifecycle_stages WHERE workspace_id = ? AND name = ?", sc.ws, name
     )
     return n > 0
 
 
 async def insert_closing_note(
-    conn: Connection, ws: int, category: str, description: str, now: int
+    sc: Scope[Connection], category: str, description: str, now: int
 ) -> int:
-    note_id: int = await conn.fetch_val(
+    note_id: int = await sc.conn.fetch_val(
         "INSERT INTO closing_notes (workspace_id, category, description, created_at)"
         " VALUES (?, ?, ?, ?) RETURNING id",
-        ws,
+        sc.ws,
         category,
         description,
         now,
@@ -159,20 +167,20 @@ async def insert_closing_note(
     return note_id
 
 
-async def page_closing_notes(conn: Connection, ws: int, cursor: Cursor) -> PageRows:
+async def page_closing_notes(sc: Scope[Connection], cursor: Cursor) -> PageRows:
     return await fetch_page(
-        conn,
+        sc.conn,
         select="SELECT id, category, description FROM closing_notes",
         where="workspace_id = ?",
-        args=(ws,),
+        args=(sc.ws,),
         cursor=cursor,
         key="id",
     )
 
 
-async def delete_closing_note(conn: Connection, ws: int, category: str) -> bool:
-    n = await conn.execute(
-        "DELETE FROM closing_notes WHERE workspace_id = ? AND category = ?", ws, category
+async def delete_closing_note(sc: Scope[Connection], category: str) -> bool:
+    n = await sc.conn.execute(
+        "DELETE FROM closing_notes WHERE workspace_id = ? AND category = ?", sc.ws, category
     )
     return n > 0
 
@@ -180,13 +188,13 @@ async def delete_closing_note(conn: Connection, ws: int, category: str) -> bool:
 _CHANNEL_COLUMNS = "id, name, source, driver, settings, created_at"
 
 
-async def insert_channel(conn: Connection, ws: int, **values: Any) -> int:
+async def insert_channel(sc: Scope[Connection], **values: Any) -> int:
     return await sql.insert_with_id(
-        conn,
+        sc.conn,
         "channels",
         ["workspace_id", "name", "source", "driver", "settings", "created_at"],
         [
-            ws,
+            sc.ws,
             values["name"],
             values["source"],
             values["driver"],
@@ -198,13 +206,13 @@ async def insert_channel(conn: Connection, ws: int, **values: Any) -> int:
 
 
 async def get_channel(
-    conn: Connection, ws: int, channel_id: int, *, for_update: bool = False
+    sc: Scope[Connection], channel_id: int, *, for_update: bool = False
 ) -> Row | None:
     """The channel; with ``for_update``, locked until the transaction ends."""
-    lock = sql.for_update(conn.dialect) if for_update else ""
-    return await conn.fetch_one(
+    lock = sql.for_update(sc.conn.dialect) if for_update else ""
+    return await sc.conn.fetch_one(
         f"SELECT {_CHANNEL_COLUMNS} FROM channels WHERE workspace_id = ? AND id = ?{lock}",
-        ws,
+        sc.ws,
         channel_id,
     )
 
@@ -217,44 +225,46 @@ async def channel_anywhere(conn: Connection, channel_id: int) -> Row | None:
     )
 
 
-async def page_channels(conn: Connection, ws: int, cursor: Cursor) -> PageRows:
+async def page_channels(sc: Scope[Connection], cursor: Cursor) -> PageRows:
     return await fetch_page(
-        conn,
+        sc.conn,
         select=f"SELECT {_CHANNEL_COLUMNS} FROM channels",
         where="workspace_id = ?",
-        args=(ws,),
+        args=(sc.ws,),
         cursor=cursor,
         key="id",
     )
 
 
 async def update_channel(
-    conn: Connection, ws: int, channel_id: int, *, name: str | None, settings: str | None
+    sc: Scope[Connection], channel_id: int, *, name: str | None, settings: str | None
 ) -> bool:
-    n = await conn.execute(
+    n = await sc.conn.execute(
         "UPDATE channels SET name = COALESCE(?, name), settings = COALESCE(?, settings)"
         " WHERE workspace_id = ? AND id = ?",
         name,
         settings,
-        ws,
+        sc.ws,
         channel_id,
     )
     return n > 0
 
 
-async def delete_channel(conn: Connection, ws: int, channel_id: int) -> bool:
-    n = await conn.execute("DELETE FROM channels WHERE workspace_id = ? AND id = ?", ws, channel_id)
+async def delete_channel(sc: Scope[Connection], channel_id: int) -> bool:
+    n = await sc.conn.execute(
+        "DELETE FROM channels WHERE workspace_id = ? AND id = ?", sc.ws, channel_id
+    )
     return n > 0
 
 
 _TEMPLATE_COLUMNS = "id, channel_id, name, language_code, category, status, components, created_at"
 
 
-async def insert_template(conn: Connection, ws: int, **values: Any) -> int:
-    template_id: int = await conn.fetch_val(
+async def insert_template(sc: Scope[Connection], **values: Any) -> int:
+    template_id: int = await sc.conn.fetch_val(
         "INSERT INTO templates (workspace_id, channel_id, name, language_code, category, status,"
         " components, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        ws,
+        sc.ws,
         values["channel_id"],
         values["name"],
         values["language_code"],
@@ -266,21 +276,21 @@ async def insert_template(conn: Connection, ws: int, **values: Any) -> int:
     return template_id
 
 
-async def get_template(conn: Connection, ws: int, template_id: int) -> Row | None:
-    return await conn.fetch_one(
+async def get_template(sc: Scope[Connection], template_id: int) -> Row | None:
+    return await sc.conn.fetch_one(
         f"SELECT {_TEMPLATE_COLUMNS} FROM templates WHERE workspace_id = ? AND id = ?",
-        ws,
+        sc.ws,
         template_id,
     )
 
 
 async def approved_template_exists(
-    conn: Connection, ws: int, channel_id: int, *, name: str, language_code: str
+    sc: Scope[Connection], channel_id: int, *, name: str, language_code: str
 ) -> bool:
-    found = await conn.fetch_val(
+    found = await sc.conn.fetch_val(
         "SELECT 1 FROM templates WHERE workspace_id = ? AND channel_id = ? AND name = ?"
         " AND language_code = ? AND status = 'approved'",
-        ws,
+        sc.ws,
         channel_id,
         name,
         language_code,
@@ -288,20 +298,20 @@ async def approved_template_exists(
     return found is not None
 
 
-async def page_templates(conn: Connection, ws: int, channel_id: int, cursor: Cursor) -> PageRows:
+async def page_templates(sc: Scope[Connection], channel_id: int, cursor: Cursor) -> PageRows:
     return await fetch_page(
-        conn,
+        sc.conn,
         select=f"SELECT {_TEMPLATE_COLUMNS} FROM templates",
         where="workspace_id = ? AND channel_id = ?",
-        args=(ws, channel_id),
+        args=(sc.ws, channel_id),
         cursor=cursor,
         key="id",
     )
 
 
-async def delete_template(conn: Connection, ws: int, template_id: int) -> bool:
-    n = await conn.execute(
-        "DELETE FROM templates WHERE workspace_id = ? AND id = ?", ws, template_id
+async def delete_template(sc: Scope[Connection], template_id: int) -> bool:
+    n = await sc.conn.execute(
+        "DELETE FROM templates WHERE workspace_id = ? AND id = ?", sc.ws, template_id
     )
     return n > 0
 
@@ -319,9 +329,9 @@ async def insert_workspace(
     return wid
 
 
-async def get_workspace(conn: Connection, ws: int) -> Row | None:
-    return await conn.fetch_one(
-        "SELECT id, name, org_id, is_demo, created_at FROM workspaces WHERE id = ?", ws
+async def get_workspace(sc: Scope[Connection]) -> Row | None:
+    return await sc.conn.fetch_one(
+        "SELECT id, name, org_id, is_demo, created_at FROM workspaces WHERE id = ?", sc.ws
     )
 
 
@@ -338,17 +348,17 @@ async def list_workspaces(conn: Connection) -> list[Row]:
     )
 
 
-async def delete_workspace(conn: Connection, ws: int) -> bool:
-    return await conn.execute("DELETE FROM workspaces WHERE id = ?", ws) > 0
+async def delete_workspace(sc: Scope[Connection]) -> bool:
+    return await sc.conn.execute("DELETE FROM workspaces WHERE id = ?", sc.ws) > 0
 
 
 async def insert_token(
-    conn: Connection, ws: int, *, name: str, token_hash: str, kind: str, now: int
+    sc: Scope[Connection], *, name: str, token_hash: str, kind: str, now: int
 ) -> int:
-    token_id: int = await conn.fetch_val(
+    token_id: int = await sc.conn.fetch_val(
         "INSERT INTO api_tokens (workspace_id, name, token_hash, kind, created_at)"
         " VALUES (?, ?, ?, ?, ?) RETURNING id",
-        ws,
+        sc.ws,
         name,
         token_hash,
         kind,
@@ -357,29 +367,29 @@ async def insert_token(
     return token_id
 
 
-async def set_token_hash(conn: Connection, ws: int, token_id: int, token_hash: str) -> None:
-    await conn.execute(
+async def set_token_hash(sc: Scope[Connection], token_id: int, token_hash: str) -> None:
+    await sc.conn.execute(
         "UPDATE api_tokens SET token_hash = ? WHERE workspace_id = ? AND id = ?",
         token_hash,
-        ws,
+        sc.ws,
         token_id,
     )
 
 
-async def list_tokens(conn: Connection, ws: int) -> list[Row]:
-    return await conn.fetch_all(
+async def list_tokens(sc: Scope[Connection]) -> list[Row]:
+    return await sc.conn.fetch_all(
         "SELECT id, name, kind, created_at, revoked_at FROM api_tokens WHERE workspace_id = ?"
         " ORDER BY id",
-        ws,
+        sc.ws,
     )
 
 
-async def find_token(conn: Connection, ws: int, *, name: str, kind: str) -> Row | None:
-    return await conn.fetch_one(
+async def find_token(sc: Scope[Connection], *, name: str, kind: str) -> Row | None:
+    return await sc.conn.fetch_one(
         "SELECT id, name, kind, token_hash, created_at, revoked_at FROM api_tokens"
         " WHERE workspace_id = ? AND name = ? AND kind = ? AND revoked_at IS NULL"
         " ORDER BY id LIMIT 1",
-        ws,
+        sc.ws,
         name,
         kind,
     )
@@ -391,12 +401,12 @@ async def token_by_hash(conn: Connection, token_hash: str) -> Row | None:
     )
 
 
-async def revoke_token(conn: Connection, ws: int, token_id: int, now: int) -> bool:
-    n = await conn.execute(
+async def revoke_token(sc: Scope[Connection], token_id: int, now: int) -> bool:
+    n = await sc.conn.execute(
         "UPDATE api_tokens SET revoked_at = ? WHERE workspace_id = ? AND id = ?"
         " AND revoked_at IS NULL",
         now,
-        ws,
+        sc.ws,
         token_id,
     )
     return n > 0
@@ -416,27 +426,28 @@ async def set_meta(conn: Connection, key: str, value: str) -> None:
     )
 
 
-async def all_users(conn: Connection, ws: int) -> list[Row]:
-    return await conn.fetch_all(f"{USER_SELECT} WHERE u.workspace_id = ? ORDER BY u.id", ws)
+async def all_users(sc: Scope[Connection]) -> list[Row]:
+    return await sc.conn.fetch_all(f"{USER_SELECT} WHERE u.workspace_id = ? ORDER BY u.id", sc.ws)
 
 
-async def all_channels(conn: Connection, ws: int) -> list[Row]:
-    return await conn.fetch_all(
-        f"SELECT {_CHANNEL_COLUMNS} FROM channels WHERE workspace_id = ? ORDER BY id", ws
+async def all_channels(sc: Scope[Connection]) -> list[Row]:
+    return await sc.conn.fetch_all(
+        f"SELECT {_CHANNEL_COLUMNS} FROM channels WHERE workspace_id = ? ORDER BY id", sc.ws
     )
 
 
-async def all_closing_notes(conn: Connection, ws: int) -> list[Row]:
-    return await conn.fetch_all(
-        "SELECT id, category, description FROM closing_notes WHERE workspace_id = ? ORDER BY id", ws
+async def all_closing_notes(sc: Scope[Connection]) -> list[Row]:
+    return await sc.conn.fetch_all(
+        "SELECT id, category, description FROM closing_notes WHERE workspace_id = ? ORDER BY id",
+        sc.ws,
     )
 
 
-async def all_templates(conn: Connection, ws: int, channel_id: int) -> list[Row]:
-    return await conn.fetch_all(
+async def all_templates(sc: Scope[Connection], channel_id: int) -> list[Row]:
+    return await sc.conn.fetch_all(
         f"SELECT {_TEMPLATE_COLUMNS} FROM templates WHERE workspace_id = ? AND channel_id = ?"
         " ORDER BY id",
-        ws,
+        sc.ws,
         channel_id,
     )
 

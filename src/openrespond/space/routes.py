@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request
 
 from openrespond.db.paging import parse_cursor
-from openrespond.http.context import read_conn, workspace_id
+from openrespond.http.context import reading
 from openrespond.http.pagination import page_links
 from openrespond.http.routing import CursorId, Limit, PathId, get
 from openrespond.space import catalogue as space_catalogue
@@ -25,7 +25,7 @@ Req = Request[Any, Any, Any]
 @get("/space/user", tags=["Workspace"], operation_id="listUsers", summary="List workspace users")
 async def list_users(request: Req, limit: Limit = None, cursorId: CursorId = None) -> UserPage:
     cur = parse_cursor(limit, cursorId)
-    page = await repo.page_users(read_conn(request), workspace_id(request), cur)
+    page = await repo.page_users(reading(request), cur)
     return UserPage(
         items=[space_users.user_from_row(r) for r in page.rows],
         pagination=page_links(request, page, cur.limit),
@@ -34,7 +34,7 @@ async def list_users(request: Req, limit: Limit = None, cursorId: CursorId = Non
 
 @get("/space/user/{userId:int}", tags=["Workspace"], operation_id="getUser", summary="Get a user")
 async def get_user(request: Req, userId: PathId) -> User:
-    return await space_users.get_user(read_conn(request), workspace_id(request), userId)
+    return await space_users.get_user(reading(request), userId)
 
 
 @get(
@@ -47,7 +47,7 @@ async def list_channels(
     request: Req, limit: Limit = None, cursorId: CursorId = None
 ) -> ChannelPage:
     cur = parse_cursor(limit, cursorId)
-    page = await repo.page_channels(read_conn(request), workspace_id(request), cur)
+    page = await repo.page_channels(reading(request), cur)
     return ChannelPage(
         items=[space_channels.channel_from_row(r) for r in page.rows],
         pagination=page_links(request, page, cur.limit),
@@ -64,7 +64,7 @@ async def list_closing_notes(
     request: Req, limit: Limit = None, cursorId: CursorId = None
 ) -> ClosingNotePage:
     cur = parse_cursor(limit, cursorId)
-    page = await repo.page_closing_notes(read_conn(request), workspace_id(request), cur)
+    page = await repo.page_closing_notes(reading(request), cur)
     return ClosingNotePage(
         items=[space_catalogue.closing_note_from_row(r) for r in page.rows],
         pagination=page_links(request, page, cur.limit),
@@ -81,9 +81,7 @@ async def list_templates(
     request: Req, channelId: PathId, limit: Limit = None, cursorId: CursorId = None
 ) -> TemplatePage:
     cur = parse_cursor(limit, cursorId)
-    page = await space_templates.page_templates(
-        read_conn(request), workspace_id(request), channelId, cur
-    )
+    page = await space_templates.page_templates(reading(request), channelId, cur)
     return TemplatePage(
         items=[space_templates.template_from_row(r) for r in page.rows],
         pagination=page_links(request, page, cur.limit),

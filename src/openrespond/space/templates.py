@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from openrespond.common import now
-from openrespond.db import Connection, IntegrityError, Row, Transaction
+from openrespond.db import Connection, IntegrityError, Row, Scope, Transaction
 from openrespond.db.paging import Cursor, PageRows
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.space import repository as repo
@@ -32,11 +32,11 @@ TEMPLATE_STATUSES = ("approved", "pending", "rejected")
 
 
 async def has_approved_template(
-    conn: Connection, ws: int, channel_id: int, *, name: str, language_code: str
+    sc: Scope[Connection], channel_id: int, *, name: str, language_code: str
 ) -> bool:
     """Whether the channel has an approved template of that name and language."""
     return await repo.approved_template_exists(
-        conn, ws, channel_id, name=name, language_code=language_code
+        sc, channel_id, name=name, language_code=language_code
     )
 
 
@@ -54,8 +54,7 @@ def template_from_row(row: Row) -> Template:
 
 
 async def create_template(
-    tx: Transaction,
-    ws: int,
+    sc: Scope[Transaction],
     *,
     channel_id: int,
     name: str,
@@ -65,7 +64,7 @@ async def create_template(
     components: list[dict[str, Any]] | None = None,
 ) -> Template:
     """A message template on one of the workspace's channels."""
-    await get_channel(tx, ws, channel_id)
+    await get_channel(sc, channel_id)
     if not 1 <= len(name) <= 512:
         raise BadRequest("name must be 1-512 characters")
     if not 2 <= len(language_code) <= 16:
@@ -76,8 +75,7 @@ async def create_template(
         raise BadRequest("category must be 1-64 characters")
     try:
         template_id = await repo.insert_template(
-            tx,
-            ws,
+            sc,
             channel_id=channel_id,
             name=name,
             language_code=language_code,
@@ -90,21 +88,21 @@ async def create_template(
         raise Conflict(
             f"template {name!r} ({language_code}) already exists on this channel"
         ) from None
-    row = await repo.get_template(tx, ws, template_id)
+    row = await repo.get_template(sc, template_id)
     assert row is not None
     return template_from_row(row)
 
 
-async def delete_template(tx: Transaction, ws: int, template_id: int) -> None:
-    if not await repo.delete_template(tx, ws, template_id):
+async def delete_template(sc: Scope[Transaction], template_id: int) -> None:
+    if not await repo.delete_template(sc, template_id):
         raise NotFound(f"template {template_id} not found")
 
 
-async def page_templates(conn: Connection, ws: int, channel_id: int, cursor: Cursor) -> PageRows:
-    await get_channel(conn, ws, channel_id)
-    return await repo.page_templates(conn, ws, channel_id, cursor)
+async def page_templates(sc: Scope[Connection], channel_id: int, cursor: Cursor) -> PageRows:
+    await get_channel(sc, channel_id)
+    return await repo.page_templates(sc, channel_id, cursor)
 
 
-async def list_templates(conn: Connection, ws: int, channel_id: int) -> list[Template]:
-    await get_channel(conn, ws, channel_id)
-    return [template_from_row(r) for r in await repo.all_templates(conn, ws, channel_id)]
+async def list_templates(sc: Scope[Connection], channel_id: int) -> list[Template]:
+    await get_channel(sc, channel_id)
+    return [template_from_row(r) for r in await repo.all_templates(sc, channel_id)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from openrespond.common import now
-from openrespond.db import Connection, Row, Transaction
+from openrespond.db import Connection, Row, Scope, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.space import repository as repo
 from openrespond.space.schemas import (
@@ -35,8 +35,7 @@ def user_from_row(row: Row) -> User:
 
 
 async def create_user(
-    tx: Transaction,
-    ws: int,
+    sc: Scope[Transaction],
     *,
     first_name: str,
     last_name: str | None,
@@ -46,7 +45,7 @@ async def create_user(
     restrictions: list[str] | None = None,
 ) -> User:
     """Add a member; 409 when the email is taken in this workspace."""
-    await existing(tx, ws)
+    await existing(sc)
     if not 1 <= len(clean(first_name)) <= 255:
         raise BadRequest("firstName must be 1-255 characters")
     if last_name is not None and len(last_name) > 255:
@@ -54,16 +53,15 @@ async def create_user(
     if role not in ROLES:
         raise BadRequest(f"role must be one of {', '.join(ROLES)}, got {role!r}")
     address = normalize_email(email)
-    if await repo.find_user(tx, ws, address) is not None:
+    if await repo.find_user(sc, address) is not None:
         raise Conflict(f"a user with email {address} already exists")
     team_id = None
     if team:
         if len(team) > 255:
             raise BadRequest("team must be at most 255 characters")
-        team_id = await repo.upsert_team(tx, ws, clean(team))
+        team_id = await repo.upsert_team(sc, clean(team))
     user_id = await repo.insert_user(
-        tx,
-        ws,
+        sc,
         first_name=clean(first_name),
         last_name=last_name,
         email=address,
@@ -72,21 +70,21 @@ async def create_user(
         restrictions=json.dumps(restrictions or []),
         created_at=now(),
     )
-    return await get_user(tx, ws, user_id)
+    return await get_user(sc, user_id)
 
 
-async def get_user(conn: Connection, ws: int, user_id: int) -> User:
-    row = await repo.get_user(conn, ws, user_id)
+async def get_user(sc: Scope[Connection], user_id: int) -> User:
+    row = await repo.get_user(sc, user_id)
     if row is None:
         raise NotFound(f"user {user_id} not found")
     return user_from_row(row)
 
 
-async def delete_user(tx: Transaction, ws: int, user_id: int) -> None:
-    if not await repo.delete_user(tx, ws, user_id):
+async def delete_user(sc: Scope[Transaction], user_id: int) -> None:
+    if not await repo.delete_user(sc, user_id):
         raise NotFound(f"user {user_id} not found")
 
 
-async def list_users(conn: Connection, ws: int) -> list[User]:
-    await existing(conn, ws)
-    return [user_from_row(r) for r in await repo.all_users(conn, ws)]
+async def list_users(sc: Scope[Connection]) -> list[User]:
+    await existing(sc)
+    return [user_from_row(r) for r in await repo.all_users(sc)]

@@ -6,7 +6,7 @@ import json
 import secrets
 
 from openrespond.common import now
-from openrespond.db import Connection, Database, Row, Transaction
+from openrespond.db import Connection, Database, Row, Scope, Transaction
 from openrespond.errors import BadRequest, NotFound
 from openrespond.settings import Settings
 from openrespond.space import repository as repo
@@ -64,10 +64,10 @@ async def server_networks(conn: Connection) -> tuple[str, int] | None:
     return str(found["networks"]), int(found["since"])
 
 
-async def existing(conn: Connection, ws: int) -> Row:
-    row = await repo.get_workspace(conn, ws)
+async def existing(sc: Scope[Connection]) -> Row:
+    row = await repo.get_workspace(sc)
     if row is None:
-        raise NotFound(f"workspace {ws} not found")
+        raise NotFound(f"workspace {sc.ws} not found")
     return row
 
 
@@ -91,15 +91,15 @@ def workspace_from_row(row: Row) -> Workspace:
     )
 
 
-async def get_workspace(conn: Connection, ws: int) -> Workspace:
-    return workspace_from_row(await existing(conn, ws))
+async def get_workspace(sc: Scope[Connection]) -> Workspace:
+    return workspace_from_row(await existing(sc))
 
 
 async def list_workspaces(conn: Connection) -> list[Workspace]:
     return [workspace_from_row(r) for r in await repo.list_workspaces(conn)]
 
 
-async def delete_workspace(tx: Transaction, ws: int) -> None:
+async def delete_workspace(sc: Scope[Transaction]) -> None:
     """Delete a workspace and everything in it."""
-    if not await repo.delete_workspace(tx, ws):
-        raise NotFound(f"workspace {ws} not found")
+    if not await repo.delete_workspace(sc):
+        raise NotFound(f"workspace {sc.ws} not found")

@@ -9,7 +9,7 @@ from litestar.params import JSONBody
 
 from openrespond.common import StatusMessage
 from openrespond.db.paging import parse_cursor
-from openrespond.http.context import read_conn, workspace_id, write_tx
+from openrespond.http.context import reading, writing
 from openrespond.http.pagination import page_links
 from openrespond.http.routing import CursorId, Limit, delete, get, post, put
 from openrespond.tags import repository as repo
@@ -28,7 +28,7 @@ Req = Request[Any, Any, Any]
     summary="Create a workspace tag (collection path)",
 )
 async def create_tag_plain(request: Req, data: JSONBody[TagCreate]) -> Tag:
-    return await service.create_tag(await write_tx(request), workspace_id(request), data)
+    return await service.create_tag(await writing(request), data)
 
 
 @post(
@@ -38,12 +38,12 @@ async def create_tag_plain(request: Req, data: JSONBody[TagCreate]) -> Tag:
     summary="Create a workspace tag (same tag again answers the existing one)",
 )
 async def create_tag(request: Req, data: JSONBody[TagCreate]) -> Tag:
-    return await service.create_tag(await write_tx(request), workspace_id(request), data)
+    return await service.create_tag(await writing(request), data)
 
 
 @put("/space/tag", tags=["Workspace"], operation_id="updateTag", summary="Update a workspace tag")
 async def update_tag(request: Req, data: JSONBody[TagUpdate]) -> Tag:
-    return await service.update_tag(await write_tx(request), workspace_id(request), data)
+    return await service.update_tag(await writing(request), data)
 
 
 @delete(
@@ -53,14 +53,14 @@ async def update_tag(request: Req, data: JSONBody[TagUpdate]) -> Tag:
     summary="Delete a workspace tag (and remove it from contacts)",
 )
 async def delete_tag(request: Req, data: JSONBody[TagDelete]) -> StatusMessage:
-    await service.delete_tag(await write_tx(request), workspace_id(request), data.name)
+    await service.delete_tag(await writing(request), data.name)
     return StatusMessage(code=200, message="Tag deleted successfully")
 
 
 @get("/space/tag", tags=["Workspace"], operation_id="listTags", summary="List workspace tags")
 async def list_tags(request: Req, limit: Limit = None, cursorId: CursorId = None) -> TagPage:
     cur = parse_cursor(limit, cursorId)
-    page = await repo.page(read_conn(request), workspace_id(request), cur)
+    page = await repo.page(reading(request), cur)
     return TagPage(
         items=[service.tag_from_row(r) for r in page.rows],
         pagination=page_links(request, page, cur.limit),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from openrespond import common
 from openrespond.contacts import events
 from openrespond.contacts import service as contacts
-from openrespond.db import Connection, Row, Transaction
+from openrespond.db import Connection, Row, Scope, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.identifiers import Identifier
 from openrespond.space.workspaces import existing
@@ -68,14 +68,14 @@ def _check_color(color: str | None) -> None:
         raise BadRequest(f"colorCode must be a hex colour like #1a2b3c, got {color[:40]!r}")
 
 
-async def create_tag(tx: Transaction, ws: int, body: TagCreate) -> Tag:
+async def create_tag(sc: Scope[Transaction], body: TagCreate) -> Tag:
     """Create; the same tag again answers the existing one; other attributes -> 409."""
     name = clean_names([body.name], field="name")[0]
     _check_color(body.color_code)
     # An insert that loses to a concurrent create of the same name writes nothing, and the
     # next look sees the winner (a third look only if that one was deleted).
     for _ in range(3):
-        existing = await repo.by_name(tx, ws, name)
+        existing = await repo.by_name(sc, name)
         if existing is not None:
             for attr, column in (
                 ("description", "description"),
@@ -89,8 +89,7 @@ async def create_tag(tx: Transaction, ws: int, body: TagCreate) -> Tag:
                     )
             return tag_from_row(existing)
         tag_id = await repo.insert(
-            tx,
-            ws,
+            sc,
             name=name,
             description=body.description,
             color_code=body.color_code,
@@ -98,22 +97,22 @@ async def create_tag(tx: Transaction, ws: int, body: TagCreate) -> Tag:
             now=common.now(),
         )
         if tag_id is not None:
-            row = await repo.by_name(tx, ws, name)
+            row = await repo.by_name(sc, name)
             assert row is not None
             assert row["id"] == tag_id
             return tag_from_row(row)
     raise Conflict(f"tag {name!r} was being created and deleted concurrently; retry")
 
 
-async def update_tag(tx: Transaction, ws: int, body: TagUpdate) -> Tag:
+async def update_tag(sc: Scope[Transaction], body: TagUpdate) -> Tag:
     """Rename or re-describe the tag called ``currentName``; attributes not given keep the
     values they have when this request holds the tag (a concurrent change is not undone)."""
-    current = await repo.by_name(tx, ws, clean(body.current_name), for_update=True)
+    current = await repo.by_name(sc, clean(body.current_name), for_update=True)
     if current is None:
         raise NotFound(f"tag {body.current_name!r} not found")
     _check_color(body.color_code)
     name = clean_names([body.name], field="name")[0] if body.name is not None else current["name"]
-    if name != current["name"] and await repo.by_name(tx, ws, name) is not None:
+    if name != current["name"] and await repo.by_name(sc, name) is not None:
         raise Conflict(f"tag {name!r} already exists")
     values = {
         "name": name,
@@ -121,40 +120,40 @@ async def update_tag(tx: Transaction, ws: int, body: TagUpdate) -> Tag:
         "color_code": body.color_code if body.color_code is not None else current["color_code"],
         "emoji": body.emoji if body.emoji is not None else current["emoji"],
     }
-    await repo.update(tx, ws, current["id"], **values)
-    row = await repo.by_name(tx, ws, name)
+    await repo.update(sc, current["id"], **values)
+    row = await repo.by_name(sc, name)
     assert row is not None
     return tag_from_row(row)
 
 
-async def delete_tag(tx: Transaction, ws: int, name: str) -> None:
+async def delete_tag(sc: Scope[Transaction], name: str) -> None:
     """Delete the tag and take it off every contact."""
-    row = await repo.by_name(tx, ws, clean(name))
+    row = await repo.by_name(sc, clean(name))
     if row is None:
         raise NotFound(f"tag {name!r} not found")
-    await repo.delete(tx, ws, row["id"])
+    await repo.delete(sc, row["id"])
 
 
-async def add_to_contact(tx: Transaction, ws: int, ident: Identifier, names: list[str]) -> int:
+async def add_to_contact(sc: Scope[Transaction], ident: Identifier, names: list[str]) -> int:
     """Tag the contact ``ident`` names; unknown names become workspace tags. Its id."""
     names = clean_names(names)
-    contact_id: int = (await contacts.lock(tx, ws, ident))["id"]
+    contact_id: int = (await contacts.lock(sc, ident))["id"]
     now = common.now()
-    await repo.attach(tx, contact_id, await repo.ensure(tx, ws, names, now), now)
-    await events.emit(tx, ws, "contact.tag.updated", contact_id)
+    await repo.attach(sc, contact_id, await repo.ensure(sc, names, now), now)
+    await events.emit(sc, "contact.tag.updated", contact_id)
     return contact_id
 
 
-async def remove_from_contact(tx: Transaction, ws: int, ident: Identifier, names: list[str]) -> int:
+async def remove_from_contact(sc: Scope[Transaction], ident: Identifier, names: list[str]) -> int:
     """Untag the contact ``ident`` names; names it does not carry are ignored. Its id."""
     names = clean_names(names)
-    contact_id: int = (await contacts.lock(tx, ws, ident))["id"]
-    await repo.detach(tx, ws, contact_id, names)
-    await events.emit(tx, ws, "contact.tag.updated", contact_id)
+    contact_id: int = (await contacts.lock(sc, ident))["id"]
+    await repo.detach(sc, contact_id, names)
+    await events.emit(sc, "contact.tag.updated", contact_id)
     return contact_id
 
 
-async def list_tags(conn: Connection, ws: int) -> list[Tag]:
+async def list_tags(sc: Scope[Connection]) -> list[Tag]:
     """Every tag of the workspace, by id."""
-    await existing(conn, ws)
-    return [tag_from_row(r) for r in await repo.all_tags(conn, ws)]
+    await existing(sc)
+    return [tag_from_row(r) for r in await repo.all_tags(sc)]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openrespond.db import Connection, Row, Transaction, sql
+from openrespond.db import Connection, Row, Scope, Transaction, sql
 from openrespond.db.paging import Cursor, PageRows, fetch_page
 
 __all__ = [
@@ -43,8 +43,7 @@ _HOOK = "id, url, events, description, enabled, disabled_reason, created_at, upd
 
 
 async def insert(
-    tx: Transaction,
-    ws: int,
+    sc: Scope[Transaction],
     *,
     url: str,
     events: list[str],
@@ -53,10 +52,10 @@ async def insert(
     enabled: bool,
     now: int,
 ) -> int:
-    hook_id: int = await tx.fetch_val(
+    hook_id: int = await sc.conn.fetch_val(
         "INSERT INTO webhooks (workspace_id, url, events, secret, description, enabled,"
         " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        ws,
+        sc.ws,
         url,
         json.dumps(events),
         secret,
@@ -68,32 +67,35 @@ async def insert(
     return hook_id
 
 
-async def get(conn: Connection, ws: int, hook_id: int) -> Row | None:
-    return await conn.fetch_one(
-        f"SELECT {_HOOK} FROM webhooks WHERE workspace_id = ? AND id = ?", ws, hook_id
+async def get(sc: Scope[Connection], hook_id: int) -> Row | None:
+    return await sc.conn.fetch_one(
+        f"SELECT {_HOOK} FROM webhooks WHERE workspace_id = ? AND id = ?", sc.ws, hook_id
     )
 
 
-async def list_all(conn: Connection, ws: int) -> list[Row]:
-    return await conn.fetch_all(
-        f"SELECT {_HOOK} FROM webhooks WHERE workspace_id = ? ORDER BY id", ws
+async def list_all(sc: Scope[Connection]) -> list[Row]:
+    return await sc.conn.fetch_all(
+        f"SELECT {_HOOK} FROM webhooks WHERE workspace_id = ? ORDER BY id", sc.ws
     )
 
 
-async def update(tx: Transaction, ws: int, hook_id: int, cols: dict[str, Any], now: int) -> None:
+async def update(sc: Scope[Transaction], hook_id: int, cols: dict[str, Any], now: int) -> None:
     sets = ", ".join(f"{c} = ?" for c in cols)
-    await tx.execute(
+    await sc.conn.execute(
         f"UPDATE webhooks SET {sets}, updated_at = ? WHERE workspace_id = ? AND id = ?",
         *cols.values(),
         now,
-        ws,
+        sc.ws,
         hook_id,
     )
 
 
-async def delete(tx: Transaction, ws: int, hook_id: int) -> bool:
+async def delete(sc: Scope[Transaction], hook_id: int) -> bool:
     return (
-        await tx.execute("DELETE FROM webhooks WHERE workspace_id = ? AND id = ?", ws, hook_id) > 0
+        await sc.conn.execute(
+            "DELETE FROM webhooks WHERE workspace_id = ? AND id = ?", sc.ws, hook_id
+        )
+        > 0
     )
 
 
@@ -107,47 +109,55 @@ _DELIVERY = (
 
 
 async def deliveries_page(
-    conn: Connection, ws: int, hook_id: int, cursor: Cursor, *, status: str | None
+    sc: Scope[Connection], hook_id: int, cursor: Cursor, *, status: str | None
 ) -> PageRows:
     """The subscription's deliveries, newest first."""
     where = "d.workspace_id = ? AND d.webhook_id = ?"
-    args: list[Any] = [ws, hook_id]
+    args: list[Any] = [sc.ws, hook_id]
     if status is not None:
         where += " AND d.status = ?"
         args.append(status)
     return await fetch_page(
-        conn, select=_DELIVERY, where=where, args=args, cursor=cursor, key="d.id", descending=True
+        sc.conn,
+        select=_DELIVERY,
+        where=where,
+        args=args,
+        cursor=cursor,
+        key="d.id",
+        descending=True,
     )
 
 
-async def delivery(conn: Connection, ws: int, hook_id: int, delivery_id: int) -> Row | None:
-    return await conn.fetch_one(
+async def delivery(sc: Scope[Connection], hook_id: int, delivery_id: int) -> Row | None:
+    return await sc.conn.fetch_one(
         f"SELECT {_DELIVERY_COLUMNS}, e.body FROM webhook_deliveries d"
         " JOIN events e ON e.id = d.event_id WHERE d.workspace_id = ? AND d.webhook_id = ? AND d.id = ?",
-        ws,
+        sc.ws,
         hook_id,
         delivery_id,
     )
 
 
-async def delivery_attempts(conn: Connection, delivery_id: int) -> list[Row]:
-    return await conn.fetch_all(
-        "SELECT attempt, started_ms, latency_ms, status_code, error, worker"
-        " FROM webhook_attempts WHERE delivery_id = ? ORDER BY id",
+async def delivery_attempts(sc: Scope[Connection], delivery_id: int) -> list[Row]:
+    return await sc.conn.fetch_all(
+        "SELECT a.attempt, a.started_ms, a.latency_ms, a.status_code, a.error, a.worker"
+        " FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id"
+        " WHERE a.delivery_id = ? AND d.workspace_id = ? ORDER BY a.id",
         delivery_id,
+        sc.ws,
     )
 
 
-async def replay(tx: Transaction, ws: int, hook_id: int, delivery_id: int, now_ms: int) -> bool:
+async def replay(sc: Scope[Transaction], hook_id: int, delivery_id: int, now_ms: int) -> bool:
     """Queue a delivery again now, with a fresh retry horizon."""
     return (
-        await tx.execute(
+        await sc.conn.execute(
             "UPDATE webhook_deliveries SET status = 'pending', run_at = ?, queued_ms = ?,"
             " delivered_ms = NULL, lease_owner = NULL, lease_until = NULL"
             " WHERE workspace_id = ? AND webhook_id = ? AND id = ?",
             now_ms,
             now_ms,
-            ws,
+            sc.ws,
             hook_id,
             delivery_id,
         )

@@ -9,7 +9,7 @@ from litestar.params import JSONBody, QueryParameter
 
 from openrespond.common import StatusMessage
 from openrespond.db.paging import parse_cursor
-from openrespond.http.context import read_conn, write_tx
+from openrespond.http.context import reading, writing
 from openrespond.http.pagination import page_links
 from openrespond.http.routing import CursorId, Limit, PathId, delete, get, post, put
 from openrespond.net import Networks
@@ -57,18 +57,18 @@ async def create_webhook(
 ) -> WebhookCreated:
     await service.check_destination(data.url, _networks(request))  # before the transaction
     return await service.create(
-        await write_tx(request), wid, data, sealer=_sealer(request), networks=_networks(request)
+        await writing(request), data, sealer=_sealer(request), networks=_networks(request)
     )
 
 
 @get(H, tags=T, operation_id="controlListWebhooks", summary="List webhook subscriptions")
 async def list_webhooks(request: Req, wid: PathId) -> WebhookList:
-    return WebhookList(items=await service.list_all(read_conn(request), wid))
+    return WebhookList(items=await service.list_all(reading(request)))
 
 
 @get(H + "/{webhookId:int}", tags=T, operation_id="controlGetWebhook", summary="Get a webhook")
 async def get_webhook(request: Req, wid: PathId, webhookId: PathId) -> Webhook:
-    return await service.get(read_conn(request), wid, webhookId)
+    return await service.get(reading(request), webhookId)
 
 
 @put(
@@ -82,7 +82,7 @@ async def update_webhook(
 ) -> Webhook:
     await service.check_destination(data.url, _networks(request))  # before the transaction
     return await service.update(
-        await write_tx(request), wid, webhookId, data, networks=_networks(request)
+        await writing(request), webhookId, data, networks=_networks(request)
     )
 
 
@@ -93,7 +93,7 @@ async def update_webhook(
     summary="Delete a webhook and its delivery log",
 )
 async def delete_webhook(request: Req, wid: PathId, webhookId: PathId) -> StatusMessage:
-    await service.delete(await write_tx(request), wid, webhookId)
+    await service.delete(await writing(request), webhookId)
     return StatusMessage(code=200, message=f"webhook {webhookId} deleted")
 
 
@@ -104,7 +104,7 @@ async def delete_webhook(request: Req, wid: PathId, webhookId: PathId) -> Status
     summary="Replace the signing key; the answer shows the new key, this once",
 )
 async def rotate_key(request: Req, wid: PathId, webhookId: PathId) -> WebhookCreated:
-    return await service.rotate(await write_tx(request), wid, webhookId, sealer=_sealer(request))
+    return await service.rotate(await writing(request), webhookId, sealer=_sealer(request))
 
 
 @get(
@@ -122,7 +122,7 @@ async def list_deliveries(
     cursorId: CursorId = None,
 ) -> DeliveryPage:
     cur = parse_cursor(limit, cursorId)
-    items, page = await service.deliveries(read_conn(request), wid, webhookId, cur, status=status)
+    items, page = await service.deliveries(reading(request), webhookId, cur, status=status)
     return DeliveryPage(items=items, pagination=page_links(request, page, cur.limit))
 
 
@@ -135,7 +135,7 @@ async def list_deliveries(
 async def get_delivery(
     request: Req, wid: PathId, webhookId: PathId, deliveryId: PathId
 ) -> DeliveryDetail:
-    return await service.delivery(read_conn(request), wid, webhookId, deliveryId)
+    return await service.delivery(reading(request), webhookId, deliveryId)
 
 
 @post(
@@ -147,7 +147,7 @@ async def get_delivery(
 async def replay_delivery(
     request: Req, wid: PathId, webhookId: PathId, deliveryId: PathId
 ) -> DeliveryDetail:
-    return await service.replay(await write_tx(request), wid, webhookId, deliveryId)
+    return await service.replay(await writing(request), webhookId, deliveryId)
 
 
 ROUTES = [

@@ -9,7 +9,7 @@ import msgspec
 
 from openrespond import common, signals
 from openrespond.common import now
-from openrespond.db import Connection, Row, Transaction
+from openrespond.db import Connection, Row, Scope, Transaction
 from openrespond.db.paging import Cursor, PageRows
 from openrespond.errors import BadRequest, NotFound
 from openrespond.net import Networks, check_url_destination
@@ -71,23 +71,22 @@ def webhook_from_row(row: Row) -> Webhook:
     )
 
 
-async def _get(conn: Connection, ws: int, hook_id: int) -> Row:
-    row = await repo.get(conn, ws, hook_id)
+async def _get(sc: Scope[Connection], hook_id: int) -> Row:
+    row = await repo.get(sc, hook_id)
     if row is None:
         raise NotFound(f"webhook {hook_id} not found")
     return row
 
 
 async def create(
-    tx: Transaction, ws: int, body: WebhookCreate, *, sealer: Sealer, networks: Networks
+    sc: Scope[Transaction], body: WebhookCreate, *, sealer: Sealer, networks: Networks
 ) -> WebhookCreated:
-    await require_workspace(tx, ws)
+    await require_workspace(sc)
     await check_destination(body.url, networks, lookup=False)
     url = body.url
     key = body.signing_key or new_key()
     hook_id = await repo.insert(
-        tx,
-        ws,
+        sc,
         url=url,
         events=_events(list(body.events)),
         secret=sealer.seal(key, purpose=PURPOSE),
@@ -95,23 +94,23 @@ async def create(
         enabled=body.enabled,
         now=now(),
     )
-    hook = webhook_from_row(await _get(tx, ws, hook_id))
+    hook = webhook_from_row(await _get(sc, hook_id))
     return WebhookCreated(**msgspec.structs.asdict(hook), signing_key=key)
 
 
-async def get(conn: Connection, ws: int, hook_id: int) -> Webhook:
-    return webhook_from_row(await _get(conn, ws, hook_id))
+async def get(sc: Scope[Connection], hook_id: int) -> Webhook:
+    return webhook_from_row(await _get(sc, hook_id))
 
 
-async def list_all(conn: Connection, ws: int) -> list[Webhook]:
-    await require_workspace(conn, ws)
-    return [webhook_from_row(r) for r in await repo.list_all(conn, ws)]
+async def list_all(sc: Scope[Connection]) -> list[Webhook]:
+    await require_workspace(sc)
+    return [webhook_from_row(r) for r in await repo.list_all(sc)]
 
 
 async def update(
-    tx: Transaction, ws: int, hook_id: int, body: WebhookUpdate, *, networks: Networks
+    sc: Scope[Transaction], hook_id: int, body: WebhookUpdate, *, networks: Networks
 ) -> Webhook:
-    await _get(tx, ws, hook_id)
+    await _get(sc, hook_id)
     cols: dict[str, object] = {}
     if body.url is not None:
         await check_destination(body.url, networks, lookup=False)
@@ -127,21 +126,21 @@ async def update(
         else:
             cols["disabled_reason"] = "disabled by its owner"
     if cols:
-        await repo.update(tx, ws, hook_id, cols, now())
-    return await get(tx, ws, hook_id)
+        await repo.update(sc, hook_id, cols, now())
+    return await get(sc, hook_id)
 
 
-async def rotate(tx: Transaction, ws: int, hook_id: int, *, sealer: Sealer) -> WebhookCreated:
+async def rotate(sc: Scope[Transaction], hook_id: int, *, sealer: Sealer) -> WebhookCreated:
     """A new signing key, used from the next attempt on; shown this once."""
-    await _get(tx, ws, hook_id)
+    await _get(sc, hook_id)
     key = new_key()
-    await repo.update(tx, ws, hook_id, {"secret": sealer.seal(key, purpose=PURPOSE)}, now())
-    hook = await get(tx, ws, hook_id)
+    await repo.update(sc, hook_id, {"secret": sealer.seal(key, purpose=PURPOSE)}, now())
+    hook = await get(sc, hook_id)
     return WebhookCreated(**msgspec.structs.asdict(hook), signing_key=key)
 
 
-async def delete(tx: Transaction, ws: int, hook_id: int) -> None:
-    if not await repo.delete(tx, ws, hook_id):
+async def delete(sc: Scope[Transaction], hook_id: int) -> None:
+    if not await repo.delete(sc, hook_id):
         raise NotFound(f"webhook {hook_id} not found")
 
 
@@ -165,18 +164,18 @@ _STATUSES = ("pending", "delivered", "failed")
 
 
 async def deliveries(
-    conn: Connection, ws: int, hook_id: int, cursor: Cursor, *, status: str | None
+    sc: Scope[Connection], hook_id: int, cursor: Cursor, *, status: str | None
 ) -> tuple[list[Delivery], PageRows]:
-    await _get(conn, ws, hook_id)
+    await _get(sc, hook_id)
     if status is not None and status not in _STATUSES:
         raise BadRequest(f"status must be one of {', '.join(_STATUSES)}, got {status[:32]!r}")
-    page = await repo.deliveries_page(conn, ws, hook_id, cursor, status=status)
+    page = await repo.deliveries_page(sc, hook_id, cursor, status=status)
     return [_delivery(r) for r in page.rows], page
 
 
-async def delivery(conn: Connection, ws: int, hook_id: int, delivery_id: int) -> DeliveryDetail:
-    await _get(conn, ws, hook_id)
-    row = await repo.delivery(conn, ws, hook_id, delivery_id)
+async def delivery(sc: Scope[Connection], hook_id: int, delivery_id: int) -> DeliveryDetail:
+    await _get(sc, hook_id)
+    row = await repo.delivery(sc, hook_id, delivery_id)
     if row is None:
         raise NotFound(f"delivery {delivery_id} of webhook {hook_id} not found")
     attempts = [
@@ -188,7 +187,7 @@ async def delivery(conn: Connection, ws: int, hook_id: int, delivery_id: int) ->
             error=a["error"],
             worker=a["worker"],
         )
-        for a in await repo.delivery_attempts(conn, delivery_id)
+        for a in await repo.delivery_attempts(sc, delivery_id)
     ]
     body = row["body"]
     return DeliveryDetail(
@@ -198,11 +197,11 @@ async def delivery(conn: Connection, ws: int, hook_id: int, delivery_id: int) ->
     )
 
 
-async def replay(tx: Transaction, ws: int, hook_id: int, delivery_id: int) -> DeliveryDetail:
+async def replay(sc: Scope[Transaction], hook_id: int, delivery_id: int) -> DeliveryDetail:
     """Send the event again now, whatever became of it; the webhook-id stays the same, so a
     receiver that already has it can tell."""
-    await _get(tx, ws, hook_id)
-    if not await repo.replay(tx, ws, hook_id, delivery_id, common.now_ms()):
+    await _get(sc, hook_id)
+    if not await repo.replay(sc, hook_id, delivery_id, common.now_ms()):
         raise NotFound(f"delivery {delivery_id} of webhook {hook_id} not found")
-    tx.announce(signals.events)
-    return await delivery(tx, ws, hook_id, delivery_id)
+    sc.conn.announce(signals.events)
+    return await delivery(sc, hook_id, delivery_id)
