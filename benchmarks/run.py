@@ -232,7 +232,9 @@ async def queue_events(count: int) -> None:
         ]
         async with db.transaction() as tx:
             for i in range(count):
-                await events.emit(Scope(tx, 1), "contact.updated", contacts[i % len(contacts)])
+                await events.emit(
+                    Scope(tx, 1), "contact.updated", contact_id=contacts[i % len(contacts)]
+                )
     finally:
         await db.close()
 

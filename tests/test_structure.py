@@ -159,3 +159,22 @@ def test_the_count_of_global_data_functions_is_what_this_file_names() -> None:
     )
     # Figures for the record (see the docstring): most data functions are scoped.
     assert scoped > 3 * counted, (scoped, counted)
+
+
+def test_operations_take_at_most_two_arguments_by_position() -> None:
+    """``create_contact(sc, fields, ident)`` against ``create_or_update(sc, ident, fields)``
+    is a trap: past the scope and one subject, arguments are passed by name."""
+    modules = [
+        *SRC.glob("*/service.py"),
+        *SRC.glob("*/repository.py"),
+        *SRC.glob("*/events.py"),
+        *(p for p in SRC.glob("space/*.py") if p.name not in ("routes.py", "schemas.py")),
+        *DATA_MODULES,
+    ]
+    found = set()
+    for path in modules:
+        for fn in _functions(path):
+            positional = fn.args.posonlyargs + fn.args.args
+            if len(positional) > 2:
+                found.add(f"{path.relative_to(SRC)}:{fn.name}")
+    assert not found, sorted(found)

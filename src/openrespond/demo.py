@@ -91,14 +91,14 @@ async def seed_demo(sc: Scope[Transaction]) -> None:
             await contacts_repo.insert(
                 sc,
                 {"first_name": first, "last_name": last, "email": email, "phone": phone},
-                now,
+                now=now,
                 contact_id=await _free(sc.conn, "contacts", contact_id),
             )
 
 
 async def _free(conn: Connection, table: str, wanted: int) -> int | None:
     """``wanted`` if no row of ``table`` has that id yet (ids are unique across workspaces)."""
-    return None if await repo.id_taken(conn, table, wanted) else wanted
+    return None if await repo.id_taken(conn, table, row_id=wanted) else wanted
 
 
 async def ensure_demo(db: Database, settings: Settings, secret: str) -> tuple[int, str]:

@@ -78,7 +78,7 @@ async def subscribers(sc: Scope[Connection], event_type: str) -> list[int]:
 
 
 async def emit(
-    sc: Scope[Transaction], event_type: EventName, build: Callable[[], Awaitable[Payload]]
+    sc: Scope[Transaction], event_type: EventName, *, build: Callable[[], Awaitable[Payload]]
 ) -> str | None:
     """Queue ``event_type`` for every subscription of ``ws`` that wants it, with the payload
     ``build()`` makes; the event's id, or None when nobody subscribes (then ``build`` is not

@@ -77,7 +77,7 @@ def test_a_lease_keeps_others_off_until_it_runs_out(tmp_path: Path) -> None:
             assert sorted(retaken) == sorted(held)
             # the old holder coming back cannot finish them any more
             async with db.transaction() as tx:
-                assert await delivery_queue.finish_many(tx, "dead", [held[0]]) == set()
+                assert await delivery_queue.finish_many(tx, "dead", job_ids=[held[0]]) == set()
         finally:
             await db.close()
 

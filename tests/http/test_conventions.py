@@ -462,8 +462,8 @@ def test_a_transient_database_failure_is_retried_whole(
     real = tags_service.add_to_contact
     failures = {"left": 2}
 
-    async def flaky(sc: Scope[Transaction], ident: Identifier, names: list[str]) -> int:
-        contact_id = await real(sc, ident, names)
+    async def flaky(sc: Scope[Transaction], ident: Identifier, *, names: list[str]) -> int:
+        contact_id = await real(sc, ident, names=names)
         if failures["left"] > 0:
             failures["left"] -= 1
             raise TransientError("deadlock detected")

@@ -56,7 +56,7 @@ async def _emit(db: Database, ws: int, contact: int, n: int = 1) -> list[str]:
     ids = []
     async with db.transaction() as tx:
         for _ in range(n):
-            uid = await events.emit(Scope(tx, ws), "contact.updated", contact)
+            uid = await events.emit(Scope(tx, ws), "contact.updated", contact_id=contact)
             assert uid is not None
             ids.append(uid)
     return ids
@@ -162,7 +162,7 @@ def test_410_disables_the_endpoint_and_keeps_its_deliveries(tmp_path: Path) -> N
 
                 async with db.transaction() as tx:
                     await service.update(
-                        Scope(tx, ws), hook_id, WebhookUpdate(enabled=True), networks=LOOPBACK
+                        Scope(tx, ws), hook_id, body=WebhookUpdate(enabled=True), networks=LOOPBACK
                     )
                 await _until_done(worker, path)
                 assert len(rx.requests) == 4
@@ -339,12 +339,14 @@ def test_replay_posts_the_same_event_again(tmp_path: Path) -> None:
                     r[0] for r in await db.reader().fetch_all("SELECT id FROM webhook_deliveries")
                 ]
                 async with db.transaction() as tx:
-                    detail = await service.replay(Scope(tx, ws), hook_id, delivery_id)
+                    detail = await service.replay(Scope(tx, ws), hook_id, delivery_id=delivery_id)
                 assert detail.status == "pending"
                 await worker.run_once()
                 assert [r.headers["webhook-id"] for r in rx.requests] == [uid, uid]
                 assert rx.requests[0].body == rx.requests[1].body
-                detail = await service.delivery(Scope(db.reader(), ws), hook_id, delivery_id)
+                detail = await service.delivery(
+                    Scope(db.reader(), ws), hook_id, delivery_id=delivery_id
+                )
                 assert detail.status == "delivered"
                 assert len(detail.attempt_log) == 2
             finally:

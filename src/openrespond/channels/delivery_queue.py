@@ -127,7 +127,7 @@ async def due(
     )
 
 
-async def jobs_for(conn: Connection, owner: str, job_ids: Sequence[int]) -> list[Row]:
+async def jobs_for(conn: Connection, owner: str, *, job_ids: Sequence[int]) -> list[Row]:
     """What a driver needs for each leased job: message, channel and the contact's address."""
     if not job_ids:
         return []
@@ -146,7 +146,7 @@ async def jobs_for(conn: Connection, owner: str, job_ids: Sequence[int]) -> list
     )
 
 
-async def finish_many(conn: Connection, owner: str, job_ids: Sequence[int]) -> set[int]:
+async def finish_many(conn: Connection, owner: str, *, job_ids: Sequence[int]) -> set[int]:
     """Drop the jobs this owner still holds; the ids dropped (a job missing from them had its
     lease taken over by another worker)."""
     if not job_ids:
@@ -160,7 +160,7 @@ async def finish_many(conn: Connection, owner: str, job_ids: Sequence[int]) -> s
     return {r[0] for r in rows}
 
 
-async def retry(conn: Connection, job_id: int, owner: str, *, run_at_ms: int, error: str) -> bool:
+async def retry(conn: Connection, job_id: int, *, owner: str, run_at_ms: int, error: str) -> bool:
     """Give a job back for another attempt at ``run_at_ms``."""
     return (
         await conn.execute(

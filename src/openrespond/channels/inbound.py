@@ -130,7 +130,9 @@ async def receive(
     for event in body.events:
         kind = type(event).__struct_config__.tag
         # Locked when it exists: two reports for one message are applied one after the other.
-        known = await messages_repo.by_channel_message(tx, channel_id, event.m_id, for_update=True)
+        known = await messages_repo.by_channel_message(
+            tx, channel_id, channel_message_id=event.m_id, for_update=True
+        )
         if isinstance(event, StatusEvent):
             results.append(await _status(tx, channel_id, event, known))
             continue
@@ -162,7 +164,12 @@ async def _status(
     if known is None:
         # The send's answer with this mId may not be stored yet: applied once it is.
         await messages_repo.stash_early_status(
-            tx, channel_id, event.m_id, entry, report.value, common.now()
+            tx,
+            channel_id,
+            channel_message_id=event.m_id,
+            status=entry,
+            value=report.value,
+            now=common.now(),
         )
         return EventResult(event.m_id, "message_status", "waiting", None)
     if known["traffic"] != "outgoing":
@@ -170,6 +177,10 @@ async def _status(
     if report.value in {s["value"] for s in json.loads(known["statuses"])}:
         return EventResult(event.m_id, "message_status", "duplicate", known["id"])
     await messages_repo.append_status(
-        Scope(tx, known["workspace_id"]), known["id"], entry, report.value, timestamp
+        Scope(tx, known["workspace_id"]),
+        known["id"],
+        status=entry,
+        value=report.value,
+        now=timestamp,
     )
     return EventResult(event.m_id, "message_status", "updated", known["id"])

@@ -23,7 +23,7 @@ async def record_deliveries(conn: Connection, rows: list[tuple[Any, ...]]) -> No
         )
 
 
-async def page_sent(sc: Scope[Connection], channel_id: int, cursor: Cursor) -> PageRows:
+async def page_sent(sc: Scope[Connection], channel_id: int, *, cursor: Cursor) -> PageRows:
     return await fetch_page(
         sc.conn,
         select=(

@@ -125,7 +125,9 @@ class DeliveryWorker:
             ids = await delivery_queue.claim(
                 tx, owner=self.name, now_ms=now, lease_ms=self.lease_ms, quotas=quotas
             )
-            claimed = [_job(row) for row in await delivery_queue.jobs_for(tx, self.name, ids)]
+            claimed = [
+                _job(row) for row in await delivery_queue.jobs_for(tx, self.name, job_ids=ids)
+            ]
             here = [job for job in claimed if job.driver in self._inline]
             if here:
                 await self._finish(tx, here, [await self._send(job) for job in here])
@@ -193,7 +195,11 @@ class DeliveryWorker:
                         extra=_fields(job),
                     )
                     if await delivery_queue.retry(
-                        tx, job.job_id, self.name, run_at_ms=run_at, error=outcome.error or "retry"
+                        tx,
+                        job.job_id,
+                        owner=self.name,
+                        run_at_ms=run_at,
+                        error=outcome.error or "retry",
                     ):
                         counts[(job.source, job.driver, "retried")] += 1
                     continue
@@ -209,7 +215,9 @@ class DeliveryWorker:
                     error=f"{outcome.error} (gave up after {job.attempts} attempts)",
                 )
             done.append((job, outcome))
-        held = await delivery_queue.finish_many(tx, self.name, [job.job_id for job, _ in done])
+        held = await delivery_queue.finish_many(
+            tx, self.name, job_ids=[job.job_id for job, _ in done]
+        )
         for job, _ in done:
             if job.job_id not in held:
                 log.warning("job %s of message %s: lease lost", job.job_id, job.message_id)
@@ -295,7 +303,7 @@ class DeliveryWorker:
                 await events.emit(
                     Scope(tx, job.workspace_id),
                     "message.sent",
-                    job.contact_id,
+                    contact_id=job.contact_id,
                     message_id=job.message_id,
                 )
 

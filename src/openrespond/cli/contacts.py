@@ -89,7 +89,7 @@ def import_(
                     bar.update(task, advance=n, rate=f"{done / elapsed:,.0f}/s")
 
                 return await bulk.import_contacts(
-                    db, workspace, bulk.read_rows(stream, kind), batch=batch, progress=advance
+                    db, workspace, rows=bulk.read_rows(stream, kind), batch=batch, progress=advance
                 )
         finally:
             if not stdin:
@@ -135,7 +135,7 @@ def export(
             # Progress goes to stderr; shown when the contacts go to a file.
             with _progress(not quiet and output is not None) as bar:
                 task = bar.add_task("exporting", total=total, rate="")
-                async for chunk, rows in bulk.export_contacts(db, workspace, fmt):
+                async for chunk, rows in bulk.export_contacts(db, workspace, fmt=fmt):
                     out.write(chunk)
                     written += rows
                     bar.update(task, advance=rows)

@@ -78,7 +78,7 @@ def sandbox_status(
     except msgspec.ValidationError as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    record = _tx(service.set_status, workspace, message_id, body)
+    record = _tx(service.set_status, workspace, message_id, body=body)
     if as_json:
         print(msgspec.json.encode(record).decode())
     else:
@@ -98,7 +98,7 @@ def sandbox_sent(
 
     async def work(db: Database, _: Settings) -> list[Any]:
         items, _page = await service.sent(
-            Scope(db.reader(), workspace), channel, parse_cursor(limit, 0)
+            Scope(db.reader(), workspace), channel, cursor=parse_cursor(limit, 0)
         )
         return items
 

@@ -121,7 +121,9 @@ def webhooks_update(
     async def work(db: Database, s: Settings) -> Any:
         await service.check_destination(body.url, s.networks)  # before the transaction
         async with db.transaction() as t:
-            return await service.update(Scope(t, workspace), webhook_id, body, networks=s.networks)
+            return await service.update(
+                Scope(t, workspace), webhook_id, body=body, networks=s.networks
+            )
 
     show([run(work)], as_json, HOOK_COLUMNS)
 
@@ -166,7 +168,10 @@ def webhooks_deliveries(
 
     async def work(db: Database, _: Settings) -> Any:
         items, _page = await service.deliveries(
-            Scope(db.reader(), workspace), webhook_id, parse_cursor(limit, None), status=status
+            Scope(db.reader(), workspace),
+            webhook_id,
+            cursor=parse_cursor(limit, None),
+            status=status,
         )
         return items
 
@@ -183,7 +188,9 @@ def webhooks_delivery(workspace: Workspace, webhook_id: int, delivery_id: int) -
     from openrespond.webhooks import service
 
     async def work(db: Database, _: Settings) -> Any:
-        return await service.delivery(Scope(db.reader(), workspace), webhook_id, delivery_id)
+        return await service.delivery(
+            Scope(db.reader(), workspace), webhook_id, delivery_id=delivery_id
+        )
 
     print(msgspec.json.format(msgspec.json.encode(run(work)), indent=2).decode())
 

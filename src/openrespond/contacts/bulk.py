@@ -142,8 +142,8 @@ def read_rows(stream: IO[str], fmt: str) -> Iterator[tuple[int, ImportRow | str]
 async def import_contacts(
     db: Database,
     ws: int,
-    rows: Iterable[tuple[int, ImportRow | str]],
     *,
+    rows: Iterable[tuple[int, ImportRow | str]],
     batch: int = 2000,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
@@ -177,16 +177,16 @@ async def import_contacts(
                 except (ApiError, ValueError) as exc:
                     report.skip(line, getattr(exc, "message", None) or str(exc))
                     continue
-                contact_id = await repo.insert_new(sc, cols, now)
+                contact_id = await repo.insert_new(sc, cols, now=now)
                 if contact_id is None:
                     report.skip(line, "another contact already has this email or phone")
                     continue
                 if values:
-                    await repo.set_field_values(sc, contact_id, values)
+                    await repo.set_field_values(sc, contact_id, values=values)
                 if names:
                     missing = [n for n in names if n not in tag_ids]
                     if missing:
-                        await tags_repo.ensure(sc, missing, now)
+                        await tags_repo.ensure(sc, missing, now=now)
                         tag_ids.update(await tags_repo.ids_by_name(sc, missing))
                     links.extend((contact_id, tag_ids[n], now) for n in names)
                 report.created += 1
@@ -215,7 +215,7 @@ async def import_contacts(
 
 
 async def export_contacts(
-    db: Database, ws: int, fmt: str, *, page: int = 1000
+    db: Database, ws: int, *, fmt: str, page: int = 1000
 ) -> AsyncIterator[tuple[str, int]]:
     """The workspace's contacts, oldest first, as (text, number of contacts in it) chunks of
     the format, streamed: one page of contacts in memory at a time."""

@@ -22,8 +22,8 @@ async def contact_doc(sc: Scope[Connection], contact_id: int) -> bytes | None:
 async def emit(
     sc: Scope[Transaction],
     event_type: outbox.EventName,
-    contact_id: int,
     *,
+    contact_id: int,
     contact: bytes | None = None,
 ) -> str | None:
     """Queue ``event_type`` about ``contact_id``; ``contact`` replaces the stored contact
@@ -33,4 +33,4 @@ async def emit(
         doc = contact if contact is not None else await contact_doc(sc, contact_id)
         return outbox.Payload(contact=doc)
 
-    return await outbox.emit(sc, event_type, build)
+    return await outbox.emit(sc, event_type, build=build)

@@ -85,13 +85,13 @@ async def merge_contacts(sc: Scope[Transaction], body: MergeBody) -> int:
     for column in ("email", "phone"):
         value = merged[column]
         if value is not None:
-            owner = await repo.owner_of(sc, column, value, primary_id)
+            owner = await repo.owner_of(sc, column, value=value, exclude=primary_id)
             if owner is not None:
                 raise Conflict(
                     f"{column} {value} already belongs to contact {owner}", contactId=owner
                 )
-    await repo.update(sc, primary_id, merged, common.now())
-    await repo.set_field_values(sc, primary_id, override_values)
-    await events.emit(sc, "contact.deleted", secondary_id, contact=secondary_doc)
-    await events.emit(sc, "contact.updated", primary_id)
+    await repo.update(sc, primary_id, values=merged, now=common.now())
+    await repo.set_field_values(sc, primary_id, values=override_values)
+    await events.emit(sc, "contact.deleted", contact_id=secondary_id, contact=secondary_doc)
+    await events.emit(sc, "contact.updated", contact_id=primary_id)
     return primary_id

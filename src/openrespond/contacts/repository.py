@@ -113,7 +113,7 @@ async def lock_id(sc: Scope[Connection], contact_id: int, *, remove: bool = Fals
 
 
 async def owner_of(
-    sc: Scope[Connection], column: str, value: str, exclude: int | None = None
+    sc: Scope[Connection], column: str, *, value: str, exclude: int | None = None
 ) -> int | None:
     """The contact holding ``value`` in the unique ``column`` (email or phone), if any."""
     assert column in ("email", "phone")
@@ -127,7 +127,7 @@ async def owner_of(
 
 
 async def insert(
-    sc: Scope[Connection], values: dict[str, Any], now: int, *, contact_id: int | None = None
+    sc: Scope[Connection], values: dict[str, Any], *, now: int, contact_id: int | None = None
 ) -> int:
     """A new contact; ``contact_id`` picks its id (demo data), else the next one."""
     cols = [c for c in COLUMNS if c in values]
@@ -140,7 +140,7 @@ async def insert(
     )
 
 
-async def insert_new(sc: Scope[Connection], values: dict[str, Any], now: int) -> int | None:
+async def insert_new(sc: Scope[Connection], values: dict[str, Any], *, now: int) -> int | None:
     """A new contact, or None (and nothing written) when its email or phone is taken."""
     cols = tuple(c for c in COLUMNS if c in values)
     new_id: int | None = await sc.conn.fetch_val(
@@ -158,7 +158,9 @@ def _insert_new_sql(cols: tuple[str, ...]) -> str:
     )
 
 
-async def update(sc: Scope[Connection], contact_id: int, values: dict[str, Any], now: int) -> None:
+async def update(
+    sc: Scope[Connection], contact_id: int, *, values: dict[str, Any], now: int
+) -> None:
     cols = [c for c in COLUMNS if c in values]
     sets = "".join(f"{c} = ?, " for c in cols)
     await sc.conn.execute(
@@ -177,7 +179,9 @@ async def delete(sc: Scope[Connection], contact_id: int) -> bool:
     return n > 0
 
 
-async def page(sc: Scope[Connection], where: str, args: Sequence[Any], cursor: Cursor) -> PageRows:
+async def page(
+    sc: Scope[Connection], where: str, *, args: Sequence[Any], cursor: Cursor
+) -> PageRows:
     """Rows of (id, Contact JSON)."""
     return await fetch_page(
         sc.conn,
@@ -196,7 +200,7 @@ _CONTACT_IN = "SELECT id FROM contacts WHERE workspace_id = ?"
 
 
 async def set_field_values(
-    sc: Scope[Connection], contact_id: int, values: Sequence[FieldValue]
+    sc: Scope[Connection], contact_id: int, *, values: Sequence[FieldValue]
 ) -> None:
     """Upsert the given values; a value of None removes it."""
     gone = [(contact_id, v.field_id, sc.ws) for v in values if v.text is None]
@@ -281,7 +285,7 @@ def _latest(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else max(a, b)
 
 
-async def channels_page(sc: Scope[Connection], contact_id: int, cursor: Cursor) -> PageRows:
+async def channels_page(sc: Scope[Connection], contact_id: int, *, cursor: Cursor) -> PageRows:
     return await fetch_page(
         sc.conn,
         select=(

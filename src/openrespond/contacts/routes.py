@@ -68,7 +68,7 @@ async def create_contact(
     request: Req, identifier: ContactIdentifier, data: JSONBody[ContactCreate]
 ) -> ContactCreated:
     ident = parse_identifier(identifier)
-    contact_id = await service.create_contact(await writing(request), data, ident)
+    contact_id = await service.create_contact(await writing(request), data, ident=ident)
     return ContactCreated(code="200", message=_CREATED, contact_id=contact_id)
 
 
@@ -82,7 +82,7 @@ async def create_or_update(
     request: Req, identifier: ContactIdentifier, data: JSONBody[ContactCreate]
 ) -> ContactId:
     ident = parse_identifier(identifier)
-    cid = await service.create_or_update(await writing(request), ident, data)
+    cid = await service.create_or_update(await writing(request), ident, fields=data)
     return ContactId(cid)
 
 
@@ -108,7 +108,7 @@ async def update_contact(
     request: Req, identifier: ContactIdentifier, data: JSONBody[ContactFields]
 ) -> ContactId:
     ident = parse_identifier(identifier)
-    cid = await service.update_contact(await writing(request), ident, data)
+    cid = await service.update_contact(await writing(request), ident, fields=data)
     return ContactId(cid)
 
 
@@ -127,7 +127,7 @@ async def _list(
     request: Req, body: ContactListBody | None, limit: int | None, cursor_id: int | None
 ) -> RawJSON:
     cur = parse_cursor(limit, cursor_id)
-    items, page = await service.list_contacts(reading(request), body, cur)
+    items, page = await service.list_contacts(reading(request), body, cursor=cur)
     links = msgspec.json.encode(page_links(request, page, cur.limit))
     return json_bytes(b'{"items":[' + b",".join(items) + b'],"pagination":' + links + b"}")
 
@@ -179,7 +179,7 @@ async def _channels(
 ) -> ContactChannelPage:
     cur = parse_cursor(limit, cursor_id)
     ident = parse_identifier(identifier)
-    items, page = await service.list_channels(reading(request), ident, cur)
+    items, page = await service.list_channels(reading(request), ident, cursor=cur)
     return ContactChannelPage(items=items, pagination=page_links(request, page, cur.limit))
 
 
@@ -218,7 +218,7 @@ async def update_lifecycle(
 ) -> StatusMessage:
     ident = parse_identifier(identifier)
     name = data.name if data is not None else None
-    await service.set_lifecycle(await writing(request), ident, name)
+    await service.set_lifecycle(await writing(request), ident, name=name)
     return StatusMessage(code=200, message="Success")
 
 
@@ -236,7 +236,9 @@ async def add_tags(
     request: Req, identifier: ContactIdentifier, data: JSONBody[TagNames | TagsBody]
 ) -> ContactId:
     ident = parse_identifier(identifier)
-    return ContactId(await tags.add_to_contact(await writing(request), ident, _tag_names(data)))
+    return ContactId(
+        await tags.add_to_contact(await writing(request), ident, names=_tag_names(data))
+    )
 
 
 @delete(
@@ -250,7 +252,7 @@ async def remove_tags(
 ) -> ContactId:
     ident = parse_identifier(identifier)
     return ContactId(
-        await tags.remove_from_contact(await writing(request), ident, _tag_names(data))
+        await tags.remove_from_contact(await writing(request), ident, names=_tag_names(data))
     )
 
 

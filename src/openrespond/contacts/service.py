@@ -117,7 +117,7 @@ async def _check_unique(sc: Scope[Connection], cols: dict[str, Any], exclude: in
         value = cols.get(column)
         if value is None:
             continue
-        owner = await repo.owner_of(sc, column, value, exclude)
+        owner = await repo.owner_of(sc, column, value=value, exclude=exclude)
         if owner is not None:
             raise Conflict(f"{column} {value} already belongs to contact {owner}", contactId=owner)
 
@@ -137,10 +137,10 @@ async def _try_insert(
     """
     if "first_name" not in cols:
         raise BadRequest("firstName is required")
-    contact_id = await repo.insert_new(sc, cols, now())
+    contact_id = await repo.insert_new(sc, cols, now=now())
     if contact_id is not None:
-        await repo.set_field_values(sc, contact_id, values)
-        await events.emit(sc, "contact.created", contact_id)
+        await repo.set_field_values(sc, contact_id, values=values)
+        await events.emit(sc, "contact.created", contact_id=contact_id)
     return contact_id
 
 
@@ -162,7 +162,7 @@ async def create_if_free(sc: Scope[Transaction], fields: ContactFields) -> int |
 
 
 async def create_contact(
-    sc: Scope[Transaction], fields: ContactFields, ident: Identifier | None = None
+    sc: Scope[Transaction], fields: ContactFields, *, ident: Identifier | None = None
 ) -> int:
     """A new contact; an email:/phone: identifier sets that field."""
     if ident is not None and ident.kind == "id":
@@ -192,18 +192,22 @@ async def _update(sc: Scope[Transaction], current: Row, fields: ContactFields) -
     # A unique index refusing the update now means a concurrent request took the email or
     # phone after the check: the IntegrityError makes the request run again, and the check
     # then names that contact.
-    await repo.update(sc, contact_id, cols, now())
-    await repo.set_field_values(sc, contact_id, values)
-    await events.emit(sc, "contact.updated", contact_id)
+    await repo.update(sc, contact_id, values=cols, now=now())
+    await repo.set_field_values(sc, contact_id, values=values)
+    await events.emit(sc, "contact.updated", contact_id=contact_id)
 
 
-async def update_contact(sc: Scope[Transaction], ident: Identifier, fields: ContactFields) -> int:
+async def update_contact(
+    sc: Scope[Transaction], ident: Identifier, *, fields: ContactFields
+) -> int:
     current = await lock(sc, ident)
     await _update(sc, current, fields)
     return int(current["id"])
 
 
-async def create_or_update(sc: Scope[Transaction], ident: Identifier, fields: ContactFields) -> int:
+async def create_or_update(
+    sc: Scope[Transaction], ident: Identifier, *, fields: ContactFields
+) -> int:
     """Update the contact ``ident`` names, or create it (email/phone identifiers only).
 
     Concurrent calls for one new identifier make one contact: a call whose insert loses
@@ -233,20 +237,20 @@ async def delete_contact(sc: Scope[Transaction], ident: Identifier) -> int:
     contact_id = int(current["id"])
     doc = await events.contact_doc(sc, contact_id)
     await repo.delete(sc, contact_id)
-    await events.emit(sc, "contact.deleted", contact_id, contact=doc)
+    await events.emit(sc, "contact.deleted", contact_id=contact_id, contact=doc)
     return contact_id
 
 
 async def list_contacts(
-    sc: Scope[Connection], body: ContactListBody | None, cursor: Cursor
+    sc: Scope[Connection], body: ContactListBody | None, *, cursor: Cursor
 ) -> tuple[list[bytes], PageRows]:
     """One page of contacts as Contact JSON (UTF-8 bytes)."""
     where, args = await compile_filter(sc, body)
-    page = await repo.page(sc, where, args, cursor)
+    page = await repo.page(sc, where, args=args, cursor=cursor)
     return [row[1] for row in page.rows], page
 
 
-async def set_lifecycle(sc: Scope[Transaction], ident: Identifier, name: str | None) -> int:
+async def set_lifecycle(sc: Scope[Transaction], ident: Identifier, *, name: str | None) -> int:
     """Move the contact to the named stage; None (or "") clears it; unknown -> 400."""
     contact_id = int((await lock(sc, ident))["id"])
     stage_id = None
@@ -255,16 +259,16 @@ async def set_lifecycle(sc: Scope[Transaction], ident: Identifier, name: str | N
         if stage is None:
             raise BadRequest(f"name: unknown lifecycle stage {name[:64]!r}")
         stage_id = stage["id"]
-    await repo.update(sc, contact_id, {"lifecycle_stage_id": stage_id}, now())
-    await events.emit(sc, "contact.lifecycle.updated", contact_id)
+    await repo.update(sc, contact_id, values={"lifecycle_stage_id": stage_id}, now=now())
+    await events.emit(sc, "contact.lifecycle.updated", contact_id=contact_id)
     return contact_id
 
 
 async def list_channels(
-    sc: Scope[Connection], ident: Identifier, cursor: Cursor
+    sc: Scope[Connection], ident: Identifier, *, cursor: Cursor
 ) -> tuple[list[ContactChannel], PageRows]:
     contact_id = await resolve(sc, ident)
-    page = await repo.channels_page(sc, contact_id, cursor)
+    page = await repo.channels_page(sc, contact_id, cursor=cursor)
     items = [
         ContactChannel(
             id=r["channel_id"],

@@ -59,8 +59,8 @@ class CommentInfo(msgspec.Struct):
 async def emit_conversation(
     sc: Scope[Transaction],
     event_type: outbox.EventName,
-    contact_id: int,
     *,
+    contact_id: int,
     conversation_id: int,
 ) -> str | None:
     """Queue ``event_type`` with the contact and the conversation."""
@@ -71,7 +71,7 @@ async def emit_conversation(
             conversation=await conversation_info(sc, conversation_id),
         )
 
-    return await outbox.emit(sc, event_type, build)
+    return await outbox.emit(sc, event_type, build=build)
 
 
 async def emit_comment(sc: Scope[Transaction], contact_id: int, *, comment_id: int) -> str | None:
@@ -83,7 +83,7 @@ async def emit_comment(sc: Scope[Transaction], contact_id: int, *, comment_id: i
             comment=await comment_info(sc, comment_id),
         )
 
-    return await outbox.emit(sc, "comment.created", build)
+    return await outbox.emit(sc, "comment.created", build=build)
 
 
 async def _user(sc: Scope[Connection], user_id: int | None) -> UserRef | None:

@@ -97,7 +97,7 @@ async def set_contact_state(
 
 
 async def set_assignee(
-    sc: Scope[Connection], contact_id: int, user_id: int | None, now: int
+    sc: Scope[Connection], contact_id: int, *, user_id: int | None, now: int
 ) -> None:
     """The contact's assignee, and its open conversation's (with the assignment time)."""
     await sc.conn.execute(

@@ -28,7 +28,7 @@ T = ["Conversations"]
 async def _status(request: Req, identifier: str, data: ConversationStatusBody) -> ContactId:
     ident = parse_identifier(identifier)
     sc = await writing(request)
-    return ContactId(await service.set_status(sc, ident, data))
+    return ContactId(await service.set_status(sc, ident, body=data))
 
 
 @post(
@@ -66,7 +66,7 @@ async def assign(
 ) -> ContactId:
     ident = parse_identifier(identifier)
     sc = await writing(request)
-    return ContactId(await service.assign(sc, ident, data))
+    return ContactId(await service.assign(sc, ident, body=data))
 
 
 @post(
@@ -80,7 +80,7 @@ async def comment(
 ) -> CommentCreated:
     ident = parse_identifier(identifier)
     sc = await writing(request)
-    contact_id, text, created_at = await service.add_comment(sc, ident, data)
+    contact_id, text, created_at = await service.add_comment(sc, ident, body=data)
     return CommentCreated(contact_id=contact_id, text=text, created_at=created_at)
 
 

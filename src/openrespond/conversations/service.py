@@ -44,13 +44,13 @@ async def ensure_open(
     )
     await repo.set_contact_state(sc, contact_id, status="open", now=at)
     await events.emit_conversation(
-        sc, "conversation.opened", contact_id, conversation_id=conversation_id
+        sc, "conversation.opened", contact_id=contact_id, conversation_id=conversation_id
     )
     return True
 
 
 async def set_status(
-    sc: Scope[Transaction], ident: Identifier, body: ConversationStatusBody
+    sc: Scope[Transaction], ident: Identifier, *, body: ConversationStatusBody
 ) -> int:
     """Open or close the contact's conversation; closing again or opening again is a no-op."""
     contact_id: int = (await lock(sc, ident))["id"]
@@ -77,7 +77,7 @@ async def set_status(
     await repo.set_contact_state(sc, contact_id, status="close", now=at)
     if current is not None:
         await events.emit_conversation(
-            sc, "conversation.closed", contact_id, conversation_id=current["id"]
+            sc, "conversation.closed", contact_id=contact_id, conversation_id=current["id"]
         )
     return contact_id
 
@@ -108,15 +108,15 @@ async def resolve_user(sc: Scope[Connection], value: int | str, *, field: str) -
     return user
 
 
-async def assign(sc: Scope[Transaction], ident: Identifier, body: AssigneeBody) -> int:
+async def assign(sc: Scope[Transaction], ident: Identifier, *, body: AssigneeBody) -> int:
     """Assign the contact's conversation to a user; null or "null" unassigns."""
     contact_id: int = (await lock(sc, ident))["id"]
     value = body.assignee
     user_id: int | None = None
     if not (value is None or (isinstance(value, str) and clean(value).lower() == "null")):
         user_id = (await resolve_user(sc, value, field="assignee"))["id"]
-    await repo.set_assignee(sc, contact_id, user_id, now())
-    await contact_events.emit(sc, "contact.assignee.updated", contact_id)
+    await repo.set_assignee(sc, contact_id, user_id=user_id, now=now())
+    await contact_events.emit(sc, "contact.assignee.updated", contact_id=contact_id)
     return contact_id
 
 
@@ -133,7 +133,7 @@ async def mentioned_users(sc: Scope[Connection], text: str) -> list[int]:
 
 
 async def add_comment(
-    sc: Scope[Transaction], ident: Identifier, body: CommentBody
+    sc: Scope[Transaction], ident: Identifier, *, body: CommentBody
 ) -> tuple[int, str, int]:
     """Store an internal comment with its mentions; (contactId, text, created_at)."""
     contact_id: int = (await lock(sc, ident))["id"]

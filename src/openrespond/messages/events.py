@@ -28,7 +28,7 @@ class ChannelInfo(msgspec.Struct):
 
 
 async def emit(
-    sc: Scope[Transaction], event_type: outbox.EventName, contact_id: int, *, message_id: int
+    sc: Scope[Transaction], event_type: outbox.EventName, *, contact_id: int, message_id: int
 ) -> str | None:
     """Queue ``event_type`` with the contact, the message and its channel."""
 
@@ -39,13 +39,13 @@ async def emit(
         return outbox.Payload(
             contact=contact,
             message=record_from_row(row),
-            channel=await channel_info(sc, contact_id, row["channel_id"]),
+            channel=await channel_info(sc, contact_id, channel_id=row["channel_id"]),
         )
 
-    return await outbox.emit(sc, event_type, build)
+    return await outbox.emit(sc, event_type, build=build)
 
 
-async def channel_info(sc: Scope[Connection], contact_id: int, channel_id: int) -> ChannelInfo:
+async def channel_info(sc: Scope[Connection], contact_id: int, *, channel_id: int) -> ChannelInfo:
     row: Row | None = await sc.conn.fetch_one(
         "SELECT ch.id, ch.name, ch.source, ch.created_at, cc.last_message_time,"
         " cc.last_incoming_message_time FROM channels ch"

@@ -71,7 +71,7 @@ async def insert(
     return message_id
 
 
-async def get(sc: Scope[Connection], contact_id: int, message_id: int) -> Row | None:
+async def get(sc: Scope[Connection], contact_id: int, *, message_id: int) -> Row | None:
     return await sc.conn.fetch_one(
         f"{SELECT} WHERE m.workspace_id = ? AND m.contact_id = ? AND m.id = ?",
         sc.ws,
@@ -94,7 +94,7 @@ async def get_in_workspace(
 
 
 async def page(
-    sc: Scope[Connection], contact_id: int, cursor: Cursor, *, channel_id: int | None = None
+    sc: Scope[Connection], contact_id: int, *, cursor: Cursor, channel_id: int | None = None
 ) -> PageRows:
     """The contact's messages (on one channel when given), newest first."""
     where = "m.workspace_id = ? AND m.contact_id = ?"
@@ -114,7 +114,7 @@ async def page(
 
 
 async def append_status(
-    sc: Scope[Connection], message_id: int, status: bytes, value: str, now: int
+    sc: Scope[Connection], message_id: int, *, status: bytes, value: str, now: int
 ) -> None:
     """Add one ``{value, timestamp, message?}`` (JSON in ``status``) to the history."""
     await sc.conn.execute(
@@ -194,7 +194,7 @@ async def move_to(sc: Scope[Connection], *, primary: int, secondary: int) -> Non
     )
 
 
-async def channel_link(sc: Scope[Connection], contact_id: int, channel_id: int) -> Row | None:
+async def channel_link(sc: Scope[Connection], contact_id: int, *, channel_id: int) -> Row | None:
     return await sc.conn.fetch_one(
         "SELECT id, address FROM contact_channels"
         " WHERE workspace_id = ? AND contact_id = ? AND channel_id = ?",
@@ -204,7 +204,9 @@ async def channel_link(sc: Scope[Connection], contact_id: int, channel_id: int) 
     )
 
 
-async def contact_for_address(sc: Scope[Connection], channel_id: int, address: str) -> int | None:
+async def contact_for_address(
+    sc: Scope[Connection], channel_id: int, *, address: str
+) -> int | None:
     """The contact linked to ``channel_id`` under ``address``, if any."""
     found: int | None = await sc.conn.fetch_val(
         "SELECT contact_id FROM contact_channels"
@@ -259,7 +261,7 @@ async def last_interacted_channel(sc: Scope[Connection], contact_id: int) -> int
 
 
 async def by_channel_message(
-    conn: Connection, channel_id: int, channel_message_id: str, *, for_update: bool = False
+    conn: Connection, channel_id: int, *, channel_message_id: str, for_update: bool = False
 ) -> Row | None:
     """The message a channel knows by ``channel_message_id``; with ``for_update``, locked
     until the transaction ends."""
@@ -272,7 +274,13 @@ async def by_channel_message(
 
 
 async def stash_early_status(
-    conn: Connection, channel_id: int, channel_message_id: str, status: bytes, value: str, now: int
+    conn: Connection,
+    channel_id: int,
+    *,
+    channel_message_id: str,
+    status: bytes,
+    value: str,
+    now: int,
 ) -> None:
     """Keep a status reported for a message id not recorded yet."""
     await conn.execute(
@@ -303,10 +311,12 @@ async def apply_early_statuses_many(conn: Connection, pairs: Sequence[tuple[int,
             *m_ids,
         )
         for row in waiting:
-            await apply_early_statuses(conn, channel_id, row[0])
+            await apply_early_statuses(conn, channel_id, channel_message_id=row[0])
 
 
-async def apply_early_statuses(conn: Connection, channel_id: int, channel_message_id: str) -> None:
+async def apply_early_statuses(
+    conn: Connection, channel_id: int, *, channel_message_id: str
+) -> None:
     """Append the statuses reported before the message's channel id was recorded."""
     rows = await conn.fetch_all(
         "DELETE FROM early_statuses WHERE channel_id = ? AND channel_message_id = ?"
@@ -316,14 +326,14 @@ async def apply_early_statuses(conn: Connection, channel_id: int, channel_messag
     )
     if not rows:
         return
-    message = await by_channel_message(conn, channel_id, channel_message_id)
+    message = await by_channel_message(conn, channel_id, channel_message_id=channel_message_id)
     if message is None:
         return
     for row in sorted(rows, key=lambda r: r["id"]):
         await append_status(
             Scope(conn, message["workspace_id"]),
             message["id"],
-            row["status"].encode(),
-            row["value"],
-            row["created_at"],
+            status=row["status"].encode(),
+            value=row["value"],
+            now=row["created_at"],
         )

@@ -67,7 +67,9 @@ async def list_messages(
 ) -> MessagePage:
     cur = parse_cursor(limit, cursorId)
     ident = parse_identifier(identifier)
-    items, page = await service.list_messages(reading(request), ident, cur, channel_id=channelId)
+    items, page = await service.list_messages(
+        reading(request), ident, cursor=cur, channel_id=channelId
+    )
     return MessagePage(items=items, pagination=page_links(request, page, cur.limit))
 
 
@@ -81,7 +83,7 @@ async def get_message(
     request: Req, identifier: ContactIdentifier, messageId: PathId
 ) -> MessageRecord:
     ident = parse_identifier(identifier)
-    return await service.get_message(reading(request), ident, messageId)
+    return await service.get_message(reading(request), ident, message_id=messageId)
 
 
 ROUTES = [send_message, list_messages, get_message]

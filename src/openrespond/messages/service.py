@@ -71,7 +71,7 @@ async def _check_content(
         if message.text is None:
             message = msgspec.structs.replace(message, text=body)
         if message.reply_to_message_id is not None and (
-            await repo.get(sc, contact_id, message.reply_to_message_id) is None
+            await repo.get(sc, contact_id, message_id=message.reply_to_message_id) is None
         ):
             raise BadRequest(
                 f"message.replyToMessageId: no message {message.reply_to_message_id}"
@@ -132,7 +132,7 @@ async def send(
     message = await _check_content(sc, channel, caps, message, contact_id)
     at_ms = common.now_ms()
     at = at_ms // 1000
-    if await repo.channel_link(sc, contact_id, channel_id) is None:
+    if await repo.channel_link(sc, contact_id, channel_id=channel_id) is None:
         address = _address_of(caps, contact)
         if address is None:
             where = f"channel {channel_id} ({channel['source']})"
@@ -168,19 +168,21 @@ async def send(
     return message_id
 
 
-async def get_message(sc: Scope[Connection], ident: Identifier, message_id: int) -> MessageRecord:
+async def get_message(
+    sc: Scope[Connection], ident: Identifier, *, message_id: int
+) -> MessageRecord:
     contact_id = await contacts.resolve(sc, ident)
-    row = await repo.get(sc, contact_id, message_id)
+    row = await repo.get(sc, contact_id, message_id=message_id)
     if row is None:
         raise NotFound(f"message {message_id} not found for contact {ident}")
     return record_from_row(row)
 
 
 async def list_messages(
-    sc: Scope[Connection], ident: Identifier, cursor: Cursor, *, channel_id: int | None = None
+    sc: Scope[Connection], ident: Identifier, *, cursor: Cursor, channel_id: int | None = None
 ) -> tuple[list[MessageRecord], PageRows]:
     contact_id = await contacts.resolve(sc, ident)
-    page = await repo.page(sc, contact_id, cursor, channel_id=channel_id)
+    page = await repo.page(sc, contact_id, cursor=cursor, channel_id=channel_id)
     return [record_from_row(r) for r in page.rows], page
 
 
@@ -243,7 +245,10 @@ async def receive(
     if not echo:
         metrics.count_on_commit(sc.conn, metrics.MESSAGES_RECEIVED.labels(channel["source"]))
     await events.emit(
-        sc, "message.sent" if echo else "message.received", contact_id, message_id=message_id
+        sc,
+        "message.sent" if echo else "message.received",
+        contact_id=contact_id,
+        message_id=message_id,
     )
     return contact_id, message_id
 
@@ -251,7 +256,7 @@ async def receive(
 async def _find_sender(
     sc: Scope[Transaction], channel_id: int, caps: Capabilities, address: str
 ) -> int | None:
-    contact_id = await repo.contact_for_address(sc, channel_id, address)
+    contact_id = await repo.contact_for_address(sc, channel_id, address=address)
     if contact_id is None and caps.addressing in ("phone", "email"):
         contact_id = await contacts_repo.find_id(sc, Identifier(caps.addressing, address))
     return contact_id

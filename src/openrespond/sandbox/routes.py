@@ -43,7 +43,7 @@ async def incoming(request: Req, wid: PathId, data: JSONBody[Incoming]) -> Incom
 async def set_status(
     request: Req, wid: PathId, messageId: PathId, data: JSONBody[StatusBody]
 ) -> MessageRecord:
-    return await service.set_status(await writing(request), messageId, data)
+    return await service.set_status(await writing(request), messageId, body=data)
 
 
 @get(
@@ -60,7 +60,7 @@ async def sent(
     cursorId: CursorId = None,
 ) -> SentPage:
     cur = parse_cursor(limit, cursorId)
-    items, page = await service.sent(reading(request), channelId, cur)
+    items, page = await service.sent(reading(request), channelId, cursor=cur)
     return SentPage(items=items, pagination=page_links(request, page, cur.limit))
 
 

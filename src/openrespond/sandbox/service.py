@@ -36,7 +36,7 @@ async def receive(sc: Scope[Transaction], body: Incoming) -> tuple[int, int]:
     )
 
 
-async def set_status(sc: Scope[Transaction], message_id: int, body: StatusBody) -> MessageRecord:
+async def set_status(sc: Scope[Transaction], message_id: int, *, body: StatusBody) -> MessageRecord:
     """Append the status a channel reports for an outgoing message.
 
     Failing a message still waiting for delivery cancels its delivery; other statuses need
@@ -59,18 +59,20 @@ async def set_status(sc: Scope[Transaction], message_id: int, body: StatusBody) 
     now_ms = common.now_ms()
     now = now_ms // 1000
     entry = MessageStatus.at(body.status, now_ms, body.reason)
-    await messages_repo.append_status(sc, message_id, msgspec.json.encode(entry), body.status, now)
+    await messages_repo.append_status(
+        sc, message_id, status=msgspec.json.encode(entry), value=body.status, now=now
+    )
     updated = await messages_repo.get_in_workspace(sc, message_id)
     assert updated is not None
     return record_from_row(updated)
 
 
 async def sent(
-    sc: Scope[Connection], channel_id: int, cursor: Cursor
+    sc: Scope[Connection], channel_id: int, *, cursor: Cursor
 ) -> tuple[list[SentMessage], PageRows]:
     """What a sandbox channel delivered, oldest first."""
     await _sandbox_channel(sc, channel_id)
-    page = await sandbox_deliveries.page_sent(sc, channel_id, cursor)
+    page = await sandbox_deliveries.page_sent(sc, channel_id, cursor=cursor)
     items = [
         SentMessage(
             id=r["id"],

@@ -53,7 +53,7 @@ async def issue_token(sc: Scope[Transaction], *, name: str, secret: str) -> tupl
         secret,
         _jwt_payload(token_id=token_id, ws=workspace, kind="developer_api", iat=ts, nonce=True),
     )
-    await repo.set_token_hash(sc, token_id, hash_token(token))
+    await repo.set_token_hash(sc, token_id, token_hash=hash_token(token))
     return token_id, token
 
 
@@ -68,7 +68,7 @@ async def demo_token(sc: Scope[Transaction], *, secret: str) -> str:
         token = issue_jwt(secret, payload)
         if hash_token(token) == row["token_hash"]:
             return token
-        await repo.revoke_token(sc, row["id"], now())
+        await repo.revoke_token(sc, row["id"], now=now())
     ts = now()
     token_id = await repo.insert_token(
         sc, name="demo", token_hash=f"pending:{secrets.token_hex(16)}", kind="jwt", now=ts
@@ -76,7 +76,7 @@ async def demo_token(sc: Scope[Transaction], *, secret: str) -> str:
     token = issue_jwt(
         secret, _jwt_payload(token_id=token_id, ws=workspace, kind="demo", iat=ts, nonce=False)
     )
-    await repo.set_token_hash(sc, token_id, hash_token(token))
+    await repo.set_token_hash(sc, token_id, token_hash=hash_token(token))
     return token
 
 
@@ -89,14 +89,14 @@ async def ensure_static_token(sc: Scope[Transaction], *, token: str, name: str) 
     for row in await repo.list_tokens(sc):
         same_slot = row["name"] == name and row["kind"] == "static" and row["revoked_at"] is None
         if same_slot and (existing is None or row["id"] != existing["id"]):
-            await repo.revoke_token(sc, row["id"], now())
+            await repo.revoke_token(sc, row["id"], now=now())
     if existing is None:
         await repo.insert_token(sc, name=name, token_hash=digest, kind="static", now=now())
 
 
 async def revoke_token(sc: Scope[Transaction], token_id: int) -> None:
     await existing(sc)
-    if not await repo.revoke_token(sc, token_id, now()):
+    if not await repo.revoke_token(sc, token_id, now=now()):
         raise NotFound(f"token {token_id} not found or already revoked")
 
 

@@ -32,7 +32,7 @@ async def add_lifecycle_stage(sc: Scope[Transaction], name: str) -> int:
         raise BadRequest("name must be 1-255 characters")
     if await repo.get_lifecycle_stage_by_name(sc, name) is not None:
         raise Conflict(f"lifecycle stage {name!r} already exists")
-    return await repo.insert_lifecycle_stage(sc, name, now())
+    return await repo.insert_lifecycle_stage(sc, name, now=now())
 
 
 async def remove_lifecycle_stage(sc: Scope[Transaction], name: str) -> None:
@@ -52,7 +52,7 @@ async def add_closing_note(sc: Scope[Transaction], *, category: str, description
     if len(description) > 512:
         raise BadRequest("description must be at most 512 characters")
     try:
-        return await repo.insert_closing_note(sc, category, description, now())
+        return await repo.insert_closing_note(sc, category, description=description, now=now())
     except IntegrityError:
         raise Conflict(f"closing-note category {category!r} already exists") from None
 

@@ -117,7 +117,7 @@ async def delete_user(sc: Scope[Connection], user_id: int) -> bool:
     )
 
 
-async def insert_lifecycle_stage(sc: Scope[Connection], name: str, now: int) -> int:
+async def insert_lifecycle_stage(sc: Scope[Connection], name: str, *, now: int) -> int:
     position = await sc.conn.fetch_val(
         "SELECT COALESCE(MAX(position), 0) + 1 FROM lifecycle_stages WHERE workspace_id = ?", sc.ws
     )
@@ -154,7 +154,7 @@ async def delete_lifecycle_stage(sc: Scope[Connection], name: str) -> bool:
 
 
 async def insert_closing_note(
-    sc: Scope[Connection], category: str, description: str, now: int
+    sc: Scope[Connection], category: str, *, description: str, now: int
 ) -> int:
     note_id: int = await sc.conn.fetch_val(
         "INSERT INTO closing_notes (workspace_id, category, description, created_at)"
@@ -298,7 +298,7 @@ async def approved_template_exists(
     return found is not None
 
 
-async def page_templates(sc: Scope[Connection], channel_id: int, cursor: Cursor) -> PageRows:
+async def page_templates(sc: Scope[Connection], channel_id: int, *, cursor: Cursor) -> PageRows:
     return await fetch_page(
         sc.conn,
         select=f"SELECT {_TEMPLATE_COLUMNS} FROM templates",
@@ -367,7 +367,7 @@ async def insert_token(
     return token_id
 
 
-async def set_token_hash(sc: Scope[Connection], token_id: int, token_hash: str) -> None:
+async def set_token_hash(sc: Scope[Connection], token_id: int, *, token_hash: str) -> None:
     await sc.conn.execute(
         "UPDATE api_tokens SET token_hash = ? WHERE workspace_id = ? AND id = ?",
         token_hash,
@@ -401,7 +401,7 @@ async def token_by_hash(conn: Connection, token_hash: str) -> Row | None:
     )
 
 
-async def revoke_token(sc: Scope[Connection], token_id: int, now: int) -> bool:
+async def revoke_token(sc: Scope[Connection], token_id: int, *, now: int) -> bool:
     n = await sc.conn.execute(
         "UPDATE api_tokens SET revoked_at = ? WHERE workspace_id = ? AND id = ?"
         " AND revoked_at IS NULL",
@@ -417,7 +417,7 @@ async def get_meta(conn: Connection, key: str) -> str | None:
     return value
 
 
-async def set_meta(conn: Connection, key: str, value: str) -> None:
+async def set_meta(conn: Connection, key: str, *, value: str) -> None:
     await conn.execute(
         "INSERT INTO meta (key, value) VALUES (?, ?)"
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -452,7 +452,7 @@ async def all_templates(sc: Scope[Connection], channel_id: int) -> list[Row]:
     )
 
 
-async def id_taken(conn: Connection, table: str, row_id: int) -> bool:
+async def id_taken(conn: Connection, table: str, *, row_id: int) -> bool:
     """Whether any workspace already has a row of ``table`` with this id."""
     assert table in ("channels", "contacts")
     return await conn.fetch_val(f"SELECT 1 FROM {table} WHERE id = ?", row_id) is not None

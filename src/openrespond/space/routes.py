@@ -81,7 +81,7 @@ async def list_templates(
     request: Req, channelId: PathId, limit: Limit = None, cursorId: CursorId = None
 ) -> TemplatePage:
     cur = parse_cursor(limit, cursorId)
-    page = await space_templates.page_templates(reading(request), channelId, cur)
+    page = await space_templates.page_templates(reading(request), channelId, cursor=cur)
     return TemplatePage(
         items=[space_templates.template_from_row(r) for r in page.rows],
         pagination=page_links(request, page, cur.limit),

@@ -98,9 +98,9 @@ async def delete_template(sc: Scope[Transaction], template_id: int) -> None:
         raise NotFound(f"template {template_id} not found")
 
 
-async def page_templates(sc: Scope[Connection], channel_id: int, cursor: Cursor) -> PageRows:
+async def page_templates(sc: Scope[Connection], channel_id: int, *, cursor: Cursor) -> PageRows:
     await get_channel(sc, channel_id)
-    return await repo.page_templates(sc, channel_id, cursor)
+    return await repo.page_templates(sc, channel_id, cursor=cursor)
 
 
 async def list_templates(sc: Scope[Connection], channel_id: int) -> list[Template]:

@@ -38,7 +38,7 @@ async def load_secret(db: Database, settings: Settings) -> str:
         secret = await repo.get_meta(tx, "token_signing_key")
         if secret is None:
             secret = new_secret()
-            await repo.set_meta(tx, "token_signing_key", secret)
+            await repo.set_meta(tx, "token_signing_key", value=secret)
     return secret
 
 
@@ -52,7 +52,7 @@ async def record_server_networks(db: Database, settings: Settings) -> None:
     async with db.transaction() as tx:
         current = await repo.get_meta(tx, SERVER_NETWORKS)
         if current is None or json.loads(current)["networks"] != settings.allow_private_networks:
-            await repo.set_meta(tx, SERVER_NETWORKS, value)
+            await repo.set_meta(tx, SERVER_NETWORKS, value=value)
 
 
 async def server_networks(conn: Connection) -> tuple[str, int] | None:

@@ -70,7 +70,7 @@ async def page(sc: Scope[Connection], cursor: Cursor) -> PageRows:
     )
 
 
-async def ensure(sc: Scope[Connection], names: list[str], now: int) -> list[int]:
+async def ensure(sc: Scope[Connection], names: list[str], *, now: int) -> list[int]:
     """Ids of the named tags, creating the missing ones (in name order, so that two requests
     creating the same tags do not wait for each other in opposite orders)."""
     await sc.conn.execute_many(
@@ -92,7 +92,7 @@ async def ids_by_name(sc: Scope[Connection], names: list[str]) -> dict[str, int]
     return {r[0]: r[1] for r in rows}
 
 
-async def attach(sc: Scope[Connection], contact_id: int, tag_ids: list[int], now: int) -> None:
+async def attach(sc: Scope[Connection], contact_id: int, *, tag_ids: list[int], now: int) -> None:
     await attach_many(sc, [(contact_id, t, now) for t in tag_ids])
 
 
@@ -108,7 +108,7 @@ async def attach_many(sc: Scope[Connection], links: list[tuple[int, int, int]]) 
         )
 
 
-async def detach(sc: Scope[Connection], contact_id: int, names: list[str]) -> None:
+async def detach(sc: Scope[Connection], contact_id: int, *, names: list[str]) -> None:
     marks = ",".join("?" * len(names))
     await sc.conn.execute(
         "DELETE FROM contact_tags WHERE contact_id = ? AND tag_id IN"

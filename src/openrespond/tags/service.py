@@ -134,22 +134,24 @@ async def delete_tag(sc: Scope[Transaction], name: str) -> None:
     await repo.delete(sc, row["id"])
 
 
-async def add_to_contact(sc: Scope[Transaction], ident: Identifier, names: list[str]) -> int:
+async def add_to_contact(sc: Scope[Transaction], ident: Identifier, *, names: list[str]) -> int:
     """Tag the contact ``ident`` names; unknown names become workspace tags. Its id."""
     names = clean_names(names)
     contact_id: int = (await contacts.lock(sc, ident))["id"]
     now = common.now()
-    await repo.attach(sc, contact_id, await repo.ensure(sc, names, now), now)
-    await events.emit(sc, "contact.tag.updated", contact_id)
+    await repo.attach(sc, contact_id, tag_ids=await repo.ensure(sc, names, now=now), now=now)
+    await events.emit(sc, "contact.tag.updated", contact_id=contact_id)
     return contact_id
 
 
-async def remove_from_contact(sc: Scope[Transaction], ident: Identifier, names: list[str]) -> int:
+async def remove_from_contact(
+    sc: Scope[Transaction], ident: Identifier, *, names: list[str]
+) -> int:
     """Untag the contact ``ident`` names; names it does not carry are ignored. Its id."""
     names = clean_names(names)
     contact_id: int = (await contacts.lock(sc, ident))["id"]
-    await repo.detach(sc, contact_id, names)
-    await events.emit(sc, "contact.tag.updated", contact_id)
+    await repo.detach(sc, contact_id, names=names)
+    await events.emit(sc, "contact.tag.updated", contact_id=contact_id)
     return contact_id
 
 

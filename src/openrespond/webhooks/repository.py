@@ -79,7 +79,7 @@ async def list_all(sc: Scope[Connection]) -> list[Row]:
     )
 
 
-async def update(sc: Scope[Transaction], hook_id: int, cols: dict[str, Any], now: int) -> None:
+async def update(sc: Scope[Transaction], hook_id: int, *, cols: dict[str, Any], now: int) -> None:
     sets = ", ".join(f"{c} = ?" for c in cols)
     await sc.conn.execute(
         f"UPDATE webhooks SET {sets}, updated_at = ? WHERE workspace_id = ? AND id = ?",
@@ -109,7 +109,7 @@ _DELIVERY = (
 
 
 async def deliveries_page(
-    sc: Scope[Connection], hook_id: int, cursor: Cursor, *, status: str | None
+    sc: Scope[Connection], hook_id: int, *, cursor: Cursor, status: str | None
 ) -> PageRows:
     """The subscription's deliveries, newest first."""
     where = "d.workspace_id = ? AND d.webhook_id = ?"
@@ -128,7 +128,7 @@ async def deliveries_page(
     )
 
 
-async def delivery(sc: Scope[Connection], hook_id: int, delivery_id: int) -> Row | None:
+async def delivery(sc: Scope[Connection], hook_id: int, *, delivery_id: int) -> Row | None:
     return await sc.conn.fetch_one(
         f"SELECT {_DELIVERY_COLUMNS}, e.body FROM webhook_deliveries d"
         " JOIN events e ON e.id = d.event_id WHERE d.workspace_id = ? AND d.webhook_id = ? AND d.id = ?",
@@ -148,7 +148,7 @@ async def delivery_attempts(sc: Scope[Connection], delivery_id: int) -> list[Row
     )
 
 
-async def replay(sc: Scope[Transaction], hook_id: int, delivery_id: int, now_ms: int) -> bool:
+async def replay(sc: Scope[Transaction], hook_id: int, *, delivery_id: int, now_ms: int) -> bool:
     """Queue a delivery again now, with a fresh retry horizon."""
     return (
         await sc.conn.execute(
@@ -231,10 +231,10 @@ async def claim(
             *args,
         )
     ]
-    return await claimed(tx, owner, ids)
+    return await claimed(tx, owner, ids=ids)
 
 
-async def claimed(conn: Connection, owner: str, ids: Sequence[int]) -> list[Row]:
+async def claimed(conn: Connection, owner: str, *, ids: Sequence[int]) -> list[Row]:
     if not ids:
         return []
     marks = ", ".join("?" * len(ids))
@@ -248,7 +248,7 @@ async def claimed(conn: Connection, owner: str, ids: Sequence[int]) -> list[Row]
     )
 
 
-async def held(tx: Transaction, owner: str, delivery_ids: Sequence[int]) -> set[int]:
+async def held(tx: Transaction, owner: str, *, delivery_ids: Sequence[int]) -> set[int]:
     """Which of these deliveries ``owner`` still holds (a lease can run out and be taken)."""
     if not delivery_ids:
         return set()
@@ -299,7 +299,7 @@ async def set_outcomes(tx: Transaction, outcomes: Sequence[Outcome]) -> None:
         )
 
 
-async def disable(tx: Transaction, hook_id: int, reason: str, now: int) -> None:
+async def disable(tx: Transaction, hook_id: int, *, reason: str, now: int) -> None:
     await tx.execute(
         "UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ?",
         reason,

@@ -82,7 +82,7 @@ async def update_webhook(
 ) -> Webhook:
     await service.check_destination(data.url, _networks(request))  # before the transaction
     return await service.update(
-        await writing(request), webhookId, data, networks=_networks(request)
+        await writing(request), webhookId, body=data, networks=_networks(request)
     )
 
 
@@ -122,7 +122,7 @@ async def list_deliveries(
     cursorId: CursorId = None,
 ) -> DeliveryPage:
     cur = parse_cursor(limit, cursorId)
-    items, page = await service.deliveries(reading(request), webhookId, cur, status=status)
+    items, page = await service.deliveries(reading(request), webhookId, cursor=cur, status=status)
     return DeliveryPage(items=items, pagination=page_links(request, page, cur.limit))
 
 
@@ -135,7 +135,7 @@ async def list_deliveries(
 async def get_delivery(
     request: Req, wid: PathId, webhookId: PathId, deliveryId: PathId
 ) -> DeliveryDetail:
-    return await service.delivery(reading(request), webhookId, deliveryId)
+    return await service.delivery(reading(request), webhookId, delivery_id=deliveryId)
 
 
 @post(
@@ -147,7 +147,7 @@ async def get_delivery(
 async def replay_delivery(
     request: Req, wid: PathId, webhookId: PathId, deliveryId: PathId
 ) -> DeliveryDetail:
-    return await service.replay(await writing(request), webhookId, deliveryId)
+    return await service.replay(await writing(request), webhookId, delivery_id=deliveryId)
 
 
 ROUTES = [

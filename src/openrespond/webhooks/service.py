@@ -108,7 +108,7 @@ async def list_all(sc: Scope[Connection]) -> list[Webhook]:
 
 
 async def update(
-    sc: Scope[Transaction], hook_id: int, body: WebhookUpdate, *, networks: Networks
+    sc: Scope[Transaction], hook_id: int, *, body: WebhookUpdate, networks: Networks
 ) -> Webhook:
     await _get(sc, hook_id)
     cols: dict[str, object] = {}
@@ -126,7 +126,7 @@ async def update(
         else:
             cols["disabled_reason"] = "disabled by its owner"
     if cols:
-        await repo.update(sc, hook_id, cols, now())
+        await repo.update(sc, hook_id, cols=cols, now=now())
     return await get(sc, hook_id)
 
 
@@ -134,7 +134,7 @@ async def rotate(sc: Scope[Transaction], hook_id: int, *, sealer: Sealer) -> Web
     """A new signing key, used from the next attempt on; shown this once."""
     await _get(sc, hook_id)
     key = new_key()
-    await repo.update(sc, hook_id, {"secret": sealer.seal(key, purpose=PURPOSE)}, now())
+    await repo.update(sc, hook_id, cols={"secret": sealer.seal(key, purpose=PURPOSE)}, now=now())
     hook = await get(sc, hook_id)
     return WebhookCreated(**msgspec.structs.asdict(hook), signing_key=key)
 
@@ -164,18 +164,18 @@ _STATUSES = ("pending", "delivered", "failed")
 
 
 async def deliveries(
-    sc: Scope[Connection], hook_id: int, cursor: Cursor, *, status: str | None
+    sc: Scope[Connection], hook_id: int, *, cursor: Cursor, status: str | None
 ) -> tuple[list[Delivery], PageRows]:
     await _get(sc, hook_id)
     if status is not None and status not in _STATUSES:
         raise BadRequest(f"status must be one of {', '.join(_STATUSES)}, got {status[:32]!r}")
-    page = await repo.deliveries_page(sc, hook_id, cursor, status=status)
+    page = await repo.deliveries_page(sc, hook_id, cursor=cursor, status=status)
     return [_delivery(r) for r in page.rows], page
 
 
-async def delivery(sc: Scope[Connection], hook_id: int, delivery_id: int) -> DeliveryDetail:
+async def delivery(sc: Scope[Connection], hook_id: int, *, delivery_id: int) -> DeliveryDetail:
     await _get(sc, hook_id)
-    row = await repo.delivery(sc, hook_id, delivery_id)
+    row = await repo.delivery(sc, hook_id, delivery_id=delivery_id)
     if row is None:
         raise NotFound(f"delivery {delivery_id} of webhook {hook_id} not found")
     attempts = [
@@ -197,11 +197,11 @@ async def delivery(sc: Scope[Connection], hook_id: int, delivery_id: int) -> Del
     )
 
 
-async def replay(sc: Scope[Transaction], hook_id: int, delivery_id: int) -> DeliveryDetail:
+async def replay(sc: Scope[Transaction], hook_id: int, *, delivery_id: int) -> DeliveryDetail:
     """Send the event again now, whatever became of it; the webhook-id stays the same, so a
     receiver that already has it can tell."""
     await _get(sc, hook_id)
-    if not await repo.replay(sc, hook_id, delivery_id, common.now_ms()):
+    if not await repo.replay(sc, hook_id, delivery_id=delivery_id, now_ms=common.now_ms()):
         raise NotFound(f"delivery {delivery_id} of webhook {hook_id} not found")
     sc.conn.announce(signals.events)
-    return await delivery(sc, hook_id, delivery_id)
+    return await delivery(sc, hook_id, delivery_id=delivery_id)

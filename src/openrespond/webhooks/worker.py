@@ -227,7 +227,7 @@ class WebhookWorker:
         now_ms = common.now_ms()
         try:
             async with self.db.transaction(urgent=True) as tx:
-                held = await repo.held(tx, self.name, [r.delivery_id for r in done])
+                held = await repo.held(tx, self.name, delivery_ids=[r.delivery_id for r in done])
                 for r in done:
                     if r.delivery_id not in held:
                         log.warning("webhook delivery %s: lease lost", r.delivery_id)
@@ -288,7 +288,9 @@ class WebhookWorker:
             )
         elif r.status_code == 410:
             # Disabled; this delivery waits with the others until the endpoint is enabled.
-            await repo.disable(tx, r.webhook_id, "the endpoint answered 410 Gone", now_ms // 1000)
+            await repo.disable(
+                tx, r.webhook_id, reason="the endpoint answered 410 Gone", now=now_ms // 1000
+            )
             log.warning(
                 "webhook %s disabled: 410 Gone (event %s)", r.webhook_id, r.uid, extra=fields
             )
