@@ -25,13 +25,14 @@ async def record_deliveries(conn: Connection, rows: list[tuple[Any, ...]]) -> No
 
 async def page_sent(sc: Scope[Connection], channel_id: int, *, cursor: Cursor) -> PageRows:
     return await fetch_page(
-        sc.conn,
+        sc,
         select=(
             "SELECT id, message_id, contact_id, address, content, worker, delivered_at"
             " FROM sandbox_deliveries"
         ),
-        where="workspace_id = ? AND channel_id = ?",
-        args=(sc.ws, channel_id),
+        workspace="workspace_id",
+        where="channel_id = ?",
+        args=(channel_id,),
         cursor=cursor,
         key="id",
     )

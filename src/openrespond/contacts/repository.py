@@ -184,10 +184,11 @@ async def page(
 ) -> PageRows:
     """Rows of (id, Contact JSON)."""
     return await fetch_page(
-        sc.conn,
+        sc,
         select=select_json(sc.conn.dialect),
-        where=f"c.workspace_id = ?{' AND ' + where if where else ''}",
-        args=(sc.ws, *args),
+        workspace="c.workspace_id",
+        where=where,
+        args=args,
         cursor=cursor,
         key="c.id",
     )
@@ -287,14 +288,15 @@ def _latest(a: int | None, b: int | None) -> int | None:
 
 async def channels_page(sc: Scope[Connection], contact_id: int, *, cursor: Cursor) -> PageRows:
     return await fetch_page(
-        sc.conn,
+        sc,
         select=(
             "SELECT cc.id, ch.id AS channel_id, ch.name, ch.source, ch.created_at, cc.address,"
             " cc.last_message_time, cc.last_incoming_message_time"
             " FROM contact_channels cc JOIN channels ch ON ch.id = cc.channel_id"
         ),
-        where="cc.workspace_id = ? AND cc.contact_id = ?",
-        args=(sc.ws, contact_id),
+        workspace="cc.workspace_id",
+        where="cc.contact_id = ?",
+        args=(contact_id,),
         cursor=cursor,
         key="cc.id",
     )

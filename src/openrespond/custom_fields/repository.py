@@ -71,9 +71,7 @@ async def insert(
 
 
 async def page(sc: Scope[Connection], cursor: Cursor) -> PageRows:
-    return await fetch_page(
-        sc.conn, select=_SELECT, where="workspace_id = ?", args=(sc.ws,), cursor=cursor, key="id"
-    )
+    return await fetch_page(sc, select=_SELECT, workspace="workspace_id", cursor=cursor, key="id")
 
 
 async def delete(sc: Scope[Connection], field_id: int) -> bool:

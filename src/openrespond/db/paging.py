@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openrespond.db import Connection, Row
+from openrespond.db import Connection, Row, Scope
 from openrespond.errors import BadRequest
 
 __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "Cursor", "PageRows", "fetch_page", "parse_cursor"]
@@ -46,17 +46,20 @@ def parse_cursor(limit: int | None, cursor_id: int | None) -> Cursor:
 
 
 async def fetch_page(
-    conn: Connection,
+    sc: Scope[Connection],
     *,
     select: str,
-    where: str,
-    args: Sequence[Any],
+    workspace: str,
+    where: str = "",
+    args: Sequence[Any] = (),
     cursor: Cursor,
     key: str,
     descending: bool = False,
     source: str | None = None,
 ) -> PageRows:
-    """Run ``select ... WHERE where`` one keyset page at a time, ordered by ``key``.
+    """Run ``select ... WHERE <workspace> = <the scope's> AND where`` one keyset page at a
+    time, ordered by ``key``: every page is bounded by the scope's workspace, named by its
+    column ``workspace`` (e.g. ``c.workspace_id``).
 
     ``select`` names its table(s) and columns; ``key`` is the unique integer column to page on;
     ``source`` is its FROM clause when the columns hold subqueries of their own.
@@ -66,9 +69,11 @@ async def fetch_page(
     fwd_op, back_op = (">", "<") if not descending else ("<", ">")
     fwd_order, back_order = ("ASC", "DESC") if not descending else ("DESC", "ASC")
     frm = source if source is not None else select[select.upper().index(" FROM ") :]
+    conn = sc.conn
+    where = f"{workspace} = ? AND {where}" if where else f"{workspace} = ?"
     limit = cursor.limit
     c = cursor.cursor_id
-    base = list(args)
+    base = [sc.ws, *args]
     if c >= 0:
         cond, params = (f" AND {key} {fwd_op} ?", [c]) if c > 0 else ("", [])
         rows = await conn.fetch_all(

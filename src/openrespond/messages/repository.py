@@ -97,14 +97,15 @@ async def page(
     sc: Scope[Connection], contact_id: int, *, cursor: Cursor, channel_id: int | None = None
 ) -> PageRows:
     """The contact's messages (on one channel when given), newest first."""
-    where = "m.workspace_id = ? AND m.contact_id = ?"
-    args: tuple[int, ...] = (sc.ws, contact_id)
+    where = "m.contact_id = ?"
+    args: tuple[int, ...] = (contact_id,)
     if channel_id is not None:
         where += " AND m.channel_id = ?"
         args += (channel_id,)
     return await fetch_page(
-        sc.conn,
+        sc,
         select=SELECT,
+        workspace="m.workspace_id",
         where=where,
         args=args,
         cursor=cursor,

@@ -101,10 +101,9 @@ async def find_user(sc: Scope[Connection], email: str) -> Row | None:
 
 async def page_users(sc: Scope[Connection], cursor: Cursor) -> PageRows:
     return await fetch_page(
-        sc.conn,
+        sc,
         select=USER_SELECT,
-        where="u.workspace_id = ?",
-        args=(sc.ws,),
+        workspace="u.workspace_id",
         cursor=cursor,
         key="u.id",
     )
@@ -169,10 +168,9 @@ async def insert_closing_note(
 
 async def page_closing_notes(sc: Scope[Connection], cursor: Cursor) -> PageRows:
     return await fetch_page(
-        sc.conn,
+        sc,
         select="SELECT id, category, description FROM closing_notes",
-        where="workspace_id = ?",
-        args=(sc.ws,),
+        workspace="workspace_id",
         cursor=cursor,
         key="id",
     )
@@ -227,10 +225,9 @@ async def channel_anywhere(conn: Connection, channel_id: int) -> Row | None:
 
 async def page_channels(sc: Scope[Connection], cursor: Cursor) -> PageRows:
     return await fetch_page(
-        sc.conn,
+        sc,
         select=f"SELECT {_CHANNEL_COLUMNS} FROM channels",
-        where="workspace_id = ?",
-        args=(sc.ws,),
+        workspace="workspace_id",
         cursor=cursor,
         key="id",
     )
@@ -300,10 +297,11 @@ async def approved_template_exists(
 
 async def page_templates(sc: Scope[Connection], channel_id: int, *, cursor: Cursor) -> PageRows:
     return await fetch_page(
-        sc.conn,
+        sc,
         select=f"SELECT {_TEMPLATE_COLUMNS} FROM templates",
-        where="workspace_id = ? AND channel_id = ?",
-        args=(sc.ws, channel_id),
+        workspace="workspace_id",
+        where="channel_id = ?",
+        args=(channel_id,),
         cursor=cursor,
         key="id",
     )

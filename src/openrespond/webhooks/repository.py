@@ -112,14 +112,15 @@ async def deliveries_page(
     sc: Scope[Connection], hook_id: int, *, cursor: Cursor, status: str | None
 ) -> PageRows:
     """The subscription's deliveries, newest first."""
-    where = "d.workspace_id = ? AND d.webhook_id = ?"
-    args: list[Any] = [sc.ws, hook_id]
+    where = "d.webhook_id = ?"
+    args: list[Any] = [hook_id]
     if status is not None:
         where += " AND d.status = ?"
         args.append(status)
     return await fetch_page(
-        sc.conn,
+        sc,
         select=_DELIVERY,
+        workspace="d.workspace_id",
         where=where,
         args=args,
         cursor=cursor,
