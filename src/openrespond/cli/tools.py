@@ -7,7 +7,7 @@ import asyncio
 import json
 import os
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from openrespond.db import Database, Scope, open_database
+from openrespond.db import Database, Scope, Transaction, open_database
 from openrespond.db.migrations import migrate
 from openrespond.errors import ApiError
 from openrespond.settings import ConfigError, Settings
@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -108,7 +109,13 @@ def run(
         raise typer.Exit(1) from None
 
 
-def tx(fn: Callable[..., Awaitable[T]], workspace: int, *args: Any, **kwargs: Any) -> T:
+def tx(
+    fn: Callable[Concatenate[Scope[Transaction], P], Awaitable[T]],
+    workspace: int,
+    /,
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
     """Run ``fn(scope, *args, **kwargs)`` in one transaction of the configured database, in
     ``workspace``."""
 

@@ -200,7 +200,7 @@ def webhooks_replay(workspace: Workspace, webhook_id: int, delivery_id: int) -> 
     """Post an event again now (same webhook-id); a running worker picks it up."""
     from openrespond.webhooks import service
 
-    detail = tx(service.replay, workspace, webhook_id, delivery_id)
+    detail = tx(service.replay, workspace, webhook_id, delivery_id=delivery_id)
     console.print(f"delivery {detail.id} ({detail.event_id}) queued again")
 
 
