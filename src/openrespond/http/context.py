@@ -86,11 +86,14 @@ def read_conn(request: Request[Any, Any, Any]) -> Connection:
 
 def _workspace(request: Request[Any, Any, Any]) -> int:
     """The workspace a request acts in: the ``{wid}`` of a ``/control/workspaces/{wid}``
-    route (which the guard admitted), else the calling token's."""
+    route (admitted by the guard, and checked again here), else the calling token's."""
     wid = request.path_params.get("wid")
-    if wid is not None:
-        return int(wid)
-    return workspace_id(request)
+    if wid is None:
+        return workspace_id(request)
+    principal = state_of(request).principal
+    if principal is None or not (principal.admin or principal.workspace_id == wid):
+        raise NotFound(f"workspace {wid} not found")
+    return int(wid)
 
 
 def reading(request: Request[Any, Any, Any]) -> Scope[Connection]:
