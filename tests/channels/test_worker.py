@@ -329,7 +329,7 @@ def test_a_message_fails_once_the_delivery_deadline_has_passed(tmp_path: Path) -
 
 _SEND_ELSEWHERE = """
 import asyncio, sys
-from openrespond.db import open_database
+from openrespond.db import Scope, open_database
 from openrespond.identifiers import Identifier
 from openrespond.messages import service
 from openrespond.messages.schemas import TextMessage
