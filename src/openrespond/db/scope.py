@@ -14,8 +14,7 @@ the workspace list itself) takes a bare connection and says so in its docstring.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
 from openrespond.db._base import Connection
 
@@ -24,9 +23,16 @@ __all__ = ["Scope"]
 C = TypeVar("C", bound=Connection, covariant=True)
 
 
-@dataclass(frozen=True, slots=True)
 class Scope(Generic[C]):
-    """Work inside workspace ``ws`` through ``conn``."""
+    """Work inside workspace ``ws`` through ``conn``. Made once per request (or command, or
+    job), so it is a plain slotted object: cheaper to make than a frozen dataclass; the type
+    checker refuses assignments to its attributes (``Final``)."""
 
-    conn: C
-    ws: int
+    __slots__ = ("conn", "ws")
+
+    def __init__(self, conn: C, ws: int) -> None:
+        self.conn: Final = conn
+        self.ws: Final = ws
+
+    def __repr__(self) -> str:
+        return f"Scope(ws={self.ws}, conn={self.conn!r})"

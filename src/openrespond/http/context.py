@@ -84,23 +84,31 @@ def read_conn(request: Request[Any, Any, Any]) -> Connection:
     return state.tx if state.tx is not None else state.db.reader()
 
 
-def _workspace(request: Request[Any, Any, Any]) -> int:
+def _workspace(request: Request[Any, Any, Any], state: RequestState) -> int:
     """The workspace a request acts in: the ``{wid}`` of a ``/control/workspaces/{wid}``
     route (admitted by the guard, and checked again here), else the calling token's."""
-    wid = request.path_params.get("wid")
+    principal = state.principal
+    assert principal is not None  # state_of refuses a request without one
+    wid = cast("int | None", request.scope["path_params"].get("wid"))
     if wid is None:
-        return workspace_id(request)
-    principal = state_of(request).principal
-    if principal is None or not (principal.admin or principal.workspace_id == wid):
+        if principal.workspace_id is None:
+            raise Unauthorized("a workspace token is required")
+        return principal.workspace_id
+    if not (principal.admin or principal.workspace_id == wid):
         raise NotFound(f"workspace {wid} not found")
     return int(wid)
 
 
 def reading(request: Request[Any, Any, Any]) -> Scope[Connection]:
     """The request's workspace, for reading (through its transaction once it has written)."""
-    return Scope(read_conn(request), _workspace(request))
+    state = state_of(request)
+    conn = state.tx if state.tx is not None else state.db.reader()
+    return Scope(conn, _workspace(request, state))
 
 
 async def writing(request: Request[Any, Any, Any]) -> Scope[Transaction]:
     """The request's workspace, for writing in the request's transaction."""
-    return Scope(await write_tx(request), _workspace(request))
+    state = state_of(request)
+    if state.tx is None:
+        state.tx = await state.db.begin()
+    return Scope(state.tx, _workspace(request, state))
