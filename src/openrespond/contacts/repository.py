@@ -6,7 +6,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from openrespond.custom_fields.service import FieldValue
+from openrespond.custom_fields.repository import FieldValue
 from openrespond.db import Connection, Row, Scope, sql
 from openrespond.db.paging import Cursor, PageRows, fetch_page
 from openrespond.identifiers import Identifier

@@ -15,7 +15,8 @@ from openrespond.contacts.schemas import (
     ContactFields,
     ContactListBody,
 )
-from openrespond.custom_fields.service import FieldValue, encode_value, resolve_fields
+from openrespond.custom_fields.repository import FieldValue
+from openrespond.custom_fields.service import encode_value, resolve_fields
 from openrespond.db import Connection, Row, Scope, Transaction
 from openrespond.db.paging import Cursor, PageRows
 from openrespond.errors import BadRequest, Conflict, NotFound

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from openrespond.db import Connection, Row, Scope
 from openrespond.db.paging import Cursor, PageRows, fetch_page
 
 __all__ = [
+    "FieldValue",
     "all_fields",
     "by_name",
     "by_names",
@@ -15,6 +18,16 @@ __all__ = [
     "insert",
     "page",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldValue:
+    """A checked value for one field: its stored text and, for numbers, its number."""
+
+    field_id: int
+    text: str | None
+    number: float | None
+
 
 _SELECT = (
     "SELECT id, name, slug, description, data_type, allowed_values, created_at FROM custom_fields"

@@ -6,13 +6,13 @@ import datetime as dt
 import json
 import math
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from msgspec import UNSET
 
 from openrespond import common
 from openrespond.custom_fields import repository as repo
+from openrespond.custom_fields.repository import FieldValue
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate
 from openrespond.db import Connection, Row, Scope, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
@@ -20,7 +20,6 @@ from openrespond.space.workspaces import existing
 from openrespond.validation import clean, normalize_email, normalize_url
 
 __all__ = [
-    "FieldValue",
     "create_field",
     "decode_value",
     "delete_field",
@@ -34,15 +33,6 @@ __all__ = [
 VALUE_MAX = 2000
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-@dataclass(frozen=True, slots=True)
-class FieldValue:
-    """A checked value for one field: its stored text and, for numbers, its number."""
-
-    field_id: int
-    text: str | None
-    number: float | None
 
 
 def field_from_row(row: Row) -> CustomField:
