@@ -205,7 +205,7 @@ async def set_field_values(
 ) -> None:
     """Upsert the given values; a value of None removes it."""
     gone = [(contact_id, v.field_id, sc.ws) for v in values if v.text is None]
-    kept = [(contact_id, v.text, v.number, v.field_id, sc.ws) for v in values if v.text is not None]
+    kept = [(v.text, v.number, contact_id, v.field_id, sc.ws) for v in values if v.text is not None]
     if gone:
         await sc.conn.execute_many(
             "DELETE FROM contact_field_values WHERE contact_id = ? AND field_id = ?"
@@ -220,7 +220,7 @@ async def set_field_values(
             " WHERE c.id = ? AND f.id = ? AND c.workspace_id = ?"
             " ON CONFLICT (contact_id, field_id)"
             " DO UPDATE SET value = excluded.value, value_num = excluded.value_num",
-            [(text, number, contact, field, ws) for contact, text, number, field, ws in kept],
+            kept,
         )
 
 

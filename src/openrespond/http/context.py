@@ -18,7 +18,6 @@ __all__ = [
     "read_conn",
     "reading",
     "state_of",
-    "workspace_id",
     "write_tx",
     "writing",
 ]
@@ -46,14 +45,6 @@ def state_of(request: ASGIConnection[Any, Any, Any, Any]) -> RequestState:
     return state
 
 
-def workspace_id(request: Request[Any, Any, Any]) -> int:
-    """The workspace of the calling token."""
-    principal = state_of(request).principal
-    if principal is None or principal.workspace_id is None:
-        raise Unauthorized("a workspace token is required")
-    return principal.workspace_id
-
-
 def control_access(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
@@ -70,18 +61,26 @@ def control_access(
         raise Forbidden("this operation needs the administrator token")
 
 
-async def write_tx(request: Request[Any, Any, Any]) -> Transaction:
-    """The request's transaction, opened now if needed; the middleware commits or rolls back."""
-    state = state_of(request)
+def _conn(state: RequestState) -> Connection:
+    return state.tx if state.tx is not None else state.db.reader()
+
+
+async def _tx(state: RequestState) -> Transaction:
     if state.tx is None:
         state.tx = await state.db.begin()
     return state.tx
 
 
+async def write_tx(request: Request[Any, Any, Any]) -> Transaction:
+    """The request's transaction, opened now if needed; the middleware commits or rolls back.
+    For work outside any one workspace (creating one); inside one, use ``writing``."""
+    return await _tx(state_of(request))
+
+
 def read_conn(request: Request[Any, Any, Any]) -> Connection:
-    """The open transaction if this request has written, else the shared reader."""
-    state = state_of(request)
-    return state.tx if state.tx is not None else state.db.reader()
+    """The open transaction if this request has written, else the shared reader. For work
+    outside any one workspace (the list of workspaces); inside one, use ``reading``."""
+    return _conn(state_of(request))
 
 
 def _workspace(request: Request[Any, Any, Any], state: RequestState) -> int:
@@ -96,19 +95,16 @@ def _workspace(request: Request[Any, Any, Any], state: RequestState) -> int:
         return principal.workspace_id
     if not (principal.admin or principal.workspace_id == wid):
         raise NotFound(f"workspace {wid} not found")
-    return int(wid)
+    return wid
 
 
 def reading(request: Request[Any, Any, Any]) -> Scope[Connection]:
     """The request's workspace, for reading (through its transaction once it has written)."""
     state = state_of(request)
-    conn = state.tx if state.tx is not None else state.db.reader()
-    return Scope(conn, _workspace(request, state))
+    return Scope(_conn(state), _workspace(request, state))
 
 
 async def writing(request: Request[Any, Any, Any]) -> Scope[Transaction]:
     """The request's workspace, for writing in the request's transaction."""
     state = state_of(request)
-    if state.tx is None:
-        state.tx = await state.db.begin()
-    return Scope(state.tx, _workspace(request, state))
+    return Scope(await _tx(state), _workspace(request, state))
