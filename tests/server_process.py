@@ -28,6 +28,7 @@ class ServerProcess:
     """``openrespond serve`` on a free loopback port with the given database and environment."""
 
     def __init__(self, db_path: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.db_path = db_path
         self.port = free_port()
         self.args = args
         self.log = db_path.with_suffix(f".{self.port}.log")

@@ -23,6 +23,8 @@ NOT_USER_SETTINGS: dict[str, str] = {
     "OPENRESPOND_TEST_BACKEND": "selects the suite's database backend; test harness only",
     "OPENRESPOND_TEST_POSTGRES_URL": "the PostgreSQL the suite runs against; test harness only",
     "OPENRESPOND_REQUIRE_POSTGRES": "makes a missing PostgreSQL fail the suite (CI); test harness only",
+    "OPENRESPOND_BROWSER": "the Chromium the browser tests drive; test harness only",
+    "OPENRESPOND_REQUIRE_BROWSER": "makes a missing browser fail the suite (CI); test harness only",
 }
 
 LINK = re.compile(r"\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]*)(?:\s+\"[^\"]*\")?\)")

@@ -35,6 +35,8 @@ def _write_routes() -> list[tuple[str, str]]:
     app = create_app(make_settings(Path("/nonexistent/fuzz.db")))
     routes = []
     for route in app.routes:
+        if route.path.startswith("/app"):
+            continue  # the browser app takes forms, not JSON: tests/web covers its inputs
         for method in sorted(route.methods - {"GET", "HEAD", "OPTIONS"}):
             routes.append((method, route.path))
     return sorted(routes)

@@ -154,6 +154,9 @@ def cases(b: dict[str, Any]) -> dict[tuple[str, str], list[tuple[str, Any]]]:
         ("DELETE", "/control/workspaces/{wid:int}/users/{userId:int}"): [
             (f"{W}/users/{b['user']}", None)
         ],
+        ("POST", "/control/workspaces/{wid:int}/users/{userId:int}/links"): [
+            (f"{W}/users/{b['user']}/links", {"purpose": "signin"})
+        ],
         ("POST", "/control/workspaces/{wid:int}/lifecycle_stages"): [
             (f"{W}/lifecycle_stages", {"name": "X"})
         ],

@@ -7,13 +7,18 @@ import logging
 import re
 import signal
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Router
+from litestar.datastructures import CacheControlHeader
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
 
 from openrespond import __version__, logs, workers
 from openrespond.channels.routes import ROUTES as CUSTOM_CHANNEL_ROUTES
@@ -41,6 +46,9 @@ from openrespond.settings import Settings
 from openrespond.space.routes import ROUTES as SPACE_ROUTES
 from openrespond.space.workspaces import load_secret, record_server_networks
 from openrespond.tags.routes import ROUTES as TAG_ROUTES
+from openrespond.web import render
+from openrespond.web.live import LiveHub
+from openrespond.web.routes import ROUTER as WEB_ROUTER
 from openrespond.webhooks.routes import ROUTES as WEBHOOK_ROUTES
 
 __all__ = ["app_from_env", "create_app"]
@@ -81,8 +89,13 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
             app.state.limiter.bind(
                 hashlib.sha256(b"rate-limits:" + secret.encode()).hexdigest()[:16]
             )
-            async with _workers(app, database, settings):
-                yield
+            app.state.live = LiveHub(database)
+            await app.state.live.start()
+            try:
+                async with _workers(app, database, settings):
+                    yield
+            finally:
+                await app.state.live.close()
         finally:
             await app.state.limiter.close()
             await database.close()
@@ -124,7 +137,19 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
             *CUSTOM_CHANNEL_ROUTES,
             *HEALTH_ROUTES,
             *DOCS_ROUTES,
+            WEB_ROUTER,
+            create_static_files_router(
+                path="/app/static",
+                directories=[WEB_FILES / "static"],
+                cache_control=CacheControlHeader(max_age=300),
+                include_in_schema=False,
+            ),
         ],
+        template_config=TemplateConfig(
+            directory=WEB_FILES / "templates",
+            engine=JinjaTemplateEngine,
+            engine_callback=_jinja,
+        ),
         middleware=[ApiMiddleware],  # type: ignore[list-item]
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         openapi_config=openapi,
@@ -145,6 +170,14 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
     app.state.db = database
     app.state.limiter = _limiter(settings, database)
     return app
+
+
+WEB_FILES = Path(__file__).parent / "web"
+
+
+def _jinja(engine: JinjaTemplateEngine) -> None:
+    engine.engine.filters.update(render.FILTERS)
+    engine.engine.autoescape = True
 
 
 def app_from_env() -> Litestar:
@@ -171,20 +204,22 @@ async def _workers(app: Litestar, db: Database, settings: Settings) -> AsyncIter
     """The in-process workers, unless configuration turns them off."""
     app.state.workers = None
     if not settings.worker:
-        yield
+        with _stop_on_signals(app.state.live.close_threadsafe):
+            yield
         return
     built = workers.build(db, settings, app.state.secret)
     async with workers.running(built, grace_seconds=settings.shutdown_grace_seconds) as stopping:
         app.state.workers = built
-        with _stop_on_signals(stopping):
+        with _stop_on_signals(stopping.begin_threadsafe, app.state.live.close_threadsafe):
             yield
 
 
 @contextmanager
-def _stop_on_signals(stopping: workers.Stopping) -> Iterator[None]:
-    """Let SIGTERM and SIGINT start the workers' stop at once, while the server is still
-    finishing its requests, so that the whole shutdown fits in one grace period. The
-    server's own handlers still run (first installed, restored by the server at exit)."""
+def _stop_on_signals(*actions: Callable[[], None]) -> Iterator[None]:
+    """Let SIGTERM and SIGINT run ``actions`` at once (start the workers' stop, end the live
+    streams), while the server is still finishing its requests, so that the whole shutdown
+    fits in one grace period. The server's own handlers still run (first installed,
+    restored by the server at exit)."""
     if threading.current_thread() is not threading.main_thread():
         yield  # signals reach only the main thread (a server run in a thread, as in tests)
         return
@@ -195,7 +230,8 @@ def _stop_on_signals(stopping: workers.Stopping) -> Iterator[None]:
             continue
 
         def handler(signum: int, frame: Any, prior: Any = prior) -> None:
-            stopping.begin_threadsafe()
+            for action in actions:
+                action()
             prior(signum, frame)
 
         previous[sig] = prior

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from openrespond import common
+from openrespond.accounts import service as accounts
 from openrespond.contacts import repository as contacts_repo
 from openrespond.db import Connection, Database, Scope, Transaction
 from openrespond.identifiers import Identifier
@@ -15,7 +16,16 @@ from openrespond.space import templates as space_templates
 from openrespond.space import users as space_users
 from openrespond.space import workspaces as space_workspaces
 
-__all__ = ["DEMO_CHANNEL_ID", "DEMO_EMAIL_CHANNEL_ID", "ensure_demo", "seed_demo"]
+__all__ = [
+    "DEMO_CHANNEL_ID",
+    "DEMO_EMAIL_CHANNEL_ID",
+    "DEMO_OWNER",
+    "demo_sign_in",
+    "ensure_demo",
+    "seed_demo",
+]
+
+DEMO_OWNER = "owner@example.com"
 
 DEMO_CHANNEL_ID = 123
 DEMO_EMAIL_CHANNEL_ID = 124
@@ -74,9 +84,9 @@ async def seed_demo(sc: Scope[Transaction]) -> None:
             role="agent",
             team="Support",
         )
-    if "owner@example.com" not in users:
+    if DEMO_OWNER not in users:
         await space_users.create_user(
-            sc, first_name="Olivia", last_name="Owner", email="owner@example.com", role="owner"
+            sc, first_name="Olivia", last_name="Owner", email=DEMO_OWNER, role="owner"
         )
     stages = {row["name"] for row in await repo.list_lifecycle_stages(sc)}
     for stage in LIFECYCLE:
@@ -123,3 +133,10 @@ async def ensure_demo(db: Database, settings: Settings, secret: str) -> tuple[in
         else:
             token = await space_tokens.demo_token(Scope(tx, wid), secret=secret)
     return wid, token
+
+
+async def demo_sign_in(sc: Scope[Transaction]) -> str:
+    """A one-time sign-in link token for the demo workspace's owner."""
+    owner = await accounts.user_by_email(sc, DEMO_OWNER)
+    token, _ = await accounts.issue_link(sc, owner, purpose="signin")
+    return token

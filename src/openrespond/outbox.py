@@ -9,6 +9,10 @@ lost if the process dies after the commit: the deliveries wait in the database.
 The feature that owns the data builds the payload (``contacts.events``,
 ``conversations.events``, ``messages.events``); this module imports none of them. The
 payload is built only when somebody subscribes, so an event nobody wants costs one lookup.
+
+Every event, and each change the webhooks have no type for (a message's status), also leaves
+a small row in ``live_changes`` in the same transaction: the browser inbox follows that table,
+so an open page shows only what committed, from whichever process committed it.
 """
 
 from __future__ import annotations
@@ -23,7 +27,16 @@ import msgspec
 from openrespond import common, signals
 from openrespond.db import Connection, Scope, Transaction
 
-__all__ = ["EVENT_NAMES", "EventName", "Payload", "emit", "subscribers"]
+__all__ = [
+    "EVENT_NAMES",
+    "EventName",
+    "LiveKind",
+    "Payload",
+    "changed",
+    "emit",
+    "statuses_changed",
+    "subscribers",
+]
 
 # The event types of API.md §7.
 EventName = Literal[
@@ -40,6 +53,8 @@ EventName = Literal[
     "comment.created",
 ]
 EVENT_NAMES: tuple[str, ...] = get_args(EventName)
+# What the live feed carries beside the event types: changes no webhook announces.
+LiveKind = EventName | Literal["message.status", "contact.read"]
 
 
 class Payload(msgspec.Struct):
@@ -77,12 +92,45 @@ async def subscribers(sc: Scope[Connection], event_type: str) -> list[int]:
     ]
 
 
+async def changed(sc: Scope[Transaction], kind: LiveKind, *, contact_id: int | None) -> None:
+    """Tell the open inboxes of the workspace, once this transaction commits, that
+    ``contact_id`` changed (``kind`` says how)."""
+    await sc.conn.execute(
+        "INSERT INTO live_changes (workspace_id, kind, contact_id, created_ms) VALUES (?, ?, ?, ?)",
+        sc.ws,
+        kind,
+        contact_id,
+        common.now_ms(),
+    )
+    sc.conn.announce(signals.live)
+
+
+async def statuses_changed(tx: Transaction, message_ids: list[int]) -> None:
+    """``changed`` for the contacts of ``message_ids`` (of any workspaces: the delivery
+    worker's batches cross them), whose status histories grew."""
+    if not message_ids:
+        return
+    marks = ", ".join("?" * len(message_ids))
+    await tx.execute(
+        "INSERT INTO live_changes (workspace_id, kind, contact_id, created_ms)"
+        f" SELECT workspace_id, 'message.status', contact_id, ? FROM messages WHERE id IN ({marks})",
+        common.now_ms(),
+        *message_ids,
+    )
+    tx.announce(signals.live)
+
+
 async def emit(
-    sc: Scope[Transaction], event_type: EventName, *, build: Callable[[], Awaitable[Payload]]
+    sc: Scope[Transaction],
+    event_type: EventName,
+    *,
+    contact_id: int,
+    build: Callable[[], Awaitable[Payload]],
 ) -> str | None:
     """Queue ``event_type`` for every subscription of ``ws`` that wants it, with the payload
     ``build()`` makes; the event's id, or None when nobody subscribes (then ``build`` is not
-    called)."""
+    called). The open inboxes hear of it either way."""
+    await changed(sc, event_type, contact_id=contact_id)
     # One lookup per workspace and type in a transaction (a delivery batch emits many).
     key = ("webhook subscribers", sc.ws, event_type)
     hooks = sc.conn.memo.get(key)

@@ -50,6 +50,9 @@ class Settings:
     header_timeout_seconds: float = 10.0
     body_timeout_seconds: float = 5.0
     max_connections: int = 1000
+    # Browser sessions end after this long without a request, and this long after sign-in.
+    session_idle_seconds: int = 8 * 3600
+    session_max_seconds: int = 7 * 24 * 3600
 
     @property
     def worker_poll_seconds(self) -> float:
@@ -137,6 +140,8 @@ class Settings:
             ("OPENRESPOND_WEBHOOK_TIMEOUT_SECONDS", "webhook_timeout_seconds", 300),
             ("OPENRESPOND_DELIVERY_DEADLINE_SECONDS", "delivery_deadline_seconds", 30 * 24 * 3600),
             ("OPENRESPOND_WEBHOOK_LOG_DAYS", "webhook_log_days", 3650),
+            ("OPENRESPOND_SESSION_IDLE_SECONDS", "session_idle_seconds", 365 * 24 * 3600),
+            ("OPENRESPOND_SESSION_MAX_SECONDS", "session_max_seconds", 365 * 24 * 3600),
         ):
             if raw := env.get(name):
                 values[attr] = _int(name, raw, 1, hi)

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Signal", "deliveries", "events", "wait_any"]
+__all__ = ["Signal", "deliveries", "events", "live", "wait_any"]
 
 log = logging.getLogger("openrespond.signals")
 
@@ -53,6 +53,9 @@ deliveries = Signal("openrespond_deliveries")
 
 events = Signal("openrespond_webhooks")
 """Webhook deliveries were queued."""
+
+live = Signal("openrespond_live")
+"""Something the open inboxes show changed (``live_changes`` has new rows)."""
 
 
 async def wait_any(seconds: float, *waited: asyncio.Event) -> None:

@@ -193,7 +193,7 @@ def test_upgrading_to_fair_queues_keeps_queued_work_and_delivers_it(tmp_path: Pa
                         " created_at) VALUES (1, ?, 0, 0, 0)",
                         message_id,
                     )
-            assert [m.version for m in await migrate(db)] == [7]
+            assert next(m.version for m in await migrate(db)) == 7
             rows = await db.reader().fetch_all(
                 "SELECT message_id, channel_id FROM delivery_jobs ORDER BY message_id"
             )
@@ -213,6 +213,48 @@ def test_upgrading_to_fair_queues_keeps_queued_work_and_delivers_it(tmp_path: Pa
             assert await DeliveryWorker(db, name="after-upgrade").run_once() == 3
             statuses = await db.reader().fetch_all("SELECT status FROM messages ORDER BY id")
             assert [r[0] for r in statuses] == ["delivered"] * 3
+        finally:
+            await db.close()
+
+    asyncio.run(go())
+
+
+def test_upgrading_to_the_inbox_schema_marks_each_contacts_newest_messages(tmp_path: Path) -> None:
+    """0008 gives every contact its newest message and newest incoming message (the inbox's
+    order and unread marker), from the messages already stored."""
+
+    async def go() -> None:
+        db = open_test_database(tmp_path / "inbox.db")
+        await db.connect()
+        try:
+            await migrate(db, upto=7)
+            async with db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO workspaces (id, name, org_id, created_at) VALUES (1, 'w', 1, 0)"
+                )
+                await tx.execute(
+                    "INSERT INTO channels (id, workspace_id, name, source, driver, created_at)"
+                    " VALUES (7, 1, 'S', 'whatsapp_cloud', 'sandbox', 0)"
+                )
+                for contact in (3, 4):
+                    await tx.execute(
+                        "INSERT INTO contacts (id, workspace_id, first_name, created_at,"
+                        " updated_at) VALUES (?, 1, 'Ada', 0, 0)",
+                        contact,
+                    )
+                for message_id, traffic in ((10, "incoming"), (11, "incoming"), (12, "outgoing")):
+                    await tx.execute(
+                        "INSERT INTO messages (id, workspace_id, contact_id, channel_id, traffic,"
+                        " type, content, created_at, updated_at) VALUES"
+                        " (?, 1, 3, 7, ?, 'text', '{}', 0, 0)",
+                        message_id,
+                        traffic,
+                    )
+            assert [m.version for m in await migrate(db, upto=8)] == [8]
+            rows = await db.reader().fetch_all(
+                "SELECT id, last_message_id, last_incoming_id FROM contacts ORDER BY id"
+            )
+            assert [(r[0], r[1], r[2]) for r in rows] == [(3, 12, 11), (4, 0, 0)]
         finally:
             await db.close()
 

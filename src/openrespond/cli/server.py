@@ -19,7 +19,7 @@ from openrespond import logs
 from openrespond.cli.tools import AsJson, console, err
 from openrespond.cli.tools import load_settings as _settings
 from openrespond.cli.tools import run as _run
-from openrespond.db import Database
+from openrespond.db import Database, Scope
 from openrespond.db.migrations import applied_versions, available
 from openrespond.settings import Settings
 
@@ -52,8 +52,9 @@ def serve(
     """Run the HTTP server (migrations are applied first) with its delivery worker."""
     import uvicorn
 
+    from openrespond.accounts.service import link_url
     from openrespond.app import create_app
-    from openrespond.demo import ensure_demo
+    from openrespond.demo import demo_sign_in, ensure_demo
     from openrespond.http import server
     from openrespond.space.workspaces import load_secret
 
@@ -79,19 +80,27 @@ def serve(
         err.print(f"[red]error:[/red] cannot listen on {settings.host}:{settings.port}: {problem}")
         raise typer.Exit(1)
 
-    async def prepare(db: Database, s: Settings) -> str | None:
+    async def prepare(db: Database, s: Settings) -> tuple[str, str] | None:
         if not demo:
             return None
-        _, token = await ensure_demo(db, s, await load_secret(db, s))
-        return token
+        wid, token = await ensure_demo(db, s, await load_secret(db, s))
+        async with db.transaction() as tx:
+            return token, await demo_sign_in(Scope(tx, wid))
 
-    token = _run(prepare, settings, create=True)
+    prepared = _run(prepare, settings, create=True)
+    token, sign_in = prepared if prepared else (None, None)
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     base = settings.public_url or f"http://{shown_host}:{settings.port}"
     console.print(f"[bold]openrespond[/bold] on {base}")
     console.print(f"  base URL   {base}/v2")
     if token:
         console.print(f"  API token  {token}")
+    if sign_in:
+        console.print(
+            f"  inbox      {link_url(base, sign_in)}  (one-time sign-in as the demo owner)"
+        )
+    else:
+        console.print(f"  inbox      {base}/app/")
     if generated_admin:
         console.print(
             f"  admin token (this run only; set OPENRESPOND_ADMIN_TOKEN to fix it)  {generated_admin}"

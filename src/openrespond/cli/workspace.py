@@ -485,3 +485,65 @@ def template_remove(workspace: Workspace, template_id: int) -> None:
 
     _tx(space_templates.delete_template, workspace, template_id)
     console.print(f"removed template {template_id}")
+
+
+@user_app.command("invite")
+def user_invite(
+    workspace: Workspace,
+    email: Annotated[str, typer.Option()],
+    first_name: Annotated[str | None, typer.Option(help="for a new user")] = None,
+    role: Annotated[str, typer.Option(help="agent, manager or owner (a new user)")] = "agent",
+) -> None:
+    """Print a one-time link with which the user sets a password and signs in to the app
+    (the user is added when missing; a user with a password gets a reset link)."""
+    from openrespond.accounts import service as accounts
+
+    async def work(db: Database, s: Settings) -> tuple[str, int]:
+        async with db.transaction() as t:
+            _, token, expires = await accounts.invite(
+                Scope(t, workspace), email=email, first_name=first_name, role=role
+            )
+        return accounts.link_url(_base(s), token), expires
+
+    url, expires = _run(work)
+    console.print(f"link (works once, until {_when(expires)}):")
+    print(url)
+
+
+@user_app.command("set-password")
+def user_set_password(
+    workspace: Workspace,
+    email: Annotated[str, typer.Option()],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
+) -> None:
+    """Set a user's password (asked for twice, not echoed) and end the user's sessions."""
+    import sys
+
+    from openrespond.accounts import service as accounts
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+    async def work(db: Database, _: Settings) -> None:
+        async with db.transaction() as t:
+            sc = Scope(t, workspace)
+            user_id = await accounts.user_by_email(sc, email)
+            await accounts.set_password(sc, user_id, password=password)
+
+    _run(work)
+    console.print(f"password set for {email}")
+
+
+def _base(settings: Settings) -> str:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    return settings.public_url or f"http://{host}:{settings.port}"
+
+
+def _when(ts: int) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

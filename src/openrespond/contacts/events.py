@@ -33,4 +33,4 @@ async def emit(
         doc = contact if contact is not None else await contact_doc(sc, contact_id)
         return outbox.Payload(contact=doc)
 
-    return await outbox.emit(sc, event_type, build=build)
+    return await outbox.emit(sc, event_type, contact_id=contact_id, build=build)

@@ -16,7 +16,7 @@ from openrespond.errors import BadRequest
 from openrespond.space import repository as space_repo
 from openrespond.validation import normalize_phone
 
-__all__ = ["compile_filter"]
+__all__ = ["compile_filter", "search_sql"]
 
 _TEXT = {
     "firstName": "c.first_name",
@@ -374,7 +374,8 @@ def _compare(col: str, op: str, value: Any, where: str, conv: Any) -> tuple[str,
 _PHONE_LIKE = re.compile(r"[0-9 +().-]+")
 
 
-def _search(term: str) -> tuple[str, list[Any]]:
+def search_sql(term: str) -> tuple[str, list[Any]]:
+    """SQL (over alias ``c``) matching a search term against names, email and phone."""
     text = term.strip().lower()
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     like = f"%{escaped}%"
@@ -399,7 +400,7 @@ async def compile_filter(
         return "", []
     out = _Sql()
     if body.search and body.search.strip():
-        sql, args = _search(body.search)
+        sql, args = search_sql(body.search)
         out.parts.append(sql)
         out.args.extend(args)
     compiler = _Compiler(sc, body.timezone)

@@ -12,6 +12,7 @@ from typing import Any
 from litestar import Request
 from litestar.params import FromPath, JSONBody
 
+from openrespond.accounts import service as accounts
 from openrespond.channels import settings as channel_settings
 from openrespond.common import StatusMessage
 from openrespond.control import schemas as s
@@ -142,6 +143,20 @@ async def list_users(request: Req, wid: PathId) -> s.UserList:
 async def delete_user(request: Req, wid: PathId, userId: PathId) -> StatusMessage:
     await space_users.delete_user(await writing(request), userId)
     return _ok("User deleted")
+
+
+@post(
+    W + "/users/{userId:int}/links",
+    tags=T,
+    operation_id="controlCreateUserLink",
+    summary="Make a one-time link to the app for a user (invitation, password reset or sign-in)",
+    opt={"admin": True},
+)
+async def create_user_link(
+    request: Req, wid: PathId, userId: PathId, data: JSONBody[s.UserLinkCreate]
+) -> s.UserLink:
+    token, expires = await accounts.issue_link(await writing(request), userId, purpose=data.purpose)
+    return s.UserLink(url=accounts.link_url(public_base(request), token), expires_at=expires)
 
 
 @post(
@@ -396,6 +411,7 @@ ROUTES = [
     revoke_token,
     create_user,
     list_users,
+    create_user_link,
     delete_user,
     create_stage,
     list_stages,

@@ -41,6 +41,8 @@ __all__ = [
     "TokenInfo",
     "TokenList",
     "UserCreate",
+    "UserLink",
+    "UserLinkCreate",
     "UserList",
     "Workspace",
     "WorkspaceCreate",
@@ -73,6 +75,17 @@ class IssuedToken(msgspec.Struct):
 
 class TokenList(msgspec.Struct):
     items: list[TokenInfo]
+
+
+class UserLinkCreate(msgspec.Struct):
+    purpose: Literal["invite", "reset", "signin"] = "invite"
+
+
+class UserLink(msgspec.Struct):
+    """A one-time link, shown once: the user opens it in a browser."""
+
+    url: str
+    expires_at: int = msgspec.field(name="expiresAt")
 
 
 class UserCreate(msgspec.Struct):

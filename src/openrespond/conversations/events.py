@@ -71,7 +71,7 @@ async def emit_conversation(
             conversation=await conversation_info(sc, conversation_id),
         )
 
-    return await outbox.emit(sc, event_type, build=build)
+    return await outbox.emit(sc, event_type, contact_id=contact_id, build=build)
 
 
 async def emit_comment(sc: Scope[Transaction], contact_id: int, *, comment_id: int) -> str | None:
@@ -83,7 +83,7 @@ async def emit_comment(sc: Scope[Transaction], contact_id: int, *, comment_id: i
             comment=await comment_info(sc, comment_id),
         )
 
-    return await outbox.emit(sc, "comment.created", build=build)
+    return await outbox.emit(sc, "comment.created", contact_id=contact_id, build=build)
 
 
 async def _user(sc: Scope[Connection], user_id: int | None) -> UserRef | None:

@@ -71,12 +71,14 @@ async def close(
     category: str | None,
     summary: str | None,
     now: int,
+    user_id: int | None = None,
 ) -> None:
     await sc.conn.execute(
-        "UPDATE conversations SET closed_at = ?, closed_by_source = ?, category = ?, summary = ?"
-        " WHERE workspace_id = ? AND id = ?",
+        "UPDATE conversations SET closed_at = ?, closed_by_source = ?, closed_by_user_id = ?,"
+        " category = ?, summary = ? WHERE workspace_id = ? AND id = ?",
         now,
         source,
+        user_id,
         category,
         summary,
         sc.ws,
@@ -118,37 +120,54 @@ async def set_assignee(
 
 
 async def count_message(
-    sc: Scope[Connection], contact_id: int, *, incoming: bool, now: int
+    sc: Scope[Connection], contact_id: int, *, message_id: int, incoming: bool, now: int
 ) -> None:
-    """Count a message on the open conversation; the first reply sets its response time."""
+    """Count a message on the open conversation (the first reply sets its response time),
+    and make it the contact's newest (the inbox's order and unread marker)."""
     if incoming:
         sql = "UPDATE conversations SET incoming_count = incoming_count + 1"
+        newest = "last_message_id = ?, last_incoming_id = ?"
     else:
         sql = (
             "UPDATE conversations SET outgoing_count = outgoing_count + 1,"
             f" first_response_at = COALESCE(first_response_at, {int(now)})"
         )
+        newest = "last_message_id = ?"
     await sc.conn.execute(
         f"{sql} WHERE workspace_id = ? AND contact_id = ? AND closed_at IS NULL", sc.ws, contact_id
+    )
+    await sc.conn.execute(
+        f"UPDATE contacts SET {newest} WHERE workspace_id = ? AND id = ?",
+        *((message_id, message_id) if incoming else (message_id,)),
+        sc.ws,
+        contact_id,
     )
 
 
 async def insert_comment(
-    sc: Scope[Connection], contact_id: int, *, text: str, mentions: Sequence[int], now: int
+    sc: Scope[Connection],
+    contact_id: int,
+    *,
+    text: str,
+    mentions: Sequence[int],
+    now: int,
+    user_id: int | None = None,
 ) -> int:
     comment_id: int = await sc.conn.fetch_val(
-        "INSERT INTO comments (workspace_id, contact_id, text, created_at) VALUES (?, ?, ?, ?)"
+        "INSERT INTO comments (workspace_id, contact_id, text, created_at, user_id)"
+        " VALUES (?, ?, ?, ?, ?)"
         " RETURNING id",
         sc.ws,
         contact_id,
         text,
         now,
+        user_id,
     )
     if mentions:
         await sc.conn.execute_many(
             "INSERT INTO comment_mentions (comment_id, user_id) VALUES (?, ?)"
             " ON CONFLICT DO NOTHING",
-            [(comment_id, user_id) for user_id in mentions],
+            [(comment_id, mentioned) for mentioned in mentions],
         )
     return comment_id
 

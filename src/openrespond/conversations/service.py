@@ -50,13 +50,19 @@ async def ensure_open(
 
 
 async def set_status(
-    sc: Scope[Transaction], ident: Identifier, *, body: ConversationStatusBody
+    sc: Scope[Transaction],
+    ident: Identifier,
+    *,
+    body: ConversationStatusBody,
+    user_id: int | None = None,
 ) -> int:
-    """Open or close the contact's conversation; closing again or opening again is a no-op."""
+    """Open or close the contact's conversation (by ``user_id`` in the app, else by the API);
+    closing again or opening again is a no-op."""
     contact_id: int = (await lock(sc, ident))["id"]
     at = now()
+    source = "api" if user_id is None else "user"
     if body.status == "open":
-        await ensure_open(sc, contact_id, source="api", at=at)
+        await ensure_open(sc, contact_id, source=source, at=at, user_id=user_id)
         return contact_id
     category = clean(body.category) if body.category else None
     if category is not None:
@@ -72,7 +78,13 @@ async def set_status(
     current = await repo.open_one(sc, contact_id)
     if current is not None:
         await repo.close(
-            sc, current["id"], source="api", category=category, summary=summary, now=at
+            sc,
+            current["id"],
+            source=source,
+            category=category,
+            summary=summary,
+            now=at,
+            user_id=user_id,
         )
     await repo.set_contact_state(sc, contact_id, status="close", now=at)
     if current is not None:
@@ -133,24 +145,27 @@ async def mentioned_users(sc: Scope[Connection], text: str) -> list[int]:
 
 
 async def add_comment(
-    sc: Scope[Transaction], ident: Identifier, *, body: CommentBody
+    sc: Scope[Transaction], ident: Identifier, *, body: CommentBody, user_id: int | None = None
 ) -> tuple[int, str, int]:
-    """Store an internal comment with its mentions; (contactId, text, created_at)."""
+    """Store an internal comment (by ``user_id`` in the app) with its mentions;
+    (contactId, text, created_at)."""
     contact_id: int = (await lock(sc, ident))["id"]
     text = body.text
     if not clean(text):
         raise BadRequest("text must not be blank")
     mentions = await mentioned_users(sc, text)
     at = now()
-    comment_id = await repo.insert_comment(sc, contact_id, text=text, mentions=mentions, now=at)
+    comment_id = await repo.insert_comment(
+        sc, contact_id, text=text, mentions=mentions, now=at, user_id=user_id
+    )
     await events.emit_comment(sc, contact_id, comment_id=comment_id)
     return contact_id, text, at
 
 
 async def record_message(
-    sc: Scope[Transaction], contact_id: int, *, incoming: bool, at: int
+    sc: Scope[Transaction], contact_id: int, *, message_id: int, incoming: bool, at: int
 ) -> None:
     """Count a message on the conversation; an incoming one opens a closed conversation."""
     if incoming:
         await ensure_open(sc, contact_id, source="contact", at=at)
-    await repo.count_message(sc, contact_id, incoming=incoming, now=at)
+    await repo.count_message(sc, contact_id, message_id=message_id, incoming=incoming, now=at)

@@ -42,7 +42,7 @@ async def emit(
             channel=await channel_info(sc, contact_id, channel_id=row["channel_id"]),
         )
 
-    return await outbox.emit(sc, event_type, build=build)
+    return await outbox.emit(sc, event_type, contact_id=contact_id, build=build)
 
 
 async def channel_info(sc: Scope[Connection], contact_id: int, *, channel_id: int) -> ChannelInfo:

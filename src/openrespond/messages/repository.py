@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from openrespond.db import Connection, Row, Scope, sql
+from openrespond import outbox
+from openrespond.db import Connection, Row, Scope, Transaction, sql
 from openrespond.db.paging import Cursor, PageRows, fetch_page
 
 __all__ = [
@@ -115,7 +116,7 @@ async def page(
 
 
 async def append_status(
-    sc: Scope[Connection], message_id: int, *, status: bytes, value: str, now: int
+    sc: Scope[Transaction], message_id: int, *, status: bytes, value: str, now: int
 ) -> None:
     """Add one ``{value, timestamp, message?}`` (JSON in ``status``) to the history."""
     await sc.conn.execute(
@@ -127,6 +128,7 @@ async def append_status(
         message_id,
         sc.ws,
     )
+    await outbox.statuses_changed(sc.conn, [message_id])
 
 
 @dataclass(slots=True)
@@ -141,7 +143,7 @@ class Delivery:
     status: str | None
 
 
-async def record_deliveries(conn: Connection, deliveries: Sequence[Delivery], *, now: int) -> None:
+async def record_deliveries(conn: Transaction, deliveries: Sequence[Delivery], *, now: int) -> None:
     """Each delivery in one statement per number of statuses (usually one for the batch)."""
     groups: dict[int, list[tuple[Any, ...]]] = {}
     for d in deliveries:
@@ -161,6 +163,7 @@ async def record_deliveries(conn: Connection, deliveries: Sequence[Delivery], *,
             " updated_at = ? WHERE id = ?",
             rows,
         )
+    await outbox.statuses_changed(conn, [d.message_id for d in deliveries if d.entries])
 
 
 async def taken_channel_ids(
@@ -192,6 +195,15 @@ async def move_to(sc: Scope[Connection], *, primary: int, secondary: int) -> Non
         primary,
         sc.ws,
         secondary,
+    )
+    await sc.conn.execute(
+        "UPDATE contacts SET"
+        " last_message_id = COALESCE((SELECT max(id) FROM messages"
+        "  WHERE workspace_id = ? AND contact_id = ?), 0),"
+        " last_incoming_id = COALESCE((SELECT max(id) FROM messages"
+        "  WHERE workspace_id = ? AND contact_id = ? AND traffic = 'incoming'), 0)"
+        " WHERE workspace_id = ? AND id = ?",
+        *(sc.ws, primary) * 3,
     )
 
 
@@ -297,7 +309,7 @@ async def stash_early_status(
     await conn.execute("DELETE FROM early_statuses WHERE created_at < ?", now - 86_400)
 
 
-async def apply_early_statuses_many(conn: Connection, pairs: Sequence[tuple[int, str]]) -> None:
+async def apply_early_statuses_many(conn: Transaction, pairs: Sequence[tuple[int, str]]) -> None:
     """``apply_early_statuses`` for many (channel, channel message id) pairs: one lookup per
     channel, and work only for the few that had early reports."""
     by_channel: dict[int, list[str]] = {}
@@ -316,7 +328,7 @@ async def apply_early_statuses_many(conn: Connection, pairs: Sequence[tuple[int,
 
 
 async def apply_early_statuses(
-    conn: Connection, channel_id: int, *, channel_message_id: str
+    conn: Transaction, channel_id: int, *, channel_message_id: str
 ) -> None:
     """Append the statuses reported before the message's channel id was recorded."""
     rows = await conn.fetch_all(

@@ -116,9 +116,15 @@ def _address_of(caps: Capabilities, contact: Row) -> str | None:
 
 
 async def send(
-    sc: Scope[Transaction], ident: Identifier, *, channel_id: int | None, message: Message
+    sc: Scope[Transaction],
+    ident: Identifier,
+    *,
+    channel_id: int | None,
+    message: Message,
+    user_id: int | None = None,
 ) -> int:
-    """Store an outgoing message as ``pending`` with its delivery job; its id."""
+    """Store an outgoing message (sent by ``user_id`` in the app, else by the API) as
+    ``pending`` with its delivery job; its id."""
     contact = await contacts.lock(sc, ident)
     contact_id: int = contact["id"]
     if channel_id is None:
@@ -154,8 +160,8 @@ async def send(
         content=msgspec.json.encode(message),
         statuses=msgspec.json.encode([MessageStatus.at("pending", at_ms)]),
         status="pending",
-        sender_source="api",
-        sender_user_id=None,
+        sender_source="api" if user_id is None else "user",
+        sender_user_id=user_id,
         channel_message_id=None,
         now=at,
     )
@@ -164,7 +170,7 @@ async def send(
         sc.conn, metrics.MESSAGES.labels(channel["source"], channel["driver"], "queued")
     )
     await repo.touch_link(sc, contact_id=contact_id, channel_id=channel_id, now=at, incoming=False)
-    await conversations.record_message(sc, contact_id, incoming=False, at=at)
+    await conversations.record_message(sc, contact_id, message_id=message_id, incoming=False, at=at)
     return message_id
 
 
@@ -241,7 +247,9 @@ async def receive(
     await repo.touch_link(
         sc, contact_id=contact_id, channel_id=channel_id, now=at, incoming=not echo
     )
-    await conversations.record_message(sc, contact_id, incoming=not echo, at=at)
+    await conversations.record_message(
+        sc, contact_id, message_id=message_id, incoming=not echo, at=at
+    )
     if not echo:
         metrics.count_on_commit(sc.conn, metrics.MESSAGES_RECEIVED.labels(channel["source"]))
     await events.emit(

@@ -56,7 +56,7 @@ __all__ = [
 
 USER_SELECT = (
     "SELECT u.id, u.first_name, u.last_name, u.email, u.role, u.restrictions,"
-    " t.id AS team_id, t.name AS team_name"
+    " t.id AS team_id, t.name AS team_name, (u.password_hash IS NOT NULL) AS has_password"
     " FROM users u LEFT JOIN teams t ON t.id = u.team_id"
 )
 

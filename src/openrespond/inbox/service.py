@@ -1,0 +1,224 @@
+"""The inbox's reads: the conversation list and one contact's timeline.
+
+Everything the inbox changes goes through the services the API uses (conversations,
+messages, tags, contacts); this module only reads, plus the per-user read marker.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import msgspec
+
+from openrespond.contacts import service as contacts
+from openrespond.contacts.filters import search_sql
+from openrespond.contacts.schemas import Contact
+from openrespond.db import Connection, Row, Scope, Transaction
+from openrespond.errors import BadRequest
+from openrespond.identifiers import Identifier
+from openrespond.inbox import repository as repo
+from openrespond.space import repository as space_repo
+
+__all__ = [
+    "PAGE",
+    "TIMELINE",
+    "ContactView",
+    "InboxPage",
+    "InboxQuery",
+    "TimelineItem",
+    "contact_view",
+    "list_conversations",
+    "mark_read",
+    "template_components",
+    "timeline",
+    "unread",
+]
+
+PAGE = 25
+TIMELINE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class InboxQuery:
+    """What the list shows: ``status`` open or closed; ``assignee`` ``mine``,
+    ``unassigned``, ``all`` or a user id; ``q`` a search over names, email and phone;
+    ``after`` the keyset of the last row of the previous page."""
+
+    status: Literal["open", "closed"] = "open"
+    assignee: str = "all"
+    q: str = ""
+    after: tuple[int, int] | None = None
+
+    @staticmethod
+    def parse(params: dict[str, str]) -> InboxQuery:
+        """From query parameters; 400 naming the parameter that is not understood."""
+        status = params.get("status") or "open"
+        if status not in ("open", "closed"):
+            raise BadRequest(f"status: must be open or closed, got {status[:32]!r}")
+        assignee = params.get("assignee") or "all"
+        if assignee not in ("mine", "unassigned", "all") and not (
+            assignee.isdigit() and len(assignee) <= 16
+        ):
+            raise BadRequest(
+                f"assignee: must be mine, unassigned, all or a user id, got {assignee[:32]!r}"
+            )
+        q = (params.get("q") or "").strip()
+        if len(q) > 255:
+            raise BadRequest("q: must be at most 255 characters")
+        after = None
+        if cursor := params.get("after"):
+            last, _, contact = cursor.partition("-")
+            if not (last.isdigit() and contact.isdigit() and len(cursor) <= 40):
+                raise BadRequest(f"after: not a cursor of this list: {cursor[:40]!r}")
+            after = (int(last), int(contact))
+        return InboxQuery(status, assignee, q, after)  # type: ignore[arg-type]
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        """Query parameters for this query with ``changes`` (``after`` dropped unless given)."""
+        out = {"status": self.status, "assignee": self.assignee, "q": self.q}
+        out.update({k: str(v) for k, v in changes.items() if v is not None})
+        return {k: v for k, v in out.items() if v and not (k == "assignee" and v == "all")}
+
+
+@dataclass(slots=True)
+class InboxPage:
+    rows: list[Row]
+    next_after: str | None
+    unread: int
+
+
+def _assignee_sql(assignee: str, user_id: int) -> tuple[str, list[Any]]:
+    if assignee == "mine":
+        return "c.assignee_user_id = ?", [user_id]
+    if assignee == "unassigned":
+        return "c.assignee_user_id IS NULL", []
+    if assignee == "all":
+        return "", []
+    return "c.assignee_user_id = ?", [int(assignee)]
+
+
+async def list_conversations(
+    sc: Scope[Connection], query: InboxQuery, *, user_id: int, limit: int = PAGE
+) -> InboxPage:
+    """One page of the list; the unread count is of open conversations under the same
+    assignee filter (what the tab title shows)."""
+    parts: list[str] = []
+    args: list[Any] = []
+    where, more = _assignee_sql(query.assignee, user_id)
+    if where:
+        parts.append(where)
+        args.extend(more)
+    unread_where, unread_args = " AND ".join(parts), list(args)
+    if query.q:
+        where, more = search_sql(query.q)
+        parts.append(where)
+        args.extend(more)
+    rows = await repo.list_rows(
+        sc,
+        user_id=user_id,
+        status="open" if query.status == "open" else "close",
+        where=" AND ".join(parts),
+        args=args,
+        after=query.after,
+        limit=limit + 1,
+    )
+    next_after = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_after = f"{rows[-1]['last_message_id']}-{rows[-1]['id']}"
+    count = await repo.unread_count(sc, user_id=user_id, where=unread_where, args=unread_args)
+    return InboxPage(rows, next_after, count)
+
+
+async def unread(sc: Scope[Connection], *, user_id: int) -> int:
+    return await repo.unread_count(sc, user_id=user_id, where="", args=[])
+
+
+@dataclass(slots=True)
+class TimelineItem:
+    """A message or a comment, in time order."""
+
+    kind: Literal["message", "comment"]
+    at: int
+    row: Row
+    content: dict[str, Any] = field(default_factory=dict)
+    statuses: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def timeline(
+    sc: Scope[Connection], contact_id: int, *, before: int | None = None, limit: int = TIMELINE
+) -> tuple[list[TimelineItem], int | None]:
+    """The contact's newest ``limit`` messages (before message ``before``) with the comments
+    of that span, oldest first; and the id to pass as ``before`` for older ones (None when
+    there are none)."""
+    rows = await repo.messages(sc, contact_id, before=before, limit=limit + 1)
+    older = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        older = rows[-1]["id"]
+    rows.reverse()
+    since = rows[0]["created_at"] if older is not None and rows else None
+    until = None
+    if before is not None:
+        # Comments after this span belong to the newer page.
+        until = await repo.message_time(sc, before)
+    items = [
+        TimelineItem(
+            "message",
+            r["created_at"],
+            r,
+            json.loads(r["content"]),
+            json.loads(r["statuses"]),
+        )
+        for r in rows
+    ]
+    for c in await repo.comments(sc, contact_id, since=since):
+        if until is not None and c["created_at"] >= until:
+            continue
+        if before is not None and not rows:
+            continue
+        items.append(TimelineItem("comment", c["created_at"], c))
+    items.sort(key=lambda i: (i.at, 0 if i.kind == "message" else 1, i.row["id"]))
+    return items, older
+
+
+@dataclass(slots=True)
+class ContactView:
+    contact: Contact
+    channels: list[Row]
+    users: list[Row]
+    closing_notes: list[Row]
+    stages: list[Row]
+    tags: list[Row]
+
+
+async def contact_view(sc: Scope[Connection], contact_id: int) -> ContactView:
+    """The contact as the API returns it, with what the panel offers (404 when not in
+    ``sc.ws``)."""
+    doc = await contacts.get_contact(sc, Identifier("id", contact_id))
+    contact = msgspec.json.decode(doc, type=Contact)
+    channels = await repo.contact_channels(sc, contact_id)
+    return ContactView(
+        contact=contact,
+        channels=channels,
+        users=await space_repo.all_users(sc),
+        closing_notes=await space_repo.all_closing_notes(sc),
+        stages=await space_repo.list_lifecycle_stages(sc),
+        tags=await repo.tag_names(sc),
+    )
+
+
+async def mark_read(sc: Scope[Transaction], *, user_id: int, contact_id: int) -> bool:
+    return await repo.mark_read(sc, user_id=user_id, contact_id=contact_id)
+
+
+async def template_components(
+    sc: Scope[Connection], *, channel_id: int, name: str, language: str
+) -> list[dict[str, Any]] | None:
+    found = await repo.template_components(sc, channel_id=channel_id, name=name, language=language)
+    if found is None:
+        return None
+    parsed = json.loads(found)
+    return parsed if isinstance(parsed, list) else None

@@ -1,0 +1,1 @@
+"""The browser app under ``/app``: sign-in, the inbox, live updates (server-rendered)."""

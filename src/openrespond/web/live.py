@@ -1,0 +1,175 @@
+"""Live updates for open pages: follows ``live_changes`` and fans changes out per workspace.
+
+Rows are written by the outbox in the transactions of the changes, so only what committed is
+seen. This process hears of new rows at once when its own transactions commit, and from other
+processes by PostgreSQL's NOTIFY (or, on SQLite, by polling every quarter second while pages
+are open). Ids on PostgreSQL can commit out of order: an id skipped over is looked for again
+for a few seconds before it is given up as rolled back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from openrespond import common, signals
+from openrespond.db import Database
+
+__all__ = ["LiveHub", "Subscriber"]
+
+log = logging.getLogger("openrespond.live")
+
+_POLL_SECONDS = {"sqlite": 0.25, "postgresql": 1.0}
+_GAP_SECONDS = 10.0
+_KEEP_MS = 10 * 60 * 1000
+_PRUNE_SECONDS = 60.0
+_BATCH = 1000
+
+
+@dataclass(eq=False, slots=True)
+class Subscriber:
+    """One open page of workspace ``ws``: the contacts changed since it last looked."""
+
+    ws: int
+    contacts: set[int] = field(default_factory=set)
+    kinds: set[str] = field(default_factory=set)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: bool = False
+
+    def take(self) -> tuple[list[int], list[str]]:
+        contacts, kinds = sorted(self.contacts), sorted(self.kinds)
+        self.contacts.clear()
+        self.kinds.clear()
+        self.ready.clear()
+        return contacts, kinds
+
+
+class LiveHub:
+    """Started with the app; ``subscribe`` for each open page."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._subscribers: dict[int, set[Subscriber]] = {}
+        self._wake = asyncio.Event()
+        self._last = 0
+        self._gaps: dict[int, float] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._last = await self._newest()
+        signals.live.connect(self.db, self._wake.set)
+        await self.db.listen(signals.live)
+        self._task = asyncio.create_task(self._run(), name="live-changes")
+
+    async def close(self) -> None:
+        self.close_now()
+        signals.live.disconnect(self.db, self._wake.set)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def close_now(self) -> None:
+        """End every open stream (the server is stopping)."""
+        self._closed = True
+        for subs in self._subscribers.values():
+            for sub in subs:
+                sub.closed = True
+                sub.ready.set()
+
+    def close_threadsafe(self) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.close_now)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def subscribe(self, ws: int) -> Subscriber:
+        sub = Subscriber(ws)
+        if self._closed:
+            sub.closed = True
+        self._subscribers.setdefault(ws, set()).add(sub)
+        self._wake.set()
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        subs = self._subscribers.get(sub.ws)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subscribers[sub.ws]
+
+    @property
+    def listeners(self) -> int:
+        return sum(len(s) for s in self._subscribers.values())
+
+    async def _newest(self) -> int:
+        return int(
+            await self.db.reader().fetch_val("SELECT COALESCE(max(id), 0) FROM live_changes")
+        )
+
+    async def _run(self) -> None:
+        poll = _POLL_SECONDS.get(self.db.dialect, 0.5)
+        loop = asyncio.get_running_loop()
+        pruned = loop.time()
+        while True:
+            try:
+                await signals.wait_any(poll, self._wake)
+                self._wake.clear()
+                if self._subscribers:
+                    await self._follow()
+                else:
+                    self._last = await self._newest()
+                    self._gaps.clear()
+                if loop.time() - pruned > _PRUNE_SECONDS:
+                    pruned = loop.time()
+                    async with self.db.transaction() as tx:
+                        await tx.execute(
+                            "DELETE FROM live_changes WHERE created_ms < ?",
+                            common.now_ms() - _KEEP_MS,
+                        )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("following live changes failed; trying again")
+                await asyncio.sleep(1)
+
+    async def _follow(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._gaps = {i: t for i, t in self._gaps.items() if t > now}
+        gaps = sorted(self._gaps)[:200]
+        sql = "SELECT id, workspace_id, kind, contact_id FROM live_changes WHERE id > ?"
+        args: list[int] = [self._last]
+        if gaps:
+            sql += f" OR id IN ({', '.join('?' * len(gaps))})"
+            args.extend(gaps)
+        rows = await self.db.reader().fetch_all(f"{sql} ORDER BY id LIMIT {_BATCH}", *args)
+        if not rows:
+            return
+        seen = set()
+        for row in rows:
+            seen.add(row["id"])
+            self._gaps.pop(row["id"], None)
+            subs = self._subscribers.get(row["workspace_id"])
+            if not subs:
+                continue
+            for sub in subs:
+                if row["contact_id"] is not None:
+                    sub.contacts.add(row["contact_id"])
+                sub.kinds.add(row["kind"])
+                sub.ready.set()
+        newest = max(seen)
+        if newest > self._last:
+            for missing in range(self._last + 1, newest):
+                if missing not in seen and len(self._gaps) < 10_000:
+                    self._gaps[missing] = now + _GAP_SECONDS
+            self._last = newest
+        if len(rows) == _BATCH:
+            self._wake.set()

@@ -1,0 +1,543 @@
+"""The browser app's pages and form actions (``/app``).
+
+Pages are rendered on the server and work without JavaScript; ``static/app.js`` adds live
+updates, in-place form posts and keyboard shortcuts. Every action calls the service
+function the ``/v2`` API calls, in one transaction, so it emits the same webhook events.
+A form that fails is shown again with the error next to its field, and nothing is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import ResponseHeader
+from litestar.params import PathParameter
+from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.response.sse import ServerSentEventMessage
+
+from openrespond.accounts import service as accounts
+from openrespond.channels.capabilities import channel_capabilities
+from openrespond.contacts import service as contacts
+from openrespond.conversations import service as conversations
+from openrespond.conversations.schemas import AssigneeBody, CommentBody, ConversationStatusBody
+from openrespond.db import Scope, Transaction
+from openrespond.errors import ApiError, BadRequest, NotFound, TooManyRequests, Unauthorized
+from openrespond.http.pagination import public_base
+from openrespond.http.routing import PathId
+from openrespond.identifiers import Identifier
+from openrespond.inbox import service as inbox
+from openrespond.messages import service as messages
+from openrespond.messages.schemas import Message
+from openrespond.space import users as space_users
+from openrespond.tags import service as tags
+from openrespond.web import render
+from openrespond.web.live import LiveHub
+from openrespond.web.session import (
+    COOKIE,
+    PRE_COOKIE,
+    SignInRequired,
+    Viewer,
+    anonymous_csrf,
+    check_csrf,
+    form_of,
+    managers_only,
+    session_of,
+    set_cookie,
+    viewer,
+    write,
+)
+
+__all__ = ["CSP", "ROUTER"]
+
+Req = Request[Any, Any, Any]
+LinkToken = Annotated[str, PathParameter(min_length=1, max_length=128)]
+Action = Annotated[str, PathParameter(min_length=1, max_length=32)]
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data:;"
+    " connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def _page(
+    request: Req, name: str, *, status: int = 200, v: Viewer | None = None, **context: Any
+) -> Template:
+    ctx = {"v": v, "csrf": v.csrf if v else None, "path": request.url.path, **context}
+    return Template(template_name=name, context=ctx, status_code=status)
+
+
+def _client(request: Req) -> str:
+    return (request.scope.get("client") or ("?", 0))[0]
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/app/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/app/"
+
+
+def _see_other(url: str) -> Redirect:
+    return Redirect(url, status_code=303)
+
+
+# -- signing in ------------------------------------------------------------------------------
+
+
+@get("/", name="app-home")
+async def home(request: Req) -> Response[Any]:
+    found = await session_of(request)
+    if found is None:
+        return _see_other("/app/sign-in")
+    session, users = found
+    if len(users) == 1:
+        return _see_other(f"/app/{users[0]['workspace_id']}/")
+    v = Viewer(session, users, users[0], users[0]["workspace_id"])
+    return _page(request, "workspaces.html", v=v, users=users)
+
+
+def _sign_in_page(
+    request: Req, *, status: int = 200, error: str | None = None, email: str = ""
+) -> Template:
+    token = anonymous_csrf(request)
+    page = _page(
+        request,
+        "sign_in.html",
+        status=status,
+        pre_csrf=token,
+        error=error,
+        email=email,
+        next=_safe_next(request.query_params.get("next")),
+    )
+    set_cookie(page, request, PRE_COOKIE, token, 3600)
+    return page
+
+
+@get("/sign-in")
+async def sign_in_form(request: Req) -> Response[Any]:
+    return _sign_in_page(request)
+
+
+@post("/sign-in")
+async def sign_in(request: Req) -> Response[Any]:
+    form = await form_of(request)
+    check_csrf(request, form, request.cookies.get(PRE_COOKIE, ""))
+    email = form.get("email", "").strip()
+    password = form.get("password", "")
+    if not email or not password:
+        return _sign_in_page(
+            request, status=400, error="Enter your email and password.", email=email
+        )
+    db = request.app.state.db
+    try:
+        async with db.transaction() as tx:
+            matched = await accounts.sign_in(
+                tx, email=email[:320], password=password[:1024], client=_client(request)
+            )
+    except TooManyRequests as err:
+        return _sign_in_page(request, status=429, error=err.message, email=email)
+    if not matched:
+        return _sign_in_page(
+            request, status=401, error="That email and password do not match.", email=email
+        )
+    return await _signed_in(request, matched, form.get("next"))
+
+
+async def _signed_in(request: Req, user_ids: list[int], target: str | None) -> Response[Any]:
+    settings = request.app.state.settings
+    async with request.app.state.db.transaction() as tx:
+        token, _ = await accounts.start_session(
+            tx, user_ids, max_seconds=settings.session_max_seconds
+        )
+    response = _see_other(_safe_next(target))
+    set_cookie(response, request, COOKIE, token, settings.session_max_seconds)
+    response.delete_cookie(PRE_COOKIE, path="/app")
+    return response
+
+
+@post("/sign-out")
+async def sign_out(request: Req) -> Response[Any]:
+    found = await session_of(request)
+    if found is not None:
+        form = await form_of(request)
+        check_csrf(request, form, found[0].csrf)
+        async with request.app.state.db.transaction() as tx:
+            await accounts.end_session(tx, found[0])
+    response = _see_other("/app/sign-in")
+    response.delete_cookie(COOKIE, path="/app")
+    return response
+
+
+@get("/link/{token:str}")
+async def link_form(request: Req, token: LinkToken) -> Response[Any]:
+    link = await accounts.open_link(request.app.state.db.reader(), token)
+    pre = anonymous_csrf(request)
+    page = _page(request, "link.html", link=link, pre_csrf=pre, error=None)
+    page.headers["Referrer-Policy"] = "no-referrer"
+    set_cookie(page, request, PRE_COOKIE, pre, 3600)
+    return page
+
+
+@post("/link/{token:str}")
+async def link_use(request: Req, token: LinkToken) -> Response[Any]:
+    form = await form_of(request)
+    check_csrf(request, form, request.cookies.get(PRE_COOKIE, ""))
+    db = request.app.state.db
+    link = await accounts.open_link(db.reader(), token)
+    password = form.get("password")
+    if link["purpose"] != "signin" and password != form.get("confirm"):
+        return _page(
+            request,
+            "link.html",
+            status=400,
+            link=link,
+            pre_csrf=request.cookies.get(PRE_COOKIE),
+            error="password: the two passwords differ",
+        )
+    try:
+        async with db.transaction() as tx:
+            user_id = await accounts.redeem_link(tx, token, password=password)
+    except BadRequest as err:
+        return _page(
+            request,
+            "link.html",
+            status=400,
+            link=link,
+            pre_csrf=request.cookies.get(PRE_COOKIE),
+            error=err.message,
+        )
+    return await _signed_in(request, [user_id], f"/app/{link['workspace_id']}/")
+
+
+# -- the inbox -------------------------------------------------------------------------------
+
+
+async def _inbox_page(
+    request: Req,
+    v: Viewer,
+    *,
+    contact_id: int | None,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+) -> Template:
+    params = {k: v_ for k, v_ in request.query_params.items()}
+    query = inbox.InboxQuery.parse(params)
+    sc = Scope(request.app.state.db.reader(), v.ws)
+    page = await inbox.list_conversations(sc, query, user_id=v.user_id)
+    users = await space_users.list_users(sc)
+    ctx: dict[str, Any] = {
+        "query": query,
+        "page": page,
+        "users": users,
+        "qs": lambda **kw: urlencode(query.params(**kw)),
+        "contact_id": contact_id,
+        "errors": errors or {},
+        "form": form or {},
+    }
+    if contact_id is not None:
+        view = await inbox.contact_view(sc, contact_id)
+        before = params.get("before")
+        items, older = await inbox.timeline(
+            sc, contact_id, before=int(before) if before and before.isdigit() else None
+        )
+        names = {u.id: f"{u.first_name} {u.last_name or ''}".strip() for u in users}
+        emails = {u.email.lower(): names[u.id] for u in users}
+        ctx.update(
+            view=view,
+            items=items,
+            older=older,
+            mention=lambda text: render.mentions(text, names, emails),
+            templates=await _templates(sc, items),
+            channel_types={
+                ch["channel_id"]: sorted(channel_capabilities(ch).types & {"text", "email"})
+                for ch in view.channels
+            },
+            users_json=json.dumps(
+                [{"id": u.id, "name": names[u.id], "email": u.email} for u in users]
+            ),
+        )
+    return _page(request, "inbox.html", status=status, v=v, **ctx)
+
+
+async def _templates(sc: Scope[Any], items: list[inbox.TimelineItem]) -> dict[int, str]:
+    """The filled text of each template message of ``items``, by message id."""
+    out: dict[int, str] = {}
+    for item in items:
+        if item.kind != "message" or item.row["type"] not in (
+            "whatsapp_template",
+            "facebook_template",
+        ):
+            continue
+        tpl = item.content.get("template", {})
+        found = await inbox.template_components(
+            sc,
+            channel_id=item.row["channel_id"],
+            name=str(tpl.get("name", "")),
+            language=str(tpl.get("languageCode", "")),
+        )
+        if found is not None:
+            out[item.row["id"]] = render.template_text(found, tpl.get("components"))
+    return out
+
+
+@get("/{wid:int}")
+async def inbox_list(request: Req, wid: PathId) -> Response[Any]:
+    v = await viewer(request, wid)
+    return await _inbox_page(request, v, contact_id=None)
+
+
+@get("/{wid:int}/c/{cid:int}")
+async def conversation(request: Req, wid: PathId, cid: PathId) -> Response[Any]:
+    v = await viewer(request, wid)
+    page = await _inbox_page(request, v, contact_id=cid)
+    await write(request, wid, lambda sc: inbox.mark_read(sc, user_id=v.user_id, contact_id=cid))
+    return page
+
+
+def _message(form: dict[str, str], channel_type: str) -> Message:
+    doc: dict[str, Any] = {"type": channel_type, "text": form.get("text", "")}
+    if channel_type == "email":
+        doc["subject"] = form.get("subject") or None
+        if doc["subject"] is None:
+            del doc["subject"]
+    try:
+        message: Message = msgspec.convert(doc, type=Message)
+        return message
+    except msgspec.ValidationError as err:
+        raise BadRequest(f"text: {err}") from None
+
+
+async def _reply(sc: Scope[Transaction], cid: PathId, v: Viewer, form: dict[str, str]) -> None:
+    channel = form.get("channel", "")
+    if not channel.isdigit() or len(channel) > 16:
+        raise BadRequest("channel: choose one of the contact's channels")
+    if not form.get("text", "").strip():
+        raise BadRequest("text: write a message first")
+    await messages.send(
+        sc,
+        Identifier("id", cid),
+        channel_id=int(channel),
+        message=_message(form, form.get("type") or "text"),
+        user_id=v.user_id,
+    )
+
+
+async def _comment(sc: Scope[Transaction], cid: PathId, v: Viewer, form: dict[str, str]) -> None:
+    await conversations.add_comment(
+        sc, Identifier("id", cid), body=CommentBody(text=form.get("text", "")), user_id=v.user_id
+    )
+
+
+async def _status(sc: Scope[Transaction], cid: PathId, v: Viewer, form: dict[str, str]) -> None:
+    status = form.get("status")
+    if status not in ("open", "close"):
+        raise BadRequest("status: must be open or close")
+    body = ConversationStatusBody(
+        status=status,  # type: ignore[arg-type]
+        category=form.get("category") or None,
+        summary=form.get("summary") or None,
+    )
+    await conversations.set_status(sc, Identifier("id", cid), body=body, user_id=v.user_id)
+
+
+async def _assign(sc: Scope[Transaction], cid: PathId, v: Viewer, form: dict[str, str]) -> None:
+    value = form.get("assignee", "")
+    if value == "me":
+        value = str(v.user_id)
+    await conversations.assign(sc, Identifier("id", cid), body=AssigneeBody(assignee=value or None))
+
+
+async def _tag(sc: Scope[Transaction], cid: PathId, v: Viewer, form: dict[str, str]) -> None:
+    name = form.get("tag", "").strip()
+    if not name:
+        raise BadRequest("tag: write a tag name")
+    await tags.add_to_contact(sc, Identifier("id", cid), names=[name])
+
+
+async def _untag(sc: Scope[Transaction], cid: PathId, v: Viewer, form: dict[str, str]) -> None:
+    await tags.remove_from_contact(sc, Identifier("id", cid), names=[form.get("tag", "")])
+
+
+async def _lifecycle(sc: Scope[Transaction], cid: PathId, v: Viewer, form: dict[str, str]) -> None:
+    await contacts.set_lifecycle(sc, Identifier("id", cid), name=form.get("lifecycle") or None)
+
+
+ACTIONS: dict[
+    str, tuple[Callable[[Scope[Transaction], int, Viewer, dict[str, str]], Awaitable[None]], str]
+] = {
+    "reply": (_reply, "text"),
+    "comment": (_comment, "comment"),
+    "status": (_status, "summary"),
+    "assign": (_assign, "assignee"),
+    "tag": (_tag, "tag"),
+    "untag": (_untag, "tag"),
+    "lifecycle": (_lifecycle, "lifecycle"),
+}
+
+
+def _field_of(message: str, default: str, form: dict[str, str]) -> str:
+    head = message.split(":", 1)[0].strip()
+    names = {
+        "channelId": "channel",
+        "category": "category",
+        "summary": "summary",
+        "name": "lifecycle",
+    }
+    head = names.get(head, head)
+    return head if head in form or head in names.values() else default
+
+
+@post("/{wid:int}/c/{cid:int}/{action:str}")
+async def act(request: Req, wid: PathId, cid: PathId, action: Action) -> Response[Any]:
+    v = await viewer(request, wid)
+    form = await form_of(request)
+    check_csrf(request, form, v.csrf)
+    if action not in ACTIONS:
+        raise NotFound(f"no action {action[:32]!r}")
+    run, field = ACTIONS[action]
+    try:
+        await write(request, wid, lambda sc: run(sc, cid, v, form))
+    except NotFound:
+        raise
+    except ApiError as err:
+        where = _field_of(err.message, field, form)
+        return await _inbox_page(
+            request,
+            v,
+            contact_id=cid,
+            status=err.status,
+            errors={f"{action}.{where}": err.message},
+            form={"action": action, **form},
+        )
+    target = f"/app/{wid}/c/{cid}"
+    if request.url.query:
+        target += f"?{request.url.query}"
+    return _see_other(target)
+
+
+# -- live ------------------------------------------------------------------------------------
+
+
+@get("/{wid:int}/live")
+async def live(request: Req, wid: PathId) -> ServerSentEvent:
+    """Server-sent events: ``change`` with the contacts that changed (merged per burst)."""
+    v = await viewer(request, wid)
+    hub: LiveHub = request.app.state.live
+    sub = hub.subscribe(v.ws)
+
+    async def stream() -> AsyncIterator[ServerSentEventMessage]:
+        try:
+            yield ServerSentEventMessage(comment="connected", retry=2000)
+            while not sub.closed:
+                try:
+                    await _wait(sub.ready, 15.0)
+                except TimeoutError:
+                    yield ServerSentEventMessage(comment="ping")
+                    continue
+                if sub.closed:
+                    break
+                contacts_, kinds = sub.take()
+                yield ServerSentEventMessage(
+                    event="change", data=json.dumps({"contacts": contacts_, "kinds": kinds})
+                )
+        finally:
+            hub.unsubscribe(sub)
+
+    return ServerSentEvent(stream(), headers={"Cache-Control": "no-store"})
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    async with asyncio.timeout(seconds):
+        await event.wait()
+
+
+# -- settings (owners and managers) ----------------------------------------------------------
+
+
+@get("/{wid:int}/settings")
+async def settings_page(request: Req, wid: PathId) -> Response[Any]:
+    v = await viewer(request, wid)
+    managers_only(v)
+    sc = Scope(request.app.state.db.reader(), wid)
+    return _page(request, "settings.html", v=v, users=await space_users.list_users(sc), link=None)
+
+
+@post("/{wid:int}/settings/invite")
+async def invite(request: Req, wid: PathId) -> Response[Any]:
+    v = await viewer(request, wid)
+    managers_only(v)
+    form = await form_of(request)
+    check_csrf(request, form, v.csrf)
+
+    async def work(sc: Scope[Transaction]) -> str:
+        _, token, _ = await accounts.invite(
+            sc,
+            email=form.get("email", ""),
+            first_name=form.get("firstName", "").strip() or None,
+            role=form.get("role", "agent"),
+        )
+        return accounts.link_url(public_base(request), token)
+
+    sc = Scope(request.app.state.db.reader(), wid)
+    try:
+        url = await write(request, wid, work)
+    except (BadRequest, NotFound) as err:
+        return _page(
+            request,
+            "settings.html",
+            status=err.status,
+            v=v,
+            users=await space_users.list_users(sc),
+            link=None,
+            error=err.message,
+            form=form,
+        )
+    return _page(request, "settings.html", v=v, users=await space_users.list_users(sc), link=url)
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+def _error_page(request: Req, exc: Exception) -> Response[Any]:
+    if isinstance(exc, SignInRequired):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return _see_other("/app/sign-in?" + urlencode({"next": target}))
+    assert isinstance(exc, ApiError)
+    if isinstance(exc, Unauthorized):
+        return _see_other("/app/sign-in")
+    if request.headers.get("accept", "").startswith("application/json"):
+        return Response(exc.body(), status_code=exc.status)
+    return _page(request, "error.html", status=exc.status, error=exc.message)
+
+
+ROUTER = Router(
+    path="/app",
+    route_handlers=[
+        home,
+        sign_in_form,
+        sign_in,
+        sign_out,
+        link_form,
+        link_use,
+        inbox_list,
+        conversation,
+        act,
+        live,
+        settings_page,
+        invite,
+    ],
+    response_headers=[
+        ResponseHeader(name="Content-Security-Policy", value=CSP),
+        ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+        ResponseHeader(name="Referrer-Policy", value="same-origin"),
+        ResponseHeader(name="Cache-Control", value="no-store"),
+    ],
+    exception_handlers={ApiError: _error_page, SignInRequired: _error_page},
+    include_in_schema=False,
+)

@@ -1,0 +1,223 @@
+// openrespond app: live updates, in-place form posts, keyboard shortcuts, @mentions.
+// The pages work without this file; it only makes them quicker to use.
+"use strict";
+(function () {
+  const body = document.body;
+  const ws = body.dataset.workspace;
+
+  // -- swapping in a fresh copy of the page -------------------------------------------------
+  const REGIONS = ["#rows", ".tabs", ".more", "#timeline", "#panel", ".conv-head"];
+
+  function atBottom(el) {
+    return !el || el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+  }
+
+  function swap(html, { composer = false } = {}) {
+    const doc = new DOMParser().parseFromString(html, "text/html");
+    const timeline = document.querySelector("#timeline");
+    const stick = atBottom(timeline);
+    const focusedId = document.activeElement && document.activeElement.id;
+    const regions = composer ? [...REGIONS, "#composer"] : REGIONS;
+    for (const sel of regions) {
+      const fresh = doc.querySelector(sel);
+      const old = document.querySelector(sel);
+      if (fresh && old) old.replaceWith(fresh);
+    }
+    document.title = doc.title;
+    const t = document.querySelector("#timeline");
+    if (t && stick) t.scrollTop = t.scrollHeight;
+    if (focusedId) {
+      const again = document.getElementById(focusedId);
+      if (again && again !== document.activeElement) again.focus();
+    }
+    setup();
+  }
+
+  let refreshing = null;
+  let again = false;
+  async function refresh() {
+    if (refreshing) { again = true; return; }
+    refreshing = fetch(location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" })
+      .then((r) => (r.ok ? r.text() : null))
+      .then((html) => { if (html) swap(html); })
+      .catch(() => {})
+      .finally(() => {
+        refreshing = null;
+        if (again) { again = false; refresh(); }
+      });
+  }
+
+  // -- live updates (server-sent events) ---------------------------------------------------
+  if (ws && window.EventSource && !location.pathname.includes("/settings")) {
+    const source = new EventSource(`/app/${ws}/live`);
+    let timer = null;
+    source.addEventListener("change", () => {
+      // A burst of changes becomes one refresh.
+      if (timer) return;
+      timer = setTimeout(() => { timer = null; refresh(); }, 100);
+    });
+  }
+
+  // -- forms posted in place ---------------------------------------------------------------
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.method !== "post") return;
+    if (!form.closest("#conversation")) return;
+    event.preventDefault();
+    const data = new FormData(form);
+    if (event.submitter && event.submitter.name) data.set(event.submitter.name, event.submitter.value);
+    const button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
+    try {
+      const response = await fetch(form.action, {
+        method: "POST", body: data, credentials: "same-origin",
+        headers: { "X-CSRF-Token": body.dataset.csrf || "" },
+      });
+      const html = await response.text();
+      if (response.ok) {
+        const text = form.querySelector("textarea");
+        if (text && form.classList.contains("compose")) text.value = "";
+        swap(html);
+        if (text && form.classList.contains("compose")) text.focus();
+      } else if (html.includes('id="conversation"')) {
+        swap(html, { composer: true });
+        const invalid = document.querySelector("[aria-invalid=true]");
+        if (invalid) invalid.focus();
+      } else {
+        document.open(); document.write(html); document.close();
+      }
+    } finally {
+      if (button) button.disabled = false;
+    }
+  });
+
+  // -- keyboard ----------------------------------------------------------------------------
+  function typing(el) {
+    return el && (el.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName));
+  }
+
+  function rows() { return Array.from(document.querySelectorAll("#rows a.row")); }
+
+  document.addEventListener("keydown", (event) => {
+    const el = document.activeElement;
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && el && el.matches("textarea[data-send]")) {
+      event.preventDefault();
+      el.form.requestSubmit();
+      return;
+    }
+    if (typing(el) || event.altKey || event.ctrlKey || event.metaKey) return;
+    const list = rows();
+    const at = list.indexOf(el);
+    const current = list.findIndex((a) => a.hasAttribute("aria-current"));
+    const from = at >= 0 ? at : current;
+    if (event.key === "j" || (event.key === "ArrowDown" && at >= 0)) {
+      const next = list[Math.min(from + 1, list.length - 1)];
+      if (next) { event.preventDefault(); next.focus(); }
+    } else if (event.key === "k" || (event.key === "ArrowUp" && at >= 0)) {
+      const prev = list[Math.max(from - 1, 0)];
+      if (prev) { event.preventDefault(); prev.focus(); }
+    } else if (event.key === "r") {
+      const reply = document.querySelector("#reply-text");
+      if (reply) { event.preventDefault(); reply.focus(); }
+    } else if (event.key === "c") {
+      const note = document.querySelector("#comment-text");
+      if (note) { event.preventDefault(); note.focus(); }
+    } else if (event.key === "/") {
+      const q = document.querySelector("#q");
+      if (q) { event.preventDefault(); q.focus(); }
+    }
+  });
+
+  // -- the reply form: the types a channel carries -----------------------------------------
+  function setupReply() {
+    const form = document.querySelector("#reply-form");
+    if (!form) return;
+    const channel = form.querySelector("#reply-channel");
+    const type = form.querySelector("#reply-type");
+    if (!channel || !type) return;
+    const update = () => {
+      const allowed = (channel.selectedOptions[0]?.dataset.types || "text").split(" ");
+      for (const option of type.options) option.hidden = option.disabled = !allowed.includes(option.value);
+      if (type.selectedOptions[0]?.disabled) type.value = allowed[0];
+      form.classList.toggle("email", type.value === "email");
+    };
+    channel.onchange = update;
+    type.onchange = update;
+    update();
+  }
+
+  // -- @mentions in comments ---------------------------------------------------------------
+  function setupMentions() {
+    const area = document.querySelector("textarea[data-mentions]");
+    if (!area || area.dataset.ready) return;
+    area.dataset.ready = "1";
+    const users = JSON.parse(area.dataset.mentions || "[]");
+    const menu = document.createElement("ul");
+    menu.className = "mention-menu";
+    menu.id = "mention-menu";
+    menu.setAttribute("role", "listbox");
+    menu.hidden = true;
+    area.after(menu);
+    area.setAttribute("aria-controls", "mention-menu");
+    let matches = [];
+    let chosen = 0;
+    const query = () => {
+      const upto = area.value.slice(0, area.selectionStart);
+      const m = /(^|\s)@([^\s@]*)$/.exec(upto);
+      return m ? { start: upto.length - m[2].length - 1, text: m[2].toLowerCase() } : null;
+    };
+    const close = () => { menu.hidden = true; matches = []; };
+    const insert = (user) => {
+      const q = query();
+      if (!q) return;
+      const mention = `@[${user.email}] `;
+      area.value = area.value.slice(0, q.start) + mention + area.value.slice(area.selectionStart);
+      const caret = q.start + mention.length;
+      area.setSelectionRange(caret, caret);
+      close();
+      area.focus();
+    };
+    const draw = () => {
+      menu.replaceChildren(...matches.map((u, i) => {
+        const li = document.createElement("li");
+        li.setAttribute("role", "option");
+        li.id = `mention-${u.id}`;
+        li.setAttribute("aria-selected", String(i === chosen));
+        li.textContent = `${u.name} <${u.email}>`;
+        li.addEventListener("mousedown", (e) => { e.preventDefault(); insert(u); });
+        return li;
+      }));
+      menu.hidden = matches.length === 0;
+    };
+    area.addEventListener("input", () => {
+      const q = query();
+      if (!q) { close(); return; }
+      matches = users.filter((u) => u.name.toLowerCase().includes(q.text) || u.email.includes(q.text)).slice(0, 8);
+      chosen = 0;
+      draw();
+    });
+    area.addEventListener("keydown", (event) => {
+      if (menu.hidden) return;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        chosen = (chosen + (event.key === "ArrowDown" ? 1 : matches.length - 1)) % matches.length;
+        draw();
+      } else if (event.key === "Enter" || event.key === "Tab") {
+        if (event.ctrlKey || event.metaKey) return;
+        event.preventDefault();
+        insert(matches[chosen]);
+      } else if (event.key === "Escape") {
+        close();
+      }
+    });
+    area.addEventListener("blur", () => setTimeout(close, 150));
+  }
+
+  function setup() {
+    setupReply();
+    setupMentions();
+    const t = document.querySelector("#timeline");
+    if (t && !t.dataset.scrolled) { t.dataset.scrolled = "1"; t.scrollTop = t.scrollHeight; }
+  }
+  setup();
+})();

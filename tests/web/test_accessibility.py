@@ -1,0 +1,57 @@
+"""axe-core on every page of the app, in both colour schemes and at phone width: no serious or
+critical violations."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page
+
+from tests.web.conftest import App
+
+AXE = Axe()
+
+
+def _serious(page: Page) -> list[dict[str, Any]]:
+    results = AXE.run(page)
+    found = results.response["violations"]
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("width", [1280, 360])
+def test_no_serious_violations_on_any_page(
+    app: App, browser: Browser, scheme: Literal["light", "dark"], width: int
+) -> None:
+    with app.admin() as admin:
+        admin.post(
+            "/control/workspaces/1/sandbox/incoming",
+            json={
+                "channelId": 123,
+                "address": "+60111111111",
+                "message": {"type": "text", "text": "Hello, is anyone there? https://example.com"},
+            },
+        )
+    context = browser.new_context(color_scheme=scheme, viewport={"width": width, "height": 800})
+    page = context.new_page()
+    link = app.link(1, app.user_id(1, "owner@example.com"), "reset")
+    problems: dict[str, list[dict[str, Any]]] = {}
+    pages = [f"{app.url}/app/sign-in", link]
+    for url in pages:
+        page.goto(url)
+        problems[url] = _serious(page)
+    app.sign_in(page, "owner@example.com")
+    page.wait_for_url(f"{app.url}/app/1/")
+    for path in ("/app/1/", "/app/1/c/12345", "/app/1/settings", "/app/1/?status=closed"):
+        page.goto(f"{app.url}{path}")
+        problems[path] = _serious(page)
+    page.goto(f"{app.url}/app/1/c/999999")  # the error page
+    problems["error page"] = _serious(page)
+    context.close()
+    assert {k: v for k, v in problems.items() if v} == {}
