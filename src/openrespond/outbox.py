@@ -54,7 +54,7 @@ EventName = Literal[
 ]
 EVENT_NAMES: tuple[str, ...] = get_args(EventName)
 # What the live feed carries beside the event types: changes no webhook announces.
-LiveKind = EventName | Literal["message.status", "contact.read"]
+LiveKind = EventName | Literal["message.status"]
 
 
 class Payload(msgspec.Struct):

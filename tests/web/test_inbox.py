@@ -318,3 +318,16 @@ def test_keyboard_moves_through_the_list_and_opens(app: App, page: Page) -> None
     expect(page).to_have_url(re.compile(r"/app/1/c/\d+"))
     page.keyboard.press("r")
     expect(page.get_by_label("Reply")).to_be_focused()
+
+
+def test_a_live_refresh_keeps_a_form_being_filled_in(app: App, page: Page) -> None:
+    _incoming(app, "+60111111111", "Hello again")  # an open conversation: a close form
+    app.sign_in(page, "owner@example.com")
+    _open(app, page, 12345)
+    page.get_by_label("Lifecycle stage").select_option("Hot Lead")
+    page.get_by_label("Summary").fill("half-written")
+    page.wait_for_timeout(300)  # the live stream connects
+    _incoming(app, "+60111111111", "A change made elsewhere")
+    expect(page.locator("#timeline")).to_contain_text("A change made elsewhere", timeout=1000)
+    expect(page.get_by_label("Lifecycle stage")).to_have_value("Hot Lead")
+    expect(page.get_by_label("Summary")).to_have_value("half-written")

@@ -18,6 +18,7 @@ __all__ = [
     "tag_names",
     "template_components",
     "unread_count",
+    "unseen",
 ]
 
 # A row of the list: the contact, its newest message with that message's channel, its
@@ -97,8 +98,11 @@ async def messages(
     return await sc.conn.fetch_all(sql, *args)
 
 
-async def comments(sc: Scope[Connection], contact_id: int, *, since: int | None) -> list[Row]:
-    """The contact's comments from time ``since`` on (all when None), oldest first."""
+async def comments(
+    sc: Scope[Connection], contact_id: int, *, since: int | None, until: int | None
+) -> list[Row]:
+    """The contact's comments from time ``since`` and before ``until`` (either end open when
+    None), oldest first."""
     sql = (
         "SELECT n.id, n.text, n.created_at, u.first_name AS author FROM comments n"
         " LEFT JOIN users u ON u.id = n.user_id WHERE n.workspace_id = ? AND n.contact_id = ?"
@@ -107,7 +111,22 @@ async def comments(sc: Scope[Connection], contact_id: int, *, since: int | None)
     if since is not None:
         sql += " AND n.created_at >= ?"
         args.append(since)
+    if until is not None:
+        sql += " AND n.created_at < ?"
+        args.append(until)
     return await sc.conn.fetch_all(sql + " ORDER BY n.id", *args)
+
+
+async def unseen(sc: Scope[Connection], *, user_id: int, contact_id: int) -> bool:
+    found = await sc.conn.fetch_val(
+        "SELECT 1 FROM contacts c LEFT JOIN message_reads r"
+        " ON r.user_id = ? AND r.contact_id = c.id"
+        " WHERE c.workspace_id = ? AND c.id = ? AND c.last_message_id > COALESCE(r.message_id, 0)",
+        user_id,
+        sc.ws,
+        contact_id,
+    )
+    return found is not None
 
 
 async def mark_read(sc: Scope[Transaction], *, user_id: int, contact_id: int) -> bool:

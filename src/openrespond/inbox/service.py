@@ -33,7 +33,7 @@ __all__ = [
     "mark_read",
     "template_components",
     "timeline",
-    "unread",
+    "unseen",
 ]
 
 PAGE = 25
@@ -132,10 +132,6 @@ async def list_conversations(
     return InboxPage(rows, next_after, count)
 
 
-async def unread(sc: Scope[Connection], *, user_id: int) -> int:
-    return await repo.unread_count(sc, user_id=user_id, where="", args=[])
-
-
 @dataclass(slots=True)
 class TimelineItem:
     """A message or a comment, in time order."""
@@ -159,11 +155,10 @@ async def timeline(
         rows = rows[:limit]
         older = rows[-1]["id"]
     rows.reverse()
-    since = rows[0]["created_at"] if older is not None and rows else None
-    until = None
-    if before is not None:
-        # Comments after this span belong to the newer page.
-        until = await repo.message_time(sc, before)
+    # The comments of this span: from its first message (all when nothing is older) up to
+    # the message after it (all when this is the newest page).
+    since = rows[0]["created_at"] if older is not None else None
+    until = await repo.message_time(sc, before) if before is not None else None
     items = [
         TimelineItem(
             "message",
@@ -174,12 +169,9 @@ async def timeline(
         )
         for r in rows
     ]
-    for c in await repo.comments(sc, contact_id, since=since):
-        if until is not None and c["created_at"] >= until:
-            continue
-        if before is not None and not rows:
-            continue
-        items.append(TimelineItem("comment", c["created_at"], c))
+    if rows or before is None:
+        for c in await repo.comments(sc, contact_id, since=since, until=until):
+            items.append(TimelineItem("comment", c["created_at"], c))
     items.sort(key=lambda i: (i.at, 0 if i.kind == "message" else 1, i.row["id"]))
     return items, older
 
@@ -208,6 +200,11 @@ async def contact_view(sc: Scope[Connection], contact_id: int) -> ContactView:
         stages=await space_repo.list_lifecycle_stages(sc),
         tags=await repo.tag_names(sc),
     )
+
+
+async def unseen(sc: Scope[Connection], *, user_id: int, contact_id: int) -> bool:
+    """Whether the contact has a message newer than the newest ``user_id`` has seen."""
+    return await repo.unseen(sc, user_id=user_id, contact_id=contact_id)
 
 
 async def mark_read(sc: Scope[Transaction], *, user_id: int, contact_id: int) -> bool:

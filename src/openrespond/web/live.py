@@ -86,10 +86,6 @@ class LiveHub:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.close_now)
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def subscribe(self, ws: int) -> Subscriber:
         sub = Subscriber(ws)
         if self._closed:
@@ -104,10 +100,6 @@ class LiveHub:
             subs.discard(sub)
             if not subs:
                 del self._subscribers[sub.ws]
-
-    @property
-    def listeners(self) -> int:
-        return sum(len(s) for s in self._subscribers.values())
 
     async def _newest(self) -> int:
         return int(

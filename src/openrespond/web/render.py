@@ -16,7 +16,6 @@ from markupsafe import Markup, escape
 __all__ = [
     "FILTERS",
     "contact_name",
-    "delivery",
     "linkify",
     "mentions",
     "snippet",
@@ -31,10 +30,6 @@ def contact_name(row: Any) -> str:
     first = row["first_name"] or ""
     last = row["last_name"] or ""
     return f"{first} {last}".strip() or row["email"] or row["phone"] or f"Contact {row['id']}"
-
-
-def user_name(row: Any) -> str:
-    return f"{row['first_name']} {row['last_name'] or ''}".strip()
 
 
 def when(ts: int | None, now: int | None = None) -> str:
@@ -130,14 +125,6 @@ def mentions(text: str | None, users: dict[int, str], emails: dict[str, str]) ->
     return Markup("".join(out))
 
 
-def delivery(statuses: list[dict[str, Any]]) -> tuple[str, str | None]:
-    """The message's furthest status and, when it failed, why."""
-    if not statuses:
-        return "", None
-    last = statuses[-1]
-    return str(last.get("value", "")), last.get("message")
-
-
 def template_text(components: list[dict[str, Any]], params: list[dict[str, Any]] | None) -> str:
     """A template's header, body and footer with ``{{n}}`` filled from the message's
     parameters (by component type)."""
@@ -165,7 +152,6 @@ def template_text(components: list[dict[str, Any]], params: list[dict[str, Any]]
 
 FILTERS = {
     "contact_name": contact_name,
-    "user_name": user_name,
     "when": when,
     "iso": iso,
     "snippet": snippet,

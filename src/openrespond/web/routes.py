@@ -190,27 +190,14 @@ async def link_use(request: Req, token: LinkToken) -> Response[Any]:
     db = request.app.state.db
     link = await accounts.open_link(db.reader(), token)
     password = form.get("password")
-    if link["purpose"] != "signin" and password != form.get("confirm"):
-        return _page(
-            request,
-            "link.html",
-            status=400,
-            link=link,
-            pre_csrf=request.cookies.get(PRE_COOKIE),
-            error="password: the two passwords differ",
-        )
     try:
+        if link["purpose"] != "signin" and password != form.get("confirm"):
+            raise BadRequest("password: the two passwords differ")
         async with db.transaction() as tx:
             user_id = await accounts.redeem_link(tx, token, password=password)
     except BadRequest as err:
-        return _page(
-            request,
-            "link.html",
-            status=400,
-            link=link,
-            pre_csrf=request.cookies.get(PRE_COOKIE),
-            error=err.message,
-        )
+        pre = request.cookies.get(PRE_COOKIE)
+        return _page(request, "link.html", status=400, link=link, pre_csrf=pre, error=err.message)
     return await _signed_in(request, [user_id], f"/app/{link['workspace_id']}/")
 
 
@@ -226,7 +213,7 @@ async def _inbox_page(
     errors: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
 ) -> Template:
-    params = {k: v_ for k, v_ in request.query_params.items()}
+    params = dict(request.query_params.items())
     query = inbox.InboxQuery.parse(params)
     sc = Scope(request.app.state.db.reader(), v.ws)
     page = await inbox.list_conversations(sc, query, user_id=v.user_id)
@@ -296,16 +283,18 @@ async def inbox_list(request: Req, wid: PathId) -> Response[Any]:
 async def conversation(request: Req, wid: PathId, cid: PathId) -> Response[Any]:
     v = await viewer(request, wid)
     page = await _inbox_page(request, v, contact_id=cid)
-    await write(request, wid, lambda sc: inbox.mark_read(sc, user_id=v.user_id, contact_id=cid))
+    # A write only when there is something new to mark (live refreshes re-read this page).
+    if await inbox.unseen(
+        Scope(request.app.state.db.reader(), wid), user_id=v.user_id, contact_id=cid
+    ):
+        await write(request, wid, lambda sc: inbox.mark_read(sc, user_id=v.user_id, contact_id=cid))
     return page
 
 
 def _message(form: dict[str, str], channel_type: str) -> Message:
     doc: dict[str, Any] = {"type": channel_type, "text": form.get("text", "")}
-    if channel_type == "email":
-        doc["subject"] = form.get("subject") or None
-        if doc["subject"] is None:
-            del doc["subject"]
+    if channel_type == "email" and form.get("subject"):
+        doc["subject"] = form["subject"]
     try:
         message: Message = msgspec.convert(doc, type=Message)
         return message
@@ -313,7 +302,7 @@ def _message(form: dict[str, str], channel_type: str) -> Message:
         raise BadRequest(f"text: {err}") from None
 
 
-async def _reply(sc: Scope[Transaction], cid: PathId, v: Viewer, form: dict[str, str]) -> None:
+async def _reply(sc: Scope[Transaction], cid: int, v: Viewer, form: dict[str, str]) -> None:
     channel = form.get("channel", "")
     if not channel.isdigit() or len(channel) > 16:
         raise BadRequest("channel: choose one of the contact's channels")
@@ -328,13 +317,13 @@ async def _reply(sc: Scope[Transaction], cid: PathId, v: Viewer, form: dict[str,
     )
 
 
-async def _comment(sc: Scope[Transaction], cid: PathId, v: Viewer, form: dict[str, str]) -> None:
+async def _comment(sc: Scope[Transaction], cid: int, v: Viewer, form: dict[str, str]) -> None:
     await conversations.add_comment(
         sc, Identifier("id", cid), body=CommentBody(text=form.get("text", "")), user_id=v.user_id
     )
 
 
-async def _status(sc: Scope[Transaction], cid: PathId, v: Viewer, form: dict[str, str]) -> None:
+async def _status(sc: Scope[Transaction], cid: int, v: Viewer, form: dict[str, str]) -> None:
     status = form.get("status")
     if status not in ("open", "close"):
         raise BadRequest("status: must be open or close")
@@ -346,25 +335,25 @@ async def _status(sc: Scope[Transaction], cid: PathId, v: Viewer, form: dict[str
     await conversations.set_status(sc, Identifier("id", cid), body=body, user_id=v.user_id)
 
 
-async def _assign(sc: Scope[Transaction], cid: PathId, v: Viewer, form: dict[str, str]) -> None:
+async def _assign(sc: Scope[Transaction], cid: int, v: Viewer, form: dict[str, str]) -> None:
     value = form.get("assignee", "")
     if value == "me":
         value = str(v.user_id)
     await conversations.assign(sc, Identifier("id", cid), body=AssigneeBody(assignee=value or None))
 
 
-async def _tag(sc: Scope[Transaction], cid: PathId, v: Viewer, form: dict[str, str]) -> None:
+async def _tag(sc: Scope[Transaction], cid: int, v: Viewer, form: dict[str, str]) -> None:
     name = form.get("tag", "").strip()
     if not name:
         raise BadRequest("tag: write a tag name")
     await tags.add_to_contact(sc, Identifier("id", cid), names=[name])
 
 
-async def _untag(sc: Scope[Transaction], cid: PathId, v: Viewer, form: dict[str, str]) -> None:
+async def _untag(sc: Scope[Transaction], cid: int, v: Viewer, form: dict[str, str]) -> None:
     await tags.remove_from_contact(sc, Identifier("id", cid), names=[form.get("tag", "")])
 
 
-async def _lifecycle(sc: Scope[Transaction], cid: PathId, v: Viewer, form: dict[str, str]) -> None:
+async def _lifecycle(sc: Scope[Transaction], cid: int, v: Viewer, form: dict[str, str]) -> None:
     await contacts.set_lifecycle(sc, Identifier("id", cid), name=form.get("lifecycle") or None)
 
 
@@ -372,7 +361,7 @@ ACTIONS: dict[
     str, tuple[Callable[[Scope[Transaction], int, Viewer, dict[str, str]], Awaitable[None]], str]
 ] = {
     "reply": (_reply, "text"),
-    "comment": (_comment, "comment"),
+    "comment": (_comment, "text"),
     "status": (_status, "summary"),
     "assign": (_assign, "assignee"),
     "tag": (_tag, "tag"),
@@ -381,16 +370,15 @@ ACTIONS: dict[
 }
 
 
+# The services name fields as the API does; the forms' names where they differ.
+_FORM_NAMES = {"channelId": "channel", "name": "lifecycle"}
+
+
 def _field_of(message: str, default: str, form: dict[str, str]) -> str:
+    """The form field an error message names (``field: …``), else ``default``."""
     head = message.split(":", 1)[0].strip()
-    names = {
-        "channelId": "channel",
-        "category": "category",
-        "summary": "summary",
-        "name": "lifecycle",
-    }
-    head = names.get(head, head)
-    return head if head in form or head in names.values() else default
+    head = _FORM_NAMES.get(head, head)
+    return head if head in form else default
 
 
 @post("/{wid:int}/c/{cid:int}/{action:str}")
@@ -404,7 +392,7 @@ async def act(request: Req, wid: PathId, cid: PathId, action: Action) -> Respons
     try:
         await write(request, wid, lambda sc: run(sc, cid, v, form))
     except NotFound:
-        raise
+        raise  # not this workspace's contact: the error page, not the form
     except ApiError as err:
         where = _field_of(err.message, field, form)
         return await _inbox_page(
@@ -460,12 +448,16 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
 # -- settings (owners and managers) ----------------------------------------------------------
 
 
+async def _settings_page(request: Req, v: Viewer, *, status: int = 200, **context: Any) -> Template:
+    users = await space_users.list_users(Scope(request.app.state.db.reader(), v.ws))
+    return _page(request, "settings.html", status=status, v=v, users=users, **context)
+
+
 @get("/{wid:int}/settings")
 async def settings_page(request: Req, wid: PathId) -> Response[Any]:
     v = await viewer(request, wid)
     managers_only(v)
-    sc = Scope(request.app.state.db.reader(), wid)
-    return _page(request, "settings.html", v=v, users=await space_users.list_users(sc), link=None)
+    return await _settings_page(request, v, link=None)
 
 
 @post("/{wid:int}/settings/invite")
@@ -484,21 +476,13 @@ async def invite(request: Req, wid: PathId) -> Response[Any]:
         )
         return accounts.link_url(public_base(request), token)
 
-    sc = Scope(request.app.state.db.reader(), wid)
     try:
         url = await write(request, wid, work)
     except (BadRequest, NotFound) as err:
-        return _page(
-            request,
-            "settings.html",
-            status=err.status,
-            v=v,
-            users=await space_users.list_users(sc),
-            link=None,
-            error=err.message,
-            form=form,
+        return await _settings_page(
+            request, v, status=err.status, link=None, error=err.message, form=form
         )
-    return _page(request, "settings.html", v=v, users=await space_users.list_users(sc), link=url)
+    return await _settings_page(request, v, link=url)
 
 
 # -- errors ----------------------------------------------------------------------------------

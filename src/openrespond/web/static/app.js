@@ -21,7 +21,16 @@
     for (const sel of regions) {
       const fresh = doc.querySelector(sel);
       const old = document.querySelector(sel);
-      if (fresh && old) old.replaceWith(fresh);
+      if (!fresh || !old) continue;
+      // A form being filled in keeps what was chosen or typed: a change made elsewhere
+      // must not undo it (the rest of the region is refreshed around it).
+      if (!composer) {
+        for (const form of old.querySelectorAll("form[data-dirty]")) {
+          const twin = fresh.querySelector(`form[action="${CSS.escape(form.getAttribute("action"))}"]`);
+          if (twin) twin.replaceWith(form);
+        }
+      }
+      old.replaceWith(fresh);
     }
     document.title = doc.title;
     const t = document.querySelector("#timeline");
@@ -59,11 +68,19 @@
   }
 
   // -- forms posted in place ---------------------------------------------------------------
+  for (const kind of ["input", "change"]) {
+    document.addEventListener(kind, (event) => {
+      const form = event.target.form;
+      if (form && form.method === "post") form.dataset.dirty = "1";
+    });
+  }
+
   document.addEventListener("submit", async (event) => {
     const form = event.target;
     if (!(form instanceof HTMLFormElement) || form.method !== "post") return;
     if (!form.closest("#conversation")) return;
     event.preventDefault();
+    delete form.dataset.dirty;
     const data = new FormData(form);
     if (event.submitter && event.submitter.name) data.set(event.submitter.name, event.submitter.value);
     const button = form.querySelector("button[type=submit]");
