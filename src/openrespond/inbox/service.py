@@ -31,6 +31,7 @@ __all__ = [
     "contact_view",
     "list_conversations",
     "mark_read",
+    "parse_before",
     "template_components",
     "timeline",
     "unseen",
@@ -58,9 +59,7 @@ class InboxQuery:
         if status not in ("open", "closed"):
             raise BadRequest(f"status: must be open or closed, got {status[:32]!r}")
         assignee = params.get("assignee") or "all"
-        if assignee not in ("mine", "unassigned", "all") and not (
-            assignee.isdigit() and len(assignee) <= 16
-        ):
+        if assignee not in ("mine", "unassigned", "all") and not _whole(assignee):
             raise BadRequest(
                 f"assignee: must be mine, unassigned, all or a user id, got {assignee[:32]!r}"
             )
@@ -70,7 +69,7 @@ class InboxQuery:
         after = None
         if cursor := params.get("after"):
             last, _, contact = cursor.partition("-")
-            if not (last.isdigit() and contact.isdigit() and len(cursor) <= 40):
+            if not (_whole(last) and _whole(contact)):
                 raise BadRequest(f"after: not a cursor of this list: {cursor[:40]!r}")
             after = (int(last), int(contact))
         return InboxQuery(status, assignee, q, after)  # type: ignore[arg-type]
@@ -80,6 +79,20 @@ class InboxQuery:
         out = {"status": self.status, "assignee": self.assignee, "q": self.q}
         out.update({k: str(v) for k, v in changes.items() if v is not None})
         return {k: v for k, v in out.items() if v and not (k == "assignee" and v == "all")}
+
+
+def _whole(text: str) -> bool:
+    """Digits only, few enough for a 64-bit id."""
+    return text.isascii() and text.isdigit() and len(text) <= 16
+
+
+def parse_before(value: str | None) -> int | None:
+    """The ``before`` parameter of a timeline (a message id); 400 when it is not one."""
+    if not value:
+        return None
+    if not _whole(value):
+        raise BadRequest(f"before: must be a message id, got {value[:32]!r}")
+    return int(value)
 
 
 @dataclass(slots=True)

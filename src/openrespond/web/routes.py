@@ -229,9 +229,8 @@ async def _inbox_page(
     }
     if contact_id is not None:
         view = await inbox.contact_view(sc, contact_id)
-        before = params.get("before")
         items, older = await inbox.timeline(
-            sc, contact_id, before=int(before) if before and before.isdigit() else None
+            sc, contact_id, before=inbox.parse_before(params.get("before"))
         )
         names = {u.id: f"{u.first_name} {u.last_name or ''}".strip() for u in users}
         emails = {u.email.lower(): names[u.id] for u in users}
@@ -304,7 +303,7 @@ def _message(form: dict[str, str], channel_type: str) -> Message:
 
 async def _reply(sc: Scope[Transaction], cid: int, v: Viewer, form: dict[str, str]) -> None:
     channel = form.get("channel", "")
-    if not channel.isdigit() or len(channel) > 16:
+    if not (channel.isascii() and channel.isdigit() and len(channel) <= 16):
         raise BadRequest("channel: choose one of the contact's channels")
     if not form.get("text", "").strip():
         raise BadRequest("text: write a message first")
@@ -488,6 +487,13 @@ async def invite(request: Req, wid: PathId) -> Response[Any]:
 # -- errors ----------------------------------------------------------------------------------
 
 
+async def _refuse_nul(request: Req) -> None:
+    """Text with NUL characters is stored alike by no backend: refused up front, as the API
+    does (forms are checked field by field in ``form_of``)."""
+    if "\x00" in request.scope["path"] or b"%00" in request.scope.get("query_string", b"").lower():
+        raise BadRequest("the URL must not contain NUL characters (%00)")
+
+
 def _error_page(request: Req, exc: Exception) -> Response[Any]:
     if isinstance(exc, SignInRequired):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -522,6 +528,7 @@ ROUTER = Router(
         ResponseHeader(name="Referrer-Policy", value="same-origin"),
         ResponseHeader(name="Cache-Control", value="no-store"),
     ],
+    before_request=_refuse_nul,
     exception_handlers={ApiError: _error_page, SignInRequired: _error_page},
     include_in_schema=False,
 )
