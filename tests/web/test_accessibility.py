@@ -48,8 +48,17 @@ def test_no_serious_violations_on_any_page(
         problems[url] = _serious(page)
     app.sign_in(page, "owner@example.com")
     page.wait_for_url(f"{app.url}/app/1/")
-    for path in ("/app/1/", "/app/1/c/12345", "/app/1/settings", "/app/1/?status=closed"):
+    for path in (
+        "/app/1/",
+        "/app/1/c/12345",
+        "/app/1/settings",
+        "/app/1/?status=closed",
+        "/app/1/c/12345/confirm-delete",
+        "/app/1/c/12345/merge-with?q=example&with=67890",
+    ):
         page.goto(f"{app.url}{path}")
+        if path == "/app/1/c/12345":
+            page.locator("#edit-contact summary").click()  # the contact form too
         problems[path] = _serious(page)
     page.goto(f"{app.url}/app/1/c/999999")  # the error page
     problems["error page"] = _serious(page)

@@ -35,6 +35,9 @@ FIELDS = {
     "tag": ["tag"],
     "untag": ["tag"],
     "lifecycle": ["lifecycle"],
+    "contact": ["firstName", "lastName", "email", "phone", "language", "countryCode"],
+    "delete": ["confirm"],
+    "merge": ["with"],
 }
 
 

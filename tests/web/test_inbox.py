@@ -287,6 +287,27 @@ def test_another_workspaces_pages_are_404(app: App, page: Page) -> None:
         f"{app.url}/app/1/c/{foreign_id}/comment", form={"text": "x", "_csrf": csrf}
     )
     assert r.status == 404
+    for path in (
+        f"/app/1/c/{foreign_id}/confirm-delete",
+        f"/app/1/c/{foreign_id}/merge-with",
+        f"/app/1/c/12345/merge-with?with={foreign_id}",
+    ):
+        response = page.goto(f"{app.url}{path}")
+        assert response is not None
+        assert response.status == 404, path
+    for action, form in (("delete", {"confirm": "delete"}), ("contact", {"firstName": "Z"})):
+        r = page.request.post(
+            f"{app.url}/app/1/c/{foreign_id}/{action}", form={**form, "_csrf": csrf}
+        )
+        assert r.status == 404, action
+    r = page.request.post(
+        f"{app.url}/app/1/c/12345/merge", form={"with": str(foreign_id), "_csrf": csrf}
+    )
+    assert r.status == 404
+    with httpx.Client(
+        base_url=app.url, headers={"Authorization": f"Bearer {token['token']}"}
+    ) as api:
+        assert api.get(f"/v2/contact/id:{foreign_id}").json()["firstName"] == "S"
 
 
 def test_bad_list_parameters_are_answered_400(app: App, page: Page) -> None:

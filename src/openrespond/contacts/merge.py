@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import msgspec
 from msgspec import UNSET
 
 from openrespond import common
 from openrespond.contacts import events
 from openrespond.contacts import repository as repo
-from openrespond.contacts.schemas import MergeBody
+from openrespond.contacts.schemas import Contact, MergeBody
 from openrespond.contacts.service import prepare
 from openrespond.conversations import repository as conversations_repo
 from openrespond.db import Row, Scope, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.messages import repository as messages_repo
 
-__all__ = ["SCALARS", "merge_contacts", "merge_ids"]
+__all__ = ["SCALARS", "merge_contacts", "merge_ids", "preview"]
 
 # The primary's value wins unless it is empty; then the secondary's fills it. The
 # conversation status follows its own rule below.
@@ -58,6 +59,39 @@ async def _lock_pair(sc: Scope[Transaction], primary_id: int, secondary_id: int)
             raise NotFound(f"{role} contact {contact_id} not found")
         rows[contact_id] = row
     return rows[primary_id], rows[secondary_id]
+
+
+def preview(primary: Contact, secondary: Contact) -> Contact:
+    """The contact ``merge_contacts`` makes of these two (with no overriding fields), by the
+    same rules: each field the primary's unless empty, custom-field values the primary lacks
+    from the secondary, the tags of both, open when either is."""
+    fields = {f: getattr(primary, f) for f in _PREVIEWED}
+    for name in _PREVIEWED:
+        if _empty(fields[name]):
+            fields[name] = getattr(secondary, name)
+    have = {v.name for v in primary.custom_fields}
+    values = [*primary.custom_fields, *(v for v in secondary.custom_fields if v.name not in have)]
+    return msgspec.structs.replace(
+        primary,
+        **fields,
+        custom_fields=sorted(values, key=lambda v: v.name),
+        tags=sorted(set(primary.tags) | set(secondary.tags)),
+        status="open" if "open" in (primary.status, secondary.status) else primary.status,
+    )
+
+
+# The Contact fields SCALARS hold (lifecycle and assignee by their ids).
+_PREVIEWED = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "language",
+    "profile_pic",
+    "country_code",
+    "lifecycle",
+    "assignee",
+)
 
 
 async def merge_contacts(sc: Scope[Transaction], body: MergeBody) -> int:

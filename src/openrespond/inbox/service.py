@@ -14,8 +14,11 @@ import msgspec
 
 from openrespond.contacts import service as contacts
 from openrespond.contacts.filters import search_sql
-from openrespond.contacts.schemas import Contact
+from openrespond.contacts.schemas import Contact, ContactFields, ContactListBody
+from openrespond.custom_fields import service as custom_fields
+from openrespond.custom_fields.schemas import CustomField
 from openrespond.db import Connection, Row, Scope, Transaction
+from openrespond.db.paging import Cursor
 from openrespond.errors import BadRequest
 from openrespond.identifiers import Identifier
 from openrespond.inbox import repository as repo
@@ -23,14 +26,18 @@ from openrespond.space import repository as space_repo
 
 __all__ = [
     "PAGE",
+    "STANDARD_FIELDS",
     "TIMELINE",
     "ContactView",
     "InboxPage",
     "InboxQuery",
     "TimelineItem",
+    "contact_fields",
+    "contact_of",
     "contact_view",
     "list_conversations",
     "mark_read",
+    "merge_candidates",
     "parse_before",
     "template_components",
     "timeline",
@@ -197,13 +204,17 @@ class ContactView:
     closing_notes: list[Row]
     stages: list[Row]
     tags: list[Row]
+    fields: list[CustomField]
+
+    def value_of(self, name: str) -> Any:
+        """The contact's value of custom field ``name`` (None when it has none)."""
+        return next((v.value for v in self.contact.custom_fields if v.name == name), None)
 
 
 async def contact_view(sc: Scope[Connection], contact_id: int) -> ContactView:
     """The contact as the API returns it, with what the panel offers (404 when not in
     ``sc.ws``)."""
-    doc = await contacts.get_contact(sc, Identifier("id", contact_id))
-    contact = msgspec.json.decode(doc, type=Contact)
+    contact = await contact_of(sc, contact_id)
     channels = await repo.contact_channels(sc, contact_id)
     return ContactView(
         contact=contact,
@@ -212,7 +223,54 @@ async def contact_view(sc: Scope[Connection], contact_id: int) -> ContactView:
         closing_notes=await space_repo.all_closing_notes(sc),
         stages=await space_repo.list_lifecycle_stages(sc),
         tags=await repo.tag_names(sc),
+        fields=await custom_fields.list_fields(sc),
     )
+
+
+async def contact_of(sc: Scope[Connection], contact_id: int) -> Contact:
+    """The contact as the API returns it; 404 when it is not in ``sc.ws``."""
+    doc = await contacts.get_contact(sc, Identifier("id", contact_id))
+    return msgspec.json.decode(doc, type=Contact)
+
+
+async def merge_candidates(sc: Scope[Connection], contact_id: int, *, q: str) -> list[Contact]:
+    """Up to 10 contacts matching ``q`` (by the API's search), other than ``contact_id``."""
+    if not q.strip():
+        return []
+    docs, _ = await contacts.list_contacts(
+        sc, ContactListBody(search=q[:255]), cursor=Cursor(limit=11, cursor_id=0)
+    )
+    found = [msgspec.json.decode(d, type=Contact) for d in docs]
+    return [c for c in found if c.id != contact_id][:10]
+
+
+def contact_fields(form: dict[str, str], defs: list[CustomField]) -> ContactFields:
+    """The contact form's fields as the API takes them: a field left empty is cleared
+    (firstName must stay), custom fields are posted as ``cf:<name>``. 400 naming the field
+    the API's model refuses."""
+    doc: dict[str, Any] = {}
+    for name in STANDARD_FIELDS:
+        if name in form:
+            value = form[name].strip()
+            doc[name] = value if value or name == "firstName" else None
+    known = {d.name for d in defs}
+    custom = [
+        {"name": key[3:], "value": form[key].strip() or None}
+        for key in form
+        if key.startswith("cf:") and key[3:] in known
+    ]
+    if custom:
+        doc["custom_fields"] = custom
+    try:
+        return msgspec.convert(doc, type=ContactFields)
+    except msgspec.ValidationError as err:
+        where = str(err).rsplit("at `$.", 1)
+        field = where[1].split("`")[0].split(".")[0].split("[")[0] if len(where) == 2 else ""
+        raise BadRequest(f"{field or 'contact'}: {str(err).split(' - at ')[0]}") from None
+
+
+# The contact form's standard fields, by their API names.
+STANDARD_FIELDS = ("firstName", "lastName", "email", "phone", "language", "countryCode")
 
 
 async def unseen(sc: Scope[Connection], *, user_id: int, contact_id: int) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -23,9 +24,12 @@ from litestar.response.sse import ServerSentEventMessage
 
 from openrespond.accounts import service as accounts
 from openrespond.channels.capabilities import channel_capabilities
+from openrespond.contacts import merge
 from openrespond.contacts import service as contacts
+from openrespond.contacts.schemas import MergeBody
 from openrespond.conversations import service as conversations
 from openrespond.conversations.schemas import AssigneeBody, CommentBody, ConversationStatusBody
+from openrespond.custom_fields import service as custom_fields
 from openrespond.db import Scope, Transaction
 from openrespond.errors import ApiError, BadRequest, NotFound, TooManyRequests, Unauthorized
 from openrespond.http.pagination import public_base
@@ -356,6 +360,27 @@ async def _lifecycle(sc: Scope[Transaction], cid: int, v: Viewer, form: dict[str
     await contacts.set_lifecycle(sc, Identifier("id", cid), name=form.get("lifecycle") or None)
 
 
+async def _contact(sc: Scope[Transaction], cid: int, v: Viewer, form: dict[str, str]) -> None:
+    defs = await custom_fields.list_fields(sc)
+    fields = inbox.contact_fields(form, defs)
+    await contacts.update_contact(sc, Identifier("id", cid), fields=fields)
+
+
+async def _delete(sc: Scope[Transaction], cid: int, v: Viewer, form: dict[str, str]) -> None:
+    if form.get("confirm") != "delete":
+        raise BadRequest("confirm: confirm the deletion on its page")
+    await contacts.delete_contact(sc, Identifier("id", cid))
+
+
+async def _merge(sc: Scope[Transaction], cid: int, v: Viewer, form: dict[str, str]) -> None:
+    other = form.get("with", "")
+    if not (other.isascii() and other.isdigit() and len(other) <= 16):
+        raise BadRequest("with: choose the contact to merge into this one")
+    await merge.merge_contacts(
+        sc, MergeBody(primary_contact_id=cid, secondary_contact_id=int(other))
+    )
+
+
 ACTIONS: dict[
     str, tuple[Callable[[Scope[Transaction], int, Viewer, dict[str, str]], Awaitable[None]], str]
 ] = {
@@ -366,6 +391,9 @@ ACTIONS: dict[
     "tag": (_tag, "tag"),
     "untag": (_untag, "tag"),
     "lifecycle": (_lifecycle, "lifecycle"),
+    "contact": (_contact, "firstName"),
+    "delete": (_delete, "confirm"),
+    "merge": (_merge, "with"),
 }
 
 
@@ -374,10 +402,16 @@ _FORM_NAMES = {"channelId": "channel", "name": "lifecycle"}
 
 
 def _field_of(message: str, default: str, form: dict[str, str]) -> str:
-    """The form field an error message names (``field: …``), else ``default``."""
-    head = message.split(":", 1)[0].strip()
+    """The form field an error message names (``field: …`` or ``field must …``; a custom
+    field by its quoted name), else ``default``."""
+    head = re.split(r"[:\s]", message.strip(), maxsplit=1)[0]
     head = _FORM_NAMES.get(head, head)
-    return head if head in form else default
+    if head in form:
+        return head
+    for key in form:
+        if key.startswith("cf:") and f"{key[3:]!r} (" in message:
+            return key
+    return default
 
 
 @post("/{wid:int}/c/{cid:int}/{action:str}")
@@ -402,10 +436,48 @@ async def act(request: Req, wid: PathId, cid: PathId, action: Action) -> Respons
             errors={f"{action}.{where}": err.message},
             form={"action": action, **form},
         )
+    if action == "delete":
+        return _see_other(f"/app/{wid}/")
     target = f"/app/{wid}/c/{cid}"
-    if request.url.query:
+    if request.url.query and action != "merge":
         target += f"?{request.url.query}"
     return _see_other(target)
+
+
+@get("/{wid:int}/c/{cid:int}/confirm-delete")
+async def delete_page(request: Req, wid: PathId, cid: PathId) -> Response[Any]:
+    """Deleting a contact asks first, naming what goes with it."""
+    v = await viewer(request, wid)
+    contact = await inbox.contact_of(Scope(request.app.state.db.reader(), wid), cid)
+    return _page(request, "delete.html", v=v, contact=contact)
+
+
+@get("/{wid:int}/c/{cid:int}/merge-with")
+async def merge_page(request: Req, wid: PathId, cid: PathId) -> Response[Any]:
+    """Find the contact to merge into this one, then see what survives before confirming."""
+    v = await viewer(request, wid)
+    sc = Scope(request.app.state.db.reader(), wid)
+    contact = await inbox.contact_of(sc, cid)
+    q = request.query_params.get("q", "")
+    if len(q) > 255:
+        raise BadRequest("q: must be at most 255 characters")
+    other = request.query_params.get("with")
+    second = result = None
+    if other:
+        if not (other.isascii() and other.isdigit() and len(other) <= 16) or int(other) == cid:
+            raise BadRequest("with: choose another contact of this workspace")
+        second = await inbox.contact_of(sc, int(other))
+        result = merge.preview(contact, second)
+    return _page(
+        request,
+        "merge.html",
+        v=v,
+        contact=contact,
+        q=q,
+        found=await inbox.merge_candidates(sc, cid, q=q),
+        second=second,
+        result=result,
+    )
 
 
 # -- live ------------------------------------------------------------------------------------
@@ -518,6 +590,8 @@ ROUTER = Router(
         inbox_list,
         conversation,
         act,
+        delete_page,
+        merge_page,
         live,
         settings_page,
         invite,

@@ -29,6 +29,10 @@
           const twin = fresh.querySelector(`form[action="${CSS.escape(form.getAttribute("action"))}"]`);
           if (twin) twin.replaceWith(form);
         }
+        for (const details of old.querySelectorAll("details[id][open]")) {
+          const twin = fresh.querySelector(`#${CSS.escape(details.id)}`);
+          if (twin) twin.open = true;
+        }
       }
       old.replaceWith(fresh);
     }
@@ -99,6 +103,8 @@
       } else if (html.includes('id="conversation"')) {
         swap(html, { composer: true });
         const invalid = document.querySelector("[aria-invalid=true]");
+        // The form with the error is being filled in: a live refresh keeps it, error and all.
+        if (invalid && invalid.form) invalid.form.dataset.dirty = "1";
         if (invalid) invalid.focus();
       } else {
         document.open(); document.write(html); document.close();
