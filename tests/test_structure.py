@@ -47,6 +47,11 @@ GLOBAL = {
             for name in ("record_failure", "count_failures", "clear_failures")
         },
     },
+    "contacts/repository.py": {
+        name: "the import queue is shared by all workspaces' workers; a job carries its"
+        " workspace, and the claim says whose the job is"
+        for name in ("claim_import", "import_progress", "finish_import")
+    },
     "outbox.py": {
         "statuses_changed": "the delivery worker's batches cross workspaces; the rows carry"
         " their workspace"

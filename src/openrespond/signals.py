@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Signal", "deliveries", "events", "live", "wait_any"]
+__all__ = ["Signal", "deliveries", "events", "imports", "live", "wait_any"]
 
 log = logging.getLogger("openrespond.signals")
 
@@ -53,6 +53,9 @@ deliveries = Signal("openrespond_deliveries")
 
 events = Signal("openrespond_webhooks")
 """Webhook deliveries were queued."""
+
+imports = Signal("openrespond_imports")
+"""A contact import was queued."""
 
 live = Signal("openrespond_live")
 """Something the open inboxes show changed (``live_changes`` has new rows)."""

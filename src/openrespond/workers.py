@@ -1,4 +1,5 @@
-"""The background workers, built from settings: message delivery and webhook posting.
+"""The background workers, built from settings: message delivery, webhook posting and
+contact imports started from the app.
 
 ``serve`` runs one of each in-process (unless ``OPENRESPOND_WORKER=0``); ``openrespond worker``
 runs them in a process of their own, as many as wanted against one database.
@@ -19,6 +20,7 @@ from openrespond.channels.custom import CustomChannelDriver
 from openrespond.channels.drivers import Driver, SandboxDriver
 from openrespond.channels.smtp import SmtpDriver
 from openrespond.channels.worker import DeliveryWorker
+from openrespond.contacts.imports import ImportWorker
 from openrespond.db import Database
 from openrespond.sealing import Sealer
 from openrespond.settings import Settings
@@ -33,6 +35,7 @@ log = logging.getLogger("openrespond.workers")
 class Workers:
     delivery: DeliveryWorker
     webhooks: WebhookWorker
+    imports: ImportWorker
     task: asyncio.Task[None] | None = None  # while ``running``
 
     async def run_once(self) -> tuple[int, int]:
@@ -43,14 +46,18 @@ class Workers:
                 messages += handled
             while handled := await self.webhooks.run_once():
                 hooks += handled
+            while await self.imports.run_once():
+                pass
         finally:
             await self.delivery.close()
         return messages, hooks
 
     async def run(self, stop: asyncio.Event) -> None:
         # Work queued by other processes wakes these workers too (PostgreSQL).
-        await self.delivery.db.listen(signals.deliveries, signals.events)
-        await asyncio.gather(self.delivery.run(stop), self.webhooks.run(stop))
+        await self.delivery.db.listen(signals.deliveries, signals.events, signals.imports)
+        await asyncio.gather(
+            self.delivery.run(stop), self.webhooks.run(stop), self.imports.run(stop)
+        )
 
 
 def build(db: Database, settings: Settings, secret: str, *, batch: int = 256) -> Workers:
@@ -84,6 +91,7 @@ def build(db: Database, settings: Settings, secret: str, *, batch: int = 256) ->
             retry_base_ms=settings.retry_base_ms,
             log_days=settings.webhook_log_days,
         ),
+        imports=ImportWorker(db, lease_seconds=settings.lease_seconds, poll_seconds=poll),
     )
 
 

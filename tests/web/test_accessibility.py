@@ -55,6 +55,9 @@ def test_no_serious_violations_on_any_page(
         "/app/1/?status=closed",
         "/app/1/c/12345/confirm-delete",
         "/app/1/c/12345/merge-with?q=example&with=67890",
+        "/app/1/contacts",
+        "/app/1/contacts?category=contactField&field=nope&operator=isEqualTo&value=x",
+        "/app/1/contacts/import",
     ):
         page.goto(f"{app.url}{path}")
         if path == "/app/1/c/12345":

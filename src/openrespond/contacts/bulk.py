@@ -13,12 +13,13 @@ changes.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import gc
 import io
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -28,7 +29,7 @@ from openrespond import common
 from openrespond.contacts import repository as repo
 from openrespond.contacts.schemas import ContactCreate
 from openrespond.contacts.service import prepare
-from openrespond.db import Database, Scope
+from openrespond.db import Database, Scope, Transaction
 from openrespond.errors import ApiError
 from openrespond.space import repository as space_repo
 from openrespond.tags import repository as tags_repo
@@ -146,8 +147,14 @@ async def import_contacts(
     rows: Iterable[tuple[int, ImportRow | str]],
     batch: int = 2000,
     progress: Callable[[int], None] | None = None,
+    on_batch: Callable[[Transaction, ImportReport], Awaitable[None]] | None = None,
+    pause: float = 0.0,
 ) -> ImportReport:
-    """Create a contact for each good row, ``batch`` rows per transaction."""
+    """Create a contact for each good row, ``batch`` rows per transaction; ``on_batch`` runs
+    at the end of each batch's transaction with the report so far (an import job records its
+    progress there, so a resumed import starts after the last batch that committed). ``pause``
+    seconds pass between batches: a server loading an import beside its requests (SQLite
+    works on the event loop's thread) lets them run in between."""
     report = ImportReport()
     started = time.perf_counter()
     stages: dict[str, int] | None = None
@@ -191,9 +198,13 @@ async def import_contacts(
                     links.extend((contact_id, tag_ids[n], now) for n in names)
                 report.created += 1
             await tags_repo.attach_many(sc, links)
+            if on_batch is not None:
+                await on_batch(tx, report)
         if progress is not None:
             progress(len(chunk))
         chunk.clear()
+        if pause:
+            await asyncio.sleep(pause)
 
     # Millions of short-lived objects and none of them cyclic: the cycle collector would only
     # slow the load down.

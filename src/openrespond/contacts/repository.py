@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from openrespond.custom_fields.repository import FieldValue
-from openrespond.db import Connection, Row, Scope, sql
+from openrespond.db import Connection, Row, Scope, Transaction, sql
 from openrespond.db.paging import Cursor, PageRows, fetch_page
 from openrespond.identifiers import Identifier
 
@@ -15,11 +15,16 @@ __all__ = [
     "COLUMNS",
     "SELECT",
     "channels_page",
+    "claim_import",
     "contact_json",
     "delete",
     "find_id",
+    "finish_import",
     "get",
+    "get_import",
+    "import_progress",
     "insert",
+    "insert_import",
     "insert_new",
     "lock",
     "lock_id",
@@ -299,4 +304,110 @@ async def channels_page(sc: Scope[Connection], contact_id: int, *, cursor: Curso
         args=(contact_id,),
         cursor=cursor,
         key="cc.id",
+    )
+
+
+# -- imports started from the app ------------------------------------------------------------
+
+
+async def insert_import(
+    sc: Scope[Transaction],
+    *,
+    user_id: int | None,
+    file_name: str,
+    data: bytes,
+    total: int,
+    now: int,
+) -> int:
+    job_id: int = await sc.conn.fetch_val(
+        "INSERT INTO import_jobs (workspace_id, user_id, file_name, data, total, status,"
+        " created_at) VALUES (?, ?, ?, ?, ?, 'queued', ?) RETURNING id",
+        sc.ws,
+        user_id,
+        file_name,
+        data,
+        total,
+        now,
+    )
+    return job_id
+
+
+async def get_import(sc: Scope[Connection], job_id: int) -> Row | None:
+    """An import's progress (not its file)."""
+    return await sc.conn.fetch_one(
+        "SELECT id, file_name, total, done, created, skipped, errors, status, created_at,"
+        " finished_at FROM import_jobs WHERE workspace_id = ? AND id = ?",
+        sc.ws,
+        job_id,
+    )
+
+
+async def claim_import(tx: Transaction, *, owner: str, now: int, lease: int) -> Row | None:
+    """The oldest import waiting, or running under a lease that ran out (its worker died),
+    now leased to ``owner``; with its file (any workspace: the queue is shared)."""
+    row = await tx.fetch_one(
+        "SELECT id FROM import_jobs WHERE status = 'queued'"
+        " OR (status = 'running' AND lease_until < ?) ORDER BY id LIMIT 1",
+        now,
+    )
+    if row is None:
+        return None
+    taken = await tx.execute(
+        "UPDATE import_jobs SET status = 'running', lease_owner = ?, lease_until = ?"
+        " WHERE id = ? AND (status = 'queued' OR (status = 'running' AND lease_until < ?))",
+        owner,
+        now + lease,
+        row["id"],
+        now,
+    )
+    if taken != 1:
+        return None
+    return await tx.fetch_one(
+        "SELECT id, workspace_id, data, done, created, skipped, errors FROM import_jobs"
+        " WHERE id = ?",
+        row["id"],
+    )
+
+
+async def import_progress(
+    tx: Transaction,
+    job_id: int,
+    *,
+    owner: str,
+    done: int,
+    created: int,
+    skipped: int,
+    errors: str,
+    lease_until: int,
+) -> bool:
+    """Record an import's progress with the batch it covers, and renew the lease; False
+    when ``owner`` no longer holds it (by the job's id: the claim said whose it is)."""
+    return (
+        await tx.execute(
+            "UPDATE import_jobs SET done = ?, created = ?, skipped = ?, errors = ?,"
+            " lease_until = ? WHERE id = ? AND lease_owner = ? AND status = 'running'",
+            done,
+            created,
+            skipped,
+            errors,
+            lease_until,
+            job_id,
+            owner,
+        )
+        == 1
+    )
+
+
+async def finish_import(tx: Transaction, job_id: int, *, owner: str, now: int) -> bool:
+    """Mark an import done and drop its file (by the job's id, as ``import_progress``)."""
+    return (
+        await tx.execute(
+            "UPDATE import_jobs SET status = 'done', data = ?, finished_at = ?,"
+            " lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+            b"",
+            now,
+            job_id,
+            owner,
+        )
+        == 1
     )

@@ -14,11 +14,16 @@ import msgspec
 
 from openrespond.contacts import service as contacts
 from openrespond.contacts.filters import search_sql
-from openrespond.contacts.schemas import Contact, ContactFields, ContactListBody
+from openrespond.contacts.schemas import (
+    Contact,
+    ContactFields,
+    ContactListBody,
+    FilterCondition,
+)
 from openrespond.custom_fields import service as custom_fields
 from openrespond.custom_fields.schemas import CustomField
 from openrespond.db import Connection, Row, Scope, Transaction
-from openrespond.db.paging import Cursor
+from openrespond.db.paging import Cursor, PageRows
 from openrespond.errors import BadRequest
 from openrespond.identifiers import Identifier
 from openrespond.inbox import repository as repo
@@ -28,12 +33,14 @@ __all__ = [
     "PAGE",
     "STANDARD_FIELDS",
     "TIMELINE",
+    "ContactQuery",
     "ContactView",
     "InboxPage",
     "InboxQuery",
     "TimelineItem",
     "contact_fields",
     "contact_of",
+    "contact_page",
     "contact_view",
     "list_conversations",
     "mark_read",
@@ -267,6 +274,83 @@ def contact_fields(form: dict[str, str], defs: list[CustomField]) -> ContactFiel
         where = str(err).rsplit("at `$.", 1)
         field = where[1].split("`")[0].split(".")[0].split("[")[0] if len(where) == 2 else ""
         raise BadRequest(f"{field or 'contact'}: {str(err).split(' - at ')[0]}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactQuery:
+    """The contacts page's search: ``q`` as the API's ``search``, the filter builder's rows
+    (category, field, operator, value) joined by ``match`` (``all``: $and, ``any``: $or), and
+    the page (the API's ``cursorId``)."""
+
+    q: str
+    rows: list[tuple[str, str, str, str]]
+    match: str
+    cursor: int
+
+    @staticmethod
+    def parse(params: list[tuple[str, str]]) -> ContactQuery:
+        one = dict(params)
+        columns = {name: [v for k, v in params if k == name] for name in _CONDITION}
+        count = max((len(v) for v in columns.values()), default=0)
+        rows = [
+            tuple(columns[name][i] if i < len(columns[name]) else "" for name in _CONDITION)
+            for i in range(count)
+        ]
+        kept = [r for r in rows if r[2]]  # a row without an operator is the blank one
+        if len(kept) > 50:
+            raise BadRequest("filter: at most 50 conditions")
+        match = one.get("match") or "all"
+        if match not in ("all", "any"):
+            raise BadRequest(f"match: must be all or any, got {match[:16]!r}")
+        cursor = one.get("cursor") or "0"
+        if not (
+            cursor.lstrip("-").isascii() and cursor.lstrip("-").isdigit() and len(cursor) <= 17
+        ):
+            raise BadRequest(f"cursor: not a page of this list: {cursor[:20]!r}")
+        return ContactQuery(one.get("q", "").strip(), kept, match, int(cursor))  # type: ignore[arg-type]
+
+    def body(self) -> ContactListBody:
+        """The API's list body for this query; 400 naming the condition it refuses."""
+        conditions = []
+        for i, (category, field_, operator, value) in enumerate(self.rows):
+            item: dict[str, Any] = {"category": category, "operator": operator}
+            if field_:
+                item["field"] = field_
+            if value != "":
+                item["value"] = _value(value, operator)
+            conditions.append(item)
+            try:
+                msgspec.convert(item, type=FilterCondition)
+            except msgspec.ValidationError as err:
+                raise BadRequest(f"filter row {i + 1}: {err}") from None
+        doc: dict[str, Any] = {"search": self.q[:255] or None}
+        if conditions:
+            doc["filter"] = {"$and" if self.match == "all" else "$or": conditions}
+        return msgspec.convert(doc, type=ContactListBody)
+
+
+_CONDITION = ("category", "field", "operator", "value")
+
+
+def _value(text: str, operator: str) -> Any:
+    """A condition's value from its text: a list for hasAnyOf/hasAllOf/hasNoneOf, a range
+    ``from..to`` for the between operators, else the text itself."""
+    if operator in ("hasAnyOf", "hasAllOf", "hasNoneOf"):
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if operator in ("isBetween", "isTimestampBetween") and ".." in text:
+        low, _, high = text.partition("..")
+        return {"from": low.strip(), "to": high.strip()}
+    return text
+
+
+async def contact_page(
+    sc: Scope[Connection], query: ContactQuery, *, limit: int = PAGE
+) -> tuple[list[Contact], PageRows]:
+    """One page of contacts by the API's own search and filter."""
+    docs, page = await contacts.list_contacts(
+        sc, query.body(), cursor=Cursor(limit=limit, cursor_id=query.cursor)
+    )
+    return [msgspec.json.decode(d, type=Contact) for d in docs], page
 
 
 # The contact form's standard fields, by their API names.

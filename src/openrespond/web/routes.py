@@ -12,21 +12,21 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 from urllib.parse import urlencode
 
 import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.params import PathParameter
-from litestar.response import Redirect, ServerSentEvent, Template
+from litestar.response import Redirect, ServerSentEvent, Stream, Template
 from litestar.response.sse import ServerSentEventMessage
 
 from openrespond.accounts import service as accounts
 from openrespond.channels.capabilities import channel_capabilities
-from openrespond.contacts import merge
+from openrespond.contacts import bulk, imports, merge
 from openrespond.contacts import service as contacts
-from openrespond.contacts.schemas import MergeBody
+from openrespond.contacts.schemas import MergeBody, Operator
 from openrespond.conversations import service as conversations
 from openrespond.conversations.schemas import AssigneeBody, CommentBody, ConversationStatusBody
 from openrespond.custom_fields import service as custom_fields
@@ -480,6 +480,115 @@ async def merge_page(request: Req, wid: PathId, cid: PathId) -> Response[Any]:
     )
 
 
+# -- contacts --------------------------------------------------------------------------------
+
+OPERATORS = get_args(Operator)
+CATEGORIES = (("contactField", "Field"), ("contactTag", "Tag"), ("lifecycle", "Lifecycle"))
+
+
+@get("/{wid:int}/contacts")
+async def contacts_page(request: Req, wid: PathId) -> Response[Any]:
+    """Every contact, by the API's search and filter language, a page at a time."""
+    v = await viewer(request, wid)
+    sc = Scope(request.app.state.db.reader(), wid)
+    query = inbox.ContactQuery.parse(list(request.query_params.multi_items()))
+    error = None
+    try:
+        found, page = await inbox.contact_page(sc, query)
+    except BadRequest as err:
+        if not query.rows:
+            raise
+        error, found, page = err.message, [], None
+
+    def qs(**changes: Any) -> str:
+        params: list[tuple[str, Any]] = [("q", query.q), ("match", query.match)]
+        for row in query.rows:
+            params.extend(zip(("category", "field", "operator", "value"), row, strict=True))
+        params.extend(changes.items())
+        return urlencode([(k, x) for k, x in params if x not in ("", None)])
+
+    return _page(
+        request,
+        "contacts.html",
+        status=400 if error else 200,
+        v=v,
+        query=query,
+        found=found,
+        page=page,
+        error=error,
+        qs=qs,
+        operators=OPERATORS,
+        categories=CATEGORIES,
+        fields=[
+            *inbox.STANDARD_FIELDS,
+            *(f.name for f in await custom_fields.list_fields(sc)),
+        ],
+    )
+
+
+@get("/{wid:int}/contacts/export.csv")
+async def contacts_export(request: Req, wid: PathId) -> Stream:
+    """Every contact of the workspace as CSV (the format ``openrespond contacts import``
+    and the import below read back)."""
+    v = await viewer(request, wid)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        async for text, _ in bulk.export_contacts(request.app.state.db, v.ws, fmt="csv"):
+            yield text.encode()
+
+    return Stream(
+        chunks(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="contacts-{v.ws}.csv"'},
+    )
+
+
+@post("/{wid:int}/contacts/import", request_max_body_size=imports.MAX_BYTES + 64 * 1024)
+async def contacts_import(request: Req, wid: PathId) -> Response[Any]:
+    """Queue a CSV import (owners and managers); its progress page follows."""
+    v = await viewer(request, wid)
+    managers_only(v)
+    form = await request.form()
+    check_csrf(request, {"_csrf": str(form.get("_csrf", ""))}, v.csrf)
+    upload = form.get("file")
+    try:
+        if upload is None or isinstance(upload, str):
+            raise BadRequest("file: choose a CSV file")
+        data = await upload.read()
+        name = str(upload.filename or "contacts.csv")
+
+        async def work(sc: Scope[Transaction]) -> int:
+            return await imports.start_import(sc, user_id=v.user_id, file_name=name, data=data)
+
+        job_id = await write(request, wid, work)
+    except BadRequest as err:
+        return _page(
+            request,
+            "import.html",
+            status=400,
+            v=v,
+            job=None,
+            error=err.message,
+        )
+    return _see_other(f"/app/{wid}/contacts/imports/{job_id}")
+
+
+@get("/{wid:int}/contacts/import")
+async def contacts_import_form(request: Req, wid: PathId) -> Response[Any]:
+    v = await viewer(request, wid)
+    managers_only(v)
+    return _page(request, "import.html", v=v, job=None, error=None)
+
+
+@get("/{wid:int}/contacts/imports/{job:int}")
+async def contacts_import_status(request: Req, wid: PathId, job: PathId) -> Response[Any]:
+    """An import's progress (the page refreshes itself while it runs)."""
+    v = await viewer(request, wid)
+    managers_only(v)
+    found = await imports.get_import(Scope(request.app.state.db.reader(), wid), job)
+    return _page(request, "import.html", v=v, job=found, error=None)
+
+
 # -- live ------------------------------------------------------------------------------------
 
 
@@ -592,6 +701,11 @@ ROUTER = Router(
         act,
         delete_page,
         merge_page,
+        contacts_page,
+        contacts_export,
+        contacts_import,
+        contacts_import_form,
+        contacts_import_status,
         live,
         settings_page,
         invite,

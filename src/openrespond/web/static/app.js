@@ -236,6 +236,23 @@
     area.addEventListener("blur", () => setTimeout(close, 150));
   }
 
+  // -- an import's progress ----------------------------------------------------------------
+  async function poll() {
+    const status = document.querySelector("#import-status[data-poll]");
+    if (!status) return;
+    try {
+      const response = await fetch(location.href, { credentials: "same-origin" });
+      if (response.ok) {
+        const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+        const fresh = doc.querySelector("#import-status");
+        if (fresh) status.replaceWith(fresh);
+      }
+    } catch (_) { /* the next poll tries again */ }
+    const next = document.querySelector("#import-status[data-poll]");
+    if (next) setTimeout(poll, Number(next.dataset.poll) || 500);
+  }
+  if (document.querySelector("#import-status[data-poll]")) setTimeout(poll, 250);
+
   function setup() {
     setupReply();
     setupMentions();
