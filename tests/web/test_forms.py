@@ -28,7 +28,7 @@ HOSTILE = [
     "\u202eright-to-left",
 ]
 FIELDS = {
-    "reply": ["channel", "type", "text", "subject"],
+    "reply": ["channel", "type", "text", "subject", "template"],
     "comment": ["text"],
     "status": ["status", "category", "summary"],
     "assign": ["assignee"],

@@ -174,9 +174,10 @@ async def message_time(sc: Scope[Connection], message_id: int) -> int | None:
 
 
 async def contact_channels(sc: Scope[Connection], contact_id: int) -> list[Row]:
-    """The channels the contact is linked to, with its address on each."""
+    """The channels the contact is linked to, with its address on each (and the channel's
+    settings, which say what a custom channel carries; never shown)."""
     return await sc.conn.fetch_all(
-        "SELECT cc.channel_id, cc.address, ch.name, ch.source FROM contact_channels cc"
+        "SELECT cc.channel_id, cc.address, ch.name, ch.source, ch.settings FROM contact_channels cc"
         " JOIN channels ch ON ch.id = cc.channel_id"
         " WHERE cc.workspace_id = ? AND cc.contact_id = ? ORDER BY cc.id",
         sc.ws,

@@ -7,11 +7,13 @@ messages, tags, contacts); this module only reads, plus the per-user read marker
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import msgspec
 
+from openrespond.channels.capabilities import channel_capabilities
 from openrespond.contacts import service as contacts
 from openrespond.contacts.filters import search_sql
 from openrespond.contacts.schemas import (
@@ -37,6 +39,7 @@ __all__ = [
     "ContactView",
     "InboxPage",
     "InboxQuery",
+    "TemplateChoice",
     "TimelineItem",
     "contact_fields",
     "contact_of",
@@ -46,7 +49,9 @@ __all__ = [
     "mark_read",
     "merge_candidates",
     "parse_before",
+    "template_choice",
     "template_components",
+    "template_message",
     "timeline",
     "unseen",
 ]
@@ -203,6 +208,53 @@ async def timeline(
     return items, older
 
 
+@dataclass(frozen=True, slots=True)
+class TemplateChoice:
+    """An approved template the composer offers: how many ``{{n}}`` values each component
+    takes, and its text to show."""
+
+    id: int
+    name: str
+    language: str
+    slots: list[tuple[str, int]]
+    preview: str
+
+
+_PLACEHOLDER = re.compile(r"\{\{(\d+)\}\}")
+
+
+def template_choice(row: Row) -> TemplateChoice:
+    components = json.loads(row["components"] or "[]")
+    slots: list[tuple[str, int]] = []
+    lines: list[str] = []
+    for comp in components if isinstance(components, list) else []:
+        text = comp.get("text") if isinstance(comp, dict) else None
+        if not isinstance(text, str):
+            continue
+        lines.append(text)
+        numbers = [int(n) for n in _PLACEHOLDER.findall(text)]
+        if numbers:
+            slots.append((str(comp.get("type", "body")).lower(), max(numbers)))
+    return TemplateChoice(row["id"], row["name"], row["language_code"], slots, "\n".join(lines))
+
+
+def template_message(choice: TemplateChoice, values: dict[str, list[str]]) -> dict[str, Any]:
+    """A ``whatsapp_template`` message in respond.io's shape, the placeholders of each
+    component filled from ``values`` (by component type, in order)."""
+    components = []
+    for kind, count in choice.slots:
+        given = values.get(kind, [])
+        if len(given) < count or any(not v.strip() for v in given[:count]):
+            raise BadRequest(f"template: fill in all {count} value(s) of the {kind}")
+        components.append(
+            {"type": kind, "parameters": [{"type": "text", "text": v} for v in given[:count]]}
+        )
+    template: dict[str, Any] = {"name": choice.name, "languageCode": choice.language}
+    if components:
+        template["components"] = components
+    return {"type": "whatsapp_template", "template": template}
+
+
 @dataclass(slots=True)
 class ContactView:
     contact: Contact
@@ -212,6 +264,8 @@ class ContactView:
     stages: list[Row]
     tags: list[Row]
     fields: list[CustomField]
+    # The approved templates of each of the contact's channels that send them.
+    templates: dict[int, list[TemplateChoice]]
 
     def value_of(self, name: str) -> Any:
         """The contact's value of custom field ``name`` (None when it has none)."""
@@ -223,6 +277,15 @@ async def contact_view(sc: Scope[Connection], contact_id: int) -> ContactView:
     ``sc.ws``)."""
     contact = await contact_of(sc, contact_id)
     channels = await repo.contact_channels(sc, contact_id)
+    templates = {
+        ch["channel_id"]: [
+            template_choice(t)
+            for t in await space_repo.all_templates(sc, ch["channel_id"])
+            if t["status"] == "approved"
+        ]
+        for ch in channels
+        if "whatsapp_template" in channel_capabilities(ch).types
+    }
     return ContactView(
         contact=contact,
         channels=channels,
@@ -231,6 +294,7 @@ async def contact_view(sc: Scope[Connection], contact_id: int) -> ContactView:
         stages=await space_repo.list_lifecycle_stages(sc),
         tags=await repo.tag_names(sc),
         fields=await custom_fields.list_fields(sc),
+        templates=templates,
     )
 
 

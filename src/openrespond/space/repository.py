@@ -9,12 +9,14 @@ from openrespond.db.paging import Cursor, PageRows, fetch_page
 
 __all__ = [
     "USER_SELECT",
+    "all_canned_replies",
     "all_channels",
     "all_closing_notes",
     "all_templates",
     "all_users",
     "approved_template_exists",
     "channel_anywhere",
+    "delete_canned_reply",
     "delete_channel",
     "delete_closing_note",
     "delete_lifecycle_stage",
@@ -32,6 +34,7 @@ __all__ = [
     "get_user",
     "get_workspace",
     "id_taken",
+    "insert_canned_reply",
     "insert_channel",
     "insert_closing_note",
     "insert_lifecycle_stage",
@@ -462,4 +465,36 @@ async def delivery_channels(conn: Connection) -> list[Row]:
     return await conn.fetch_all(
         "SELECT id, workspace_id, name, driver, settings FROM channels"
         " WHERE driver != 'sandbox' ORDER BY workspace_id, id"
+    )
+
+
+async def all_canned_replies(sc: Scope[Connection]) -> list[Row]:
+    return await sc.conn.fetch_all(
+        "SELECT id, short_code, text FROM canned_replies WHERE workspace_id = ?"
+        " ORDER BY short_code",
+        sc.ws,
+    )
+
+
+async def insert_canned_reply(
+    sc: Scope[Connection], *, short_code: str, text: str, now: int
+) -> int | None:
+    """The new reply's id; None when the workspace has one with this short code."""
+    found: int | None = await sc.conn.fetch_val(
+        "INSERT INTO canned_replies (workspace_id, short_code, text, created_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (workspace_id, short_code) DO NOTHING RETURNING id",
+        sc.ws,
+        short_code,
+        text,
+        now,
+    )
+    return found
+
+
+async def delete_canned_reply(sc: Scope[Connection], reply_id: int) -> bool:
+    return (
+        await sc.conn.execute(
+            "DELETE FROM canned_replies WHERE workspace_id = ? AND id = ?", sc.ws, reply_id
+        )
+        > 0
     )

@@ -31,13 +31,21 @@ from openrespond.conversations import service as conversations
 from openrespond.conversations.schemas import AssigneeBody, CommentBody, ConversationStatusBody
 from openrespond.custom_fields import service as custom_fields
 from openrespond.db import Scope, Transaction
-from openrespond.errors import ApiError, BadRequest, NotFound, TooManyRequests, Unauthorized
+from openrespond.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 from openrespond.http.pagination import public_base
 from openrespond.http.routing import PathId
 from openrespond.identifiers import Identifier
 from openrespond.inbox import service as inbox
 from openrespond.messages import service as messages
 from openrespond.messages.schemas import Message
+from openrespond.space import canned_replies
 from openrespond.space import users as space_users
 from openrespond.tags import service as tags
 from openrespond.web import render
@@ -245,11 +253,20 @@ async def _inbox_page(
             mention=lambda text: render.mentions(text, names, emails),
             templates=await _templates(sc, items),
             channel_types={
-                ch["channel_id"]: sorted(channel_capabilities(ch).types & {"text", "email"})
+                ch["channel_id"]: [
+                    *sorted(channel_capabilities(ch).types & {"text", "email"}),
+                    *(["whatsapp_template"] if view.templates.get(ch["channel_id"]) else []),
+                ]
                 for ch in view.channels
             },
             users_json=json.dumps(
                 [{"id": u.id, "name": names[u.id], "email": u.email} for u in users]
+            ),
+            canned_json=json.dumps(
+                [
+                    {"code": r.short_code, "text": r.text}
+                    for r in await canned_replies.list_canned_replies(sc)
+                ]
             ),
         )
     return _page(request, "inbox.html", status=status, v=v, **ctx)
@@ -309,15 +326,37 @@ async def _reply(sc: Scope[Transaction], cid: int, v: Viewer, form: dict[str, st
     channel = form.get("channel", "")
     if not (channel.isascii() and channel.isdigit() and len(channel) <= 16):
         raise BadRequest("channel: choose one of the contact's channels")
-    if not form.get("text", "").strip():
-        raise BadRequest("text: write a message first")
+    kind = form.get("type") or "text"
+    if kind == "whatsapp_template":
+        message = await _template(sc, cid, int(channel), form)
+    else:
+        if not form.get("text", "").strip():
+            raise BadRequest("text: write a message first")
+        message = _message(form, kind)
     await messages.send(
-        sc,
-        Identifier("id", cid),
-        channel_id=int(channel),
-        message=_message(form, form.get("type") or "text"),
-        user_id=v.user_id,
+        sc, Identifier("id", cid), channel_id=int(channel), message=message, user_id=v.user_id
     )
+
+
+async def _template(
+    sc: Scope[Transaction], cid: int, channel_id: int, form: dict[str, str]
+) -> Message:
+    """The template the form picked for ``channel_id``, its values filled in (fields
+    ``p.<component>.<n>``)."""
+    view = await inbox.contact_view(sc, cid)
+    choices = {str(t.id): t for t in view.templates.get(channel_id, [])}
+    choice = choices.get(form.get("template", ""))
+    if choice is None:
+        raise BadRequest("template: choose one of the channel's approved templates")
+    values: dict[str, list[str]] = {}
+    for kind, count in choice.slots:
+        values[kind] = [form.get(f"p.{choice.id}.{kind}.{n}", "") for n in range(1, count + 1)]
+    doc = inbox.template_message(choice, values)
+    try:
+        message: Message = msgspec.convert(doc, type=Message)
+    except msgspec.ValidationError as err:
+        raise BadRequest(f"template: {err}") from None
+    return message
 
 
 async def _comment(sc: Scope[Transaction], cid: int, v: Viewer, form: dict[str, str]) -> None:
@@ -629,15 +668,24 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
 
 
 async def _settings_page(request: Req, v: Viewer, *, status: int = 200, **context: Any) -> Template:
-    users = await space_users.list_users(Scope(request.app.state.db.reader(), v.ws))
-    return _page(request, "settings.html", status=status, v=v, users=users, **context)
+    sc = Scope(request.app.state.db.reader(), v.ws)
+    context.setdefault("link", None)
+    return _page(
+        request,
+        "settings.html",
+        status=status,
+        v=v,
+        users=await space_users.list_users(sc),
+        canned=await canned_replies.list_canned_replies(sc),
+        **context,
+    )
 
 
 @get("/{wid:int}/settings")
 async def settings_page(request: Req, wid: PathId) -> Response[Any]:
     v = await viewer(request, wid)
     managers_only(v)
-    return await _settings_page(request, v, link=None)
+    return await _settings_page(request, v)
 
 
 @post("/{wid:int}/settings/invite")
@@ -659,10 +707,39 @@ async def invite(request: Req, wid: PathId) -> Response[Any]:
     try:
         url = await write(request, wid, work)
     except (BadRequest, NotFound) as err:
-        return await _settings_page(
-            request, v, status=err.status, link=None, error=err.message, form=form
-        )
+        return await _settings_page(request, v, status=err.status, error=err.message, form=form)
     return await _settings_page(request, v, link=url)
+
+
+@post("/{wid:int}/settings/canned")
+async def canned_add(request: Req, wid: PathId) -> Response[Any]:
+    v = await viewer(request, wid)
+    managers_only(v)
+    form = await form_of(request)
+    check_csrf(request, form, v.csrf)
+
+    async def work(sc: Scope[Transaction]) -> int:
+        return await canned_replies.add_canned_reply(
+            sc, short_code=form.get("shortCode", ""), text=form.get("text", "")
+        )
+
+    try:
+        await write(request, wid, work)
+    except (BadRequest, Conflict) as err:
+        return await _settings_page(
+            request, v, status=err.status, canned_error=err.message, canned_form=form
+        )
+    return _see_other(f"/app/{wid}/settings#canned")
+
+
+@post("/{wid:int}/settings/canned/{reply:int}/delete")
+async def canned_delete(request: Req, wid: PathId, reply: PathId) -> Response[Any]:
+    v = await viewer(request, wid)
+    managers_only(v)
+    form = await form_of(request)
+    check_csrf(request, form, v.csrf)
+    await write(request, wid, lambda sc: canned_replies.delete_canned_reply(sc, reply))
+    return _see_other(f"/app/{wid}/settings#canned")
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -709,6 +786,8 @@ ROUTER = Router(
         live,
         settings_page,
         invite,
+        canned_add,
+        canned_delete,
     ],
     response_headers=[
         ResponseHeader(name="Content-Security-Policy", value=CSP),

@@ -163,51 +163,69 @@
       for (const option of type.options) option.hidden = option.disabled = !allowed.includes(option.value);
       if (type.selectedOptions[0]?.disabled) type.value = allowed[0];
       form.classList.toggle("email", type.value === "email");
+      const template = type.value === "whatsapp_template";
+      form.classList.toggle("template", template);
+      // Only the chosen channel's template picker, and only the chosen template's values,
+      // are shown and sent.
+      for (const set of form.querySelectorAll("fieldset.template-only")) {
+        const on = template && set.dataset.channel === channel.value;
+        set.hidden = !on;
+        set.disabled = !on;
+        const picked = set.querySelector("select[name=template]");
+        for (const fields of set.querySelectorAll(".template-fields")) {
+          const show = on && picked && fields.dataset.template === picked.value;
+          fields.hidden = !show;
+          for (const input of fields.querySelectorAll("input")) input.disabled = !show;
+        }
+        if (picked) picked.onchange = update;
+      }
+      const text = form.querySelector("#reply-text");
+      if (text) text.hidden = template;
     };
     channel.onchange = update;
     type.onchange = update;
     update();
   }
 
-  // -- @mentions in comments ---------------------------------------------------------------
-  function setupMentions() {
-    const area = document.querySelector("textarea[data-mentions]");
-    if (!area || area.dataset.ready) return;
+  // -- completion menus: @mentions in comments, /canned replies in the reply box ---------------
+  // ``trigger`` finds what is being typed before the caret; ``choices`` filters the items for it;
+  // ``text`` is what replaces it.
+  function completer(area, { id, trigger, choices, label, text }) {
+    if (area.dataset.ready) return;
     area.dataset.ready = "1";
-    const users = JSON.parse(area.dataset.mentions || "[]");
     const menu = document.createElement("ul");
     menu.className = "mention-menu";
-    menu.id = "mention-menu";
+    menu.id = id;
     menu.setAttribute("role", "listbox");
     menu.hidden = true;
     area.after(menu);
-    area.setAttribute("aria-controls", "mention-menu");
+    area.setAttribute("aria-controls", id);
     let matches = [];
     let chosen = 0;
     const query = () => {
       const upto = area.value.slice(0, area.selectionStart);
-      const m = /(^|\s)@([^\s@]*)$/.exec(upto);
-      return m ? { start: upto.length - m[2].length - 1, text: m[2].toLowerCase() } : null;
+      const m = trigger.exec(upto);
+      return m ? { start: upto.length - m[0].length + m[1].length, text: m[2].toLowerCase() } : null;
     };
     const close = () => { menu.hidden = true; matches = []; };
-    const insert = (user) => {
+    const insert = (item) => {
       const q = query();
       if (!q) return;
-      const mention = `@[${user.email}] `;
-      area.value = area.value.slice(0, q.start) + mention + area.value.slice(area.selectionStart);
-      const caret = q.start + mention.length;
+      const value = text(item);
+      area.value = area.value.slice(0, q.start) + value + area.value.slice(area.selectionStart);
+      const caret = q.start + value.length;
       area.setSelectionRange(caret, caret);
       close();
       area.focus();
     };
     const draw = () => {
-      menu.replaceChildren(...matches.map((u, i) => {
+      menu.replaceChildren(...matches.map((item, i) => {
         const li = document.createElement("li");
         li.setAttribute("role", "option");
-        li.id = `mention-${u.id}`;
+        li.id = `${id}-${i}`;
         li.setAttribute("aria-selected", String(i === chosen));
-        li.textContent = `${u.name} <${u.email}>`;
-        li.addEventListener("mousedown", (e) => { e.preventDefault(); insert(u); });
+        li.textContent = label(item);
+        li.addEventListener("mousedown", (e) => { e.preventDefault(); insert(item); });
         return li;
       }));
       menu.hidden = matches.length === 0;
@@ -215,7 +233,7 @@
     area.addEventListener("input", () => {
       const q = query();
       if (!q) { close(); return; }
-      matches = users.filter((u) => u.name.toLowerCase().includes(q.text) || u.email.includes(q.text)).slice(0, 8);
+      matches = choices(q.text).slice(0, 8);
       chosen = 0;
       draw();
     });
@@ -234,6 +252,31 @@
       }
     });
     area.addEventListener("blur", () => setTimeout(close, 150));
+  }
+
+  function setupCompletion() {
+    const note = document.querySelector("textarea[data-mentions]");
+    if (note) {
+      const users = JSON.parse(note.dataset.mentions || "[]");
+      completer(note, {
+        id: "mention-menu",
+        trigger: /(^|\s)@([^\s@]*)$/,
+        choices: (q) => users.filter((u) => u.name.toLowerCase().includes(q) || u.email.includes(q)),
+        label: (u) => `${u.name} <${u.email}>`,
+        text: (u) => `@[${u.email}] `,
+      });
+    }
+    const reply = document.querySelector("textarea[data-canned]");
+    if (reply) {
+      const canned = JSON.parse(reply.dataset.canned || "[]");
+      completer(reply, {
+        id: "canned-menu",
+        trigger: /(^|\s)\/([a-z0-9_-]*)$/,
+        choices: (q) => canned.filter((c) => c.code.startsWith(q)),
+        label: (c) => `/${c.code} — ${c.text.length > 60 ? c.text.slice(0, 59) + "…" : c.text}`,
+        text: (c) => c.text,
+      });
+    }
   }
 
   // -- an import's progress ----------------------------------------------------------------
@@ -255,7 +298,7 @@
 
   function setup() {
     setupReply();
-    setupMentions();
+    setupCompletion();
     const t = document.querySelector("#timeline");
     if (t && !t.dataset.scrolled) { t.dataset.scrolled = "1"; t.scrollTop = t.scrollHeight; }
   }
