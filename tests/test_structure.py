@@ -80,6 +80,8 @@ GLOBAL = {
         "stash_early_status": "keyed by a channel and the channel's own message id",
         "apply_early_statuses_many": "a worker's batch; each message's scope is its own",
         "apply_early_statuses": "keyed by a channel; the message found names its workspace",
+        "file_by_token": "a file's link is fetched by the channel, with no credentials: its"
+        " 256-bit token is the key",
     },
     "space/repository.py": {
         "channel_anywhere": "a custom channel's webhook: its token decides the workspace",

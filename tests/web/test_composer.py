@@ -4,9 +4,12 @@ with their values."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import httpx
 from playwright.sync_api import Page, expect
 
+from tests.backend import query
 from tests.web.conftest import App
 
 
@@ -87,4 +90,50 @@ def test_a_whatsapp_template_is_sent_with_its_values(app: App, page: Page) -> No
         "name": "hello_world",
         "languageCode": "en",
         "components": [{"type": "body", "parameters": [{"type": "text", "text": "Ada"}]}],
+    }
+
+
+# A 1x1 PNG.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000185d0a4a30000000049454e44ae426082"
+)
+
+
+def test_a_file_is_attached_stored_and_served(app: App, page: Page, tmp_path: Path) -> None:
+    _write_in(app)
+    app.sign_in(page, "owner@example.com")
+    page.goto(f"{app.url}/app/1/c/12345")
+    before = page.locator("li.msg").count()
+    bad = tmp_path / "tool.exe"
+    bad.write_bytes(b"MZ\x90\x00" + bytes(200))
+    page.get_by_label("Attach a file").set_input_files(str(bad))
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#err-reply-file")).to_contain_text("not a kind that can be sent")
+    expect(page.locator("li.msg")).to_have_count(before)
+    assert query(app.proc.db_path, "SELECT count(*) FROM files")[0][0] == 0
+    image = tmp_path / "photo <1>.png"
+    image.write_bytes(PNG)
+    page.get_by_label("Attach a file").set_input_files(str(image))
+    page.get_by_label("Reply").fill("Here is the photo")
+    page.get_by_role("button", name="Send").click()
+    img = page.locator("li.msg.out img").last
+    expect(img).to_have_attribute("alt", "photo _1_.png")
+    expect(page.locator("li.msg.out").nth(-2)).to_contain_text("Here is the photo")
+    url = img.get_attribute("src") or ""
+    assert url.startswith(f"{app.url}/app/files/")
+    with httpx.Client() as anyone:  # the channel fetches it without a session
+        got = anyone.get(url)
+        assert got.status_code == 200
+        assert got.content == PNG
+        assert got.headers["content-type"] == "image/png"
+        assert "sandbox" in got.headers["content-security-policy"]
+        assert anyone.get(url.replace("/app/files/", "/app/files/x")).status_code == 404
+    with app.api() as api:
+        items = api.get("/v2/contact/id:12345/message/list").json()["items"]
+    sent = next(m for m in items if m["message"]["type"] == "attachment")
+    assert sent["message"]["attachment"] == {
+        "type": "image",
+        "url": url,
+        "fileName": "photo _1_.png",
     }

@@ -17,9 +17,11 @@ __all__ = [
     "apply_early_statuses_many",
     "channel_link",
     "contact_for_address",
+    "file_by_token",
     "get",
     "get_in_workspace",
     "insert",
+    "insert_file",
     "last_interacted_channel",
     "link",
     "move_to",
@@ -189,9 +191,16 @@ async def taken_channel_ids(
 
 
 async def move_to(sc: Scope[Connection], *, primary: int, secondary: int) -> None:
-    """Give the secondary contact's messages to the primary (merge)."""
+    """Give the secondary contact's messages, and the files they link to, to the primary
+    (merge)."""
     await sc.conn.execute(
         "UPDATE messages SET contact_id = ? WHERE workspace_id = ? AND contact_id = ?",
+        primary,
+        sc.ws,
+        secondary,
+    )
+    await sc.conn.execute(
+        "UPDATE files SET contact_id = ? WHERE workspace_id = ? AND contact_id = ?",
         primary,
         sc.ws,
         secondary,
@@ -350,3 +359,36 @@ async def apply_early_statuses(
             value=row["value"],
             now=row["created_at"],
         )
+
+
+async def insert_file(
+    sc: Scope[Transaction],
+    contact_id: int,
+    *,
+    token: str,
+    name: str,
+    content_type: str,
+    data: bytes,
+    now: int,
+) -> None:
+    """A file attached to the contact's messages (deleted with the contact)."""
+    await sc.conn.execute(
+        "INSERT INTO files (workspace_id, contact_id, token, name, content_type, size, data,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        sc.ws,
+        contact_id,
+        token,
+        name,
+        content_type,
+        len(data),
+        data,
+        now,
+    )
+
+
+async def file_by_token(conn: Connection, token: str) -> Row | None:
+    """A file by its token (any workspace: the token, given only in the message's link, is
+    the key)."""
+    return await conn.fetch_one(
+        "SELECT name, content_type, size, data FROM files WHERE token = ?", token
+    )

@@ -9,11 +9,13 @@ A form that fails is shown again with the error next to its field, and nothing i
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, get_args
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import msgspec
 from litestar import Request, Response, Router, get, post
@@ -43,6 +45,7 @@ from openrespond.http.pagination import public_base
 from openrespond.http.routing import PathId
 from openrespond.identifiers import Identifier
 from openrespond.inbox import service as inbox
+from openrespond.messages import attachments
 from openrespond.messages import service as messages
 from openrespond.messages.schemas import Message
 from openrespond.space import canned_replies
@@ -70,6 +73,7 @@ __all__ = ["CSP", "ROUTER"]
 Req = Request[Any, Any, Any]
 LinkToken = Annotated[str, PathParameter(min_length=1, max_length=128)]
 Action = Annotated[str, PathParameter(min_length=1, max_length=32)]
+FileName = Annotated[str, PathParameter(min_length=1, max_length=255)]
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: http: data:;"
@@ -311,31 +315,69 @@ async def conversation(request: Req, wid: PathId, cid: PathId) -> Response[Any]:
     return page
 
 
-def _message(form: dict[str, str], channel_type: str) -> Message:
+def _message(
+    form: dict[str, str], channel_type: str, *, attachments: list[dict[str, str]] | None = None
+) -> Message:
     doc: dict[str, Any] = {"type": channel_type, "text": form.get("text", "")}
     if channel_type == "email" and form.get("subject"):
         doc["subject"] = form["subject"]
+    if attachments:
+        doc["attachments"] = attachments
+    return _convert(doc, "text")
+
+
+def _convert(doc: dict[str, Any], field: str) -> Message:
+    """The message ``doc`` describes, by the API's model; 400 naming ``field``."""
     try:
         message: Message = msgspec.convert(doc, type=Message)
         return message
     except msgspec.ValidationError as err:
-        raise BadRequest(f"text: {err}") from None
+        raise BadRequest(f"{field}: {err}") from None
 
 
-async def _reply(sc: Scope[Transaction], cid: int, v: Viewer, form: dict[str, str]) -> None:
+@dataclass(frozen=True, slots=True)
+class _Upload:
+    """A file posted with a reply, and the address it will be fetched from."""
+
+    name: str
+    data: bytes
+    base: str
+
+
+async def _reply(
+    sc: Scope[Transaction],
+    cid: int,
+    v: Viewer,
+    form: dict[str, str],
+    upload: _Upload | None = None,
+) -> None:
     channel = form.get("channel", "")
     if not (channel.isascii() and channel.isdigit() and len(channel) <= 16):
         raise BadRequest("channel: choose one of the contact's channels")
     kind = form.get("type") or "text"
+    text = form.get("text", "").strip()
+    sent: list[Message] = []
     if kind == "whatsapp_template":
-        message = await _template(sc, cid, int(channel), form)
-    else:
-        if not form.get("text", "").strip():
+        if upload is not None:
+            raise BadRequest("file: a template carries no file; send it on its own")
+        sent.append(await _template(sc, cid, int(channel), form))
+    elif upload is None:
+        if not text:
             raise BadRequest("text: write a message first")
-        message = _message(form, kind)
-    await messages.send(
-        sc, Identifier("id", cid), channel_id=int(channel), message=message, user_id=v.user_id
-    )
+        sent.append(_message(form, kind))
+    else:
+        stored = await attachments.store_file(sc, cid, name=upload.name, data=upload.data)
+        item = {"type": stored.kind, "url": upload.base + stored.path, "fileName": stored.name}
+        if kind == "email":
+            sent.append(_message(form, "email", attachments=[item]))
+        else:
+            if text:
+                sent.append(_message(form, kind))
+            sent.append(_convert({"type": "attachment", "attachment": item}, "file"))
+    for message in sent:
+        await messages.send(
+            sc, Identifier("id", cid), channel_id=int(channel), message=message, user_id=v.user_id
+        )
 
 
 async def _template(
@@ -445,7 +487,7 @@ def _field_of(message: str, default: str, form: dict[str, str]) -> str:
     field by its quoted name), else ``default``."""
     head = re.split(r"[:\s]", message.strip(), maxsplit=1)[0]
     head = _FORM_NAMES.get(head, head)
-    if head in form:
+    if head in form or head == "file":  # the file is posted beside the text fields
         return head
     for key in form:
         if key.startswith("cf:") and f"{key[3:]!r} (" in message:
@@ -453,7 +495,19 @@ def _field_of(message: str, default: str, form: dict[str, str]) -> str:
     return default
 
 
-@post("/{wid:int}/c/{cid:int}/{action:str}")
+async def _upload_of(request: Req) -> _Upload | None:
+    """The file posted with a reply, if one was chosen."""
+    upload = (await request.form()).get("file")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        return None
+    return _Upload(str(upload.filename), await upload.read(), public_base(request))
+
+
+# A reply may carry a file.
+@post(
+    "/{wid:int}/c/{cid:int}/{action:str}",
+    request_max_body_size=attachments.MAX_BYTES + 256 * 1024,
+)
 async def act(request: Req, wid: PathId, cid: PathId, action: Action) -> Response[Any]:
     v = await viewer(request, wid)
     form = await form_of(request)
@@ -461,6 +515,9 @@ async def act(request: Req, wid: PathId, cid: PathId, action: Action) -> Respons
     if action not in ACTIONS:
         raise NotFound(f"no action {action[:32]!r}")
     run, field = ACTIONS[action]
+    if action == "reply":
+        upload = await _upload_of(request)
+        run = functools.partial(_reply, upload=upload)
     try:
         await write(request, wid, lambda sc: run(sc, cid, v, form))
     except NotFound:
@@ -742,6 +799,27 @@ async def canned_delete(request: Req, wid: PathId, reply: PathId) -> Response[An
     return _see_other(f"/app/{wid}/settings#canned")
 
 
+@get("/files/{token:str}/{name:str}")
+async def file(request: Req, token: LinkToken, name: FileName) -> Response[bytes]:
+    """A file attached to a message, for the channel that delivers it and for the inbox: the
+    token in the link is the only key (no session). Served so that it cannot run in a
+    browser (a sandbox CSP, no sniffing); images and PDFs inline, others as downloads."""
+    found = await attachments.open_file(request.app.state.db.reader(), token)
+    if found is None or found["name"] != name:
+        raise NotFound("file not found")
+    inline = str(found["content_type"]).startswith(("image/", "application/pdf"))
+    return Response(
+        bytes(found["data"]),
+        media_type=found["content_type"],
+        headers={
+            "Content-Disposition": ("inline" if inline else "attachment")
+            + f"; filename*=UTF-8''{quote(found['name'])}",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, max-age=86400, immutable",
+        },
+    )
+
+
 # -- errors ----------------------------------------------------------------------------------
 
 
@@ -788,6 +866,7 @@ ROUTER = Router(
         invite,
         canned_add,
         canned_delete,
+        file,
     ],
     response_headers=[
         ResponseHeader(name="Content-Security-Policy", value=CSP),

@@ -98,6 +98,7 @@
       if (response.ok) {
         const text = form.querySelector("textarea");
         if (text && form.classList.contains("compose")) text.value = "";
+        for (const input of form.querySelectorAll("input[type=file]")) input.value = "";
         swap(html);
         if (text && form.classList.contains("compose")) text.focus();
       } else if (html.includes('id="conversation"')) {
