@@ -46,7 +46,7 @@ def when(ts: int | None, now: int | None = None) -> str:
 
 
 def iso(ts: int | None) -> str:
-    return dt.datetime.fromtimestamp(ts or 0, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return dt.datetime.fromtimestamp(ts or 0, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def snippet(kind: str | None, content: str | dict[str, Any] | None, limit: int = 90) -> str:
