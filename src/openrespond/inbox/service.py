@@ -44,6 +44,7 @@ __all__ = [
     "contact_fields",
     "contact_of",
     "contact_page",
+    "contact_templates",
     "contact_view",
     "list_conversations",
     "mark_read",
@@ -52,6 +53,7 @@ __all__ = [
     "template_choice",
     "template_components",
     "template_message",
+    "templates_of",
     "timeline",
     "unseen",
 ]
@@ -255,6 +257,31 @@ def template_message(choice: TemplateChoice, values: dict[str, list[str]]) -> di
     return {"type": "whatsapp_template", "template": template}
 
 
+async def templates_of(
+    sc: Scope[Connection], channels: list[Row]
+) -> dict[int, list[TemplateChoice]]:
+    """The approved templates of each of ``channels`` (a contact's) that sends them."""
+    return {
+        ch["channel_id"]: [
+            template_choice(t)
+            for t in await space_repo.all_templates(sc, ch["channel_id"])
+            if t["status"] == "approved"
+        ]
+        for ch in channels
+        if "whatsapp_template" in channel_capabilities(ch).types
+    }
+
+
+async def contact_templates(
+    sc: Scope[Connection], contact_id: int, *, channel_id: int
+) -> list[TemplateChoice]:
+    """The templates the composer offers for ``channel_id``, one of the contact's channels."""
+    channels = [
+        c for c in await repo.contact_channels(sc, contact_id) if c["channel_id"] == channel_id
+    ]
+    return (await templates_of(sc, channels)).get(channel_id, [])
+
+
 @dataclass(slots=True)
 class ContactView:
     contact: Contact
@@ -277,15 +304,7 @@ async def contact_view(sc: Scope[Connection], contact_id: int) -> ContactView:
     ``sc.ws``)."""
     contact = await contact_of(sc, contact_id)
     channels = await repo.contact_channels(sc, contact_id)
-    templates = {
-        ch["channel_id"]: [
-            template_choice(t)
-            for t in await space_repo.all_templates(sc, ch["channel_id"])
-            if t["status"] == "approved"
-        ]
-        for ch in channels
-        if "whatsapp_template" in channel_capabilities(ch).types
-    }
+    templates = await templates_of(sc, channels)
     return ContactView(
         contact=contact,
         channels=channels,

@@ -385,8 +385,7 @@ async def _template(
 ) -> Message:
     """The template the form picked for ``channel_id``, its values filled in (fields
     ``p.<component>.<n>``)."""
-    view = await inbox.contact_view(sc, cid)
-    choices = {str(t.id): t for t in view.templates.get(channel_id, [])}
+    choices = {str(t.id): t for t in await inbox.contact_templates(sc, cid, channel_id=channel_id)}
     choice = choices.get(form.get("template", ""))
     if choice is None:
         raise BadRequest("template: choose one of the channel's approved templates")
