@@ -22,6 +22,9 @@ __all__ = ["LiveHub", "Subscriber"]
 log = logging.getLogger("openrespond.live")
 
 _POLL_SECONDS = {"sqlite": 0.25, "postgresql": 1.0}
+# After a wake, changes committing within this long are read together (one query for a
+# burst of commits rather than one each).
+_GATHER_SECONDS = 0.05
 _GAP_SECONDS = 10.0
 _KEEP_MS = 10 * 60 * 1000
 _PRUNE_SECONDS = 60.0
@@ -113,10 +116,12 @@ class LiveHub:
         while True:
             try:
                 await signals.wait_any(poll, self._wake)
-                self._wake.clear()
                 if self._subscribers:
+                    await asyncio.sleep(_GATHER_SECONDS)
+                    self._wake.clear()
                     await self._follow()
                 else:
+                    self._wake.clear()
                     self._last = await self._newest()
                     self._gaps.clear()
                 if loop.time() - pruned > _PRUNE_SECONDS:
@@ -146,16 +151,18 @@ class LiveHub:
         if not rows:
             return
         seen = set()
+        changed: dict[int, tuple[set[int], set[str]]] = {}
         for row in rows:
             seen.add(row["id"])
             self._gaps.pop(row["id"], None)
-            subs = self._subscribers.get(row["workspace_id"])
-            if not subs:
-                continue
-            for sub in subs:
-                if row["contact_id"] is not None:
-                    sub.contacts.add(row["contact_id"])
-                sub.kinds.add(row["kind"])
+            contacts, kinds = changed.setdefault(row["workspace_id"], (set(), set()))
+            if row["contact_id"] is not None:
+                contacts.add(row["contact_id"])
+            kinds.add(row["kind"])
+        for ws, (contacts, kinds) in changed.items():
+            for sub in self._subscribers.get(ws, ()):
+                sub.contacts |= contacts
+                sub.kinds |= kinds
                 sub.ready.set()
         newest = max(seen)
         if newest > self._last:

@@ -687,6 +687,10 @@ async def contacts_import_status(request: Req, wid: PathId, job: PathId) -> Resp
 # -- live ------------------------------------------------------------------------------------
 
 
+# The shortest time between two events of one stream.
+LIVE_INTERVAL = 0.5
+
+
 @get("/{wid:int}/live")
 async def live(request: Req, wid: PathId) -> ServerSentEvent:
     """Server-sent events: ``change`` with the contacts that changed (merged per burst)."""
@@ -709,6 +713,9 @@ async def live(request: Req, wid: PathId) -> ServerSentEvent:
                 yield ServerSentEventMessage(
                     event="change", data=json.dumps({"contacts": contacts_, "kinds": kinds})
                 )
+                # What changes meanwhile goes out together: a page refreshes at most this
+                # often, however busy the workspace.
+                await asyncio.sleep(LIVE_INTERVAL)
         finally:
             hub.unsubscribe(sub)
 
