@@ -26,7 +26,6 @@ import asyncio
 import json
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,26 +34,10 @@ import time
 from pathlib import Path
 
 import httpx
+from run import free_port, wait  # benchmarks/run.py, beside this file
 
 HERE = Path(__file__).resolve().parent
 ADMIN = "inbox-bench-admin-token-0123"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
 
 
 async def load(path: str, contacts: int, open_count: int) -> tuple[int, int]:

@@ -80,17 +80,9 @@ def preview(primary: Contact, secondary: Contact) -> Contact:
     )
 
 
-# The Contact fields SCALARS hold (lifecycle and assignee by their ids).
-_PREVIEWED = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "language",
-    "profile_pic",
-    "country_code",
-    "lifecycle",
-    "assignee",
+# The Contact fields SCALARS hold (the columns hold lifecycle and assignee by their ids).
+_PREVIEWED = tuple(
+    {"lifecycle_stage_id": "lifecycle", "assignee_user_id": "assignee"}.get(c, c) for c in SCALARS
 )
 
 

@@ -102,6 +102,19 @@ def _see_other(url: str) -> Redirect:
     return Redirect(url, status_code=303)
 
 
+async def _posted(
+    request: Req, wid: int, *, managers: bool = False
+) -> tuple[Viewer, dict[str, str]]:
+    """The user posting a form in workspace ``wid`` (owners and managers only when
+    ``managers``) and the form's fields, its CSRF token checked."""
+    v = await viewer(request, wid)
+    if managers:
+        managers_only(v)
+    form = await form_of(request)
+    check_csrf(request, form, v.csrf)
+    return v, form
+
+
 # -- signing in ------------------------------------------------------------------------------
 
 
@@ -508,9 +521,7 @@ async def _upload_of(request: Req) -> _Upload | None:
     request_max_body_size=attachments.MAX_BYTES + 256 * 1024,
 )
 async def act(request: Req, wid: PathId, cid: PathId, action: Action) -> Response[Any]:
-    v = await viewer(request, wid)
-    form = await form_of(request)
-    check_csrf(request, form, v.csrf)
+    v, form = await _posted(request, wid)
     if action not in ACTIONS:
         raise NotFound(f"no action {action[:32]!r}")
     run, field = ACTIONS[action]
@@ -753,10 +764,7 @@ async def settings_page(request: Req, wid: PathId) -> Response[Any]:
 
 @post("/{wid:int}/settings/invite")
 async def invite(request: Req, wid: PathId) -> Response[Any]:
-    v = await viewer(request, wid)
-    managers_only(v)
-    form = await form_of(request)
-    check_csrf(request, form, v.csrf)
+    v, form = await _posted(request, wid, managers=True)
 
     async def work(sc: Scope[Transaction]) -> str:
         _, token, _ = await accounts.invite(
@@ -776,10 +784,7 @@ async def invite(request: Req, wid: PathId) -> Response[Any]:
 
 @post("/{wid:int}/settings/canned")
 async def canned_add(request: Req, wid: PathId) -> Response[Any]:
-    v = await viewer(request, wid)
-    managers_only(v)
-    form = await form_of(request)
-    check_csrf(request, form, v.csrf)
+    v, form = await _posted(request, wid, managers=True)
 
     async def work(sc: Scope[Transaction]) -> int:
         return await canned_replies.add_canned_reply(
@@ -797,10 +802,7 @@ async def canned_add(request: Req, wid: PathId) -> Response[Any]:
 
 @post("/{wid:int}/settings/canned/{reply:int}/delete")
 async def canned_delete(request: Req, wid: PathId, reply: PathId) -> Response[Any]:
-    v = await viewer(request, wid)
-    managers_only(v)
-    form = await form_of(request)
-    check_csrf(request, form, v.csrf)
+    await _posted(request, wid, managers=True)
     await write(request, wid, lambda sc: canned_replies.delete_canned_reply(sc, reply))
     return _see_other(f"/app/{wid}/settings#canned")
 
