@@ -4,7 +4,9 @@
 
 Starts ``openrespond serve --demo`` on a scratch database, has the demo customers write in
 through the sandbox, replies and comments as the demo owner, and saves
-``docs/images/inbox.png`` and ``docs/images/conversation.png``.
+``docs/images/inbox.png`` and ``docs/images/conversation.png``; then makes a few API calls, one
+refused, and saves the console's request log and that request (``console-requests.png``,
+``console-request.png``).
 """
 
 from __future__ import annotations
@@ -59,13 +61,15 @@ def main() -> None:
         )
         try:
             assert proc.stdout is not None
-            link = ""
+            link = token = ""
             while not link:
                 line = proc.stdout.readline()
                 if not line:
                     sys.exit("the server stopped")
                 if found := re.search(r"(http://\S+/app/link/\S+)", line):
                     link = found.group(1)
+                if found := re.search(r"API token\s+(\S+)", line):
+                    token = found.group(1)
             base = f"http://127.0.0.1:{port}"
             for _ in range(100):
                 try:
@@ -109,11 +113,33 @@ def main() -> None:
                 page.goto(f"{base}/app/1/")
                 page.wait_for_timeout(300)
                 page.screenshot(path=str(out / "inbox.png"))
+                # The console: an integration's calls, one of them refused.
+                api = httpx.Client(
+                    base_url=f"{base}/v2", headers={"Authorization": f"Bearer {token}"}
+                )
+                api.get("/contact/id:12345")
+                api.post("/contact/list", json={"search": "", "filter": {"$and": []}})
+                bad = api.post(
+                    "/contact",
+                    json={"firstName": "Mei", "email": "mei@example", "password": "s3cret"},
+                )
+                api.get("/contact/email:nobody@example.com")
+                time.sleep(0.5)
+                page.goto(f"{base}/app/1/console/requests")
+                page.wait_for_timeout(300)
+                page.screenshot(path=str(out / "console-requests.png"))
+                page.locator("#requests tr", has_text=bad.headers["x-request-id"]).get_by_role(
+                    "link"
+                ).click()
+                page.wait_for_timeout(300)
+                page.screenshot(path=str(out / "console-request.png"))
                 chromium.close()
         finally:
             proc.terminate()
             proc.wait(10)
-    print(f"wrote {out / 'inbox.png'} and {out / 'conversation.png'}")
+    print(
+        f"wrote inbox.png, conversation.png, console-requests.png and console-request.png in {out}"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ The route list comes from the application itself, so a new route without a case 
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -42,7 +43,13 @@ def b_objects(other: Workspace) -> dict[str, Any]:
         json={"channelId": other.channel_id, "message": {"type": "text", "text": "b only"}},
     )
     assert sent.status_code == 200, sent.text
+    logged = f"/control/workspaces/{other.wid}/requests"
+    deadline = time.monotonic() + 5  # the request log is written a moment after the answers
+    while not (requests := other.control.get(logged).json()["items"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     return {
+        "request": requests[0]["id"],
         "message": sent.json()["messageId"],
         "contact": cid,
         "contact2": second,
@@ -130,6 +137,13 @@ def cases(b: dict[str, Any]) -> dict[tuple[str, str], list[tuple[str, Any]]]:
             (f"{W}/sandbox/channels/{b['channel']}/sent", None)
         ],
         **webhook_cases(W, b["webhook"], b["delivery"]),
+        ("PUT", "/control/workspaces/{wid:int}/users/{userId:int}"): [
+            (f"{W}/users/{b['user']}", {"role": "owner"})
+        ],
+        ("GET", "/control/workspaces/{wid:int}/requests"): [(f"{W}/requests", None)],
+        ("GET", "/control/workspaces/{wid:int}/requests/{requestId:int}"): [
+            (f"{W}/requests/{b['request']}", None)
+        ],
         ("POST", "/control/workspaces/{wid:int}/sandbox/reset"): [
             (f"{W}/sandbox/reset", {"to": "empty"})
         ],
@@ -218,6 +232,7 @@ def webhook_cases(w: str, hook: int, delivery: int) -> dict[tuple[str, str], lis
         ("PUT", H + "/{webhookId:int}"): [(h, {"enabled": True})],
         ("DELETE", H + "/{webhookId:int}"): [(h, None)],
         ("POST", H + "/{webhookId:int}/rotate"): [(f"{h}/rotate", None)],
+        ("POST", H + "/{webhookId:int}/test"): [(f"{h}/test", None)],
         ("GET", H + "/{webhookId:int}/deliveries"): [(f"{h}/deliveries", None)],
         ("GET", H + "/{webhookId:int}/deliveries/{deliveryId:int}"): [
             (f"{h}/deliveries/{delivery}", None)
@@ -276,6 +291,7 @@ def test_every_route_has_an_isolation_case() -> None:
                 "template": 1,
                 "webhook": 1,
                 "delivery": 1,
+                "request": 1,
             }
         )
     )
@@ -353,6 +369,11 @@ def test_b_objects_named_inside_a_requests_are_not_found(
             r = httpx_request(ws, method, path, body)
             assert r.status_code == 404, (method, path, r.text)
             assert r.json()["code"] == 404, (method, path, r.text)
+    # B's logged request and B's user named under A's own workspace
+    r = httpx_request(ws, "GET", f"{W}/requests/{b_objects['request']}", None)
+    assert r.status_code == 404
+    r = httpx_request(ws, "PUT", f"{W}/users/{b_objects['user']}", {"role": "owner"})
+    assert r.status_code == 404
     hook = other.control.get(f"/control/workspaces/{other.wid}/webhooks/{b_objects['webhook']}")
     assert hook.status_code == 200
     assert hook.json()["enabled"] is False

@@ -26,6 +26,14 @@ DATA_MODULES = sorted(
 
 # Work across workspaces, by design: module-relative name -> why it takes no scope.
 GLOBAL = {
+    "apilog/repository.py": {
+        **{
+            name: "the recorder writes every workspace's requests in one batch; the rows"
+            " carry their workspace"
+            for name in ("known_workspaces", "insert_requests", "batch_written")
+        },
+        "purge": "retention runs over every workspace's requests",
+    },
     "accounts/repository.py": {
         **{
             name: "sign-in comes before any workspace: by email (one person may be a user of"
@@ -54,7 +62,9 @@ GLOBAL = {
     },
     "outbox.py": {
         "statuses_changed": "the delivery worker's batches cross workspaces; the rows carry"
-        " their workspace"
+        " their workspace",
+        "deliveries_changed": "the webhook worker's batches cross workspaces; the rows carry"
+        " their workspace",
     },
     "channels/delivery_queue.py": {
         name: "the delivery queue is shared by all workspaces; jobs carry their workspace"

@@ -21,6 +21,8 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from openrespond import __version__, logs, workers
+from openrespond.apilog.recorder import ApiLog
+from openrespond.apilog.routes import ROUTES as API_LOG_ROUTES
 from openrespond.channels.routes import ROUTES as CUSTOM_CHANNEL_ROUTES
 from openrespond.contacts.routes import ROUTES as CONTACT_ROUTES
 from openrespond.control.routes import ROUTES as CONTROL_ROUTES
@@ -91,10 +93,12 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
             )
             app.state.live = LiveHub(database)
             await app.state.live.start()
+            await app.state.api_log.start()
             try:
                 async with _workers(app, database, settings):
                     yield
             finally:
+                await app.state.api_log.close()
                 await app.state.live.close()
         finally:
             await app.state.limiter.close()
@@ -131,7 +135,12 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
             # token under /control/workspaces/{wid}.
             Router(
                 path="/",
-                route_handlers=[*CONTROL_ROUTES, *SANDBOX_ROUTES, *WEBHOOK_ROUTES],
+                route_handlers=[
+                    *CONTROL_ROUTES,
+                    *SANDBOX_ROUTES,
+                    *WEBHOOK_ROUTES,
+                    *API_LOG_ROUTES,
+                ],
                 guards=[control_access],
             ),
             *CUSTOM_CHANNEL_ROUTES,
@@ -159,7 +168,8 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
         logging_config=None,
     )
     # Around routing too, so requests no route serves are logged and counted.
-    app.asgi_handler = RequestLogMiddleware(app.asgi_handler)
+    app.state.api_log = ApiLog(database, enabled=settings.api_log_days > 0)
+    app.asgi_handler = RequestLogMiddleware(app.asgi_handler, api_log=app.state.api_log)
     methods: dict[str, set[str]] = {}
     for route in app.routes:
         # scope["path_template"] spells parameters without their type: {identifier}

@@ -33,6 +33,7 @@ __all__ = [
     "LiveKind",
     "Payload",
     "changed",
+    "deliveries_changed",
     "emit",
     "statuses_changed",
     "subscribers",
@@ -54,7 +55,7 @@ EventName = Literal[
 ]
 EVENT_NAMES: tuple[str, ...] = get_args(EventName)
 # What the live feed carries beside the event types: changes no webhook announces.
-LiveKind = EventName | Literal["message.status"]
+LiveKind = EventName | Literal["message.status", "webhook.delivery", "api.request"]
 
 
 class Payload(msgspec.Struct):
@@ -116,6 +117,25 @@ async def statuses_changed(tx: Transaction, message_ids: list[int]) -> None:
         f" SELECT workspace_id, 'message.status', contact_id, ? FROM messages WHERE id IN ({marks})",
         common.now_ms(),
         *message_ids,
+    )
+    tx.announce(signals.live)
+
+
+async def deliveries_changed(tx: Transaction, delivery_ids: list[int]) -> None:
+    """Tell the open consoles that webhook deliveries ``delivery_ids`` (of any workspaces:
+    the webhook worker's batches cross them) had an attempt."""
+    if not delivery_ids:
+        return
+    marks = ", ".join("?" * len(delivery_ids))
+    rows = await tx.fetch_all(
+        f"SELECT DISTINCT workspace_id FROM webhook_deliveries WHERE id IN ({marks})",
+        *delivery_ids,
+    )
+    now_ms = common.now_ms()
+    await tx.execute_many(
+        "INSERT INTO live_changes (workspace_id, kind, contact_id, created_ms)"
+        " VALUES (?, 'webhook.delivery', NULL, ?)",
+        [(r["workspace_id"], now_ms) for r in rows],
     )
     tx.announce(signals.live)
 

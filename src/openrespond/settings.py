@@ -41,6 +41,10 @@ class Settings:
     webhook_timeout_seconds: int = 10
     delivery_deadline_seconds: int = 24 * 3600
     webhook_log_days: int = 7
+    # The workspace's API request log (the console): kept this many days, and at most this
+    # many requests per workspace; 0 days records nothing.
+    api_log_days: int = 7
+    api_log_max_rows: int = 50_000
     db_pool_size: int = 10
     log_format: str = "text"
     log_level: str = "info"
@@ -140,11 +144,14 @@ class Settings:
             ("OPENRESPOND_WEBHOOK_TIMEOUT_SECONDS", "webhook_timeout_seconds", 300),
             ("OPENRESPOND_DELIVERY_DEADLINE_SECONDS", "delivery_deadline_seconds", 30 * 24 * 3600),
             ("OPENRESPOND_WEBHOOK_LOG_DAYS", "webhook_log_days", 3650),
+            ("OPENRESPOND_API_LOG_MAX_ROWS", "api_log_max_rows", 100_000_000),
             ("OPENRESPOND_SESSION_IDLE_SECONDS", "session_idle_seconds", 365 * 24 * 3600),
             ("OPENRESPOND_SESSION_MAX_SECONDS", "session_max_seconds", 365 * 24 * 3600),
         ):
             if raw := env.get(name):
                 values[attr] = _int(name, raw, 1, hi)
+        if (days := env.get("OPENRESPOND_API_LOG_DAYS")) is not None and days != "":
+            values["api_log_days"] = _int("OPENRESPOND_API_LOG_DAYS", days, 0, 3650)
         if fmt := env.get("OPENRESPOND_LOG_FORMAT"):
             if fmt not in ("text", "json"):
                 raise ConfigError(f"OPENRESPOND_LOG_FORMAT must be text or json, got {fmt!r}")

@@ -1,5 +1,5 @@
-"""The background workers, built from settings: message delivery, webhook posting and
-contact imports started from the app.
+"""The background workers, built from settings: message delivery, webhook posting, contact
+imports started from the app, and the API request log's retention.
 
 ``serve`` runs one of each in-process (unless ``OPENRESPOND_WORKER=0``); ``openrespond worker``
 runs them in a process of their own, as many as wanted against one database.
@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from openrespond import signals
+from openrespond.apilog.retention import ApiLogRetention
 from openrespond.channels.custom import CustomChannelDriver
 from openrespond.channels.drivers import Driver, SandboxDriver
 from openrespond.channels.smtp import SmtpDriver
@@ -36,6 +37,7 @@ class Workers:
     delivery: DeliveryWorker
     webhooks: WebhookWorker
     imports: ImportWorker
+    api_log: ApiLogRetention
     task: asyncio.Task[None] | None = None  # while ``running``
 
     async def run_once(self) -> tuple[int, int]:
@@ -48,6 +50,7 @@ class Workers:
                 hooks += handled
             while await self.imports.run_once():
                 pass
+            await self.api_log.purge()
         finally:
             await self.delivery.close()
         return messages, hooks
@@ -56,7 +59,10 @@ class Workers:
         # Work queued by other processes wakes these workers too (PostgreSQL).
         await self.delivery.db.listen(signals.deliveries, signals.events, signals.imports)
         await asyncio.gather(
-            self.delivery.run(stop), self.webhooks.run(stop), self.imports.run(stop)
+            self.delivery.run(stop),
+            self.webhooks.run(stop),
+            self.imports.run(stop),
+            self.api_log.run(stop),
         )
 
 
@@ -92,6 +98,7 @@ def build(db: Database, settings: Settings, secret: str, *, batch: int = 256) ->
             log_days=settings.webhook_log_days,
         ),
         imports=ImportWorker(db, lease_seconds=settings.lease_seconds, poll_seconds=poll),
+        api_log=ApiLogRetention(db, days=settings.api_log_days, max_rows=settings.api_log_max_rows),
     )
 
 

@@ -132,6 +132,16 @@ class TestStatus:
         W = f"/control/workspaces/{ws.wid}"
         r = ws.control.post(f"{W}/sandbox/messages/{mid}/status", json={"status": "read"})
         assert [s["value"] for s in r.json()["status"]] == ["pending", "sent", "delivered", "read"]
+        # Statuses move one way: nothing goes back, a read message cannot fail, nothing
+        # follows failed; a refusal changes nothing.
+        for status in ("delivered", "sent", "read", "failed"):
+            r = ws.control.post(f"{W}/sandbox/messages/{mid}/status", json={"status": status})
+            assert r.status_code == 409, (status, r.text)
+        assert len(ws.api.get(f"/contact/id:{ada}/message/{mid}").json()["status"]) == 4
+        mid = ws.api.post(
+            f"/contact/id:{ada}/message", json={"channelId": ws.channel_id, "message": TEXT}
+        ).json()["messageId"]
+        delivered(ws, f"id:{ada}", mid)
         r = ws.control.post(
             f"{W}/sandbox/messages/{mid}/status", json={"status": "failed", "reason": "blocked"}
         )
@@ -140,6 +150,9 @@ class TestStatus:
             ws.api.get(f"/contact/id:{ada}/message/{mid}").json()["status"][-1]
             == r.json()["status"][-1]
         )
+        r = ws.control.post(f"{W}/sandbox/messages/{mid}/status", json={"status": "read"})
+        assert r.status_code == 409
+        assert "failed" in r.json()["message"]
 
     def test_refusals(self, ws: Workspace) -> None:
         W = f"/control/workspaces/{ws.wid}"

@@ -3,6 +3,7 @@ critical violations."""
 
 from __future__ import annotations
 
+import time
 from typing import Any, Literal
 
 import pytest
@@ -38,6 +39,30 @@ def test_no_serious_violations_on_any_page(
                 "message": {"type": "text", "text": "Hello, is anyone there? https://example.com"},
             },
         )
+        # The console's pages with something on them: a failed API call, a webhook with a
+        # pending delivery (the worker is off here).
+        hook = admin.post(
+            "/control/workspaces/1/webhooks", json={"url": "https://example.com/hook"}
+        ).json()
+        delivery = admin.post(f"/control/workspaces/1/webhooks/{hook['id']}/test").json()
+        with app.api() as api:
+            api.post("/v2/contact", json={"email": "not-an-email"})
+        deadline = time.monotonic() + 5
+        while not (items := admin.get("/control/workspaces/1/requests").json()["items"]):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    console = [
+        "/app/1/console",
+        "/app/1/console/requests",
+        "/app/1/console/requests?since=nonsense",
+        f"/app/1/console/requests/{items[0]['id']}",
+        "/app/1/console/webhooks",
+        f"/app/1/console/webhooks/{hook['id']}",
+        f"/app/1/console/webhooks/{hook['id']}/deliveries/{delivery['id']}",
+        "/app/1/console/tokens",
+        "/app/1/console/simulator",
+        "/app/1/settings/channels/123",
+    ]
     context = browser.new_context(color_scheme=scheme, viewport={"width": width, "height": 800})
     page = context.new_page()
     link = app.link(1, app.user_id(1, "owner@example.com"), "reset")
@@ -58,6 +83,7 @@ def test_no_serious_violations_on_any_page(
         "/app/1/contacts",
         "/app/1/contacts?category=contactField&field=nope&operator=isEqualTo&value=x",
         "/app/1/contacts/import",
+        *console,
     ):
         page.goto(f"{app.url}{path}")
         if path == "/app/1/c/12345":

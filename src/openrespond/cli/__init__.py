@@ -6,6 +6,7 @@ import typer
 
 from openrespond.cli import server
 from openrespond.cli.contacts import contacts_app
+from openrespond.cli.logs import logs
 from openrespond.cli.sandbox import sandbox_app
 from openrespond.cli.webhooks import webhooks_app
 from openrespond.cli.workspace import (
@@ -29,6 +30,7 @@ app.command()(server.worker)
 app.command()(server.doctor)
 app.command("migrate")(server.migrate_cmd)
 app.command()(server.demo)
+app.command()(logs)
 for sub, name in (
     (workspace_app, "workspace"),
     (token_app, "token"),

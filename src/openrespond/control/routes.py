@@ -137,6 +137,20 @@ async def list_users(request: Req, wid: PathId) -> s.UserList:
     return s.UserList(items=await space_users.list_users(reading(request)))
 
 
+@put(
+    W + "/users/{userId:int}",
+    tags=T,
+    operation_id="controlUpdateUser",
+    summary="Change a user's role, or deactivate or reactivate them",
+)
+async def update_user(
+    request: Req, wid: PathId, userId: PathId, data: JSONBody[s.UserUpdate]
+) -> User:
+    return await space_users.change_member(
+        await writing(request), userId, role=data.role, active=data.active
+    )
+
+
 @delete(
     W + "/users/{userId:int}", tags=T, operation_id="controlDeleteUser", summary="Remove a user"
 )
@@ -412,6 +426,7 @@ ROUTES = [
     create_user,
     list_users,
     create_user_link,
+    update_user,
     delete_user,
     create_stage,
     list_stages,

@@ -44,6 +44,7 @@ __all__ = [
     "UserLink",
     "UserLinkCreate",
     "UserList",
+    "UserUpdate",
     "Workspace",
     "WorkspaceCreate",
     "WorkspaceList",
@@ -97,6 +98,14 @@ class UserCreate(msgspec.Struct):
     role: Literal["agent", "manager", "owner"] = "agent"
     team: Annotated[str, Meta(max_length=255)] | None = None
     restrictions: Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=20)] = []
+
+
+class UserUpdate(msgspec.Struct):
+    """Absent fields stay as they are. ``active: false`` deactivates the user: they cannot
+    sign in, and their browser sessions end at once."""
+
+    role: Literal["agent", "manager", "owner"] | None = None
+    active: bool | None = None
 
 
 class UserList(msgspec.Struct):

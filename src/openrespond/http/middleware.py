@@ -36,6 +36,7 @@ from openrespond.errors import (
 from openrespond.http import idempotency
 from openrespond.http.auth import ADMIN, Principal, bearer_token
 from openrespond.http.context import STATE_KEY, RequestState
+from openrespond.http.requestlog import BODY_KEY, RECORD_KEY
 
 __all__ = ["MAX_DEPTH", "ApiMiddleware", "error_response_bytes", "refuse_deep", "refuse_nul"]
 
@@ -122,6 +123,8 @@ class ApiMiddleware:
         try:
             try:
                 principal = await self._authenticate(scope, st, control)
+                if not control:
+                    scope[RECORD_KEY] = principal  # the request log's (http.requestlog)
             except Unauthorized:
                 # Failed logins spend a per-client bucket, so token guessing is throttled too.
                 if not control and st.limiter.enabled:
@@ -165,6 +168,8 @@ class ApiMiddleware:
         if scope["method"] in _WRITE_METHODS:
             try:
                 body = await _read_body(receive, st.settings.max_body_bytes)
+                if not control:
+                    scope[BODY_KEY] = body
                 refuse_deep(body)
                 refuse_nul(body)
             except ApiError as err:

@@ -20,12 +20,17 @@ import uuid
 from typing import Any
 
 from openrespond import metrics
+from openrespond.apilog.recorder import ApiLog
 from openrespond.http.context import STATE_KEY
 
-__all__ = ["REQUEST_ID_KEY", "RequestLogMiddleware", "request_id"]
+__all__ = ["BODY_KEY", "RECORD_KEY", "REQUEST_ID_KEY", "RequestLogMiddleware", "request_id"]
 
 log = logging.getLogger("openrespond.access")
 REQUEST_ID_KEY = "openrespond.request_id"
+# Set by the API middleware once a /v2 request's token is known (the principal), and with a
+# write's body: the request then goes into the workspace's request log (``openrespond.apilog``).
+RECORD_KEY = "openrespond.record"
+BODY_KEY = "openrespond.body"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNMATCHED = "(unmatched)"
 # The OpenAPI documents are served from "/", under a template that takes any one segment.
@@ -42,8 +47,9 @@ def request_id(value: str | None) -> str:
 class RequestLogMiddleware:
     """Outermost layer: sets the request id, adds the header, logs and counts the request."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, api_log: ApiLog | None = None) -> None:
         self.app = app
+        self.api_log = api_log if api_log is not None and api_log.enabled else None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -54,13 +60,18 @@ class RequestLogMiddleware:
         scope[REQUEST_ID_KEY] = rid
         started = time.perf_counter()
         status = 500
+        answered = False
+        failure: list[bytes] = []  # the answer's body, kept when it is a failure
 
         async def wrapped(message: Any) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
                 status = message["status"]
+                answered = True
                 headers = [(k, v) for k, v in message.get("headers", ()) if k != b"x-request-id"]
                 message = {**message, "headers": [*headers, (b"x-request-id", rid.encode())]}
+            elif status >= 400 and message["type"] == "http.response.body" and RECORD_KEY in scope:
+                failure.append(message.get("body", b""))
             await send(message)
 
         try:
@@ -72,6 +83,22 @@ class RequestLogMiddleware:
             elapsed = time.perf_counter() - started
             method = scope["method"]
             metrics.observe_request(route, method, status, elapsed)
+            principal = scope.get(RECORD_KEY)
+            if principal is not None and answered and self.api_log is not None:
+                path = scope["path"]
+                qs = scope.get("query_string", b"")
+                self.api_log.record(
+                    principal.workspace_id,
+                    principal.token_id,
+                    method,
+                    route,
+                    f"{path}?{qs.decode('latin-1')}" if qs else path,
+                    status,
+                    int(elapsed * 1_000_000),
+                    rid,
+                    scope.get(BODY_KEY),
+                    b"".join(failure) if failure else None,
+                )
             if log.isEnabledFor(logging.INFO):  # request lines off: build nothing for them
                 duration = elapsed * 1000
                 log.info(

@@ -107,6 +107,7 @@ def token_from_row(row: Row) -> TokenInfo:
         kind=row["kind"],
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
+        last_used_at=row["last_used_ms"] // 1000 if row["last_used_ms"] is not None else None,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from openrespond.db import Connection, Row, Scope, sql
+from openrespond.db import Connection, Row, Scope, Transaction, sql
 from openrespond.db.paging import Cursor, PageRows, fetch_page
 
 __all__ = [
@@ -59,7 +59,8 @@ __all__ = [
 
 USER_SELECT = (
     "SELECT u.id, u.first_name, u.last_name, u.email, u.role, u.restrictions,"
-    " t.id AS team_id, t.name AS team_name, (u.password_hash IS NOT NULL) AS has_password"
+    " t.id AS team_id, t.name AS team_name, (u.password_hash IS NOT NULL) AS has_password,"
+    " u.active"
     " FROM users u LEFT JOIN teams t ON t.id = u.team_id"
 )
 
@@ -379,7 +380,8 @@ async def set_token_hash(sc: Scope[Connection], token_id: int, *, token_hash: st
 
 async def list_tokens(sc: Scope[Connection]) -> list[Row]:
     return await sc.conn.fetch_all(
-        "SELECT id, name, kind, created_at, revoked_at FROM api_tokens WHERE workspace_id = ?"
+        "SELECT id, name, kind, created_at, revoked_at, last_used_ms FROM api_tokens"
+        " WHERE workspace_id = ?"
         " ORDER BY id",
         sc.ws,
     )
@@ -497,4 +499,37 @@ async def delete_canned_reply(sc: Scope[Connection], reply_id: int) -> bool:
             "DELETE FROM canned_replies WHERE workspace_id = ? AND id = ?", sc.ws, reply_id
         )
         > 0
+    )
+
+
+async def lock_owners(sc: Scope[Transaction]) -> list[Row]:
+    """The workspace's active owners, locked: concurrent role changes take turns."""
+    return await sc.conn.fetch_all(
+        "SELECT id FROM users WHERE workspace_id = ? AND role = 'owner' AND active = 1"
+        + sql.for_update(sc.conn.dialect),
+        sc.ws,
+    )
+
+
+async def update_member(
+    sc: Scope[Transaction], user_id: int, *, role: str | None, active: bool | None
+) -> bool:
+    sets: list[str] = []
+    args: list[Any] = []
+    if role is not None:
+        sets.append("role = ?")
+        args.append(role)
+    if active is not None:
+        sets.append("active = ?")
+        args.append(int(active))
+    if not sets:
+        return await get_user(sc, user_id) is not None
+    return (
+        await sc.conn.execute(
+            f"UPDATE users SET {', '.join(sets)} WHERE workspace_id = ? AND id = ?",
+            *args,
+            sc.ws,
+            user_id,
+        )
+        == 1
     )

@@ -131,6 +131,8 @@ class TokenInfo(msgspec.Struct):
     kind: str
     created_at: int
     revoked_at: int | None
+    # When a /v2 request last used it (to within a fraction of a second); None: never.
+    last_used_at: int | None = None
 
 
 class LifecycleStage(msgspec.Struct):

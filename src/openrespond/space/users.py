@@ -15,7 +15,16 @@ from openrespond.space.schemas import (
 from openrespond.space.workspaces import existing
 from openrespond.validation import clean, normalize_email
 
-__all__ = ["ROLES", "create_user", "delete_user", "get_user", "list_users", "user_from_row"]
+__all__ = [
+    "ROLES",
+    "change_member",
+    "create_user",
+    "delete_user",
+    "get_user",
+    "list_users",
+    "members",
+    "user_from_row",
+]
 
 
 ROLES = ("agent", "manager", "owner")
@@ -88,3 +97,31 @@ async def delete_user(sc: Scope[Transaction], user_id: int) -> None:
 async def list_users(sc: Scope[Connection]) -> list[User]:
     await existing(sc)
     return [user_from_row(r) for r in await repo.all_users(sc)]
+
+
+async def change_member(
+    sc: Scope[Transaction], user_id: int, *, role: str | None = None, active: bool | None = None
+) -> User:
+    """Change a user's role, or deactivate (their sessions end at once: a session only counts
+    active users) or reactivate them. 409 when it would leave the workspace without an active
+    owner."""
+    if role is not None and role not in ROLES:
+        raise BadRequest(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    owners = {r["id"] for r in await repo.lock_owners(sc)}
+    current = await repo.get_user(sc, user_id)
+    if current is None:
+        raise NotFound(f"user {user_id} not found")
+    stops_owning = user_id in owners and (active is False or (role is not None and role != "owner"))
+    if stops_owning and owners == {user_id}:
+        raise Conflict(
+            f"user {user_id} is the workspace's only active owner: make another user owner first"
+        )
+    await repo.update_member(sc, user_id, role=role, active=active)
+    return await get_user(sc, user_id)
+
+
+async def members(sc: Scope[Connection]) -> list[Row]:
+    """The users with what the settings page shows beside the API's fields: whether they
+    are active and have a password."""
+    await existing(sc)
+    return await repo.all_users(sc)

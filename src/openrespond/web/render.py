@@ -75,7 +75,10 @@ def snippet(kind: str | None, content: str | dict[str, Any] | None, limit: int =
 
 
 def _file_name(url: str) -> str:
-    path = urlsplit(url).path
+    try:
+        path = urlsplit(url).path
+    except ValueError:  # e.g. "http://[::1": stored as given, shown as given
+        return url
     return path.rsplit("/", 1)[-1] or url
 
 
@@ -87,7 +90,10 @@ def safe_url(url: Any) -> str | None:
     """``url`` when it is http(s), else None (no javascript: or data: links)."""
     if not isinstance(url, str):
         return None
-    scheme = urlsplit(url).scheme.lower()
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:  # not a URL a browser would follow as meant
+        return None
     return url if scheme in ("http", "https") else None
 
 
@@ -150,7 +156,34 @@ def template_text(components: list[dict[str, Any]], params: list[dict[str, Any]]
     return "\n".join(lines)
 
 
+def iso_ms(ms: int | None) -> str:
+    """Milliseconds since the epoch as an ISO 8601 UTC time to the millisecond."""
+    if ms is None:
+        return ""
+    return (
+        dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        + f".{ms % 1000:03d}Z"
+    )
+
+
+def age(seconds: float | None) -> str:
+    """A duration as a person reads it: 850 ms, 12 s, 5 min, 3 h, 2 d; "—" for none."""
+    if seconds is None:
+        return "—"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} d"
+
+
 FILTERS = {
+    "iso_ms": iso_ms,
+    "age": age,
     "contact_name": contact_name,
     "when": when,
     "iso": iso,

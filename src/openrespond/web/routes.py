@@ -18,10 +18,10 @@ from typing import Annotated, Any, get_args
 from urllib.parse import quote, urlencode
 
 import msgspec
-from litestar import Request, Response, Router, get, post
+from litestar import Response, Router, get, post
 from litestar.datastructures import ResponseHeader
 from litestar.params import PathParameter
-from litestar.response import Redirect, ServerSentEvent, Stream, Template
+from litestar.response import ServerSentEvent, Stream, Template
 from litestar.response.sse import ServerSentEventMessage
 
 from openrespond.accounts import service as accounts
@@ -36,7 +36,6 @@ from openrespond.db import Scope, Transaction
 from openrespond.errors import (
     ApiError,
     BadRequest,
-    Conflict,
     NotFound,
     TooManyRequests,
     Unauthorized,
@@ -52,7 +51,12 @@ from openrespond.space import canned_replies
 from openrespond.space import users as space_users
 from openrespond.tags import service as tags
 from openrespond.web import render
+from openrespond.web.console import ROUTES as CONSOLE_ROUTES
 from openrespond.web.live import LiveHub
+from openrespond.web.pages import Req
+from openrespond.web.pages import page as _page
+from openrespond.web.pages import posted as _posted
+from openrespond.web.pages import see_other as _see_other
 from openrespond.web.session import (
     COOKIE,
     PRE_COOKIE,
@@ -67,10 +71,10 @@ from openrespond.web.session import (
     viewer,
     write,
 )
+from openrespond.web.settings import ROUTES as SETTINGS_ROUTES
 
 __all__ = ["CSP", "ROUTER"]
 
-Req = Request[Any, Any, Any]
 LinkToken = Annotated[str, PathParameter(min_length=1, max_length=128)]
 Action = Annotated[str, PathParameter(min_length=1, max_length=32)]
 FileName = Annotated[str, PathParameter(min_length=1, max_length=255)]
@@ -81,13 +85,6 @@ CSP = (
 )
 
 
-def _page(
-    request: Req, name: str, *, status: int = 200, v: Viewer | None = None, **context: Any
-) -> Template:
-    ctx = {"v": v, "csrf": v.csrf if v else None, "path": request.url.path, **context}
-    return Template(template_name=name, context=ctx, status_code=status)
-
-
 def _client(request: Req) -> str:
     return (request.scope.get("client") or ("?", 0))[0]
 
@@ -96,23 +93,6 @@ def _safe_next(target: str | None) -> str:
     if target and target.startswith("/app/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/app/"
-
-
-def _see_other(url: str) -> Redirect:
-    return Redirect(url, status_code=303)
-
-
-async def _posted(
-    request: Req, wid: int, *, managers: bool = False
-) -> tuple[Viewer, dict[str, str]]:
-    """The user posting a form in workspace ``wid`` (owners and managers only when
-    ``managers``) and the form's fields, its CSRF token checked."""
-    v = await viewer(request, wid)
-    if managers:
-        managers_only(v)
-    form = await form_of(request)
-    check_csrf(request, form, v.csrf)
-    return v, form
 
 
 # -- signing in ------------------------------------------------------------------------------
@@ -738,75 +718,6 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
         await event.wait()
 
 
-# -- settings (owners and managers) ----------------------------------------------------------
-
-
-async def _settings_page(request: Req, v: Viewer, *, status: int = 200, **context: Any) -> Template:
-    sc = Scope(request.app.state.db.reader(), v.ws)
-    context.setdefault("link", None)
-    return _page(
-        request,
-        "settings.html",
-        status=status,
-        v=v,
-        users=await space_users.list_users(sc),
-        canned=await canned_replies.list_canned_replies(sc),
-        **context,
-    )
-
-
-@get("/{wid:int}/settings")
-async def settings_page(request: Req, wid: PathId) -> Response[Any]:
-    v = await viewer(request, wid)
-    managers_only(v)
-    return await _settings_page(request, v)
-
-
-@post("/{wid:int}/settings/invite")
-async def invite(request: Req, wid: PathId) -> Response[Any]:
-    v, form = await _posted(request, wid, managers=True)
-
-    async def work(sc: Scope[Transaction]) -> str:
-        _, token, _ = await accounts.invite(
-            sc,
-            email=form.get("email", ""),
-            first_name=form.get("firstName", "").strip() or None,
-            role=form.get("role", "agent"),
-        )
-        return accounts.link_url(public_base(request), token)
-
-    try:
-        url = await write(request, wid, work)
-    except (BadRequest, NotFound) as err:
-        return await _settings_page(request, v, status=err.status, error=err.message, form=form)
-    return await _settings_page(request, v, link=url)
-
-
-@post("/{wid:int}/settings/canned")
-async def canned_add(request: Req, wid: PathId) -> Response[Any]:
-    v, form = await _posted(request, wid, managers=True)
-
-    async def work(sc: Scope[Transaction]) -> int:
-        return await canned_replies.add_canned_reply(
-            sc, short_code=form.get("shortCode", ""), text=form.get("text", "")
-        )
-
-    try:
-        await write(request, wid, work)
-    except (BadRequest, Conflict) as err:
-        return await _settings_page(
-            request, v, status=err.status, canned_error=err.message, canned_form=form
-        )
-    return _see_other(f"/app/{wid}/settings#canned")
-
-
-@post("/{wid:int}/settings/canned/{reply:int}/delete")
-async def canned_delete(request: Req, wid: PathId, reply: PathId) -> Response[Any]:
-    await _posted(request, wid, managers=True)
-    await write(request, wid, lambda sc: canned_replies.delete_canned_reply(sc, reply))
-    return _see_other(f"/app/{wid}/settings#canned")
-
-
 @get("/files/{token:str}/{name:str}")
 async def file(request: Req, token: LinkToken, name: FileName) -> Response[bytes]:
     """A file attached to a message, for the channel that delivers it and for the inbox: the
@@ -870,11 +781,9 @@ ROUTER = Router(
         contacts_import_form,
         contacts_import_status,
         live,
-        settings_page,
-        invite,
-        canned_add,
-        canned_delete,
+        *SETTINGS_ROUTES,
         file,
+        *CONSOLE_ROUTES,
     ],
     response_headers=[
         ResponseHeader(name="Content-Security-Policy", value=CSP),

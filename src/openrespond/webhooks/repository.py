@@ -14,7 +14,11 @@ from typing import Any
 from openrespond.db import Connection, Row, Scope, Transaction, sql
 from openrespond.db.paging import Cursor, PageRows, fetch_page
 
+# What "send a test event" posts: no change happened, so no subscription asks for it.
+TEST_EVENT = "webhook.test"
+
 __all__ = [
+    "TEST_EVENT",
     "Outcome",
     "claim",
     "claimed",
@@ -29,6 +33,7 @@ __all__ = [
     "get",
     "held",
     "insert",
+    "insert_test_event",
     "list_all",
     "purge",
     "queue_stats",
@@ -141,7 +146,8 @@ async def delivery(sc: Scope[Connection], hook_id: int, *, delivery_id: int) -> 
 
 async def delivery_attempts(sc: Scope[Connection], delivery_id: int) -> list[Row]:
     return await sc.conn.fetch_all(
-        "SELECT a.attempt, a.started_ms, a.latency_ms, a.status_code, a.error, a.worker"
+        "SELECT a.attempt, a.started_ms, a.latency_ms, a.status_code, a.error, a.worker,"
+        " a.request_headers, a.response_excerpt"
         " FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id"
         " WHERE a.delivery_id = ? AND d.workspace_id = ? ORDER BY a.id",
         delivery_id,
@@ -268,7 +274,8 @@ async def record_attempts(tx: Transaction, rows: Sequence[tuple[Any, ...]]) -> N
     if rows:
         await tx.execute_many(
             "INSERT INTO webhook_attempts (delivery_id, attempt, worker, started_ms, latency_ms,"
-            " status_code, error) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " status_code, error, request_headers, response_excerpt)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
 
@@ -344,3 +351,28 @@ async def endpoints(conn: Connection) -> list[Row]:
         "SELECT id, workspace_id, url, enabled, disabled_reason FROM webhooks"
         " ORDER BY workspace_id, id"
     )
+
+
+async def insert_test_event(
+    sc: Scope[Transaction], hook_id: int, *, uid: str, body: bytes, now_ms: int
+) -> int:
+    """An event for one subscription only; the id of its delivery."""
+    event_id = await sc.conn.fetch_val(
+        "INSERT INTO events (workspace_id, uid, type, body, created_ms) VALUES (?, ?, ?, ?, ?)"
+        " RETURNING id",
+        sc.ws,
+        uid,
+        TEST_EVENT,
+        body,
+        now_ms,
+    )
+    delivery_id: int = await sc.conn.fetch_val(
+        "INSERT INTO webhook_deliveries (workspace_id, webhook_id, event_id, run_at, queued_ms)"
+        " VALUES (?, ?, ?, ?, ?) RETURNING id",
+        sc.ws,
+        hook_id,
+        event_id,
+        now_ms,
+        now_ms,
+    )
+    return delivery_id

@@ -107,6 +107,16 @@ async def rotate_key(request: Req, wid: PathId, webhookId: PathId) -> WebhookCre
     return await service.rotate(await writing(request), webhookId, sealer=_sealer(request))
 
 
+@post(
+    H + "/{webhookId:int}/test",
+    tags=T,
+    operation_id="controlTestWebhook",
+    summary="Queue a signed webhook.test event for this subscription only",
+)
+async def test_webhook(request: Req, wid: PathId, webhookId: PathId) -> DeliveryDetail:
+    return await service.send_test(await writing(request), webhookId)
+
+
 @get(
     H + "/{webhookId:int}/deliveries",
     tags=T,
@@ -151,6 +161,7 @@ async def replay_delivery(
 
 
 ROUTES = [
+    test_webhook,
     create_webhook,
     list_webhooks,
     get_webhook,

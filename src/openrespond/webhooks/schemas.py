@@ -89,6 +89,10 @@ class Attempt(msgspec.Struct):
     status_code: int | None = msgspec.field(name="statusCode")
     error: str | None
     worker: str
+    # What was sent (signatures of both schemes included) and the start of the answer;
+    # absent for attempts made before these were kept.
+    request_headers: dict[str, str] | None = msgspec.field(default=None, name="requestHeaders")
+    response_excerpt: str | None = msgspec.field(default=None, name="responseExcerpt")
 
 
 class Delivery(msgspec.Struct):

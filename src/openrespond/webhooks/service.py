@@ -4,6 +4,7 @@ read the delivery log, replay a delivery."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import msgspec
 
@@ -38,6 +39,7 @@ __all__ = [
     "list_all",
     "replay",
     "rotate",
+    "send_test",
     "update",
 ]
 
@@ -186,6 +188,8 @@ async def delivery(sc: Scope[Connection], hook_id: int, *, delivery_id: int) -> 
             status_code=a["status_code"],
             error=a["error"],
             worker=a["worker"],
+            request_headers=json.loads(a["request_headers"]) if a["request_headers"] else None,
+            response_excerpt=a["response_excerpt"],
         )
         for a in await repo.delivery_attempts(sc, delivery_id)
     ]
@@ -203,5 +207,25 @@ async def replay(sc: Scope[Transaction], hook_id: int, *, delivery_id: int) -> D
     await _get(sc, hook_id)
     if not await repo.replay(sc, hook_id, delivery_id=delivery_id, now_ms=common.now_ms()):
         raise NotFound(f"delivery {delivery_id} of webhook {hook_id} not found")
+    sc.conn.announce(signals.events)
+    return await delivery(sc, hook_id, delivery_id=delivery_id)
+
+
+async def send_test(sc: Scope[Transaction], hook_id: int) -> DeliveryDetail:
+    """Post a ``webhook.test`` event to this subscription only (enabled or not), signed like
+    every event, through the queue: its attempts show in the delivery log."""
+    hook = await _get(sc, hook_id)
+    uid = f"evt_{uuid.uuid4().hex}"
+    now_ms = common.now_ms()
+    body = msgspec.json.encode(
+        {
+            "event_id": uid,
+            "event_type": repo.TEST_EVENT,
+            "timestamp": now_ms // 1000,
+            "contact": None,
+            "message": f"A test event for webhook {hook_id} ({hook['url']}).",
+        }
+    )
+    delivery_id = await repo.insert_test_event(sc, hook_id, uid=uid, body=body, now_ms=now_ms)
     sc.conn.announce(signals.events)
     return await delivery(sc, hook_id, delivery_id=delivery_id)

@@ -18,6 +18,7 @@ import asyncio
 import collections
 import contextlib
 import email.utils
+import json
 import logging
 import os
 import socket
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from openrespond import __version__, common, fair, metrics, signals
+from openrespond import __version__, common, fair, metrics, outbox, signals
 from openrespond.common import backoff_ms
 from openrespond.db import Database, Row, Transaction
 from openrespond.net import Networks, guarded_client
@@ -43,6 +44,8 @@ log = logging.getLogger("openrespond.webhooks")
 
 MAX_RETRY_AFTER_MS = 24 * 3600 * 1000
 PURGE_EVERY_SECONDS = 600
+# How much of a receiver's answer is kept with each attempt.
+EXCERPT_BYTES = 1024
 
 
 def retry_after_ms(value: str | None, *, now: float | None = None) -> int | None:
@@ -74,6 +77,8 @@ class _Result:
     status_code: int | None
     error: str | None
     retry_after_ms: int | None
+    headers: str | None = None
+    excerpt: str | None = None
 
 
 class WebhookWorker:
@@ -164,21 +169,26 @@ class WebhookWorker:
         code: int | None = None
         error: str | None = None
         retry_after: int | None = None
+        sent: str | None = None
+        excerpt: str | None = None
         try:
             headers = sign_headers(self._key(row["secret"]), row["uid"], body)
             headers["Content-Type"] = "application/json"
             headers["User-Agent"] = f"openrespond-webhooks/{__version__}"
+            sent = json.dumps(headers)
             async with client.stream(
                 "POST", row["url"], content=body, headers=headers, timeout=self.timeout_seconds
             ) as resp:
                 code = resp.status_code
+                # The start of the answer is kept with the attempt (the console shows it).
+                snippet = b""
+                async for chunk in resp.aiter_raw():
+                    snippet += chunk
+                    if len(snippet) >= EXCERPT_BYTES:
+                        break
+                excerpt = snippet[:EXCERPT_BYTES].decode("utf-8", "replace").replace("\x00", "")
                 if not 200 <= code < 300:
-                    snippet = b""
-                    async for chunk in resp.aiter_raw():
-                        snippet += chunk
-                        if len(snippet) >= 200:
-                            break
-                    text = snippet[:200].decode("utf-8", "replace").strip()
+                    text = excerpt[:200].strip()
                     error = f"HTTP {code}" + (f": {text}" if text else "")
                     retry_after = retry_after_ms(resp.headers.get("retry-after"))
         except SealError as exc:
@@ -209,6 +219,8 @@ class WebhookWorker:
                 status_code=code,
                 error=error,
                 retry_after_ms=retry_after,
+                headers=sent,
+                excerpt=excerpt or None,
             )
         )
         self._finished.set()
@@ -243,11 +255,14 @@ class WebhookWorker:
                             r.latency_ms,
                             r.status_code,
                             r.error,
+                            r.headers,
+                            r.excerpt,
                         )
                         for r in done
                     ],
                 )
                 outcomes = [await self._outcome(tx, r, now_ms) for r in done]
+                await outbox.deliveries_changed(tx, [r.delivery_id for r in done])
                 await repo.set_outcomes(tx, outcomes)
                 kinds = collections.Counter(
                     _kind(r, o.status) for r, o in zip(done, outcomes, strict=True)

@@ -6,7 +6,7 @@
   const ws = body.dataset.workspace;
 
   // -- swapping in a fresh copy of the page -------------------------------------------------
-  const REGIONS = ["#rows", ".tabs", ".more", "#timeline", "#panel", ".conv-head"];
+  const REGIONS = ["#rows", ".tabs", ".more", "#timeline", "#panel", ".conv-head", "#live-region"];
 
   function atBottom(el) {
     return !el || el.scrollHeight - el.scrollTop - el.clientHeight < 40;
@@ -22,6 +22,8 @@
       const fresh = doc.querySelector(sel);
       const old = document.querySelector(sel);
       if (!fresh || !old) continue;
+      // A region that is itself a form being filled in (deliveries being chosen) stays.
+      if (!composer && old.matches("form[data-dirty]")) continue;
       // A form being filled in keeps what was chosen or typed: a change made elsewhere
       // must not undo it (the rest of the region is refreshed around it).
       if (!composer) {
@@ -70,6 +72,38 @@
       timer = setTimeout(() => { timer = null; refresh(); }, 100);
     });
   }
+
+  // -- the channel form: only the chosen driver's settings ---------------------------------
+  function setupChannelForm() {
+    const form = document.querySelector("#channel-form");
+    const driver = form && form.querySelector("select[name=driver]");
+    if (!driver) return;
+    const update = () => {
+      for (const set of form.querySelectorAll("fieldset.driver")) {
+        const on = set.dataset.driver === driver.value;
+        set.hidden = !on;
+        set.disabled = !on;
+      }
+    };
+    driver.onchange = update;
+    update();
+  }
+  setupChannelForm();
+
+  // -- copy buttons (a token or key shown once) -------------------------------------------
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest && event.target.closest("button[data-copy]");
+    if (!button) return;
+    const field = document.querySelector(button.dataset.copy);
+    if (!field) return;
+    field.select();
+    try {
+      await navigator.clipboard.writeText(field.value);
+    } catch (e) {
+      document.execCommand("copy");
+    }
+    button.textContent = "Copied";
+  });
 
   // -- forms posted in place ---------------------------------------------------------------
   for (const kind of ["input", "change"]) {
