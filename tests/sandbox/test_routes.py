@@ -24,6 +24,36 @@ def incoming(ws: Workspace, **body: Any) -> httpx.Response:
 
 
 class TestIncoming:
+    def test_custom_channels_too_but_not_other_drivers(self, ws: Workspace) -> None:
+        """A custom channel's customer side is its bridge, which this plays; an SMTP
+        channel's is a real mail provider's."""
+        w = f"/control/workspaces/{ws.wid}/channels"
+        custom = ws.control.post(
+            w,
+            json={
+                "name": "Bridge",
+                "source": "custom_channel",
+                "driver": "custom_channel",
+                "settings": {"apiBaseUrl": "https://bridge.example.com/x", "token": "t" * 32},
+            },
+        ).json()
+        r = incoming(ws, channelId=custom["id"], address="+60123450099")
+        assert r.status_code == 200, r.text
+        got = ws.api.get(f"/contact/id:{r.json()['contactId']}/message/{r.json()['messageId']}")
+        assert got.json()["channelId"] == custom["id"]
+        smtp = ws.control.post(
+            w,
+            json={
+                "name": "Mail",
+                "source": "other_email",
+                "driver": "smtp",
+                "settings": {"host": "smtp.example.com", "from": "a@example.com"},
+            },
+        ).json()
+        r = incoming(ws, channelId=smtp["id"], address="someone@example.com")
+        assert r.status_code == 400
+        assert "not a sandbox or custom channel" in r.json()["message"]
+
     def test_unknown_sender_becomes_a_linked_contact_with_an_open_conversation(
         self, ws: Workspace
     ) -> None:

@@ -394,6 +394,39 @@ def test_forcing_failed_shows_the_reason_and_statuses_only_move_forward(
     expect(bubble.locator(".status")).to_contain_text("131026: undeliverable")
 
 
+def test_a_custom_channel_can_be_played_too(app: App) -> None:
+    with app.admin() as admin:
+        channel = admin.post(
+            "/control/workspaces/1/channels",
+            json={
+                "name": "Console bridge",
+                "source": "custom_channel",
+                "driver": "custom_channel",
+                "settings": {"apiBaseUrl": "https://bridge.example.com/x", "token": "b" * 32},
+            },
+        ).json()
+    client, csrf = signed_in(app)
+    with contextlib.closing(client):
+        page = client.get("/app/1/console/simulator")
+        assert "Console bridge (custom_channel, custom_channel)" in page.text
+        r = client.post(
+            "/app/1/console/simulator/incoming",
+            data={
+                "_csrf": csrf,
+                "channel": str(channel["id"]),
+                "address": "+60199990077",
+                "type": "text",
+                "text": "Through the bridge",
+            },
+        )
+        assert r.status_code == 303, r.text
+    with app.api() as api:
+        messages = api.get("/v2/contact/phone:+60199990077/message/list").json()["items"]
+    assert [(m["channelId"], m["message"]["text"]) for m in messages] == [
+        (channel["id"], "Through the bridge")
+    ]
+
+
 def test_reset_asks_for_the_workspace_name(app: App) -> None:
     client, csrf = signed_in(app)
     with contextlib.closing(client):

@@ -63,10 +63,14 @@ async def api_counts(sc: Scope[Connection], *, since_ms: int) -> Row | None:
     )
 
 
+# The drivers whose customer side the simulator plays (the others are real providers').
+_SIMULATED = "('sandbox', 'custom_channel')"
+
+
 async def sandbox_channels(sc: Scope[Connection]) -> list[Row]:
     """The workspace's channels whose customer side the simulator plays."""
     return await sc.conn.fetch_all(
-        "SELECT id, name, source FROM channels WHERE workspace_id = ? AND driver = 'sandbox'"
+        f"SELECT id, name, source, driver FROM channels WHERE workspace_id = ? AND driver IN {_SIMULATED}"
         " ORDER BY id",
         sc.ws,
     )
@@ -81,7 +85,7 @@ async def recent_outgoing(sc: Scope[Connection], *, limit: int) -> list[Row]:
         " JOIN contacts k ON k.id = m.contact_id"
         " LEFT JOIN contact_channels cc ON cc.contact_id = m.contact_id"
         " AND cc.channel_id = m.channel_id"
-        " WHERE m.workspace_id = ? AND m.traffic = 'outgoing' AND c.driver = 'sandbox'"
+        f" WHERE m.workspace_id = ? AND m.traffic = 'outgoing' AND c.driver IN {_SIMULATED}"
         " ORDER BY m.id DESC LIMIT ?",
         sc.ws,
         limit,
@@ -93,7 +97,7 @@ async def recent_addresses(sc: Scope[Connection], *, limit: int) -> list[Row]:
     return await sc.conn.fetch_all(
         "SELECT cc.address, cc.channel_id, k.first_name, k.last_name FROM contact_channels cc"
         " JOIN contacts k ON k.id = cc.contact_id JOIN channels c ON c.id = cc.channel_id"
-        " WHERE cc.workspace_id = ? AND c.driver = 'sandbox'"
+        f" WHERE cc.workspace_id = ? AND c.driver IN {_SIMULATED}"
         " ORDER BY cc.last_message_time DESC, cc.id DESC LIMIT ?",
         sc.ws,
         limit,

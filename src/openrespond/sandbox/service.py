@@ -24,8 +24,10 @@ _MESSAGE = msgspec.json.Decoder(Message)
 
 
 async def receive(sc: Scope[Transaction], body: Incoming) -> tuple[int, int]:
-    """Simulate ``body.message`` arriving from ``body.address``; (contactId, messageId)."""
-    await _sandbox_channel(sc, body.channel_id)
+    """Simulate ``body.message`` arriving from ``body.address`` on a sandbox channel, or on a
+    custom channel as its bridge would post it; (contactId, messageId). Channels of other
+    drivers are driven by their providers."""
+    await _sandbox_channel(sc, body.channel_id, drivers=_CUSTOMER_SIDE)
     return await messages.receive(
         sc,
         channel_id=body.channel_id,
@@ -118,7 +120,14 @@ async def reset(sc: Scope[Transaction], *, to: str) -> None:
         await seed_demo(sc)
 
 
-async def _sandbox_channel(sc: Scope[Connection], channel_id: int) -> None:
+# The channels whose customer side can be played here.
+_CUSTOMER_SIDE = ("sandbox", "custom_channel")
+
+
+async def _sandbox_channel(
+    sc: Scope[Connection], channel_id: int, *, drivers: tuple[str, ...] = ("sandbox",)
+) -> None:
     channel = await space_channels.get_channel(sc, channel_id)
-    if channel["driver"] != "sandbox":
-        raise BadRequest(f"channelId: channel {channel_id} is not a sandbox channel")
+    if channel["driver"] not in drivers:
+        kinds = " or ".join(d.replace("_", " ") for d in drivers)
+        raise BadRequest(f"channelId: channel {channel_id} is not a {kinds} channel")

@@ -412,6 +412,8 @@ async def _simulator_page(
     data = await console.simulator(sc)
     sent = {}
     for channel in data["channels"]:
+        if channel["driver"] != "sandbox":
+            continue  # a custom channel's deliveries are its bridge's to show
         items, _ = await sandbox.sent(
             sc, channel["id"], cursor=parse_cursor(_SENT_SHOWN, -(2**53 - 1))
         )
