@@ -89,8 +89,20 @@ class LiveHub:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.close_now)
 
-    def subscribe(self, ws: int) -> Subscriber:
+    @property
+    def position(self) -> int:
+        """The newest change this hub has seen: a page rendered now shows everything up to it
+        (and may show more); its stream passes it back as ``since``."""
+        return self._last
+
+    def subscribe(self, ws: int, *, since: int | None = None) -> Subscriber:
+        """A stream for workspace ``ws``. A page rendered at hub position ``since`` that
+        subscribes after changes came in between is told at once (conservatively: any change
+        of the hub, as changes seen meanwhile were fanned out before it subscribed)."""
         sub = Subscriber(ws)
+        if since is not None and self._last > since:
+            sub.kinds.add("resync")
+            sub.ready.set()
         if self._closed:
             sub.closed = True
         self._subscribers.setdefault(ws, set()).add(sub)

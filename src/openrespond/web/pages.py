@@ -17,7 +17,14 @@ Req = Request[Any, Any, Any]
 def page(
     request: Req, name: str, *, status: int = 200, v: Viewer | None = None, **context: Any
 ) -> Template:
-    ctx = {"v": v, "csrf": v.csrf if v else None, "path": request.url.path, **context}
+    ctx = {
+        "v": v,
+        "csrf": v.csrf if v else None,
+        "path": request.url.path,
+        # Where the live feed stood when the page was made: its stream asks for what came after.
+        "live_since": request.app.state.live.position if v else None,
+        **context,
+    }
     return Template(template_name=name, context=ctx, status_code=status)
 
 

@@ -687,7 +687,9 @@ async def live(request: Req, wid: PathId) -> ServerSentEvent:
     """Server-sent events: ``change`` with the contacts that changed (merged per burst)."""
     v = await viewer(request, wid)
     hub: LiveHub = request.app.state.live
-    sub = hub.subscribe(v.ws)
+    raw = request.query_params.get("since", "")
+    since = int(raw) if raw.isdigit() and len(raw) <= 16 else None
+    sub = hub.subscribe(v.ws, since=since)
 
     async def stream() -> AsyncIterator[ServerSentEventMessage]:
         try:

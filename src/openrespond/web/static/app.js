@@ -64,7 +64,9 @@
 
   // -- live updates (server-sent events) ---------------------------------------------------
   if (ws && window.EventSource && !location.pathname.includes("/settings")) {
-    const source = new EventSource(`/app/${ws}/live`);
+    // ``since``: changes made between the page's rendering and this stream still refresh it.
+    const since = body.dataset.liveSince ? `?since=${encodeURIComponent(body.dataset.liveSince)}` : "";
+    const source = new EventSource(`/app/${ws}/live${since}`);
     let timer = null;
     source.addEventListener("change", () => {
       // A burst of changes becomes one refresh.
