@@ -255,3 +255,52 @@ def test_messages_in_flight_to_a_bridge_are_delivered_after_sigkill(tmp_path: Pa
     assert all(status == "sent" and m_id.startswith("m-") for _, status, m_id in rows)
     posted = {json.loads(r.body)["message"]["text"] for r in bridge.requests}
     assert posted == {str(i) for i in range(20)}
+
+
+def test_accepted_provider_webhooks_are_applied_once_after_sigkill(tmp_path: Path) -> None:
+    """WhatsApp webhooks answered 200 by a server whose worker never got to them, then
+    killed: after the restart each message is stored once, and Meta redelivering them
+    changes nothing."""
+    from tests.channels.fake_meta import channel_settings, fake_meta, post_webhook, text_from
+
+    db = tmp_path / "inbound.db"
+    env = {"OPENRESPOND_DEMO_TOKEN": TOKEN, "OPENRESPOND_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8"}
+    with fake_meta() as meta:
+        server = ServerProcess(db, "--demo", "--no-worker", env=env).start()
+        try:
+            with httpx.Client(
+                base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+            ) as api:
+                r = api.post(
+                    "/control/workspaces/1/channels",
+                    json={
+                        "name": "WhatsApp",
+                        "source": "whatsapp_cloud",
+                        "driver": "whatsapp_cloud",
+                        "settings": channel_settings(meta),
+                    },
+                )
+                assert r.status_code == 200, r.text
+                channel = r.json()["id"]
+            bodies = [text_from(f"6012345{i:04d}", f"hello {i}", f"wamid.K{i}") for i in range(20)]
+            for body in bodies:
+                assert post_webhook(server.url, channel, body).status_code == 200
+        finally:
+            server.kill()
+        assert query(db, "SELECT COUNT(*) FROM provider_inbox") == [(20,)]
+        with ServerProcess(db, "--demo", env=env) as again:
+            deadline = time.monotonic() + 30
+            while query(db, "SELECT COUNT(*) FROM provider_inbox")[0][0]:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            for body in bodies[:5]:
+                assert post_webhook(again.url, channel, body).status_code == 200
+            while query(db, "SELECT COUNT(*) FROM provider_inbox")[0][0]:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    rows = query(
+        db,
+        "SELECT channel_message_id FROM messages WHERE channel_id = ? ORDER BY id",
+        channel,
+    )
+    assert [r[0] for r in rows] == [f"wamid.K{i}" for i in range(20)]

@@ -88,6 +88,7 @@ GLOBAL = {
         "taken_channel_ids": "a worker's batch across workspaces",
         "by_channel_message": "keyed by a channel (of one workspace) and the channel's own id",
         "stash_early_status": "keyed by a channel and the channel's own message id",
+        "report_status": "the locked message row given names its workspace",
         "apply_early_statuses_many": "a worker's batch; each message's scope is its own",
         "apply_early_statuses": "keyed by a channel; the message found names its workspace",
         "file_by_token": "a file's link is fetched by the channel, with no credentials: its"

@@ -288,9 +288,10 @@ def guarded_client(
     timeout: float = 10.0,
     max_connections: int = 100,
     headers: Sequence[tuple[str, str]] = (),
+    follow_redirects: bool = False,
 ) -> httpx.AsyncClient:
-    """An httpx client for user-chosen URLs: guarded connections, no redirects, no proxies
-    from the environment."""
+    """An httpx client for user-chosen URLs: guarded connections (a redirect's target
+    included), no redirects unless asked, no proxies from the environment."""
     transport = httpx.AsyncHTTPTransport(trust_env=False)
     limits = httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
@@ -305,7 +306,8 @@ def guarded_client(
     return httpx.AsyncClient(
         transport=transport,
         timeout=timeout,
-        follow_redirects=False,
+        follow_redirects=follow_redirects,
+        max_redirects=5,
         trust_env=False,
         headers=list(headers),
     )

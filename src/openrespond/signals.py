@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Signal", "deliveries", "events", "imports", "live", "wait_any"]
+__all__ = ["Signal", "deliveries", "events", "imports", "inbound", "live", "wait_any"]
 
 log = logging.getLogger("openrespond.signals")
 
@@ -56,6 +56,9 @@ events = Signal("openrespond_webhooks")
 
 imports = Signal("openrespond_imports")
 """A contact import was queued."""
+
+inbound = Signal("openrespond_inbound")
+"""A provider posted incoming messages or status reports."""
 
 live = Signal("openrespond_live")
 """Something the open inboxes show changed (``live_changes`` has new rows)."""

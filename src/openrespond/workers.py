@@ -19,7 +19,9 @@ from openrespond import signals
 from openrespond.apilog.retention import ApiLogRetention
 from openrespond.channels.custom import CustomChannelDriver
 from openrespond.channels.drivers import Driver, SandboxDriver
+from openrespond.channels.ingest import InboundWorker
 from openrespond.channels.smtp import SmtpDriver
+from openrespond.channels.whatsapp import WhatsappCloudDriver
 from openrespond.channels.worker import DeliveryWorker
 from openrespond.contacts.imports import ImportWorker
 from openrespond.db import Database
@@ -38,6 +40,7 @@ class Workers:
     webhooks: WebhookWorker
     imports: ImportWorker
     api_log: ApiLogRetention
+    inbound: InboundWorker
     task: asyncio.Task[None] | None = None  # while ``running``
 
     async def run_once(self) -> tuple[int, int]:
@@ -50,16 +53,22 @@ class Workers:
                 hooks += handled
             while await self.imports.run_once():
                 pass
+            while await self.inbound.run_once():
+                pass
             await self.api_log.purge()
         finally:
             await self.delivery.close()
+            await self.inbound.close()
         return messages, hooks
 
     async def run(self, stop: asyncio.Event) -> None:
         # Work queued by other processes wakes these workers too (PostgreSQL).
-        await self.delivery.db.listen(signals.deliveries, signals.events, signals.imports)
+        await self.delivery.db.listen(
+            signals.deliveries, signals.events, signals.imports, signals.inbound
+        )
         await asyncio.gather(
             self.delivery.run(stop),
+            self.inbound.run(stop),
             self.webhooks.run(stop),
             self.imports.run(stop),
             self.api_log.run(stop),
@@ -75,6 +84,9 @@ def build(db: Database, settings: Settings, secret: str, *, batch: int = 256) ->
             sealer, settings.networks, timeout_seconds=settings.webhook_timeout_seconds
         ),
         "smtp": SmtpDriver(sealer, settings.networks),
+        "whatsapp_cloud": WhatsappCloudDriver(
+            sealer, settings.networks, timeout_seconds=settings.webhook_timeout_seconds
+        ),
     }
     return Workers(
         delivery=DeliveryWorker(
@@ -99,7 +111,24 @@ def build(db: Database, settings: Settings, secret: str, *, batch: int = 256) ->
         ),
         imports=ImportWorker(db, lease_seconds=settings.lease_seconds, poll_seconds=poll),
         api_log=ApiLogRetention(db, days=settings.api_log_days, max_rows=settings.api_log_max_rows),
+        inbound=InboundWorker(
+            db,
+            sealer,
+            settings.networks,
+            files_base=settings.public_url or f"http://{_local(settings.host)}:{settings.port}",
+            lease_seconds=settings.lease_seconds,
+            poll_seconds=poll,
+            retry_base_ms=settings.retry_base_ms,
+            timeout_seconds=settings.webhook_timeout_seconds,
+        ),
     )
+
+
+def _local(host: str) -> str:
+    """An address of this server to put in links when no public URL is set."""
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 @asynccontextmanager

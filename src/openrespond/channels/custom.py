@@ -9,18 +9,16 @@ delivery deadline).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from openrespond import __version__
 from openrespond.channels import settings as channel_settings
 from openrespond.channels.drivers import Job, Outcome
+from openrespond.channels.providers import Pools
 from openrespond.db import Connection
-from openrespond.net import ForbiddenAddress, Networks, guarded_client
+from openrespond.net import ForbiddenAddress, Networks
 from openrespond.sealing import Sealer, SealError
 
 __all__ = ["CustomChannelDriver"]
@@ -58,32 +56,13 @@ class CustomChannelDriver:
         per_bridge: int = PER_BRIDGE,
     ) -> None:
         self.sealer = sealer
-        self.networks = networks
         self.timeout_seconds = timeout_seconds
-        self.per_bridge = per_bridge
-        self._bridges: dict[str, tuple[httpx.AsyncClient, asyncio.Semaphore]] = {}
-
-    def _bridge(self, base: str) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
-        """A small connection pool and a gate per bridge: a few keep-alive connections
-        carry the most per second (httpcore's pool costs grow with its size), and a slow
-        bridge does not hold up the others."""
-        parts = urlsplit(base)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        found = self._bridges.get(origin)
-        if found is None:
-            client = guarded_client(
-                self.networks,
-                timeout=self.timeout_seconds,
-                max_connections=self.per_bridge,
-                headers=[("User-Agent", f"openrespond/{__version__}")],
-            )
-            found = self._bridges[origin] = (client, asyncio.Semaphore(self.per_bridge))
-        return found
+        # A few keep-alive connections carry the most per second (httpcore's pool costs
+        # grow with its size), and a slow bridge does not hold up the others.
+        self.pools = Pools(networks, timeout_seconds=timeout_seconds, per_origin=per_bridge)
 
     async def close(self) -> None:
-        bridges, self._bridges = self._bridges, {}
-        for client, _ in bridges.values():
-            await client.aclose()
+        await self.pools.close()
 
     async def send(self, job: Job) -> Outcome:
         if job.address is None:
@@ -100,7 +79,7 @@ class CustomChannelDriver:
             "contactId": job.address,
             "message": json.loads(job.content),
         }
-        client, gate = self._bridge(base)
+        client, gate = self.pools.get(base)
         try:
             async with gate:
                 resp = await client.post(

@@ -174,13 +174,10 @@ async def _status(
         return EventResult(event.m_id, "message_status", "waiting", None)
     if known["traffic"] != "outgoing":
         raise BadRequest(f"mId {event.m_id}: statuses are for outgoing messages")
-    if report.value in {s["value"] for s in json.loads(known["statuses"])}:
-        return EventResult(event.m_id, "message_status", "duplicate", known["id"])
-    await messages_repo.append_status(
-        Scope(tx, known["workspace_id"]),
-        known["id"],
-        status=entry,
-        value=report.value,
-        now=timestamp,
+    # Out of order or repeated: changes nothing (the status machine of every channel).
+    applied = await messages_repo.report_status(
+        tx, known, value=report.value, status=entry, now=timestamp
     )
-    return EventResult(event.m_id, "message_status", "updated", known["id"])
+    return EventResult(
+        event.m_id, "message_status", "updated" if applied else "duplicate", known["id"]
+    )

@@ -1,17 +1,29 @@
-"""``POST /custom/channel/webhook/``: where custom-channel bridges post incoming events,
-authenticated by the channel's own token (not a workspace token)."""
+"""Where channels' other ends call in: ``POST /custom/channel/webhook/`` for custom-channel
+bridges (authenticated by the channel's own token, not a workspace token), and
+``/hooks/{provider}/{channelId}`` for providers (authenticated by their signatures), whose
+requests are stored as they came and applied by the inbound worker."""
 
 from __future__ import annotations
 
+import hmac
+import json
 from typing import Any
 
-from litestar import Request
+from litestar import Request, Response
+from litestar.enums import MediaType
 from litestar.params import JSONBody
 
+from openrespond import common
+from openrespond.channels import provider_inbox, whatsapp
+from openrespond.channels import settings as channel_settings
 from openrespond.channels.inbound import InboundResult, InboundWebhook, receive
+from openrespond.common import StatusMessage
 from openrespond.db import Transaction
+from openrespond.errors import BadRequest, Forbidden, Unauthorized
 from openrespond.http.middleware import refuse_nul
-from openrespond.http.routing import post
+from openrespond.http.routing import PathId, get, post
+from openrespond.sealing import Sealer, SealError
+from openrespond.space import repository as space_repo
 
 __all__ = ["ROUTES"]
 
@@ -43,4 +55,84 @@ async def custom_channel_webhook(request: Req, data: JSONBody[InboundWebhook]) -
     return result
 
 
-ROUTES = [custom_channel_webhook]
+# -- providers' webhooks ---------------------------------------------------------------------
+
+
+async def _provider_channel(
+    request: Req, channel_id: int, driver: str
+) -> tuple[Any, dict[str, Any]]:
+    """The channel named in a provider's webhook URL, with its settings; None when there is
+    no such channel of that driver (answered like a bad signature, so ids cannot be probed)."""
+    row = await space_repo.channel_anywhere(request.app.state.db.reader(), channel_id)
+    if row is None or row["driver"] != driver:
+        return None, {}
+    return row, json.loads(row["settings"] or "{}")
+
+
+def _opened(settings: dict[str, Any], driver: str, name: str, sealer: Sealer) -> str | None:
+    try:
+        return channel_settings.secret(settings, driver, sealer, name)
+    except SealError:
+        return None
+
+
+@get(
+    "/hooks/whatsapp/{channelId:int}",
+    tags=["Provider webhooks"],
+    operation_id="whatsappVerify",
+    summary="Meta's verification handshake for a WhatsApp Cloud channel's webhook",
+    security=[],
+    media_type=MediaType.TEXT,
+    include_in_schema=False,
+)
+async def whatsapp_verify(request: Req, channelId: PathId) -> Response[str]:
+    query = request.query_params
+    row, settings = await _provider_channel(request, channelId, "whatsapp_cloud")
+    expected = _opened(settings, "whatsapp_cloud", "verifyToken", request.app.state.sealer)
+    given = query.get("hub.verify_token") or ""
+    challenge = query.get("hub.challenge") or ""
+    if (
+        row is None
+        or expected is None
+        or query.get("hub.mode") != "subscribe"
+        or not hmac.compare_digest(given.encode(), expected.encode())
+    ):
+        raise Forbidden("hub.verify_token is not this channel's verify token")
+    if not challenge or len(challenge) > 256:
+        raise BadRequest("hub.challenge is missing or too long")
+    return Response(challenge, media_type=MediaType.TEXT)
+
+
+@post(
+    "/hooks/whatsapp/{channelId:int}",
+    tags=["Provider webhooks"],
+    operation_id="whatsappWebhook",
+    summary="Messages and statuses from Meta for a WhatsApp Cloud channel",
+    security=[],
+    include_in_schema=False,
+)
+async def whatsapp_webhook(request: Req, channelId: PathId) -> StatusMessage:
+    state = request.app.state
+    body = await request.body()
+    row, settings = await _provider_channel(request, channelId, "whatsapp_cloud")
+    secret = _opened(settings, "whatsapp_cloud", "appSecret", state.sealer)
+    signature = request.headers.get("x-hub-signature-256")
+    if row is None or secret is None or not whatsapp.verify_signature(body, signature, secret):
+        raise Unauthorized("X-Hub-Signature-256 is missing or is not this channel's signature")
+    try:
+        text = body.decode()
+        json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("the body is not JSON") from None
+    refuse_nul(body)
+
+    async def work(tx: Transaction) -> None:
+        await provider_inbox.put(
+            tx, channelId, content_type="application/json", body=text, now_ms=common.now_ms()
+        )
+
+    await state.db.retrying(work)
+    return StatusMessage(code=200, message="stored")
+
+
+ROUTES = [custom_channel_webhook, whatsapp_verify, whatsapp_webhook]

@@ -8,6 +8,10 @@ sealed before they are stored, and never shown again.
   ``token`` one is generated and shown once.
 - ``smtp``: ``{host, port?, security?, username?, password?, from, fromName?, replyTo?,
   timeoutSeconds?, attachments?, maxAttachmentBytes?}``.
+- ``whatsapp_cloud``: ``{phoneNumberId, accessToken, appSecret, verifyToken,
+  businessAccountId?, graphBaseUrl?, graphVersion?}`` — Meta's WhatsApp Cloud API.
+- ``sandbox``: ``{customerServiceWindow?}`` — refuse free-form messages outside the 24-hour
+  window as WhatsApp does (off unless set).
 """
 
 from __future__ import annotations
@@ -34,9 +38,11 @@ __all__ = [
     "PURPOSE",
     "CustomChannelSettings",
     "SmtpSettings",
+    "WhatsappCloudSettings",
     "check_reachable",
     "prepare",
     "secret",
+    "webhook_url",
     "with_token",
 ]
 
@@ -47,6 +53,7 @@ DRIVER_SOURCES: dict[str, tuple[str, ...] | None] = {
     "sandbox": None,
     "custom_channel": ("custom_channel",),
     "smtp": ("other_email", "gmail"),
+    "whatsapp_cloud": ("whatsapp_cloud", "whatsapp"),
 }
 
 
@@ -70,7 +77,34 @@ class SmtpSettings(msgspec.Struct, rename="camel"):
     max_attachment_bytes: Annotated[int, Meta(ge=1, le=50 * 1024 * 1024)] = 10 * 1024 * 1024
 
 
-_SECRET_FIELDS = {"custom_channel": "token", "smtp": "password"}
+class WhatsappCloudSettings(msgspec.Struct, rename="camel"):
+    phone_number_id: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[0-9]+$")]
+    access_token: Annotated[str, Meta(min_length=8, max_length=4096)] | None = None
+    app_secret: Annotated[str, Meta(min_length=8, max_length=512)] | None = None
+    verify_token: Annotated[str, Meta(min_length=8, max_length=512)] | None = None
+    business_account_id: (
+        Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[0-9]+$")] | None
+    ) = None
+    graph_base_url: Annotated[str, Meta(max_length=2048)] = "https://graph.facebook.com"
+    graph_version: Annotated[str, Meta(pattern=r"^v[0-9]{1,3}\.[0-9]{1,2}$")] = "v25.0"
+
+
+class SandboxSettings(msgspec.Struct, rename="camel"):
+    customer_service_window: bool = False
+
+
+_SECRET_FIELDS: dict[str, tuple[str, ...]] = {
+    "custom_channel": ("token",),
+    "smtp": ("password",),
+    "whatsapp_cloud": ("accessToken", "appSecret", "verifyToken"),
+}
+# Secrets a channel cannot work without (given now, or kept from before).
+_REQUIRED_SECRETS: dict[str, tuple[str, ...]] = {
+    "custom_channel": ("token",),
+    "whatsapp_cloud": ("accessToken", "appSecret", "verifyToken"),
+}
+# Where each driver's provider is, checked under the network rules like a webhook's URL.
+_URL_FIELDS = {"custom_channel": "apiBaseUrl", "whatsapp_cloud": "graphBaseUrl"}
 
 
 def _convert(raw: dict[str, Any], kind: type[Any], driver: str) -> Any:
@@ -78,6 +112,16 @@ def _convert(raw: dict[str, Any], kind: type[Any], driver: str) -> Any:
         return msgspec.convert(raw, kind)
     except msgspec.ValidationError as exc:
         raise BadRequest(f"settings ({driver}): {exc}") from None
+
+
+def webhook_url(driver: str, channel_id: int, base: str) -> str | None:
+    """Where the channel's other end sends what it receives (``base``: the server's public
+    address): a bridge's events, a provider's webhooks."""
+    if driver == "custom_channel":
+        return f"{base}/custom/channel/webhook/"
+    if driver == "whatsapp_cloud":
+        return f"{base}/hooks/whatsapp/{channel_id}"
+    return None
 
 
 def with_token(driver: str, raw: dict[str, Any] | None) -> tuple[dict[str, Any], str | None]:
@@ -105,18 +149,22 @@ def prepare(
         raise BadRequest(f"driver {driver!r} serves sources {', '.join(allowed)}, not {source!r}")
     raw = dict(raw or {})
     if driver == "sandbox":
+        _convert(raw, SandboxSettings, driver)  # checks what it knows, keeps the rest
         return raw
     assert sealer is not None, "channels with secrets need the server's sealer"
-    secret_field = _SECRET_FIELDS[driver]
-    kept = (current or {}).get(secret_field)
-    given = raw.get(secret_field)
-    if isinstance(given, str) and given.startswith("v1:"):
-        raise BadRequest(f"settings.{secret_field}: give the secret itself")
+    fields = _SECRET_FIELDS[driver]
+    kept = {f: (current or {}).get(f) for f in fields}
+    for f in fields:
+        given = raw.get(f)
+        if isinstance(given, str) and given.startswith("v1:"):
+            raise BadRequest(f"settings.{f}: give the secret itself")
     if driver == "custom_channel":
         settings = _convert(raw, CustomChannelSettings, driver)
         check_url(settings.api_base_url, field="settings.apiBaseUrl")
-        if settings.token is None and kept is None:
-            raise BadRequest("settings.token: a custom channel needs its token")
+    elif driver == "whatsapp_cloud":
+        settings = _convert(raw, WhatsappCloudSettings, driver)
+        check_url(settings.graph_base_url, field="settings.graphBaseUrl")
+        settings.graph_base_url = settings.graph_base_url.rstrip("/")
     else:
         settings = _convert(raw, SmtpSettings, driver)
         check_host(settings.host, field="settings.host")
@@ -126,11 +174,15 @@ def prepare(
         if settings.password is not None and settings.username is None:
             raise BadRequest("settings.password: give username too")
     stored: dict[str, Any] = msgspec.to_builtins(settings)
-    secret = stored.pop(secret_field, None)
-    if secret is not None:
-        stored[secret_field] = sealer.seal(secret, purpose=PURPOSE)
-    elif kept is not None:
-        stored[secret_field] = kept
+    for f in fields:
+        secret = stored.pop(f, None)
+        if secret is not None:
+            stored[f] = sealer.seal(secret, purpose=PURPOSE)
+        elif kept[f] is not None:
+            stored[f] = kept[f]
+        elif f in _REQUIRED_SECRETS.get(driver, ()):
+            what = "a custom channel needs its token" if driver == "custom_channel" else "required"
+            raise BadRequest(f"settings.{f}: {what}")
     return stored
 
 
@@ -142,21 +194,26 @@ async def check_reachable(
     the channel is created or changed, and again at every connection. ``settings`` as sent
     (a malformed value is left to ``prepare``); look names up before the write transaction
     begins, since that can take seconds."""
-    if driver not in ("custom_channel", "smtp") or not settings:
+    if driver not in ("custom_channel", "smtp", "whatsapp_cloud") or not settings:
         return
     if networks is None:
         raise RuntimeError(f"a {driver} channel is checked against the allowed networks")
-    if driver == "custom_channel":
-        base = settings.get("apiBaseUrl")
+    url_field = _URL_FIELDS.get(driver)
+    if url_field is not None:
+        base = settings.get(url_field)
         if isinstance(base, str):
-            await check_url_destination(base, networks, field="settings.apiBaseUrl", lookup=lookup)
+            await check_url_destination(
+                base, networks, field=f"settings.{url_field}", lookup=lookup
+            )
         return
     host, port = settings.get("host"), settings.get("port", 587)
     if isinstance(host, str) and isinstance(port, int) and 0 < port < 65536:
         await check_destination(host, port, networks, field="settings.host", lookup=lookup)
 
 
-def secret(settings: dict[str, Any], driver: str, sealer: Sealer) -> str | None:
-    """The channel's secret (token or password), opened."""
-    sealed = settings.get(_SECRET_FIELDS.get(driver, ""))
+def secret(
+    settings: dict[str, Any], driver: str, sealer: Sealer, name: str | None = None
+) -> str | None:
+    """One of the channel's secrets (its only one when ``name`` is not given), opened."""
+    sealed = settings.get(name or _SECRET_FIELDS.get(driver, ("",))[0])
     return None if sealed is None else sealer.open(sealed, purpose=PURPOSE)

@@ -320,7 +320,6 @@ async def create_channel(
         sealer=request.app.state.sealer,
         networks=networks,
     )
-    custom = data.driver == "custom_channel"
     shown = space_channels.control_channel_from_row(row)
     return s.ChannelCreated(
         id=shown.id,
@@ -329,7 +328,7 @@ async def create_channel(
         created_at=shown.created_at,
         driver=shown.driver,
         token=token,
-        webhook_url=f"{public_base(request)}/custom/channel/webhook/" if custom else None,
+        webhook_url=channel_settings.webhook_url(data.driver, shown.id, public_base(request)),
     )
 
 

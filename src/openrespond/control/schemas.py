@@ -144,14 +144,15 @@ class ChannelCreate(msgspec.Struct):
 
     name: Name
     source: ChannelSource
-    driver: Literal["sandbox", "custom_channel", "smtp"] = "sandbox"
+    driver: Literal["sandbox", "custom_channel", "smtp", "whatsapp_cloud"] = "sandbox"
     settings: dict[str, Any] = {}
     id: Annotated[int, Meta(ge=1, lt=2**53)] | None = None
 
 
 class ChannelCreated(ControlChannel, omit_defaults=True):
     """The new channel. A custom channel's ``token`` (generated unless given) is shown only
-    here; its bridge posts incoming events to ``webhookUrl`` with that token."""
+    here; its bridge posts incoming events to ``webhookUrl`` with that token. A provider's
+    channel (WhatsApp Cloud) has the ``webhookUrl`` to register with the provider."""
 
     token: str | None = None
     webhook_url: str | None = msgspec.field(default=None, name="webhookUrl")

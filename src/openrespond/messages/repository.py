@@ -9,6 +9,7 @@ from typing import Any
 from openrespond import outbox
 from openrespond.db import Connection, Row, Scope, Transaction, sql
 from openrespond.db.paging import Cursor, PageRows, fetch_page
+from openrespond.messages.statuses import moves_forward
 
 __all__ = [
     "SELECT",
@@ -17,6 +18,7 @@ __all__ = [
     "apply_early_statuses_many",
     "channel_link",
     "contact_for_address",
+    "contact_for_external_id",
     "file_by_token",
     "get",
     "get_in_workspace",
@@ -27,6 +29,7 @@ __all__ = [
     "move_to",
     "page",
     "record_deliveries",
+    "report_status",
     "taken_channel_ids",
     "touch_link",
 ]
@@ -133,6 +136,26 @@ async def append_status(
     await outbox.statuses_changed(sc.conn, [message_id])
 
 
+async def report_status(
+    conn: Transaction,
+    message: Row,
+    *,
+    value: str,
+    status: bytes,
+    now: int,
+) -> bool:
+    """Append a channel's report (``status``, its JSON entry) about ``message``, a row the
+    caller read locked in this transaction, when it moves the message forward (see
+    ``messages.statuses``); whether it did. Anything else changes nothing: reports come late,
+    twice and out of order."""
+    if not moves_forward(message["status"], value):
+        return False
+    await append_status(
+        Scope(conn, message["workspace_id"]), message["id"], status=status, value=value, now=now
+    )
+    return True
+
+
 @dataclass(slots=True)
 class Delivery:
     """A delivery attempt's outcome for one message: the channel's id for it, if any, and
@@ -218,7 +241,7 @@ async def move_to(sc: Scope[Connection], *, primary: int, secondary: int) -> Non
 
 async def channel_link(sc: Scope[Connection], contact_id: int, *, channel_id: int) -> Row | None:
     return await sc.conn.fetch_one(
-        "SELECT id, address FROM contact_channels"
+        "SELECT id, address, last_incoming_message_time FROM contact_channels"
         " WHERE workspace_id = ? AND contact_id = ? AND channel_id = ?",
         sc.ws,
         contact_id,
@@ -240,18 +263,53 @@ async def contact_for_address(
     return found
 
 
+async def contact_for_external_id(
+    sc: Scope[Connection], channel_id: int, *, external_id: str
+) -> int | None:
+    """The contact linked to ``channel_id`` with that other id (WhatsApp's user id)."""
+    found: int | None = await sc.conn.fetch_val(
+        "SELECT contact_id FROM contact_channels"
+        " WHERE workspace_id = ? AND channel_id = ? AND (external_id = ? OR address = ?)"
+        " ORDER BY id LIMIT 1",
+        sc.ws,
+        channel_id,
+        external_id,
+        external_id,
+    )
+    return found
+
+
 async def link(
-    sc: Scope[Connection], *, contact_id: int, channel_id: int, address: str, now: int
+    sc: Scope[Connection],
+    *,
+    contact_id: int,
+    channel_id: int,
+    address: str,
+    now: int,
+    external_id: str | None = None,
 ) -> None:
+    """Link the contact to the channel under ``address`` (kept when linked already); a
+    link's other id is filled in when it becomes known."""
     await sc.conn.execute(
-        "INSERT INTO contact_channels (workspace_id, contact_id, channel_id, address, created_at)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (contact_id, channel_id) DO NOTHING",
+        "INSERT INTO contact_channels (workspace_id, contact_id, channel_id, address,"
+        " external_id, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (contact_id, channel_id) DO NOTHING",
         sc.ws,
         contact_id,
         channel_id,
         address,
+        external_id,
         now,
     )
+    if external_id is not None:
+        await sc.conn.execute(
+            "UPDATE contact_channels SET external_id = ? WHERE workspace_id = ?"
+            " AND contact_id = ? AND channel_id = ? AND external_id IS NULL",
+            external_id,
+            sc.ws,
+            contact_id,
+            channel_id,
+        )
 
 
 async def touch_link(
@@ -346,18 +404,14 @@ async def apply_early_statuses(
         channel_id,
         channel_message_id,
     )
-    if not rows:
-        return
-    message = await by_channel_message(conn, channel_id, channel_message_id=channel_message_id)
-    if message is None:
-        return
     for row in sorted(rows, key=lambda r: r["id"]):
-        await append_status(
-            Scope(conn, message["workspace_id"]),
-            message["id"],
-            status=row["status"].encode(),
-            value=row["value"],
-            now=row["created_at"],
+        message = await by_channel_message(
+            conn, channel_id, channel_message_id=channel_message_id, for_update=True
+        )
+        if message is None:
+            return
+        await report_status(
+            conn, message, value=row["value"], status=row["status"].encode(), now=row["created_at"]
         )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from typing import Any
 
 import msgspec
 
 from openrespond import common, metrics
-from openrespond.channels import delivery_queue
+from openrespond.channels import delivery_queue, whatsapp
 from openrespond.channels.capabilities import Capabilities, channel_capabilities
 from openrespond.contacts import repository as contacts_repo
 from openrespond.contacts import service as contacts
@@ -44,6 +46,9 @@ __all__ = [
 ]
 
 MAX_PAYLOAD_BYTES = 64 * 1024
+WINDOW_SECONDS = 24 * 3600
+# Where WhatsApp's customer-service window is enforced on send.
+_WINDOW_DRIVERS = ("whatsapp_cloud",)
 
 
 def message_type(message: Message) -> str:
@@ -95,6 +100,8 @@ async def _check_content(
         and len(msgspec.json.encode(message.payload)) > MAX_PAYLOAD_BYTES
     ):
         raise BadRequest(f"message.payload is larger than {MAX_PAYLOAD_BYTES} bytes")
+    if channel["driver"] == "whatsapp_cloud" and (problem := whatsapp.check_outgoing(message)):
+        raise BadRequest(problem)
     if isinstance(message, WhatsappTemplateMessage):
         t = message.template
         if not await space_templates.has_approved_template(
@@ -105,6 +112,16 @@ async def _check_content(
                 f" {t.language_code!r} on {where}"
             )
     return message
+
+
+def _window_applies(channel: Row) -> bool:
+    """Whether sends on ``channel`` keep to the 24-hour customer-service window: WhatsApp
+    drivers always, a sandbox channel when its settings ask it to emulate one."""
+    if channel["driver"] in _WINDOW_DRIVERS:
+        return True
+    if channel["driver"] == "sandbox" and channel["settings"]:
+        return bool(json.loads(channel["settings"]).get("customerServiceWindow"))
+    return False
 
 
 def _address_of(caps: Capabilities, contact: Row) -> str | None:
@@ -138,7 +155,16 @@ async def send(
     message = await _check_content(sc, channel, caps, message, contact_id)
     at_ms = common.now_ms()
     at = at_ms // 1000
-    if await repo.channel_link(sc, contact_id, channel_id=channel_id) is None:
+    link = await repo.channel_link(sc, contact_id, channel_id=channel_id)
+    if _window_applies(channel) and not isinstance(message, WhatsappTemplateMessage):
+        last = link["last_incoming_message_time"] if link is not None else None
+        if last is None or last < at - WINDOW_SECONDS:
+            raise BadRequest(
+                f"message.type: contact {contact_id} has not written on channel {channel_id}"
+                " in the last 24 hours, and WhatsApp's customer-service window allows only"
+                " approved templates (whatsapp_template) outside it"
+            )
+    if link is None:
         address = _address_of(caps, contact)
         if address is None:
             where = f"channel {channel_id} ({channel['source']})"
@@ -212,6 +238,8 @@ async def receive(
     profile: ContactProfile | None = None,
     channel_message_id: str | None = None,
     echo: bool = False,
+    external_id: str | None = None,
+    at_ms: int | None = None,
 ) -> tuple[int, int]:
     """An incoming message from ``address`` on a channel, as respond.io records one: the
     contact is found by its link or its phone/email, else created; linked; its conversation
@@ -222,14 +250,23 @@ async def receive(
     """
     channel = await space_channels.get_channel(sc, channel_id)
     caps = channel_capabilities(channel)
+    if caps.addressing == "phone" and whatsapp.is_user_id(address):
+        caps = replace(caps, addressing="platform")  # no phone number given
     address = _normalize_address(caps, address)
     if not echo and message_type(message) in ("whatsapp_template", "facebook_template"):
         raise BadRequest("message.type: templates are sent by businesses, not received")
-    contact_id = await _sender(sc, channel_id, caps, address, profile)
+    contact_id = await _sender(sc, channel_id, caps, address, profile, external_id)
     message = await _check_content(sc, channel, caps, message, contact_id)
-    at_ms = common.now_ms()
+    at_ms = min(at_ms, common.now_ms()) if at_ms else common.now_ms()
     at = at_ms // 1000
-    await repo.link(sc, contact_id=contact_id, channel_id=channel_id, address=address, now=at)
+    await repo.link(
+        sc,
+        contact_id=contact_id,
+        channel_id=channel_id,
+        address=address,
+        now=at,
+        external_id=external_id,
+    )
     message_id = await repo.insert(
         sc,
         contact_id=contact_id,
@@ -262,9 +299,15 @@ async def receive(
 
 
 async def _find_sender(
-    sc: Scope[Transaction], channel_id: int, caps: Capabilities, address: str
+    sc: Scope[Transaction],
+    channel_id: int,
+    caps: Capabilities,
+    address: str,
+    external_id: str | None = None,
 ) -> int | None:
     contact_id = await repo.contact_for_address(sc, channel_id, address=address)
+    if contact_id is None and external_id is not None:
+        contact_id = await repo.contact_for_external_id(sc, channel_id, external_id=external_id)
     if contact_id is None and caps.addressing in ("phone", "email"):
         contact_id = await contacts_repo.find_id(sc, Identifier(caps.addressing, address))
     return contact_id
@@ -276,6 +319,7 @@ async def _sender(
     caps: Capabilities,
     address: str,
     profile: ContactProfile | None,
+    external_id: str | None = None,
 ) -> int:
     """The contact writing from ``address``, locked: found by its link on the channel or by
     its phone or email, else created from ``profile``. The first messages of a new contact
@@ -283,13 +327,13 @@ async def _sender(
     merged away or deleted (it waits, then finds the survivor or makes a new contact)."""
     fields = _profile_fields(profile)
     for _ in range(5):
-        contact_id = await _find_sender(sc, channel_id, caps, address)
+        contact_id = await _find_sender(sc, channel_id, caps, address, external_id)
         if contact_id is None and caps.addressing == "platform":
             # A platform id has no unique index to decide between two first messages: one
             # request at a time per address creates the contact. (For a phone or an email,
             # the index on contacts decides.)
             await sql.lock_name(sc.conn, f"sender:{sc.ws}:{channel_id}:{address}")
-            contact_id = await _find_sender(sc, channel_id, caps, address)
+            contact_id = await _find_sender(sc, channel_id, caps, address, external_id)
         if contact_id is None:
             contact_id = await _create_sender(sc, caps, address, fields)
         if contact_id is not None and await contacts_repo.lock_id(sc, contact_id) is not None:

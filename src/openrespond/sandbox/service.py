@@ -12,6 +12,7 @@ from openrespond.demo import seed_demo
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.messages import repository as messages_repo
 from openrespond.messages import service as messages
+from openrespond.messages import statuses
 from openrespond.messages.schemas import Message, MessageRecord, MessageStatus, record_from_row
 from openrespond.sandbox import repository as repo
 from openrespond.sandbox.schemas import Incoming, SentMessage, StatusBody
@@ -51,7 +52,7 @@ async def set_status(sc: Scope[Transaction], message_id: int, *, body: StatusBod
         raise BadRequest(f"message {message_id} is incoming; only outgoing messages get statuses")
     if body.reason is not None and body.status != "failed":
         raise BadRequest("reason goes only with status failed")
-    _check_order(message_id, row["status"], body.status)
+    statuses.check(message_id, row["status"], body.status)
     pending = (
         await delivery_queue.cancel_for_message(sc, message_id)
         if body.status == "failed"
@@ -68,27 +69,6 @@ async def set_status(sc: Scope[Transaction], message_id: int, *, body: StatusBod
     updated = await messages_repo.get_in_workspace(sc, message_id)
     assert updated is not None
     return record_from_row(updated)
-
-
-# Statuses move one way, as on real channels: a skipped step is implied, never reported late.
-_ORDER = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
-
-
-def _check_order(message_id: int, current: str | None, new: str) -> None:
-    """409 unless ``new`` comes after ``current``: sent → delivered → read, and failed from
-    anything short of read; nothing follows failed."""
-    if current == "failed":
-        raise Conflict(f"message {message_id} failed; its status cannot change any more")
-    rank = _ORDER.get(current or "pending", 0)
-    if new == "failed":
-        if rank >= _ORDER["read"]:
-            raise Conflict(f"message {message_id} was read; it cannot fail any more")
-        return
-    if _ORDER[new] <= rank:
-        raise Conflict(
-            f"message {message_id} is {current}; statuses only move forward"
-            " (sent → delivered → read), so it cannot become " + new
-        )
 
 
 async def sent(

@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 
-DRIVERS = ("sandbox", "custom_channel", "smtp")
+DRIVERS = ("sandbox", "custom_channel", "smtp", "whatsapp_cloud")
 
 
 def channel_from_row(row: Row) -> Channel:

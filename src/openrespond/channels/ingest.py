@@ -1,0 +1,359 @@
+"""The inbound worker: applies what providers posted (``provider_inbox``).
+
+Each stored request is leased, read by its channel's driver, its media fetched (outside any
+transaction, with the provider's credentials, size-capped) into openrespond's own store, and
+then applied in one savepoint with the deletion of the request: incoming messages found by
+their provider id are not stored twice, and status reports go through the status machine, so
+a request applied twice (a lease run out, a crash before the commit) changes nothing more.
+A file that cannot be fetched (an expired link) leaves the message stored with a ``failed``
+status naming why; a provider error worth retrying (5xx, timeouts) puts the whole request
+back for later, up to ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import secrets
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import msgspec
+
+from openrespond import common, signals
+from openrespond.channels import provider_inbox, whatsapp
+from openrespond.channels.providers import (
+    MAX_MEDIA_BYTES,
+    Incoming,
+    MediaFailed,
+    MediaRef,
+    Pools,
+    StatusReport,
+)
+from openrespond.common import backoff_ms
+from openrespond.db import Database, Row, Scope, Transaction
+from openrespond.messages import attachments
+from openrespond.messages import repository as messages_repo
+from openrespond.messages import service as messages
+from openrespond.messages.schemas import MessageStatus
+from openrespond.net import Networks
+from openrespond.sealing import Sealer
+
+__all__ = ["InboundWorker", "Reader"]
+
+log = logging.getLogger("openrespond.inbound")
+
+_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+_EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "image/gif": ".gif",
+    "video/mp4": ".mp4",
+    "audio/mpeg": ".mp3",
+    "audio/ogg": ".ogg",
+    "application/pdf": ".pdf",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """How the inbound worker reads one driver's requests and fetches its files."""
+
+    parse: Callable[[Row, dict[str, Any]], list[Incoming | StatusReport]]
+    fetch: Callable[..., Awaitable[tuple[bytes, str | None]]]
+    media_link: Callable[[dict[str, Any], MediaRef], str]
+
+
+def _whatsapp_link(settings: dict[str, Any], ref: MediaRef) -> str:
+    return f"{settings['graphBaseUrl']}/{settings.get('graphVersion', 'v25.0')}/{ref.ref}"
+
+
+READERS: dict[str, Reader] = {
+    "whatsapp_cloud": Reader(
+        parse=lambda row, settings: whatsapp.parse(
+            row["body"].encode(), str(settings["phoneNumberId"])
+        ),
+        fetch=whatsapp.fetch_media,
+        media_link=_whatsapp_link,
+    ),
+}
+
+
+@dataclass(slots=True)
+class _File:
+    data: bytes | None = None
+    content_type: str | None = None
+    error: str | None = None
+
+
+class InboundWorker:
+    """Applies stored provider requests until told to stop."""
+
+    def __init__(
+        self,
+        db: Database,
+        sealer: Sealer,
+        networks: Networks,
+        *,
+        files_base: str,
+        name: str | None = None,
+        batch: int = 200,
+        lease_seconds: float = 30.0,
+        poll_seconds: float = 0.5,
+        retry_base_ms: int = 1000,
+        max_attempts: int = 8,
+        media_limit: int = MAX_MEDIA_BYTES,
+        timeout_seconds: float = 10,
+    ) -> None:
+        self.db = db
+        self.sealer = sealer
+        self.files_base = files_base.rstrip("/")
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.batch = batch
+        self.lease_ms = int(lease_seconds * 1000)
+        self.poll_seconds = poll_seconds
+        self.retry_base_ms = retry_base_ms
+        self.max_attempts = max_attempts
+        self.media_limit = media_limit
+        self.pools = Pools(networks, timeout_seconds=timeout_seconds, follow_redirects=True)
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Apply what is due now; how many requests were handled."""
+        now = common.now_ms()
+        async with self.db.transaction(urgent=True) as tx:
+            rows = await provider_inbox.claim(
+                tx, owner=self.name, now_ms=now, lease_ms=self.lease_ms, limit=self.batch
+            )
+        if not rows:
+            return 0
+        prepared = [await self._prepare(row) for row in rows]
+        async with self.db.transaction(urgent=True) as tx:
+            for row, items, files, problem in prepared:
+                if problem is not None and row["attempts"] < self.max_attempts:
+                    await self._retry(tx, row, problem)
+                    continue
+                if problem is not None:
+                    log.error(
+                        "provider request %s of channel %s dropped after %s attempts: %s",
+                        row["id"],
+                        row["channel_id"],
+                        row["attempts"],
+                        problem,
+                    )
+                    items = []
+                try:
+                    async with tx.savepoint():
+                        held = await provider_inbox.finish(tx, self.name, ids=[row["id"]])
+                        if held:
+                            await self._apply(tx, row, items, files)
+                except Exception as exc:
+                    log.exception(
+                        "provider request %s of channel %s could not be applied",
+                        row["id"],
+                        row["channel_id"],
+                    )
+                    await self._retry(tx, row, f"{type(exc).__name__}: {exc}")
+        return len(rows)
+
+    async def _retry(self, tx: Transaction, row: Row, problem: str) -> None:
+        wait = backoff_ms(row["attempts"], base_ms=self.retry_base_ms, cap_ms=3_600_000)
+        log.info("provider request %s: will retry: %s", row["id"], problem)
+        await provider_inbox.retry(
+            tx, row["id"], owner=self.name, run_at_ms=common.now_ms() + wait, error=problem
+        )
+
+    async def _prepare(
+        self, row: Row
+    ) -> tuple[Row, list[Incoming | StatusReport], dict[int, _File], str | None]:
+        """Read the request and fetch its files: (row, items, files by item, a reason to
+        try again later)."""
+        reader = READERS.get(row["driver"])
+        settings: dict[str, Any] = json.loads(row["settings"] or "{}")
+        if reader is None:
+            return row, [], {}, f"channel {row['channel_id']} is no longer a provider's"
+        try:
+            items = reader.parse(row, settings)
+        except Exception as exc:
+            log.warning("provider request %s is unreadable: %s", row["id"], exc)
+            return row, [], {}, None  # it will not read better later
+        files: dict[int, _File] = {}
+        for i, item in enumerate(items):
+            if not isinstance(item, Incoming) or item.media is None:
+                continue
+            try:
+                data, content_type = await reader.fetch(
+                    self.pools, settings, item.media, sealer=self.sealer, limit=self.media_limit
+                )
+                files[i] = _File(data, content_type)
+            except MediaFailed as exc:
+                if exc.retry and row["attempts"] < self.max_attempts:
+                    return row, items, files, str(exc)
+                files[i] = _File(error=str(exc))
+        return row, items, files, None
+
+    async def _apply(
+        self,
+        tx: Transaction,
+        row: Row,
+        items: list[Incoming | StatusReport],
+        files: dict[int, _File],
+    ) -> None:
+        channel_id, ws = int(row["channel_id"]), int(row["workspace_id"])
+        settings: dict[str, Any] = json.loads(row["settings"] or "{}")
+        for i, item in enumerate(items):
+            known = await messages_repo.by_channel_message(
+                tx, channel_id, channel_message_id=item.provider_id, for_update=True
+            )
+            if isinstance(item, StatusReport):
+                await _status(tx, channel_id, item, known)
+                continue
+            if known is not None:
+                continue  # redelivered by the provider
+            await self._incoming(tx, ws, channel_id, settings, row, item, files.get(i))
+
+    async def _incoming(
+        self,
+        tx: Transaction,
+        ws: int,
+        channel_id: int,
+        settings: dict[str, Any],
+        row: Row,
+        item: Incoming,
+        file: _File | None,
+    ) -> None:
+        sc = Scope(tx, ws)
+        message = item.message
+        stored: tuple[str, str, bytes, str] | None = None
+        failure: str | None = None
+        if item.media is not None:
+            reader = READERS[row["driver"]]
+            if file is not None and file.data is not None:
+                content_type, kind, name = _kind(item.media, file)
+                token = secrets.token_urlsafe(32)
+                url = f"{self.files_base}/app/files/{token}/{quote(name)}"
+                stored = (token, name, file.data, content_type)
+                message = whatsapp.attachment(kind, url, name)
+            else:
+                failure = (file.error if file is not None else None) or "media not fetched"
+                message = whatsapp.attachment(
+                    item.media.kind, reader.media_link(settings, item.media), item.media.file_name
+                )
+        assert message is not None
+        contact_id, message_id = await messages.receive(
+            sc,
+            channel_id=channel_id,
+            address=item.address,
+            message=message,
+            profile=item.profile,
+            channel_message_id=item.provider_id,
+            echo=item.echo,
+            external_id=item.external_id,
+            at_ms=item.at_ms,
+        )
+        if stored is not None:
+            token, name, data, content_type = stored
+            await messages_repo.insert_file(
+                sc,
+                contact_id,
+                token=token,
+                name=name,
+                content_type=content_type,
+                data=data,
+                now=common.now(),
+            )
+        if failure is not None:
+            entry = MessageStatus.at("failed", common.now_ms(), failure)
+            await messages_repo.append_status(
+                sc, message_id, status=msgspec.json.encode(entry), value="failed", now=common.now()
+            )
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self._wake.clear()
+            await signals.wait_any(self.poll_seconds, stop, self._wake)
+            if self._wake.is_set():
+                return
+            try:
+                if await provider_inbox.due(self.db.reader(), now_ms=common.now_ms()):
+                    return
+            except Exception:
+                log.exception("inbound poll failed; retrying in 1 s")
+                await _wait(stop, 1.0)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        signals.inbound.connect(self.db, self.wake)
+        try:
+            while not stop.is_set():
+                try:
+                    handled = await self.run_once()
+                except Exception:
+                    log.exception("applying provider requests failed; retrying in 1 s")
+                    handled = 0
+                    await _wait(stop, 1.0)
+                if handled >= self.batch:
+                    continue
+                await self._idle(stop)
+        finally:
+            signals.inbound.disconnect(self.db, self.wake)
+            with contextlib.suppress(Exception):
+                async with self.db.transaction() as tx:
+                    await provider_inbox.release(tx, self.name)
+            await self.close()
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.pools.close()
+
+
+async def _status(
+    tx: Transaction, channel_id: int, report: StatusReport, known: Row | None
+) -> None:
+    entry = msgspec.json.encode(MessageStatus.at(report.value, report.at_ms, report.reason))
+    if known is None:
+        # The send's answer with this id may not be recorded yet: applied once it is.
+        await messages_repo.stash_early_status(
+            tx,
+            channel_id,
+            channel_message_id=report.provider_id,
+            status=entry,
+            value=report.value,
+            now=common.now(),
+        )
+        return
+    if known["traffic"] != "outgoing":
+        return
+    await messages_repo.report_status(
+        tx, known, value=report.value, status=entry, now=report.at_ms // 1000
+    )
+
+
+def _kind(media: MediaRef, file: _File) -> tuple[str, str, str]:
+    """(content type, attachment type, file name) of a fetched file: its first bytes decide;
+    a kind they do not show is kept as an opaque download."""
+    assert file.data is not None
+    name = _NAME.sub("_", media.file_name or "").strip(" .")[:120]
+    try:
+        content_type, kind = attachments.sniff(file.data, name or "file")
+    except Exception:
+        content_type, kind = "application/octet-stream", "file"
+    if not name:
+        name = f"{media.kind}{_EXTENSIONS.get(content_type, '')}"
+    return content_type, kind, name
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

@@ -1,0 +1,142 @@
+"""What the drivers of providers' channels (WhatsApp Cloud, Telegram, Twilio) share: what
+an incoming request turns into, a connection pool per provider origin, and media downloads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpx
+
+from openrespond import __version__
+from openrespond.messages.schemas import ContactProfile, Message, StatusValue
+from openrespond.net import Networks, guarded_client
+
+__all__ = [
+    "MAX_MEDIA_BYTES",
+    "MAX_REASON",
+    "Incoming",
+    "MediaFailed",
+    "MediaRef",
+    "Pools",
+    "StatusReport",
+    "download",
+]
+
+MAX_REASON = 500
+MAX_MEDIA_BYTES = 16 * 1024 * 1024
+"""Inbound media larger than this is not kept (the message is, with the reason)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRef:
+    """Where a provider keeps an incoming file: fetched by the driver with its credentials."""
+
+    kind: str  # the attachment type: image, video, audio, file
+    ref: str  # the provider's media id or URL
+    content_type: str | None = None
+    file_name: str | None = None
+
+
+@dataclass(slots=True)
+class Incoming:
+    """A message from a contact (or, with ``echo``, one the business sent elsewhere)."""
+
+    provider_id: str
+    address: str
+    at_ms: int
+    message: Message | None = None  # None while ``media`` is still to be fetched
+    media: MediaRef | None = None
+    external_id: str | None = None
+    profile: ContactProfile | None = None
+    echo: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """What became of an outgoing message the provider knows by ``provider_id``."""
+
+    provider_id: str
+    value: StatusValue
+    at_ms: int
+    reason: str | None = None
+
+
+class MediaFailed(Exception):
+    """A provider's file could not be fetched; ``retry`` when it may work later."""
+
+    def __init__(self, reason: str, *, retry: bool = False) -> None:
+        super().__init__(reason)
+        self.retry = retry
+
+
+class Pools:
+    """A few keep-alive connections and a gate per provider origin: a slow provider (or a
+    fake one in tests) does not hold up the others."""
+
+    def __init__(
+        self,
+        networks: Networks,
+        *,
+        timeout_seconds: float = 10,
+        per_origin: int = 8,
+        follow_redirects: bool = False,
+    ) -> None:
+        self.networks = networks
+        self.timeout_seconds = timeout_seconds
+        self.per_origin = per_origin
+        self.follow_redirects = follow_redirects
+        self._pools: dict[str, tuple[httpx.AsyncClient, asyncio.Semaphore]] = {}
+
+    def get(self, url: str) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        found = self._pools.get(origin)
+        if found is None:
+            client = guarded_client(
+                self.networks,
+                timeout=self.timeout_seconds,
+                max_connections=self.per_origin,
+                headers=[("User-Agent", f"openrespond/{__version__}")],
+                follow_redirects=self.follow_redirects,
+            )
+            found = self._pools[origin] = (client, asyncio.Semaphore(self.per_origin))
+        return found
+
+    async def close(self) -> None:
+        pools, self._pools = self._pools, {}
+        for client, _ in pools.values():
+            await client.aclose()
+
+
+async def download(
+    pools: Pools, url: str, *, headers: dict[str, str], limit: int = MAX_MEDIA_BYTES
+) -> tuple[bytes, str | None]:
+    """GET ``url`` (redirects followed, each hop under the network rules), at most ``limit``
+    bytes; (body, content type). ``MediaFailed`` says why not: an expired or refused link
+    for good, a 5xx, 429 or a network fault with ``retry``."""
+    client, gate = pools.get(url)
+    try:
+        async with gate, client.stream("GET", url, headers=headers) as resp:
+            if resp.status_code != 200:
+                retry = resp.status_code >= 500 or resp.status_code in (408, 429)
+                raise MediaFailed(f"media download answered HTTP {resp.status_code}", retry=retry)
+            declared = resp.headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise MediaFailed(f"media is larger than the {limit // (1024 * 1024)} MiB kept")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in resp.aiter_bytes():
+                size += len(chunk)
+                if size > limit:
+                    raise MediaFailed(f"media is larger than the {limit // (1024 * 1024)} MiB kept")
+                chunks.append(chunk)
+            return b"".join(chunks), resp.headers.get("content-type")
+    except httpx.TimeoutException:
+        raise MediaFailed("media download timed out", retry=True) from None
+    except httpx.HTTPError as exc:
+        raise MediaFailed(
+            f"media download failed: {type(exc).__name__}: {exc}"[:MAX_REASON], retry=True
+        ) from None
