@@ -114,10 +114,9 @@ def test_workspace_catalogue_commands(env: dict[str, str]) -> None:
         run(env, "channel", "add", "-w", w, "Mail", "--source", "other_email", "--json")
     )[0]
     run(env, "template", "add", "-w", w, "--channel", str(ch["id"]), "welcome")
-    assert json.loads(run(env, "custom-field", "list", "-w", w, "--json"))[0]["allowedValues"] == [
-        "a",
-        "b",
-    ]
+    assert json.loads(run(env, "custom-field", "list", "-w", w, "--json"))[0]["allowedValues"] == {
+        "listValues": ["a", "b"]
+    }
     assert json.loads(run(env, "tag", "list", "-w", w, "--json"))[0]["colorCode"] == "#ff0000"
     assert json.loads(run(env, "lifecycle", "list", "-w", w, "--json"))[0]["name"] == "Lead"
     assert (

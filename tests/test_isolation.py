@@ -151,6 +151,10 @@ def cases(b: dict[str, Any]) -> dict[tuple[str, str], list[tuple[str, Any]]]:
             (f"/v2/space/custom_field/{b['field']}", None)
         ],
         ("GET", "/v2/space/user/{userId:int}"): [(f"/v2/space/user/{b['user']}", None)],
+        ("GET", "/v2/space/channel/{channelId:int}/mtm"): [
+            (f"/v2/space/channel/{b['channel']}/mtm", None)
+        ],
+        ("GET", "/v2/space/mtm/{templateId:int}"): [(f"/v2/space/mtm/{b['template']}", None)],
         ("GET", "/v2/space/channel/{channelId:int}/template"): [
             (f"/v2/space/channel/{b['channel']}/template", None)
         ],

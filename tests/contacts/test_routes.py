@@ -212,12 +212,19 @@ class TestCreateOrUpdate:
         got = ws.api.get(f"/contact/id:{cid}").json()
         assert (got["firstName"], got["lastName"]) == ("Newer", "Person")
 
-    def test_first_name_is_required_as_in_the_official_client(self, ws: Workspace) -> None:
+    def test_first_name_is_required_to_create_only(self, ws: Workspace) -> None:
         error(
             ws.api.post("/contact/create_or_update/email:x@example.com", json={"lastName": "X"}),
             400,
             "firstName",
         )
+        assert ws.api.get("/contact/email:x@example.com").status_code == 404
+        # respond.io's n8n node leaves firstName out to keep the contact's own
+        cid = ws.contact("Xena", email="x@example.com")
+        r = ws.api.post("/contact/create_or_update/email:x@example.com", json={"lastName": "X"})
+        assert r.json() == {"contactId": cid}
+        got = ws.api.get(f"/contact/id:{cid}").json()
+        assert (got["firstName"], got["lastName"]) == ("Xena", "X")
 
     def test_unknown_id_is_404(self, ws: Workspace) -> None:
         error(ws.api.post("/contact/create_or_update/id:987654321", json={"firstName": "X"}), 404)

@@ -23,10 +23,52 @@ def test_create_both_forms_on_both_paths(ws: Workspace, path: str, body: dict[st
     assert field["name"] == "account_tier"
     assert field["slug"] == "account_tier"
     assert field["dataType"] == "list"
-    assert field["allowedValues"] == ["free", "pro"]
+    assert field["allowedValues"] == {"listValues": ["free", "pro"]}
     assert field["description"] is None
     assert isinstance(field["created_at"], int)
     assert ws.api.get(f"/space/custom_field/{field['id']}").json() == field
+
+
+def test_the_n8n_nodes_bodies_are_accepted(ws: Workspace) -> None:
+    """respond.io's n8n node sends an empty slug when none is given, ``allowedValues: []``
+    for other types, and reads the choices back from ``allowedValues.listValues``."""
+    r = ws.api.post(
+        "/space/custom_field",
+        json={
+            "name": "Plan",
+            "description": "",
+            "dataType": "list",
+            "allowedValues": ["a", "b"],
+            "slug": "",
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["slug"] == "plan"
+    assert r.json()["allowedValues"]["listValues"] == ["a", "b"]
+    r = ws.api.post(
+        "/space/custom_field",
+        json={
+            "name": "Note",
+            "description": "",
+            "dataType": "text",
+            "allowedValues": [],
+            "slug": "",
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["allowedValues"] is None
+    # the answer's own shape is accepted as input too
+    r = ws.api.post(
+        "/space/custom_field",
+        json={"name": "Size", "dataType": "list", "allowedValues": {"listValues": ["S", "M"]}},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["allowedValues"] == {"listValues": ["S", "M"]}
+    again = ws.api.post(
+        "/space/custom_field",
+        json={"name": "Size", "dataType": "list", "allowedValues": ["S", "M"]},
+    )
+    assert again.json() == r.json()
 
 
 def test_slug_is_derived_and_can_be_given(ws: Workspace) -> None:
@@ -100,6 +142,12 @@ def test_get_unknown_is_404(ws: Workspace) -> None:
         ({"name": "x", "dataType": "text", "type": "number"}, "not both"),
         ({"name": "x", "dataType": "text", "type": "text"}, "not both"),
         ({"name": "x", "dataType": "list", "allowedValues": ["a"], "options": ["a"]}, "not both"),
+        ({"name": "x", "dataType": "list", "allowedValues": {"listValues": []}}, "allowedValues"),
+        ({"name": "x", "dataType": "list", "allowedValues": {"values": ["a"]}}, "listValues"),
+        (
+            {"name": "x", "dataType": "text", "allowedValues": {"listValues": ["a"]}},
+            "allowedValues",
+        ),
         ({"name": "x" * 51, "dataType": "text"}, "name"),
         ({"name": "x", "slug": "bad slug", "dataType": "text"}, "slug"),
         ({"name": "x", "slug": "s" * 51, "dataType": "text"}, "slug"),

@@ -323,3 +323,21 @@ def test_merge_moves_messages_and_keeps_the_history(ws: Workspace) -> None:
     assert {m["messageId"] for m in items} == {m1, m2}
     assert all(m["contactId"] == primary for m in items)
     assert ws.api.get(f"/contact/id:{primary}").json()["status"] == "open"
+
+
+def test_an_empty_attachment_file_name_is_no_name(ws: Workspace) -> None:
+    """respond.io's n8n node sends ``fileName: ""`` when none is given."""
+    cid = ws.contact("Ann", phone="+60123457001", email="ann@example.com")
+    r = ws.api.post(
+        f"/contact/id:{cid}/message",
+        json={
+            "channelId": ws.channel_id,
+            "message": {
+                "type": "attachment",
+                "attachment": {"type": "file", "url": "https://example.com/a.pdf", "fileName": ""},
+            },
+        },
+    )
+    assert r.status_code == 200, r.text
+    record = ws.api.get(f"/contact/id:{cid}/message/{r.json()['messageId']}").json()
+    assert record["message"]["attachment"] == {"type": "file", "url": "https://example.com/a.pdf"}

@@ -33,6 +33,48 @@ def test_create_is_idempotent_and_conflicts_on_different_attributes(ws: Workspac
     )
 
 
+def test_the_n8n_nodes_colour_names_and_empty_strings(ws: Workspace) -> None:
+    """respond.io's n8n node sends its own colour names and "" for what is not set."""
+    cid = ws.contact()
+    ws.api.post(f"/contact/id:{cid}/tag", json=["auto"])  # made by tagging: no attributes
+    r = ws.api.post(
+        "/space/tag", json={"name": "auto", "description": "", "colorCode": "tag-blue", "emoji": ""}
+    )
+    assert r.status_code == 409  # the colour differs from none
+    r = ws.api.post(
+        "/space/tag", json={"name": "auto", "description": "", "colorCode": "", "emoji": ""}
+    )
+    assert r.status_code == 200, r.text
+    for colour in (
+        "tag-grey",
+        "tag-red",
+        "tag-orange",
+        "tag-yellow",
+        "tag-green",
+        "tag-blue",
+        "tag-indigo",
+        "tag-purple",
+    ):
+        r = ws.api.post(
+            "/space/tag", json={"name": colour, "description": "", "colorCode": colour, "emoji": ""}
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["colorCode"] == colour
+    r = ws.api.put(
+        "/space/tag",
+        json={
+            "currentName": "tag-red",
+            "name": "red",
+            "description": "",
+            "colorCode": "tag-green",
+            "emoji": "",
+        },
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["colorCode"] == "tag-green"
+    error(ws.api.post("/space/tag", json={"name": "x", "colorCode": "tag-pink"}), 400, "colorCode")
+
+
 def test_update_renames_and_keeps_contacts(ws: Workspace) -> None:
     cid = ws.contact()
     ws.api.post(f"/contact/id:{cid}/tag", json=["vip"])

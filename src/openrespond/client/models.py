@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 __all__ = [
+    "AllowedValues",
     "Assignee",
     "Channel",
     "ClosingNote",
@@ -138,14 +139,25 @@ class Tag(_Wire):
     created_at: int | None = None
 
 
+class AllowedValues(_Wire):
+    """A list field's choices, as respond.io answers them: ``{"listValues": [...]}``."""
+
+    list_values: list[str] = []
+
+
 class CustomField(_Wire):
     id: int
     name: str
     slug: str | None = None
     description: str | None = None
     data_type: str | None = None
-    allowed_values: list[str] | None = None
+    allowed_values: AllowedValues | None = None
     created_at: int | None = msgspec.field(default=None, name="created_at")
+
+    @property
+    def choices(self) -> list[str]:
+        """A list field's allowed values (empty for other types)."""
+        return list(self.allowed_values.list_values) if self.allowed_values else []
 
 
 class Team(_Wire):

@@ -76,10 +76,10 @@ async def create_contact(
     "/contact/create_or_update/{identifier:str}",
     tags=["Contacts"],
     operation_id="createOrUpdateContact",
-    summary="Create the contact or update it",
+    summary="Create the contact or update it (firstName is needed only to create)",
 )
 async def create_or_update(
-    request: Req, identifier: ContactIdentifier, data: JSONBody[ContactCreate]
+    request: Req, identifier: ContactIdentifier, data: JSONBody[ContactFields]
 ) -> ContactId:
     ident = parse_identifier(identifier)
     cid = await service.create_or_update(await writing(request), ident, fields=data)

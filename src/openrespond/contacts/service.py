@@ -209,7 +209,8 @@ async def update_contact(
 async def create_or_update(
     sc: Scope[Transaction], ident: Identifier, *, fields: ContactFields
 ) -> int:
-    """Update the contact ``ident`` names, or create it (email/phone identifiers only).
+    """Update the contact ``ident`` names, or create it (email/phone identifiers only;
+    creating needs ``firstName``, updating does not).
 
     Concurrent calls for one new identifier make one contact: a call whose insert loses
     to another's updates the contact the other made.
@@ -221,6 +222,10 @@ async def create_or_update(
             return int(current["id"])
         if ident.kind == "id":
             raise NotFound(f"contact {ident} not found")
+        if not (isinstance(fields.first_name, str) and fields.first_name.strip()):
+            raise BadRequest(
+                f"firstName is required to create a contact, and there is no contact {ident}"
+            )
         cols, values = await prepare(sc, fields)
         cols[ident.kind] = ident.value
         contact_id = await _try_insert(sc, cols, values)

@@ -13,7 +13,12 @@ from msgspec import UNSET
 from openrespond import common
 from openrespond.custom_fields import repository as repo
 from openrespond.custom_fields.repository import FieldValue
-from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate
+from openrespond.custom_fields.schemas import (
+    AllowedValues,
+    CustomField,
+    CustomFieldCreate,
+    ListValues,
+)
 from openrespond.db import Connection, Row, Scope, Transaction
 from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.space.workspaces import existing
@@ -43,7 +48,7 @@ def field_from_row(row: Row) -> CustomField:
         slug=row["slug"],
         description=row["description"],
         data_type=row["data_type"],
-        allowed_values=json.loads(allowed) if allowed is not None else None,
+        allowed_values=AllowedValues(json.loads(allowed)) if allowed is not None else None,
         created_at=row["created_at"],
     )
 
@@ -75,7 +80,8 @@ async def create_field(sc: Scope[Transaction], body: CustomFieldCreate) -> Custo
         )
     if body.allowed_values is not None and body.options is not None:
         raise BadRequest("send allowedValues (official) or options (collection), not both")
-    allowed = body.allowed_values if body.allowed_values is not None else body.options
+    given = body.allowed_values if body.allowed_values is not None else body.options
+    allowed = given.list_values if isinstance(given, ListValues) else given
     if data_type == "list":
         if not allowed:
             raise BadRequest("allowedValues must be a non-empty list for a list field")
@@ -85,7 +91,8 @@ async def create_field(sc: Scope[Transaction], body: CustomFieldCreate) -> Custo
         raise BadRequest(f"allowedValues only applies to list fields, not {data_type}")
     else:
         allowed = None
-    slug = body.slug or slugify(name)
+    wanted_slug = body.slug or None
+    slug = wanted_slug or slugify(name)
     # An insert that loses to a concurrent create of the same name or slug writes nothing,
     # and the next look sees the winner (a third look only if that one was deleted).
     for _ in range(3):
@@ -94,7 +101,7 @@ async def create_field(sc: Scope[Transaction], body: CustomFieldCreate) -> Custo
             same = (
                 existing["data_type"] == data_type
                 and (allowed is None or json.loads(existing["allowed_values"] or "null") == allowed)
-                and (body.slug is None or existing["slug"] == body.slug)
+                and (wanted_slug is None or existing["slug"] == wanted_slug)
                 and (body.description is None or existing["description"] == body.description)
             )
             if not same:

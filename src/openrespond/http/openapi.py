@@ -73,21 +73,40 @@ def _custom_field_create(schema: dict[str, Any]) -> None:
             {"required": ["type"], "properties": {"type": {"const": "list"}}},
         ]
     }
-    values = {"type": "array", "minItems": 1}
-    no_values = {"anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}]}
+    values = {
+        "type": "array",
+        "minItems": 1,
+        "uniqueItems": True,
+        "items": {"type": "string", "minLength": 1, "maxLength": 255},
+    }
+    wrapped = {"type": "object", "required": ["listValues"], "properties": {"listValues": values}}
+    empty = {"type": "array", "maxItems": 0}
+    no_values = {
+        "anyOf": [
+            {"type": "null"},
+            empty,
+            {"type": "object", "properties": {"listValues": empty}},
+        ]
+    }
     schema["allOf"] = [
         {"oneOf": [{"required": ["dataType"]}, {"required": ["type"]}]},
         {
             "not": {
                 "required": ["allowedValues", "options"],
-                "properties": {"allowedValues": {"type": "array"}, "options": {"type": "array"}},
+                "properties": {
+                    "allowedValues": {"type": ["array", "object"]},
+                    "options": {"type": "array"},
+                },
             }
         },
         {
             "if": is_list,
             "then": {
                 "anyOf": [
-                    {"required": ["allowedValues"], "properties": {"allowedValues": values}},
+                    {
+                        "required": ["allowedValues"],
+                        "properties": {"allowedValues": {"anyOf": [values, wrapped]}},
+                    },
                     {"required": ["options"], "properties": {"options": values}},
                 ]
             },

@@ -53,7 +53,8 @@ class TextMessage(_Content, tag="text"):
 class Attachment(msgspec.Struct, omit_defaults=True):
     type: Literal["image", "video", "audio", "file"]
     url: Url
-    file_name: Annotated[str, Meta(min_length=1, max_length=255)] | None = msgspec.field(
+    # Empty is taken as absent (respond.io's n8n node sends "" when no name is given).
+    file_name: Annotated[str, Meta(max_length=255)] | None = msgspec.field(
         name="fileName", default=None
     )
 

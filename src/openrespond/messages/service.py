@@ -22,6 +22,7 @@ from openrespond.identifiers import Identifier
 from openrespond.messages import events
 from openrespond.messages import repository as repo
 from openrespond.messages.schemas import (
+    AttachmentMessage,
     ContactProfile,
     CustomPayloadMessage,
     EmailMessage,
@@ -62,6 +63,7 @@ async def _check_content(
     sc: Scope[Connection], channel: Row, caps: Capabilities, message: Message, contact_id: int
 ) -> Message:
     """400 naming the field when ``channel`` cannot carry ``message``; the message as stored."""
+    message = _without_empty_names(message)
     kind = message_type(message)
     where = f"channel {channel['id']} ({channel['source']})"
     if kind not in caps.types:
@@ -111,6 +113,21 @@ async def _check_content(
                 f"message.template: no approved template {t.name[:64]!r} in language"
                 f" {t.language_code!r} on {where}"
             )
+    return message
+
+
+def _without_empty_names(message: Message) -> Message:
+    """An empty attachment ``fileName`` is no name."""
+    if isinstance(message, AttachmentMessage) and message.attachment.file_name == "":
+        return msgspec.structs.replace(
+            message, attachment=msgspec.structs.replace(message.attachment, file_name=None)
+        )
+    if isinstance(message, EmailMessage) and message.attachments:
+        named = [
+            msgspec.structs.replace(a, file_name=None) if a.file_name == "" else a
+            for a in message.attachments
+        ]
+        return msgspec.structs.replace(message, attachments=named)
     return message
 
 

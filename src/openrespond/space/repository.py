@@ -258,7 +258,10 @@ async def delete_channel(sc: Scope[Connection], channel_id: int) -> bool:
     return n > 0
 
 
-_TEMPLATE_COLUMNS = "id, channel_id, name, language_code, category, status, components, created_at"
+_TEMPLATE_COLUMNS = (
+    "id, channel_id, name, language_code, category, status, components, created_at,"
+    " provider_id, updated_at, status_detail, quality_score"
+)
 
 
 async def insert_template(sc: Scope[Connection], **values: Any) -> int:

@@ -15,7 +15,15 @@ from openrespond.space import channels as space_channels
 from openrespond.space import repository as repo
 from openrespond.space import templates as space_templates
 from openrespond.space import users as space_users
-from openrespond.space.schemas import ChannelPage, ClosingNotePage, TemplatePage, User, UserPage
+from openrespond.space.schemas import (
+    ChannelPage,
+    ClosingNotePage,
+    MtmAnswer,
+    MtmPage,
+    TemplatePage,
+    User,
+    UserPage,
+)
 
 __all__ = ["ROUTES"]
 
@@ -88,4 +96,39 @@ async def list_templates(
     )
 
 
-ROUTES = [list_users, get_user, list_channels, list_closing_notes, list_templates]
+@get(
+    "/space/channel/{channelId:int}/mtm",
+    tags=["Workspace"],
+    operation_id="listWhatsappTemplates",
+    summary="List a channel's WhatsApp templates as respond.io's mtm endpoint does",
+)
+async def list_mtm(
+    request: Req, channelId: PathId, limit: Limit = None, cursorId: CursorId = None
+) -> MtmPage:
+    cur = parse_cursor(limit, cursorId)
+    page = await space_templates.page_templates(reading(request), channelId, cursor=cur)
+    return MtmPage(
+        items=[space_templates.mtm_from_row(r) for r in page.rows],
+        pagination=page_links(request, page, cur.limit),
+    )
+
+
+@get(
+    "/space/mtm/{templateId:int}",
+    tags=["Workspace"],
+    operation_id="getWhatsappTemplate",
+    summary="Get one template ({status, message, data}, as respond.io answers it)",
+)
+async def get_mtm(request: Req, templateId: PathId) -> MtmAnswer:
+    return await space_templates.get_mtm(reading(request), templateId)
+
+
+ROUTES = [
+    list_users,
+    get_user,
+    list_channels,
+    list_closing_notes,
+    list_templates,
+    list_mtm,
+    get_mtm,
+]

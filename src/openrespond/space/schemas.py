@@ -18,6 +18,11 @@ __all__ = [
     "ClosingNotePage",
     "ControlChannel",
     "LifecycleStage",
+    "MtmAnswer",
+    "MtmChannel",
+    "MtmDetail",
+    "MtmPage",
+    "MtmTemplate",
     "Team",
     "Template",
     "TemplatePage",
@@ -115,6 +120,63 @@ class Template(msgspec.Struct):
 class TemplatePage(msgspec.Struct):
     items: list[Template]
     pagination: Pagination
+
+
+class _Mtm(msgspec.Struct):
+    """What respond.io's mtm endpoints tell of a WhatsApp template: times as ISO 8601
+    strings, ``status`` lowercase, ``templateId`` the provider's id."""
+
+    id: int
+    name: str
+    channel_id: str = msgspec.field(name="channelId")
+    bot_id: str = msgspec.field(name="botId")
+    created_at: str
+    updated_at: str
+    language_code: str = msgspec.field(name="languageCode")
+    namespace: str
+    category: str
+    status: str
+    status_detail: str = msgspec.field(name="statusDetail")
+    template_id: str = msgspec.field(name="templateId")
+    label: str
+    quality_score: str = msgspec.field(name="qualityScore")
+
+
+class MtmTemplate(_Mtm):
+    """A template as ``/space/channel/{id}/mtm`` lists it (the shape respond.io's n8n node
+    reads): ``components`` as JSON text."""
+
+    components: str
+    bundle: str
+
+
+class MtmPage(msgspec.Struct):
+    items: list[MtmTemplate]
+    pagination: Pagination
+
+
+class MtmChannel(msgspec.Struct):
+    id: int
+    name: str
+    source: str
+
+
+class MtmDetail(_Mtm):
+    """One template with its components as objects, its channel, and (for catalogue
+    templates) products: what ``/space/mtm/{id}`` answers inside ``data``."""
+
+    components: list[dict[str, Any]]
+    bundle: dict[str, Any]
+    channel: MtmChannel
+    catalog_products: list[dict[str, Any]] = msgspec.field(name="catalogProducts")
+
+
+class MtmAnswer(msgspec.Struct):
+    """respond.io's wrapper around one template."""
+
+    status: str
+    message: str
+    data: MtmDetail
 
 
 class Workspace(msgspec.Struct):

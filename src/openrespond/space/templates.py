@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -14,6 +15,10 @@ from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.space import repository as repo
 from openrespond.space.channels import get_channel
 from openrespond.space.schemas import (
+    MtmAnswer,
+    MtmChannel,
+    MtmDetail,
+    MtmTemplate,
     Template,
 )
 
@@ -21,8 +26,11 @@ __all__ = [
     "TEMPLATE_STATUSES",
     "create_template",
     "delete_template",
+    "get_mtm",
     "has_approved_template",
     "list_templates",
+    "mtm_components",
+    "mtm_from_row",
     "page_templates",
     "template_from_row",
 ]
@@ -106,3 +114,74 @@ async def page_templates(sc: Scope[Connection], channel_id: int, *, cursor: Curs
 async def list_templates(sc: Scope[Connection], channel_id: int) -> list[Template]:
     await get_channel(sc, channel_id)
     return [template_from_row(r) for r in await repo.all_templates(sc, channel_id)]
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def mtm_components(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Components as respond.io serves them: ``type`` and ``format`` lowercase (Meta's
+    definitions spell them in capitals), buttons' types too."""
+    out = []
+    for raw in components:
+        c = dict(raw)
+        for key in ("type", "format"):
+            if key in c:
+                c[key] = _lower(c[key])
+        if isinstance(c.get("buttons"), list):
+            c["buttons"] = [
+                {**b, "type": _lower(b.get("type"))} if isinstance(b, dict) else b
+                for b in c["buttons"]
+            ]
+        out.append(c)
+    return out
+
+
+def _iso(seconds: int | None) -> str:
+    moment = datetime.fromtimestamp(seconds or 0, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _mtm_fields(row: Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "channel_id": str(row["channel_id"]),
+        "bot_id": "",
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"] or row["created_at"]),
+        "language_code": row["language_code"],
+        "namespace": "",
+        "category": row["category"],
+        "status": str(row["status"]).lower(),
+        "status_detail": row["status_detail"] or "",
+        "template_id": row["provider_id"] or str(row["id"]),
+        "label": row["name"],
+        "quality_score": row["quality_score"] or "",
+    }
+
+
+def mtm_from_row(row: Row) -> MtmTemplate:
+    """A template as respond.io's mtm list shows it (components as JSON text)."""
+    components = mtm_components(json.loads(row["components"]))
+    return MtmTemplate(
+        components=msgspec.json.encode(components).decode(), bundle="", **_mtm_fields(row)
+    )
+
+
+async def get_mtm(sc: Scope[Connection], template_id: int) -> MtmAnswer:
+    """One template in respond.io's ``{status, message, data}`` wrapper; 404 when the
+    workspace has no such template."""
+    row = await repo.get_template(sc, template_id)
+    if row is None:
+        raise NotFound(f"template {template_id} not found")
+    channel = await get_channel(sc, row["channel_id"])
+    detail = MtmDetail(
+        components=mtm_components(json.loads(row["components"])),
+        bundle={},
+        channel=MtmChannel(id=channel["id"], name=channel["name"], source=channel["source"]),
+        catalog_products=[],
+        **_mtm_fields(row),
+    )
+    return MtmAnswer(status="success", message="Template fetched successfully", data=detail)

@@ -11,6 +11,7 @@ from openrespond.common import Pagination
 from openrespond.validation import NON_BLANK
 
 __all__ = [
+    "TAG_COLOURS",
     "Tag",
     "TagCreate",
     "TagDelete",
@@ -24,7 +25,15 @@ __all__ = [
 TagName = Annotated[str, Meta(min_length=1, max_length=255, pattern=NON_BLANK)]
 TagNames = Annotated[list[TagName], Meta(min_length=1, max_length=10)]
 Description = Annotated[str, Meta(max_length=255)]
-ColorCode = Annotated[str, Meta(max_length=7, pattern=r"^(#([0-9a-fA-F]{3}|[0-9a-fA-F]{6}))?$")]
+# A hex colour, or one of the colour names respond.io's n8n node sends.
+TAG_COLOURS = ("grey", "red", "orange", "yellow", "green", "blue", "indigo", "purple")
+ColorCode = Annotated[
+    str,
+    Meta(
+        max_length=16,
+        pattern=r"^(#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})|tag-(" + "|".join(TAG_COLOURS) + r"))?$",
+    ),
+]
 Emoji = Annotated[str, Meta(max_length=32)]
 
 

@@ -10,7 +10,7 @@ from openrespond.errors import BadRequest, Conflict, NotFound
 from openrespond.identifiers import Identifier
 from openrespond.space.workspaces import existing
 from openrespond.tags import repository as repo
-from openrespond.tags.schemas import Tag, TagCreate, TagUpdate
+from openrespond.tags.schemas import TAG_COLOURS, Tag, TagCreate, TagUpdate
 from openrespond.validation import clean
 
 __all__ = [
@@ -56,16 +56,21 @@ def clean_names(names: list[str], *, field: str = "tags") -> list[str]:
 
 
 def _check_color(color: str | None) -> None:
-    if (
-        color is not None
-        and color
-        and not (
-            color.startswith("#")
-            and len(color) in (4, 7)
-            and all(c in "0123456789abcdefABCDEF" for c in color[1:])
-        )
+    """A hex colour (#1a2b3c or #abc), or a colour name as respond.io's n8n node sends it
+    (tag-blue); kept as given."""
+    if not color:
+        return
+    if color.startswith("tag-") and color[4:] in TAG_COLOURS:
+        return
+    if not (
+        color.startswith("#")
+        and len(color) in (4, 7)
+        and all(c in "0123456789abcdefABCDEF" for c in color[1:])
     ):
-        raise BadRequest(f"colorCode must be a hex colour like #1a2b3c, got {color[:40]!r}")
+        names = ", ".join(f"tag-{c}" for c in TAG_COLOURS)
+        raise BadRequest(
+            f"colorCode must be a hex colour like #1a2b3c or one of {names}, got {color[:40]!r}"
+        )
 
 
 async def create_tag(sc: Scope[Transaction], body: TagCreate) -> Tag:
@@ -82,8 +87,9 @@ async def create_tag(sc: Scope[Transaction], body: TagCreate) -> Tag:
                 ("color_code", "color_code"),
                 ("emoji", "emoji"),
             ):
-                given = getattr(body, attr)
-                if given is not None and given != existing[column]:
+                # Empty and absent are alike (the n8n node sends "" for what is not set).
+                given = getattr(body, attr) or None
+                if given is not None and given != (existing[column] or None):
                     raise Conflict(
                         f"tag {name!r} already exists with a different {attr.replace('color_code', 'colorCode')}"
                     )
