@@ -25,6 +25,7 @@ NOT_USER_SETTINGS: dict[str, str] = {
     "OPENRESPOND_REQUIRE_POSTGRES": "makes a missing PostgreSQL fail the suite (CI); test harness only",
     "OPENRESPOND_BROWSER": "the Chromium the browser tests drive; test harness only",
     "OPENRESPOND_REQUIRE_BROWSER": "makes a missing browser fail the suite (CI); test harness only",
+    "OPENRESPOND_REQUIRE_NODE": "makes a missing Node or npm registry fail the suite (CI); test harness only",
 }
 
 LINK = re.compile(r"\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]*)(?:\s+\"[^\"]*\")?\)")

@@ -6,6 +6,7 @@ from typing import Any
 
 __all__ = [
     "ApiError",
+    "BadGateway",
     "BadRequest",
     "Conflict",
     "Forbidden",
@@ -70,3 +71,9 @@ class Unprocessable(ApiError):
 
 class TooManyRequests(ApiError):
     status = 429
+
+
+class BadGateway(ApiError):
+    """A provider openrespond asked on the caller's behalf failed (the message says how)."""
+
+    status = 502

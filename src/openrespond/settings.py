@@ -45,6 +45,11 @@ class Settings:
     # many requests per workspace; 0 days records nothing.
     api_log_days: int = 7
     api_log_max_rows: int = 50_000
+    # Providers' channels: inbound media kept up to this size; WhatsApp templates read from
+    # the Graph API this often (0: only on demand); a Telegram long poll waits this long.
+    media_max_bytes: int = 16 * 1024 * 1024
+    template_sync_seconds: int = 3600
+    telegram_poll_seconds: int = 25
     db_pool_size: int = 10
     log_format: str = "text"
     log_level: str = "info"
@@ -147,9 +152,15 @@ class Settings:
             ("OPENRESPOND_API_LOG_MAX_ROWS", "api_log_max_rows", 100_000_000),
             ("OPENRESPOND_SESSION_IDLE_SECONDS", "session_idle_seconds", 365 * 24 * 3600),
             ("OPENRESPOND_SESSION_MAX_SECONDS", "session_max_seconds", 365 * 24 * 3600),
+            ("OPENRESPOND_MEDIA_MAX_BYTES", "media_max_bytes", 100 * 1024 * 1024),
+            ("OPENRESPOND_TELEGRAM_POLL_SECONDS", "telegram_poll_seconds", 50),
         ):
             if raw := env.get(name):
                 values[attr] = _int(name, raw, 1, hi)
+        if (sync := env.get("OPENRESPOND_TEMPLATE_SYNC_SECONDS")) is not None and sync != "":
+            values["template_sync_seconds"] = _int(
+                "OPENRESPOND_TEMPLATE_SYNC_SECONDS", sync, 0, 7 * 24 * 3600
+            )
         if (days := env.get("OPENRESPOND_API_LOG_DAYS")) is not None and days != "":
             values["api_log_days"] = _int("OPENRESPOND_API_LOG_DAYS", days, 0, 3650)
         if fmt := env.get("OPENRESPOND_LOG_FORMAT"):

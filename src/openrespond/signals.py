@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Signal", "deliveries", "events", "imports", "inbound", "live", "wait_any"]
+__all__ = ["Signal", "channels", "deliveries", "events", "imports", "inbound", "live", "wait_any"]
 
 log = logging.getLogger("openrespond.signals")
 
@@ -59,6 +59,9 @@ imports = Signal("openrespond_imports")
 
 inbound = Signal("openrespond_inbound")
 """A provider posted incoming messages or status reports."""
+
+channels = Signal("openrespond_channels")
+"""A provider's channel was created or changed (its webhook may need registering)."""
 
 live = Signal("openrespond_live")
 """Something the open inboxes show changed (``live_changes`` has new rows)."""

@@ -21,6 +21,8 @@ from openrespond.channels.custom import CustomChannelDriver
 from openrespond.channels.drivers import Driver, SandboxDriver
 from openrespond.channels.ingest import InboundWorker
 from openrespond.channels.smtp import SmtpDriver
+from openrespond.channels.telegram import TelegramDriver
+from openrespond.channels.upkeep import ChannelUpkeep
 from openrespond.channels.whatsapp import WhatsappCloudDriver
 from openrespond.channels.worker import DeliveryWorker
 from openrespond.contacts.imports import ImportWorker
@@ -41,6 +43,7 @@ class Workers:
     imports: ImportWorker
     api_log: ApiLogRetention
     inbound: InboundWorker
+    upkeep: ChannelUpkeep
     task: asyncio.Task[None] | None = None  # while ``running``
 
     async def run_once(self) -> tuple[int, int]:
@@ -53,22 +56,25 @@ class Workers:
                 hooks += handled
             while await self.imports.run_once():
                 pass
+            await self.upkeep.run_once()
             while await self.inbound.run_once():
                 pass
             await self.api_log.purge()
         finally:
             await self.delivery.close()
             await self.inbound.close()
+            await self.upkeep.close()
         return messages, hooks
 
     async def run(self, stop: asyncio.Event) -> None:
         # Work queued by other processes wakes these workers too (PostgreSQL).
         await self.delivery.db.listen(
-            signals.deliveries, signals.events, signals.imports, signals.inbound
+            signals.deliveries, signals.events, signals.imports, signals.inbound, signals.channels
         )
         await asyncio.gather(
             self.delivery.run(stop),
             self.inbound.run(stop),
+            self.upkeep.run(stop),
             self.webhooks.run(stop),
             self.imports.run(stop),
             self.api_log.run(stop),
@@ -85,6 +91,9 @@ def build(db: Database, settings: Settings, secret: str, *, batch: int = 256) ->
         ),
         "smtp": SmtpDriver(sealer, settings.networks),
         "whatsapp_cloud": WhatsappCloudDriver(
+            sealer, settings.networks, timeout_seconds=settings.webhook_timeout_seconds
+        ),
+        "telegram": TelegramDriver(
             sealer, settings.networks, timeout_seconds=settings.webhook_timeout_seconds
         ),
     }
@@ -119,6 +128,18 @@ def build(db: Database, settings: Settings, secret: str, *, batch: int = 256) ->
             lease_seconds=settings.lease_seconds,
             poll_seconds=poll,
             retry_base_ms=settings.retry_base_ms,
+            timeout_seconds=settings.webhook_timeout_seconds,
+            media_limit=settings.media_max_bytes,
+        ),
+        upkeep=ChannelUpkeep(
+            db,
+            sealer,
+            settings.networks,
+            public_url=settings.public_url,
+            poll_timeout_seconds=settings.telegram_poll_seconds,
+            lease_seconds=max(settings.lease_seconds, settings.telegram_poll_seconds + 15),
+            template_sync_seconds=settings.template_sync_seconds,
+            retry_seconds=min(5.0, settings.retry_base_ms / 1000 * 5),
             timeout_seconds=settings.webhook_timeout_seconds,
         ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from tests.channels.fake_meta import (
     text_from,
 )
 from tests.conftest import Rows, Workspace
+from tests.waiting import until
 
 
 @pytest.fixture
@@ -47,22 +49,12 @@ def _channel(ws: Workspace, meta: FakeMeta) -> dict[str, Any]:
     return channel
 
 
-def _wait(check: Any, what: str, timeout: float = 10) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"never happened: {what}")
-
-
 def _contact_by_phone(ws: Workspace, phone: str) -> dict[str, Any]:
     def found() -> dict[str, Any] | None:
         r = ws.api.get(f"/contact/phone:{phone}")
         return r.json() if r.status_code == 200 else None
 
-    contact: dict[str, Any] = _wait(found, f"contact {phone}")
+    contact: dict[str, Any] = until(found, f"contact {phone}")
     return contact
 
 
@@ -77,7 +69,7 @@ def _history(ws: Workspace, contact: int, message_id: int) -> list[str]:
 
 
 def _wait_history(ws: Workspace, contact: int, message_id: int, last: str) -> list[str]:
-    history: list[str] = _wait(
+    history: list[str] = until(
         lambda: (h := _history(ws, contact, message_id)) and h[-1] == last and h,
         f"message {message_id} reaching {last}",
     )
@@ -95,7 +87,7 @@ def _writes_in(ws: Workspace, channel: dict[str, Any], phone: str, wamid: str) -
     r = post_webhook(ws.base, channel["id"], text_from(phone.removeprefix("+"), "Hello!", wamid))
     assert r.status_code == 200, r.text
     contact_id: int = _contact_by_phone(ws, phone)["id"]
-    _wait(lambda: _messages(ws, contact_id), "the incoming message")
+    until(lambda: _messages(ws, contact_id), "the incoming message")
     return contact_id
 
 
@@ -182,13 +174,13 @@ def test_statuses_out_of_order_and_twice_change_nothing_more(ws: Workspace, meta
         r = _send(ws, contact, channel["id"], {"type": "text", "text": text})
         ids.append(r.json()["messageId"])
     meta.wait_sent(2)
-    wamids = [
-        _wait(
-            lambda i=i: ws.api.get(f"/contact/id:{contact}/message/{i}").json()["channelMessageId"],
-            "wamid",
-        )
-        for i in ids
-    ]
+
+    def wamid(message_id: int) -> str | None:
+        record = ws.api.get(f"/contact/id:{contact}/message/{message_id}").json()
+        found: str | None = record["channelMessageId"]
+        return found
+
+    wamids = [until(functools.partial(wamid, i), "wamid") for i in ids]
     # read arrives first (Meta skips delivered for a message read at once), then a late
     # delivered, then read again
     for status in ("read", "delivered", "read", "sent"):
@@ -335,7 +327,7 @@ def test_the_24_hour_window_allows_only_templates_outside_it(ws: Workspace, meta
     post_webhook(
         ws.base, channel["id"], text_from("60123450004", "Where is my order?", "wamid.IN4")
     )
-    _wait(lambda: len(_messages(ws, contact)) == 2, "the customer's message")
+    until(lambda: len(_messages(ws, contact)) == 2, "the customer's message")
     assert (
         _send(ws, contact, channel["id"], {"type": "text", "text": "On its way"}).status_code == 200
     )
@@ -429,7 +421,7 @@ def test_quick_replies_become_buttons_or_a_list(ws: Workspace, meta: FakeMeta) -
         ],
     )
     post_webhook(ws.base, channel["id"], answer)
-    found = _wait(
+    found = until(
         lambda: [m for m in _messages(ws, contact) if m["channelMessageId"] == "wamid.ANSWER"],
         "the answer",
     )
@@ -475,7 +467,7 @@ def test_media_is_kept_by_openrespond_and_an_expired_link_fails_the_message_only
     )
     assert post_webhook(ws.base, channel["id"], payload).status_code == 200
     contact = _contact_by_phone(ws, "+60123450009")["id"]
-    items = _wait(lambda: (m := _messages(ws, contact)) and len(m) == 3 and m, "three messages")
+    items = until(lambda: (m := _messages(ws, contact)) and len(m) == 3 and m, "three messages")
     by_id = {m["channelMessageId"]: m for m in items}
     image = by_id["wamid.IMG"]["message"]["attachment"]
     assert image["type"] == "image"
@@ -508,7 +500,7 @@ def test_a_contact_without_a_phone_number_is_keyed_by_its_user_id(
         ],
     )
     assert post_webhook(ws.base, channel["id"], payload).status_code == 200
-    rows = _wait(
+    rows = until(
         lambda: db_rows(
             "SELECT contact_id, address FROM contact_channels WHERE channel_id = ?", channel["id"]
         ),
@@ -519,7 +511,7 @@ def test_a_contact_without_a_phone_number_is_keyed_by_its_user_id(
     shown = ws.api.get(f"/contact/id:{contact}").json()
     assert shown["firstName"] == "Uma"
     assert shown["phone"] is None
-    _wait(lambda: _messages(ws, contact), "the message")
+    until(lambda: _messages(ws, contact), "the message")
     assert _send(ws, contact, channel["id"], {"type": "text", "text": "hi Uma"}).status_code == 200
     (sent,) = meta.wait_sent(1)
     assert sent["recipient"] == "US.13491208655302741918"
@@ -548,7 +540,7 @@ def test_a_contact_without_a_phone_number_is_keyed_by_its_user_id(
             ],
         ),
     )
-    _wait(lambda: len(_messages(ws, contact)) == 3, "the second message on the same contact")
+    until(lambda: len(_messages(ws, contact)) == 3, "the second message on the same contact")
 
 
 def test_a_redelivered_webhook_is_applied_once(
@@ -559,7 +551,7 @@ def test_a_redelivered_webhook_is_applied_once(
     for _ in range(3):
         assert post_webhook(ws.base, channel["id"], payload).status_code == 200
     contact = _contact_by_phone(ws, "+60123450011")["id"]
-    _wait(
+    until(
         lambda: (
             db_rows("SELECT COUNT(*) FROM provider_inbox WHERE channel_id = ?", channel["id"])
             == [(0,)]
@@ -643,3 +635,68 @@ def test_a_sandbox_channel_emulates_the_window_when_asked(ws: Workspace) -> None
     )
     assert bad.status_code == 400
     assert "customerServiceWindow" in bad.json()["message"]
+
+
+def test_templates_are_synchronised_from_the_graph_api(ws: Workspace, meta: FakeMeta) -> None:
+    body = {"type": "BODY", "text": "Your order {{1}} is on its way"}
+    meta.templates = [
+        {
+            "id": str(9000 + i),
+            "name": f"update_{i:03d}",
+            "language": "en_US",
+            "status": "APPROVED",
+            "category": "UTILITY",
+            "components": [body],
+        }
+        for i in range(150)  # two pages of the Graph API's
+    ]
+    meta.templates[1].update(status="REJECTED", rejected_reason="INVALID_FORMAT")
+    # a new channel's templates are read at once (then every hour)
+    channel = _channel(ws, meta)
+    mtm = f"/space/channel/{channel['id']}/mtm"
+    until(
+        lambda: len(ws.api.get(mtm, params={"limit": 100}).json()["items"]) == 100,
+        "the templates",
+    )
+    sync = f"/control/workspaces/{ws.wid}/channels/{channel['id']}/templates/sync"
+    r = ws.control.post(sync)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"added": 0, "changed": 0, "removed": 0}
+    items = ws.api.get(mtm, params={"limit": 2}).json()["items"]
+    assert [(t["name"], t["templateId"], t["status"], t["statusDetail"]) for t in items] == [
+        ("update_000", "9000", "approved", ""),
+        ("update_001", "9001", "rejected", "INVALID_FORMAT"),
+    ]
+    assert json.loads(items[0]["components"]) == [{"type": "body", "text": body["text"]}]
+    # again: one gone, one approved since
+    del meta.templates[0]
+    meta.templates[0].update(status="APPROVED", rejected_reason="NONE")
+    assert ws.control.post(sync).json() == {"added": 0, "changed": 1, "removed": 1}
+    contact = _writes_in(ws, channel, "+60123450013", "wamid.IN13")
+    send = {
+        "type": "whatsapp_template",
+        "template": {"name": "update_001", "languageCode": "en_US"},
+    }
+    assert _send(ws, contact, channel["id"], send).status_code == 200
+    gone = {
+        "type": "whatsapp_template",
+        "template": {"name": "update_000", "languageCode": "en_US"},
+    }
+    r = _send(ws, contact, channel["id"], gone)
+    assert r.status_code == 400
+    assert "update_000" in r.json()["message"]
+    # a channel of another driver, another workspace's channel, a Graph API refusing the token
+    assert (
+        ws.control.post(
+            f"/control/workspaces/{ws.wid}/channels/{ws.channel_id}/templates/sync"
+        ).status_code
+        == 400
+    )
+    r = ws.control.put(
+        f"/control/workspaces/{ws.wid}/channels/{channel['id']}",
+        json={"settings": {**channel_settings(meta), "accessToken": "EAAG-wrong-token-000"}},
+    )
+    assert r.status_code == 200, r.text
+    r = ws.control.post(sync)
+    assert r.status_code == 502
+    assert "access token" in r.json()["message"]

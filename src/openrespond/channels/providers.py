@@ -10,9 +10,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from openrespond import __version__
+from openrespond import __version__, common
+from openrespond.channels import provider_channels
+from openrespond.channels.drivers import Job, Outcome
+from openrespond.db import Connection
 from openrespond.messages.schemas import ContactProfile, Message, StatusValue
 from openrespond.net import Networks, guarded_client
+from openrespond.sealing import Sealer
 
 __all__ = [
     "MAX_MEDIA_BYTES",
@@ -21,6 +25,7 @@ __all__ = [
     "MediaFailed",
     "MediaRef",
     "Pools",
+    "ProviderDriver",
     "StatusReport",
     "download",
 ]
@@ -140,3 +145,43 @@ async def download(
         raise MediaFailed(
             f"media download failed: {type(exc).__name__}: {exc}"[:MAX_REASON], retry=True
         ) from None
+
+
+class ProviderDriver:
+    """What the drivers of providers' APIs share: a pool per provider origin, and the last
+    credential problem ``send`` saw on a channel, kept on the channel's state by ``record``
+    (and cleared by a later success)."""
+
+    inline = False
+
+    def __init__(self, sealer: Sealer, networks: Networks, *, timeout_seconds: float = 10) -> None:
+        self.sealer = sealer
+        self.pools = Pools(networks, timeout_seconds=timeout_seconds)
+        self._channel_errors: dict[int, str | None] = {}
+
+    def note(self, channel_id: int, error: str | None) -> None:
+        """A credential error on the channel (or, with None, a success)."""
+        if error is None:
+            self._channel_errors.setdefault(channel_id, None)
+        else:
+            self._channel_errors[channel_id] = error
+
+    async def close(self) -> None:
+        await self.pools.close()
+
+    async def send(self, job: Job) -> Outcome:
+        raise NotImplementedError
+
+    async def record(
+        self, tx: Connection, done: list[tuple[Job, Outcome]], *, worker: str, now: int
+    ) -> None:
+        errors, self._channel_errors = self._channel_errors, {}
+        for channel_id, error in errors.items():
+            await set_channel_error(tx, channel_id, error)
+
+
+async def set_channel_error(conn: Connection, channel_id: int, error: str | None) -> None:
+    """Record (or, with None, clear) the driver's last error on the channel's state."""
+    await provider_channels.set_state(
+        conn, channel_id, {"error": error, "errorAt": common.now_ms() if error else None}
+    )

@@ -14,7 +14,7 @@ from litestar.enums import MediaType
 from litestar.params import JSONBody
 
 from openrespond import common
-from openrespond.channels import provider_inbox, whatsapp
+from openrespond.channels import provider_inbox, telegram, whatsapp
 from openrespond.channels import settings as channel_settings
 from openrespond.channels.inbound import InboundResult, InboundWebhook, receive
 from openrespond.common import StatusMessage
@@ -119,6 +119,34 @@ async def whatsapp_webhook(request: Req, channelId: PathId) -> StatusMessage:
     signature = request.headers.get("x-hub-signature-256")
     if row is None or secret is None or not whatsapp.verify_signature(body, signature, secret):
         raise Unauthorized("X-Hub-Signature-256 is missing or is not this channel's signature")
+    await _store(request, channelId, body)
+    return StatusMessage(code=200, message="stored")
+
+
+@post(
+    "/hooks/telegram/{channelId:int}",
+    tags=["Provider webhooks"],
+    operation_id="telegramWebhook",
+    summary="Updates from Telegram for a bot's channel",
+    security=[],
+    include_in_schema=False,
+)
+async def telegram_webhook(request: Req, channelId: PathId) -> StatusMessage:
+    state = request.app.state
+    body = await request.body()
+    row, settings = await _provider_channel(request, channelId, "telegram")
+    secret = _opened(settings, "telegram", "webhookSecret", state.sealer)
+    given = request.headers.get("x-telegram-bot-api-secret-token")
+    if row is None or secret is None or not telegram.check_secret(given, secret):
+        raise Unauthorized(
+            "X-Telegram-Bot-Api-Secret-Token is missing or is not this channel's secret"
+        )
+    await _store(request, channelId, body)
+    return StatusMessage(code=200, message="stored")
+
+
+async def _store(request: Req, channel_id: int, body: bytes) -> None:
+    """Keep a provider's JSON request for the inbound worker (answered once committed)."""
     try:
         text = body.decode()
         json.loads(text)
@@ -128,11 +156,10 @@ async def whatsapp_webhook(request: Req, channelId: PathId) -> StatusMessage:
 
     async def work(tx: Transaction) -> None:
         await provider_inbox.put(
-            tx, channelId, content_type="application/json", body=text, now_ms=common.now_ms()
+            tx, channel_id, content_type="application/json", body=text, now_ms=common.now_ms()
         )
 
-    await state.db.retrying(work)
-    return StatusMessage(code=200, message="stored")
+    await request.app.state.db.retrying(work)
 
 
-ROUTES = [custom_channel_webhook, whatsapp_verify, whatsapp_webhook]
+ROUTES = [custom_channel_webhook, whatsapp_verify, whatsapp_webhook, telegram_webhook]

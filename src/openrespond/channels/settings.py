@@ -10,6 +10,8 @@ sealed before they are stored, and never shown again.
   timeoutSeconds?, attachments?, maxAttachmentBytes?}``.
 - ``whatsapp_cloud``: ``{phoneNumberId, accessToken, appSecret, verifyToken,
   businessAccountId?, graphBaseUrl?, graphVersion?}`` — Meta's WhatsApp Cloud API.
+- ``telegram``: ``{botToken, webhookSecret?, mode?, apiBaseUrl?}`` — a Telegram bot; the
+  webhook secret is generated unless given.
 - ``sandbox``: ``{customerServiceWindow?}`` — refuse free-form messages outside the 24-hour
   window as WhatsApp does (off unless set).
 """
@@ -38,6 +40,7 @@ __all__ = [
     "PURPOSE",
     "CustomChannelSettings",
     "SmtpSettings",
+    "TelegramSettings",
     "WhatsappCloudSettings",
     "check_reachable",
     "prepare",
@@ -54,6 +57,7 @@ DRIVER_SOURCES: dict[str, tuple[str, ...] | None] = {
     "custom_channel": ("custom_channel",),
     "smtp": ("other_email", "gmail"),
     "whatsapp_cloud": ("whatsapp_cloud", "whatsapp"),
+    "telegram": ("telegram",),
 }
 
 
@@ -89,6 +93,21 @@ class WhatsappCloudSettings(msgspec.Struct, rename="camel"):
     graph_version: Annotated[str, Meta(pattern=r"^v[0-9]{1,3}\.[0-9]{1,2}$")] = "v25.0"
 
 
+class TelegramSettings(msgspec.Struct, rename="camel"):
+    bot_token: (
+        Annotated[
+            str, Meta(min_length=20, max_length=256, pattern=r"^[0-9]{3,20}:[A-Za-z0-9_-]{20,200}$")
+        ]
+        | None
+    ) = None
+    webhook_secret: (
+        Annotated[str, Meta(min_length=16, max_length=256, pattern=r"^[A-Za-z0-9_-]+$")] | None
+    ) = None
+    # auto: a webhook when the server has a public HTTPS address, else long polling.
+    mode: Literal["auto", "webhook", "polling"] = "auto"
+    api_base_url: Annotated[str, Meta(max_length=2048)] = "https://api.telegram.org"
+
+
 class SandboxSettings(msgspec.Struct, rename="camel"):
     customer_service_window: bool = False
 
@@ -97,14 +116,20 @@ _SECRET_FIELDS: dict[str, tuple[str, ...]] = {
     "custom_channel": ("token",),
     "smtp": ("password",),
     "whatsapp_cloud": ("accessToken", "appSecret", "verifyToken"),
+    "telegram": ("botToken", "webhookSecret"),
 }
 # Secrets a channel cannot work without (given now, or kept from before).
 _REQUIRED_SECRETS: dict[str, tuple[str, ...]] = {
     "custom_channel": ("token",),
     "whatsapp_cloud": ("accessToken", "appSecret", "verifyToken"),
+    "telegram": ("botToken",),
 }
 # Where each driver's provider is, checked under the network rules like a webhook's URL.
-_URL_FIELDS = {"custom_channel": "apiBaseUrl", "whatsapp_cloud": "graphBaseUrl"}
+_URL_FIELDS = {
+    "custom_channel": "apiBaseUrl",
+    "whatsapp_cloud": "graphBaseUrl",
+    "telegram": "apiBaseUrl",
+}
 
 
 def _convert(raw: dict[str, Any], kind: type[Any], driver: str) -> Any:
@@ -121,6 +146,8 @@ def webhook_url(driver: str, channel_id: int, base: str) -> str | None:
         return f"{base}/custom/channel/webhook/"
     if driver == "whatsapp_cloud":
         return f"{base}/hooks/whatsapp/{channel_id}"
+    if driver == "telegram":
+        return f"{base}/hooks/telegram/{channel_id}"
     return None
 
 
@@ -165,6 +192,13 @@ def prepare(
         settings = _convert(raw, WhatsappCloudSettings, driver)
         check_url(settings.graph_base_url, field="settings.graphBaseUrl")
         settings.graph_base_url = settings.graph_base_url.rstrip("/")
+    elif driver == "telegram":
+        settings = _convert(raw, TelegramSettings, driver)
+        check_url(settings.api_base_url, field="settings.apiBaseUrl")
+        settings.api_base_url = settings.api_base_url.rstrip("/")
+        if settings.webhook_secret is None and kept["webhookSecret"] is None:
+            # Telegram repeats it on every webhook call; nobody else needs to know it.
+            settings.webhook_secret = secrets.token_urlsafe(32)
     else:
         settings = _convert(raw, SmtpSettings, driver)
         check_host(settings.host, field="settings.host")
@@ -194,7 +228,7 @@ async def check_reachable(
     the channel is created or changed, and again at every connection. ``settings`` as sent
     (a malformed value is left to ``prepare``); look names up before the write transaction
     begins, since that can take seconds."""
-    if driver not in ("custom_channel", "smtp", "whatsapp_cloud") or not settings:
+    if driver not in ("custom_channel", "smtp", *_URL_FIELDS) or not settings:
         return
     if networks is None:
         raise RuntimeError(f"a {driver} channel is checked against the allowed networks")

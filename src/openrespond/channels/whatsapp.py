@@ -34,10 +34,10 @@ from openrespond.channels.providers import (
     MediaFailed,
     MediaRef,
     Pools,
+    ProviderDriver,
     StatusReport,
     download,
 )
-from openrespond.db import Connection
 from openrespond.messages.schemas import (
     Attachment,
     AttachmentMessage,
@@ -46,13 +46,15 @@ from openrespond.messages.schemas import (
     QuickReplyMessage,
     TextMessage,
 )
-from openrespond.net import ForbiddenAddress, Networks
+from openrespond.net import ForbiddenAddress
 from openrespond.sealing import Sealer, SealError
 
 __all__ = [
+    "TemplateSyncError",
     "WhatsappCloudDriver",
     "check_outgoing",
     "fetch_media",
+    "fetch_templates",
     "is_user_id",
     "parse",
     "template_to_meta",
@@ -237,19 +239,8 @@ def outcome_of_error(code: int | None, reason: str, status: int) -> Outcome:
     return Outcome(("failed",), error=reason)
 
 
-class WhatsappCloudDriver:
+class WhatsappCloudDriver(ProviderDriver):
     """Sends through the Graph API."""
-
-    inline = False
-
-    def __init__(self, sealer: Sealer, networks: Networks, *, timeout_seconds: float = 10) -> None:
-        self.sealer = sealer
-        self.pools = Pools(networks, timeout_seconds=timeout_seconds)
-        # Credential problems seen by ``send``, written on the channel by ``record``.
-        self._channel_errors: dict[int, str | None] = {}
-
-    async def close(self) -> None:
-        await self.pools.close()
 
     async def send(self, job: Job) -> Outcome:
         if job.address is None:
@@ -289,42 +280,17 @@ class WhatsappCloudDriver:
                 wamid = resp.json()["messages"][0]["id"]
             except (ValueError, KeyError, IndexError, TypeError):
                 return Outcome(retry=True, error="the Graph API answered without a message id")
-            self._channel_errors.setdefault(job.channel_id, None)
+            self.note(job.channel_id, None)
             return Outcome(("sent",), channel_message_id=str(wamid)[:255])
         code, reason = _error(resp)
         outcome = outcome_of_error(code, reason, resp.status_code)
         if outcome.error and outcome.error.startswith("channel credentials refused"):
-            self._channel_errors[job.channel_id] = outcome.error
+            self.note(job.channel_id, outcome.error)
         if outcome.retry and resp.headers.get("retry-after", "").isdigit():
             outcome = Outcome(
                 retry=True, error=reason, retry_in_ms=int(resp.headers["retry-after"]) * 1000
             )
         return outcome
-
-    async def record(
-        self, tx: Connection, done: list[tuple[Job, Outcome]], *, worker: str, now: int
-    ) -> None:
-        """Keep the latest credential error on the channel (cleared by a later success)."""
-        errors, self._channel_errors = self._channel_errors, {}
-        for channel_id, error in errors.items():
-            await set_channel_error(tx, channel_id, error)
-
-
-async def set_channel_error(conn: Connection, channel_id: int, error: str | None) -> None:
-    """Record (or, with None, clear) the driver's last error on the channel's state."""
-    row = await conn.fetch_one("SELECT state FROM channels WHERE id = ?", channel_id)
-    if row is None:
-        return
-    state = json.loads(row[0] or "{}")
-    if error is None and "error" not in state:
-        return
-    if error is None:
-        state.pop("error", None)
-        state.pop("errorAt", None)
-    else:
-        state["error"] = error
-        state["errorAt"] = common.now_ms()
-    await conn.execute("UPDATE channels SET state = ? WHERE id = ?", json.dumps(state), channel_id)
 
 
 def verify_signature(body: bytes, header: str | None, app_secret: str) -> bool:
@@ -517,3 +483,48 @@ def attachment(kind: str, url: str, file_name: str | None) -> AttachmentMessage:
     return AttachmentMessage(
         attachment=Attachment(type=kind, url=url, file_name=file_name)  # type: ignore[arg-type]
     )
+
+
+class TemplateSyncError(Exception):
+    """The Graph API did not give the templates (the reason says why)."""
+
+
+_TEMPLATE_FIELDS = "id,name,language,status,category,components,rejected_reason,quality_score"
+MAX_TEMPLATE_PAGES = 50
+
+
+async def fetch_templates(
+    pools: Pools, settings: dict[str, Any], *, sealer: Sealer
+) -> list[dict[str, Any]]:
+    """Every template of the channel's WhatsApp Business Account, page after page (a
+    ``next`` link is followed only to the Graph API base the channel names)."""
+    waba = settings.get("businessAccountId")
+    if not waba:
+        raise TemplateSyncError("settings.businessAccountId is needed to read templates")
+    try:
+        token = channel_settings.secret(settings, "whatsapp_cloud", sealer, "accessToken")
+    except SealError as exc:
+        raise TemplateSyncError(f"access token unusable: {exc}") from None
+    base = f"{settings['graphBaseUrl']}/{settings.get('graphVersion', 'v25.0')}"
+    url: str | None = f"{base}/{waba}/message_templates?limit=100&fields={_TEMPLATE_FIELDS}"
+    found: list[dict[str, Any]] = []
+    client, gate = pools.get(base)
+    for _ in range(MAX_TEMPLATE_PAGES):
+        if url is None:
+            return found
+        if not url.startswith(settings["graphBaseUrl"] + "/"):
+            raise TemplateSyncError("the Graph API's next page is elsewhere; not followed")
+        try:
+            async with gate:
+                resp = await client.get(url, headers={"Authorization": f"Bearer {token}"})
+        except httpx.HTTPError as exc:
+            raise TemplateSyncError(f"Graph API unreachable: {type(exc).__name__}") from None
+        if resp.status_code != 200:
+            raise TemplateSyncError(_error(resp)[1])
+        try:
+            page = resp.json()
+            found.extend(t for t in page.get("data") or [] if isinstance(t, dict))
+            url = (page.get("paging") or {}).get("next")
+        except (ValueError, AttributeError):
+            raise TemplateSyncError("the Graph API answered something else than JSON") from None
+    raise TemplateSyncError(f"more than {MAX_TEMPLATE_PAGES} pages of templates")

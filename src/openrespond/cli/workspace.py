@@ -350,7 +350,10 @@ def channel_add(
         str, typer.Option(help="respond.io source, e.g. whatsapp_cloud, other_email")
     ],
     driver: Annotated[
-        str, typer.Option(help="Delivery driver: sandbox, custom_channel or smtp")
+        str,
+        typer.Option(
+            help="Delivery driver: sandbox, custom_channel, smtp, whatsapp_cloud or telegram"
+        ),
     ] = "sandbox",
     settings_json: SettingsJson = None,
     channel_id: Annotated[int | None, typer.Option("--id", help="Pick the channel id")] = None,

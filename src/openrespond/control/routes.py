@@ -13,12 +13,15 @@ from litestar import Request
 from litestar.params import FromPath, JSONBody
 
 from openrespond.accounts import service as accounts
+from openrespond.channels import provider_channels, upkeep, whatsapp
 from openrespond.channels import settings as channel_settings
+from openrespond.channels.providers import Pools
 from openrespond.common import StatusMessage
 from openrespond.control import schemas as s
 from openrespond.custom_fields import service as fields
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate
 from openrespond.db import Scope
+from openrespond.errors import BadGateway, BadRequest
 from openrespond.http.context import read_conn, reading, write_tx, writing
 from openrespond.http.pagination import public_base
 from openrespond.http.routing import PathId, delete, get, post, put
@@ -361,6 +364,31 @@ async def update_channel(
     return space_channels.control_channel_from_row(row)
 
 
+@post(
+    W + "/channels/{channelId:int}/templates/sync",
+    tags=T,
+    operation_id="controlSyncTemplates",
+    summary="Read a WhatsApp Cloud channel's templates from the Graph API now",
+)
+async def sync_templates(request: Req, wid: PathId, channelId: PathId) -> s.TemplateSync:
+    state = request.app.state
+    found = await space_channels.get_channel(reading(request), channelId)
+    if found["driver"] != "whatsapp_cloud":
+        raise BadRequest(f"channel {channelId} is not a WhatsApp Cloud channel")
+    channel = await provider_channels.one(reading(request).conn, channelId)
+    assert channel is not None
+    pools = Pools(state.settings.networks, timeout_seconds=state.settings.webhook_timeout_seconds)
+    try:
+        added, changed, removed = await upkeep.sync_templates(
+            state.db, pools, channel, sealer=state.sealer
+        )
+    except whatsapp.TemplateSyncError as exc:
+        raise BadGateway(f"templates could not be read: {exc}") from None
+    finally:
+        await pools.close()
+    return s.TemplateSync(added=added, changed=changed, removed=removed)
+
+
 @delete(
     W + "/channels/{channelId:int}",
     tags=T,
@@ -442,6 +470,7 @@ ROUTES = [
     create_channel,
     list_channels,
     update_channel,
+    sync_templates,
     delete_channel,
     create_template,
     list_templates,

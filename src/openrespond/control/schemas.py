@@ -144,7 +144,7 @@ class ChannelCreate(msgspec.Struct):
 
     name: Name
     source: ChannelSource
-    driver: Literal["sandbox", "custom_channel", "smtp", "whatsapp_cloud"] = "sandbox"
+    driver: Literal["sandbox", "custom_channel", "smtp", "whatsapp_cloud", "telegram"] = "sandbox"
     settings: dict[str, Any] = {}
     id: Annotated[int, Meta(ge=1, lt=2**53)] | None = None
 
@@ -181,3 +181,11 @@ class TemplateCreate(msgspec.Struct):
 
 class TemplateList(msgspec.Struct):
     items: list[Template]
+
+
+class TemplateSync(msgspec.Struct):
+    """What a synchronisation of a channel's templates changed."""
+
+    added: int
+    changed: int
+    removed: int

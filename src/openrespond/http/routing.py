@@ -53,6 +53,7 @@ _ERRORS = {
     422: "Idempotency-Key reused with a different request",
     429: "Rate limit exceeded; see Retry-After",
     500: "Server fault",
+    502: "A provider asked on the caller's behalf failed",
 }
 ERROR_RESPONSES = {
     status: ResponseSpec(data_container=ErrorBody, description=text, generate_examples=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from openrespond import signals
 from openrespond.channels import settings as channel_settings
 from openrespond.common import now
 from openrespond.db import Connection, IntegrityError, Row, Scope, Transaction
@@ -33,7 +34,9 @@ __all__ = [
 ]
 
 
-DRIVERS = ("sandbox", "custom_channel", "smtp", "whatsapp_cloud")
+DRIVERS = ("sandbox", "custom_channel", "smtp", "whatsapp_cloud", "telegram")
+# Drivers whose channels the channel upkeep looks after (webhooks, polling, templates).
+PROVIDER_DRIVERS = ("whatsapp_cloud", "telegram")
 
 
 def channel_from_row(row: Row) -> Channel:
@@ -81,6 +84,8 @@ async def create_channel(
         )
     except IntegrityError:
         raise Conflict(f"channel id {channel_id} is already taken") from None
+    if driver in PROVIDER_DRIVERS:
+        sc.conn.announce(signals.channels)  # its webhook is registered, its polling begun
     row = await repo.get_channel(sc, new_id)
     assert row is not None
     return row
@@ -145,12 +150,15 @@ async def update_channel(
         encoded = json.dumps(stored)
     if not await repo.update_channel(sc, channel_id, name=name, settings=encoded):
         raise NotFound(f"channel {channel_id} not found")
+    if encoded is not None:
+        sc.conn.announce(signals.channels)
     return await get_channel(sc, channel_id)
 
 
 async def delete_channel(sc: Scope[Transaction], channel_id: int) -> None:
     if not await repo.delete_channel(sc, channel_id):
         raise NotFound(f"channel {channel_id} not found")
+    sc.conn.announce(signals.channels)  # a bot polled for it is let go
 
 
 def control_channel_from_row(row: Row) -> ControlChannel:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from openrespond.db import Connection, Row, Scope, Transaction, sql
@@ -20,6 +21,7 @@ __all__ = [
     "delete_channel",
     "delete_closing_note",
     "delete_lifecycle_stage",
+    "delete_synced_templates",
     "delete_template",
     "delete_user",
     "delete_workspace",
@@ -54,6 +56,7 @@ __all__ = [
     "set_token_hash",
     "token_by_hash",
     "update_channel",
+    "upsert_synced_template",
     "upsert_team",
 ]
 
@@ -278,6 +281,65 @@ async def insert_template(sc: Scope[Connection], **values: Any) -> int:
         values["created_at"],
     )
     return template_id
+
+
+async def upsert_synced_template(sc: Scope[Connection], **values: Any) -> str:
+    """Insert or refresh a template as the provider describes it (keyed by channel, name
+    and language); ``added``, ``changed`` or ``same``."""
+    current = await sc.conn.fetch_one(
+        "SELECT id, category, status, components, provider_id, status_detail, quality_score"
+        " FROM templates WHERE workspace_id = ? AND channel_id = ? AND name = ?"
+        " AND language_code = ?",
+        sc.ws,
+        values["channel_id"],
+        values["name"],
+        values["language_code"],
+    )
+    fields = ("category", "status", "components", "provider_id", "status_detail", "quality_score")
+    if current is None:
+        await sc.conn.execute(
+            "INSERT INTO templates (workspace_id, channel_id, name, language_code, category,"
+            " status, components, provider_id, status_detail, quality_score, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            sc.ws,
+            values["channel_id"],
+            values["name"],
+            values["language_code"],
+            *(values[f] for f in fields),
+            values["now"],
+            values["now"],
+        )
+        return "added"
+    if all(current[f] == values[f] for f in fields):
+        return "same"
+    await sc.conn.execute(
+        "UPDATE templates SET category = ?, status = ?, components = ?, provider_id = ?,"
+        " status_detail = ?, quality_score = ?, updated_at = ? WHERE workspace_id = ? AND id = ?",
+        *(values[f] for f in fields),
+        values["now"],
+        sc.ws,
+        current["id"],
+    )
+    return "changed"
+
+
+async def delete_synced_templates(
+    sc: Scope[Connection], channel_id: int, *, keep: Sequence[str]
+) -> int:
+    """Drop the channel's synchronised templates whose provider ids are not in ``keep``
+    (templates added by hand stay)."""
+    rows = await sc.conn.fetch_all(
+        "SELECT id, provider_id FROM templates WHERE workspace_id = ? AND channel_id = ?"
+        " AND provider_id IS NOT NULL",
+        sc.ws,
+        channel_id,
+    )
+    gone = [r["id"] for r in rows if r["provider_id"] not in set(keep)]
+    for template_id in gone:
+        await sc.conn.execute(
+            "DELETE FROM templates WHERE workspace_id = ? AND id = ?", sc.ws, template_id
+        )
+    return len(gone)
 
 
 async def get_template(sc: Scope[Connection], template_id: int) -> Row | None:

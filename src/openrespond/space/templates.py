@@ -32,6 +32,7 @@ __all__ = [
     "mtm_components",
     "mtm_from_row",
     "page_templates",
+    "sync_templates",
     "template_from_row",
 ]
 
@@ -185,3 +186,50 @@ async def get_mtm(sc: Scope[Connection], template_id: int) -> MtmAnswer:
         **_mtm_fields(row),
     )
     return MtmAnswer(status="success", message="Template fetched successfully", data=detail)
+
+
+def _synced(item: dict[str, Any]) -> dict[str, Any] | None:
+    """A Graph API template definition as a template row's values (None: unusable)."""
+    name, language, provider_id = item.get("name"), item.get("language"), item.get("id")
+    if not (isinstance(name, str) and isinstance(language, str) and provider_id):
+        return None
+    components = item.get("components")
+    quality = item.get("quality_score")
+    return {
+        "name": name[:512],
+        "language_code": language[:16],
+        "category": str(item.get("category") or "UTILITY")[:64],
+        "status": str(item.get("status") or "pending").lower()[:32],
+        "components": msgspec.json.encode(
+            components if isinstance(components, list) else []
+        ).decode(),
+        "provider_id": str(provider_id)[:64],
+        "status_detail": str(item.get("rejected_reason") or "")[:512] or None,
+        "quality_score": (
+            str(quality.get("score"))
+            if isinstance(quality, dict) and quality.get("score")
+            else None
+        ),
+    }
+
+
+async def sync_templates(
+    sc: Scope[Transaction], channel_id: int, items: list[dict[str, Any]]
+) -> tuple[int, int, int]:
+    """Make the channel's provider templates those of ``items`` (Graph API definitions):
+    new ones added, changed ones updated, vanished ones removed; templates added by hand
+    are kept. (added, changed, removed)."""
+    await get_channel(sc, channel_id)
+    added = changed = 0
+    keep: list[str] = []
+    at = now()
+    for item in items:
+        values = _synced(item)
+        if values is None:
+            continue
+        keep.append(values["provider_id"])
+        result = await repo.upsert_synced_template(sc, channel_id=channel_id, now=at, **values)
+        added += result == "added"
+        changed += result == "changed"
+    removed = await repo.delete_synced_templates(sc, channel_id, keep=keep)
+    return added, changed, removed

@@ -31,3 +31,12 @@ ALTER TABLE templates ADD COLUMN provider_id TEXT;
 ALTER TABLE templates ADD COLUMN updated_at INTEGER;
 ALTER TABLE templates ADD COLUMN status_detail TEXT;
 ALTER TABLE templates ADD COLUMN quality_score TEXT;
+
+-- Who long-polls a Telegram bot (one process at a time: Telegram refuses two), and the
+-- offset that confirms the updates already stored.
+CREATE TABLE channel_polls (
+  channel_id INTEGER PRIMARY KEY REFERENCES channels(id) ON DELETE CASCADE,
+  next_offset INTEGER NOT NULL DEFAULT 0,
+  owner TEXT,
+  lease_until_ms INTEGER
+);
