@@ -86,6 +86,11 @@ def test_everything_from_environment() -> None:
         ({"OPENRESPOND_BODY_TIMEOUT_SECONDS": "soon"}, "OPENRESPOND_BODY_TIMEOUT_SECONDS"),
         ({"OPENRESPOND_BODY_TIMEOUT_SECONDS": "nan"}, "OPENRESPOND_BODY_TIMEOUT_SECONDS"),
         ({"OPENRESPOND_MAX_CONNECTIONS": "0"}, "OPENRESPOND_MAX_CONNECTIONS"),
+        ({"OPENRESPOND_TRUSTED_PROXIES": "*"}, "OPENRESPOND_TRUSTED_PROXIES"),
+        ({"OPENRESPOND_TRUSTED_PROXIES": "the proxy"}, "OPENRESPOND_TRUSTED_PROXIES"),
+        ({"OPENRESPOND_TEMPLATE_SYNC_SECONDS": "-1"}, "OPENRESPOND_TEMPLATE_SYNC_SECONDS"),
+        ({"OPENRESPOND_TELEGRAM_POLL_SECONDS": "0"}, "OPENRESPOND_TELEGRAM_POLL_SECONDS"),
+        ({"OPENRESPOND_MEDIA_MAX_BYTES": "big"}, "OPENRESPOND_MEDIA_MAX_BYTES"),
     ],
 )
 def test_bad_values_fail_fast_naming_the_variable(env: dict[str, str], word: str) -> None:
@@ -145,3 +150,20 @@ def test_webhook_settings() -> None:
     assert s.networks.permits(ipaddress.ip_address("127.0.0.1"))
     assert s.retry_base_ms == 50
     assert not s.networks.permits(ipaddress.ip_address("10.0.0.1"))
+
+
+def test_provider_settings() -> None:
+    import ipaddress
+
+    s = Settings.from_env({})
+    assert (s.template_sync_seconds, s.telegram_poll_seconds) == (3600, 25)
+    assert s.media_max_bytes == 16 * 1024 * 1024
+    assert s.proxies == ()
+    s = Settings.from_env(
+        {
+            "OPENRESPOND_TRUSTED_PROXIES": "127.0.0.1/32, 10.0.0.0/8",
+            "OPENRESPOND_TEMPLATE_SYNC_SECONDS": "0",
+        }
+    )
+    assert ipaddress.ip_address("10.1.2.3") in s.proxies[1]
+    assert s.template_sync_seconds == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -28,6 +29,9 @@ class Settings:
     admin_token: str | None = None
     demo_token: str | None = None
     public_url: str | None = None
+    # Peers whose X-Forwarded-Proto/-Host say how clients addressed the server (a reverse
+    # proxy); nobody's by default.
+    trusted_proxies: str = ""
     rate_limit_per_second: float = 50.0
     secret_key: str | None = None
     max_body_bytes: int = 1024 * 1024
@@ -89,6 +93,11 @@ class Settings:
         return parse_networks(self.allow_private_networks)
 
     @property
+    def proxies(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The reverse proxies whose X-Forwarded-* headers are believed."""
+        return parse_networks(self.trusted_proxies).networks
+
+    @property
     def sqlite_path(self) -> str:
         """The file of a ``sqlite:///`` URL (``:memory:`` allowed)."""
         return sqlite_path(self.database_url)
@@ -144,6 +153,17 @@ class Settings:
             except ValueError as exc:
                 raise ConfigError(f"OPENRESPOND_ALLOW_PRIVATE_NETWORKS: {exc}") from None
             values["allow_private_networks"] = nets.strip()
+        if proxies := env.get("OPENRESPOND_TRUSTED_PROXIES"):
+            if proxies.strip() == "*":
+                raise ConfigError(
+                    "OPENRESPOND_TRUSTED_PROXIES names the proxies' networks; * would let"
+                    " any client say where it came from"
+                )
+            try:
+                parse_networks(proxies)
+            except ValueError as exc:
+                raise ConfigError(f"OPENRESPOND_TRUSTED_PROXIES: {exc}") from None
+            values["trusted_proxies"] = proxies.strip()
         for name, attr, hi in (
             ("OPENRESPOND_WEBHOOK_RETRY_SECONDS", "webhook_retry_seconds", 30 * 24 * 3600),
             ("OPENRESPOND_WEBHOOK_TIMEOUT_SECONDS", "webhook_timeout_seconds", 300),

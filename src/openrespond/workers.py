@@ -22,6 +22,7 @@ from openrespond.channels.drivers import Driver, SandboxDriver
 from openrespond.channels.ingest import InboundWorker
 from openrespond.channels.smtp import SmtpDriver
 from openrespond.channels.telegram import TelegramDriver
+from openrespond.channels.twilio import TwilioDriver
 from openrespond.channels.upkeep import ChannelUpkeep
 from openrespond.channels.whatsapp import WhatsappCloudDriver
 from openrespond.channels.worker import DeliveryWorker
@@ -95,6 +96,13 @@ def build(db: Database, settings: Settings, secret: str, *, batch: int = 256) ->
         ),
         "telegram": TelegramDriver(
             sealer, settings.networks, timeout_seconds=settings.webhook_timeout_seconds
+        ),
+        "twilio": TwilioDriver(
+            sealer,
+            settings.networks,
+            public_url=settings.public_url,
+            db=db,
+            timeout_seconds=settings.webhook_timeout_seconds,
         ),
     }
     return Workers(

@@ -29,7 +29,7 @@ from urllib.parse import quote
 import msgspec
 
 from openrespond import common, signals
-from openrespond.channels import provider_inbox, telegram, whatsapp
+from openrespond.channels import provider_inbox, telegram, twilio, whatsapp
 from openrespond.channels.providers import (
     MAX_MEDIA_BYTES,
     Incoming,
@@ -89,6 +89,11 @@ READERS: dict[str, Reader] = {
         parse=lambda row, settings: telegram.parse(row["body"].encode()),
         fetch=telegram.fetch_media,
         media_link=lambda settings, ref: f"{settings.get('apiBaseUrl')}/file/{ref.ref}",
+    ),
+    "twilio": Reader(
+        parse=lambda row, settings: twilio.parse(row["body"].encode()),
+        fetch=twilio.fetch_media,
+        media_link=lambda settings, ref: ref.ref,
     ),
 }
 

@@ -16,6 +16,7 @@ __all__ = [
     "one",
     "release_polls",
     "set_state",
+    "template_provider_id",
 ]
 
 
@@ -93,3 +94,17 @@ async def release_polls(tx: Transaction, owner: str) -> None:
     await tx.execute(
         "UPDATE channel_polls SET owner = NULL, lease_until_ms = NULL WHERE owner = ?", owner
     )
+
+
+async def template_provider_id(
+    conn: Connection, channel_id: int, *, name: str, language_code: str
+) -> str | None:
+    """The provider's id of a channel's approved template (a Twilio Content SID)."""
+    found: str | None = await conn.fetch_val(
+        "SELECT provider_id FROM templates WHERE channel_id = ? AND name = ?"
+        " AND language_code = ? AND status = 'approved'",
+        channel_id,
+        name,
+        language_code,
+    )
+    return found

@@ -14,13 +14,14 @@ from litestar.enums import MediaType
 from litestar.params import JSONBody
 
 from openrespond import common
-from openrespond.channels import provider_inbox, telegram, whatsapp
+from openrespond.channels import provider_inbox, telegram, twilio, whatsapp
 from openrespond.channels import settings as channel_settings
 from openrespond.channels.inbound import InboundResult, InboundWebhook, receive
 from openrespond.common import StatusMessage
 from openrespond.db import Transaction
 from openrespond.errors import BadRequest, Forbidden, Unauthorized
 from openrespond.http.middleware import refuse_nul
+from openrespond.http.pagination import public_base
 from openrespond.http.routing import PathId, get, post
 from openrespond.sealing import Sealer, SealError
 from openrespond.space import repository as space_repo
@@ -145,21 +146,65 @@ async def telegram_webhook(request: Req, channelId: PathId) -> StatusMessage:
     return StatusMessage(code=200, message="stored")
 
 
-async def _store(request: Req, channel_id: int, body: bytes) -> None:
-    """Keep a provider's JSON request for the inbound worker (answered once committed)."""
+_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+@post(
+    "/hooks/twilio/{channelId:int}",
+    tags=["Provider webhooks"],
+    operation_id="twilioWebhook",
+    summary="Incoming messages and status callbacks from Twilio for a channel",
+    security=[],
+    include_in_schema=False,
+)
+async def twilio_webhook(request: Req, channelId: PathId) -> Response[str]:
+    state = request.app.state
+    body = await request.body()
+    row, settings = await _provider_channel(request, channelId, "twilio")
+    algorithm = request.headers.get("x-twilio-webhooks-signature-settings", "")
+    sha256 = "HMAC_SHA256" in algorithm.upper()
+    key = _opened(settings, "twilio", "webhookSharedKey" if sha256 else "authToken", state.sealer)
+    content_type = request.headers.get("content-type", "")
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    url = public_base(request) + request.scope["path"] + (f"?{query}" if query else "")
+    signature = request.headers.get("x-twilio-signature")
+    if (
+        row is None
+        or key is None
+        or not twilio.valid_signature(url, body, content_type, signature, key, sha256=sha256)
+    ):
+        raise Unauthorized("X-Twilio-Signature is missing or is not this channel's signature")
+    form = content_type.startswith("application/x-www-form-urlencoded")
+    await _store(request, channelId, body, content_type="form" if form else "json")
+    return Response(_TWIML, media_type="text/xml")
+
+
+async def _store(request: Req, channel_id: int, body: bytes, *, content_type: str = "json") -> None:
+    """Keep a provider's request (JSON, or a form) for the inbound worker; answered once
+    committed."""
     try:
         text = body.decode()
-        json.loads(text)
+        if content_type == "json":
+            json.loads(text)
     except (UnicodeDecodeError, ValueError):
-        raise BadRequest("the body is not JSON") from None
+        raise BadRequest(
+            f"the body is not {'JSON' if content_type == 'json' else 'UTF-8'}"
+        ) from None
     refuse_nul(body)
+    kind = "application/json" if content_type == "json" else "application/x-www-form-urlencoded"
 
     async def work(tx: Transaction) -> None:
         await provider_inbox.put(
-            tx, channel_id, content_type="application/json", body=text, now_ms=common.now_ms()
+            tx, channel_id, content_type=kind, body=text, now_ms=common.now_ms()
         )
 
     await request.app.state.db.retrying(work)
 
 
-ROUTES = [custom_channel_webhook, whatsapp_verify, whatsapp_webhook, telegram_webhook]
+ROUTES = [
+    custom_channel_webhook,
+    whatsapp_verify,
+    whatsapp_webhook,
+    telegram_webhook,
+    twilio_webhook,
+]

@@ -12,6 +12,8 @@ sealed before they are stored, and never shown again.
   businessAccountId?, graphBaseUrl?, graphVersion?}`` — Meta's WhatsApp Cloud API.
 - ``telegram``: ``{botToken, webhookSecret?, mode?, apiBaseUrl?}`` — a Telegram bot; the
   webhook secret is generated unless given.
+- ``twilio``: ``{accountSid, authToken, apiKeySid?, apiKeySecret?, from? | messagingServiceSid?,
+  webhookSharedKey?, apiBaseUrl?}`` — Twilio Messaging, for SMS and WhatsApp.
 - ``sandbox``: ``{customerServiceWindow?}`` — refuse free-form messages outside the 24-hour
   window as WhatsApp does (off unless set).
 """
@@ -33,7 +35,7 @@ from openrespond.net import (
     check_url_destination,
 )
 from openrespond.sealing import Sealer
-from openrespond.validation import normalize_email
+from openrespond.validation import normalize_email, normalize_phone
 
 __all__ = [
     "DRIVER_SOURCES",
@@ -41,6 +43,7 @@ __all__ = [
     "CustomChannelSettings",
     "SmtpSettings",
     "TelegramSettings",
+    "TwilioSettings",
     "WhatsappCloudSettings",
     "check_reachable",
     "prepare",
@@ -58,6 +61,7 @@ DRIVER_SOURCES: dict[str, tuple[str, ...] | None] = {
     "smtp": ("other_email", "gmail"),
     "whatsapp_cloud": ("whatsapp_cloud", "whatsapp"),
     "telegram": ("telegram",),
+    "twilio": ("twilio", "twilio_whatsapp"),
 }
 
 
@@ -108,6 +112,17 @@ class TelegramSettings(msgspec.Struct, rename="camel"):
     api_base_url: Annotated[str, Meta(max_length=2048)] = "https://api.telegram.org"
 
 
+class TwilioSettings(msgspec.Struct, rename="camel"):
+    account_sid: Annotated[str, Meta(pattern=r"^AC[0-9a-fA-F]{32}$")]
+    auth_token: Annotated[str, Meta(min_length=16, max_length=256)] | None = None
+    api_key_sid: Annotated[str, Meta(pattern=r"^SK[0-9a-fA-F]{32}$")] | None = None
+    api_key_secret: Annotated[str, Meta(min_length=16, max_length=256)] | None = None
+    from_: Annotated[str, Meta(max_length=64)] | None = msgspec.field(default=None, name="from")
+    messaging_service_sid: Annotated[str, Meta(pattern=r"^MG[0-9a-fA-F]{32}$")] | None = None
+    webhook_shared_key: Annotated[str, Meta(min_length=16, max_length=256)] | None = None
+    api_base_url: Annotated[str, Meta(max_length=2048)] = "https://api.twilio.com"
+
+
 class SandboxSettings(msgspec.Struct, rename="camel"):
     customer_service_window: bool = False
 
@@ -117,18 +132,21 @@ _SECRET_FIELDS: dict[str, tuple[str, ...]] = {
     "smtp": ("password",),
     "whatsapp_cloud": ("accessToken", "appSecret", "verifyToken"),
     "telegram": ("botToken", "webhookSecret"),
+    "twilio": ("authToken", "apiKeySecret", "webhookSharedKey"),
 }
 # Secrets a channel cannot work without (given now, or kept from before).
 _REQUIRED_SECRETS: dict[str, tuple[str, ...]] = {
     "custom_channel": ("token",),
     "whatsapp_cloud": ("accessToken", "appSecret", "verifyToken"),
     "telegram": ("botToken",),
+    "twilio": ("authToken",),
 }
 # Where each driver's provider is, checked under the network rules like a webhook's URL.
 _URL_FIELDS = {
     "custom_channel": "apiBaseUrl",
     "whatsapp_cloud": "graphBaseUrl",
     "telegram": "apiBaseUrl",
+    "twilio": "apiBaseUrl",
 }
 
 
@@ -148,6 +166,8 @@ def webhook_url(driver: str, channel_id: int, base: str) -> str | None:
         return f"{base}/hooks/whatsapp/{channel_id}"
     if driver == "telegram":
         return f"{base}/hooks/telegram/{channel_id}"
+    if driver == "twilio":
+        return f"{base}/hooks/twilio/{channel_id}"
     return None
 
 
@@ -199,6 +219,17 @@ def prepare(
         if settings.webhook_secret is None and kept["webhookSecret"] is None:
             # Telegram repeats it on every webhook call; nobody else needs to know it.
             settings.webhook_secret = secrets.token_urlsafe(32)
+    elif driver == "twilio":
+        settings = _convert(raw, TwilioSettings, driver)
+        check_url(settings.api_base_url, field="settings.apiBaseUrl")
+        settings.api_base_url = settings.api_base_url.rstrip("/")
+        if settings.from_ is not None:
+            number = settings.from_.removeprefix("whatsapp:")
+            settings.from_ = normalize_phone(number, field="settings.from")
+        if (settings.from_ is None) == (settings.messaging_service_sid is None):
+            raise BadRequest("settings.from: give the sender's number, or messagingServiceSid")
+        if settings.api_key_sid and not (settings.api_key_secret or kept["apiKeySecret"]):
+            raise BadRequest("settings.apiKeySecret: give it with apiKeySid")
     else:
         settings = _convert(raw, SmtpSettings, driver)
         check_host(settings.host, field="settings.host")

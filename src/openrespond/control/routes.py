@@ -417,6 +417,7 @@ async def create_template(
         category=data.category,
         status=data.status,
         components=data.components,
+        provider_id=data.provider_id,
     )
 
 

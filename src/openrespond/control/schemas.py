@@ -144,7 +144,9 @@ class ChannelCreate(msgspec.Struct):
 
     name: Name
     source: ChannelSource
-    driver: Literal["sandbox", "custom_channel", "smtp", "whatsapp_cloud", "telegram"] = "sandbox"
+    driver: Literal["sandbox", "custom_channel", "smtp", "whatsapp_cloud", "telegram", "twilio"] = (
+        "sandbox"
+    )
     settings: dict[str, Any] = {}
     id: Annotated[int, Meta(ge=1, lt=2**53)] | None = None
 
@@ -177,6 +179,10 @@ class TemplateCreate(msgspec.Struct):
     category: Annotated[str, Meta(min_length=1, max_length=64)] = "UTILITY"
     status: Literal["approved", "pending", "rejected"] = "approved"
     components: Annotated[list[dict[str, Any]], Meta(max_length=20)] = []
+    # The provider's id of the template: a Twilio Content SID (HX…) for Twilio channels.
+    provider_id: (
+        Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")] | None
+    ) = msgspec.field(default=None, name="providerId")
 
 
 class TemplateList(msgspec.Struct):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -10,14 +12,36 @@ from litestar import Request
 from openrespond.common import Pagination
 from openrespond.db.paging import PageRows
 
-__all__ = ["page_links", "public_base"]
+__all__ = ["page_links", "public_base", "request_origin"]
+
+_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?")
 
 
 def public_base(request: Request[Any, Any, Any]) -> str:
     """The server's address as its clients use it (``OPENRESPOND_PUBLIC_URL``, else the
     request's own origin)."""
-    base: str = request.app.state.settings.public_url or _origin(request.scope)
+    settings = request.app.state.settings
+    base: str = settings.public_url or request_origin(request.scope, settings.proxies)
     return base
+
+
+def request_origin(scope: Any, proxies: tuple[Any, ...] = ()) -> str:
+    """``scheme://host`` as the client addressed this server: X-Forwarded-Proto and
+    X-Forwarded-Host when the peer is one of ``proxies`` (a reverse proxy), else the
+    request's own scheme and Host header."""
+    if proxies:
+        client = scope.get("client")
+        try:
+            peer = ipaddress.ip_address(client[0]) if client else None
+        except ValueError:
+            peer = None
+        if peer is not None and any(peer.version == n.version and peer in n for n in proxies):
+            headers = {k: v for k, v in scope["headers"] if k.startswith(b"x-forwarded-")}
+            proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1").split(",")[0]
+            host = headers.get(b"x-forwarded-host", b"").decode("latin-1").split(",")[0]
+            if proto.strip() in ("http", "https") and _HOST.fullmatch(host.strip()):
+                return f"{proto.strip()}://{host.strip()}"
+    return _origin(scope)
 
 
 def page_links(request: Request[Any, Any, Any], page: PageRows, limit: int) -> Pagination:

@@ -136,6 +136,8 @@ def _window_applies(channel: Row) -> bool:
     drivers always, a sandbox channel when its settings ask it to emulate one."""
     if channel["driver"] in _WINDOW_DRIVERS:
         return True
+    if channel["driver"] == "twilio" and channel["source"] == "twilio_whatsapp":
+        return True
     if channel["driver"] == "sandbox" and channel["settings"]:
         return bool(json.loads(channel["settings"]).get("customerServiceWindow"))
     return False

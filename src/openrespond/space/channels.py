@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 
-DRIVERS = ("sandbox", "custom_channel", "smtp", "whatsapp_cloud", "telegram")
+DRIVERS = ("sandbox", "custom_channel", "smtp", "whatsapp_cloud", "telegram", "twilio")
 # Drivers whose channels the channel upkeep looks after (webhooks, polling, templates).
 PROVIDER_DRIVERS = ("whatsapp_cloud", "telegram")
 

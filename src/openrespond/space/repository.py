@@ -270,7 +270,7 @@ _TEMPLATE_COLUMNS = (
 async def insert_template(sc: Scope[Connection], **values: Any) -> int:
     template_id: int = await sc.conn.fetch_val(
         "INSERT INTO templates (workspace_id, channel_id, name, language_code, category, status,"
-        " components, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        " components, provider_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         sc.ws,
         values["channel_id"],
         values["name"],
@@ -278,6 +278,7 @@ async def insert_template(sc: Scope[Connection], **values: Any) -> int:
         values["category"],
         values["status"],
         values["components"],
+        values.get("provider_id"),
         values["created_at"],
     )
     return template_id

@@ -71,6 +71,7 @@ async def create_template(
     category: str = "UTILITY",
     status: str = "approved",
     components: list[dict[str, Any]] | None = None,
+    provider_id: str | None = None,
 ) -> Template:
     """A message template on one of the workspace's channels."""
     await get_channel(sc, channel_id)
@@ -91,6 +92,7 @@ async def create_template(
             category=category,
             status=status,
             components=msgspec.json.encode(components or []).decode(),
+            provider_id=provider_id,
             created_at=now(),
         )
     except IntegrityError:
