@@ -216,6 +216,9 @@ def cases(b: dict[str, Any]) -> dict[tuple[str, str], list[tuple[str, Any]]]:
         ("POST", "/control/workspaces/{wid:int}/channels/{channelId:int}/templates"): [
             (f"{W}/channels/{b['channel']}/templates", {"name": "x", "languageCode": "en"})
         ],
+        ("POST", "/control/workspaces/{wid:int}/channels/{channelId:int}/templates/sync"): [
+            (f"{W}/channels/{b['channel']}/templates/sync", None)
+        ],
         ("GET", "/control/workspaces/{wid:int}/channels/{channelId:int}/templates"): [
             (f"{W}/channels/{b['channel']}/templates", None)
         ],

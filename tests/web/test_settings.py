@@ -93,6 +93,77 @@ def test_channel_secrets_are_write_only(app: App, page: Page) -> None:
         assert "smtp-secret-password-123" not in str(channel)
 
 
+def test_provider_channels_from_the_settings_page(app: App, page: Page) -> None:
+    """WhatsApp Cloud, Telegram and Twilio channels made in the browser: the API's message
+    on the field, the webhook URL to register, secrets write-only."""
+    app.sign_in(page, "owner@example.com")
+    page.goto(f"{app.url}/app/1/settings#channels")
+    form = page.locator("#channel-form")
+    form.get_by_label("Name", exact=True).fill("WhatsApp Cloud")
+    form.get_by_label("Source").select_option("whatsapp_cloud")
+    form.get_by_label("Driver").select_option("whatsapp_cloud")
+    form.get_by_label("Phone number ID").fill("not-digits")
+    form.get_by_label(re.compile("^Access token")).fill("EAAG-browser-access-token-123")
+    form.get_by_label(re.compile("^App secret")).fill("browser-app-secret-1234")
+    form.get_by_label(re.compile("^Verify token")).fill("browser-verify-token-1234")
+    # an address literal: no name to look up on a machine without DNS
+    form.get_by_label("Graph API URL").fill("https://157.240.0.1")
+    form.get_by_role("button", name="Add channel").click()
+    field = page.locator("#channel-form").get_by_label("Phone number ID")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#channels-error")).to_contain_text("phoneNumberId")
+    form = page.locator("#channel-form")
+    form.get_by_label("Phone number ID").fill("106540352242922")
+    form.get_by_label(re.compile("^Access token")).fill("EAAG-browser-access-token-123")
+    form.get_by_label(re.compile("^App secret")).fill("browser-app-secret-1234")
+    form.get_by_label(re.compile("^Verify token")).fill("browser-verify-token-1234")
+    form.get_by_role("button", name="Add channel").click()
+    expect(page.locator("#channel-webhook")).to_contain_text("/hooks/whatsapp/")
+    for name, value in (
+        ("whatsapp access token", "EAAG-browser-access-token-123"),
+        ("whatsapp app secret", "browser-app-secret-1234"),
+        ("whatsapp verify token", "browser-verify-token-1234"),
+    ):
+        SECRETS[name] = value
+        assert value not in page.content()
+    page.get_by_role("link", name="WhatsApp Cloud").click()
+    expect(page.locator("#webhook-url")).to_have_value(re.compile(r"/hooks/whatsapp/\d+$"))
+    expect(page.get_by_label("Phone number ID")).to_have_value("106540352242922")
+    expect(page.get_by_label(re.compile("^Access token"))).to_have_value("")
+    expect(page.get_by_text("(set; empty keeps it)")).to_have_count(3)
+    assert "browser-app-secret-1234" not in page.content()
+    # Telegram and Twilio
+    page.goto(f"{app.url}/app/1/settings#channels")
+    form = page.locator("#channel-form")
+    form.get_by_label("Name", exact=True).fill("Bot")
+    form.get_by_label("Source").select_option("telegram")
+    form.get_by_label("Driver").select_option("telegram")
+    form.get_by_label(re.compile("^Bot token")).fill("123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")
+    form.get_by_label("Bot API URL").fill("https://149.154.167.220")
+    form.get_by_role("button", name="Add channel").click()
+    expect(page.locator("#channel-webhook")).to_contain_text("/hooks/telegram/")
+    SECRETS["telegram bot token"] = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    form = page.locator("#channel-form")
+    form.get_by_label("Name", exact=True).fill("SMS")
+    form.get_by_label("Source").select_option("twilio")
+    form.get_by_label("Driver").select_option("twilio")
+    form.get_by_label("Account SID").fill("AC" + "0123456789abcdef" * 2)
+    form.get_by_label(re.compile("^Auth token")).fill("browser-twilio-auth-token-1234")
+    form.get_by_label("From (number)").fill("12345")
+    form.get_by_label("Twilio API URL").fill("https://54.172.60.0")
+    form.get_by_role("button", name="Add channel").click()
+    expect(page.locator("#channel-form").get_by_label("From (number)")).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    form = page.locator("#channel-form")
+    form.get_by_label(re.compile("^Auth token")).fill("browser-twilio-auth-token-1234")
+    form.get_by_label("From (number)").fill("+15005550006")
+    form.get_by_role("button", name="Add channel").click()
+    expect(page.locator("#channel-webhook")).to_contain_text("/hooks/twilio/")
+    SECRETS["twilio auth token"] = "browser-twilio-auth-token-1234"
+    assert "browser-twilio-auth-token-1234" not in page.content()
+
+
 def test_the_catalogue_with_the_apis_validation(app: App, page: Page) -> None:
     app.sign_in(page, "owner@example.com")
     page.goto(f"{app.url}/app/1/settings")
@@ -203,7 +274,12 @@ def test_an_agent_gets_404_and_other_workspaces_ids_are_404(app: App) -> None:
     with contextlib.closing(agent):
         assert agent.get("/app/1/settings").status_code == 404
         assert agent.get("/app/1/settings/channels/123").status_code == 404
-        for path in ("/app/1/settings/tags", "/app/1/settings/channels", "/app/1/settings/stages"):
+        for path in (
+            "/app/1/settings/tags",
+            "/app/1/settings/channels",
+            "/app/1/settings/stages",
+            "/app/1/settings/channels/123/templates",
+        ):
             assert agent.post(path, data={"_csrf": agent_csrf, "name": "x"}).status_code == 404
     client, csrf = signed_in(app)
     with contextlib.closing(client):
@@ -211,6 +287,8 @@ def test_an_agent_gets_404_and_other_workspaces_ids_are_404(app: App) -> None:
         for path in (
             f"/app/1/settings/channels/{channel['id']}",
             f"/app/1/settings/channels/{channel['id']}/delete",
+            f"/app/1/settings/channels/{channel['id']}/templates",
+            "/app/1/settings/channels/123/templates",  # the demo's sandbox channel: no templates to read
             f"/app/1/settings/users/{user['id']}",
             f"/app/1/settings/fields/{field['id']}/delete",
         ):
@@ -248,7 +326,15 @@ def test_hostile_values_never_answer_5xx(app: App) -> None:
 
 
 def test_no_secret_appears_on_any_settings_or_console_page(app: App, page: Page) -> None:
-    assert set(SECRETS) == {"smtp password", "bridge token"}, SECRETS
+    assert set(SECRETS) == {
+        "smtp password",
+        "bridge token",
+        "whatsapp access token",
+        "whatsapp app secret",
+        "whatsapp verify token",
+        "telegram bot token",
+        "twilio auth token",
+    }, SECRETS
     app.sign_in(page, "owner@example.com")
     seen: set[str] = set()
     todo = ["/app/1/settings", "/app/1/console"]

@@ -48,6 +48,7 @@ __all__ = [
     "check_reachable",
     "prepare",
     "secret",
+    "secret_fields",
     "webhook_url",
     "with_token",
 ]
@@ -155,6 +156,11 @@ def _convert(raw: dict[str, Any], kind: type[Any], driver: str) -> Any:
         return msgspec.convert(raw, kind)
     except msgspec.ValidationError as exc:
         raise BadRequest(f"settings ({driver}): {exc}") from None
+
+
+def secret_fields(driver: str) -> tuple[str, ...]:
+    """The settings of ``driver`` that are secrets (sealed, never shown)."""
+    return _SECRET_FIELDS.get(driver, ())
 
 
 def webhook_url(driver: str, channel_id: int, base: str) -> str | None:

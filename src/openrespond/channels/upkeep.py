@@ -35,7 +35,7 @@ from openrespond.net import Networks
 from openrespond.sealing import Sealer, SealError
 from openrespond.space import templates as space_templates
 
-__all__ = ["ChannelUpkeep", "sync_templates"]
+__all__ = ["ChannelUpkeep", "read_templates_now", "sync_templates"]
 
 log = logging.getLogger("openrespond.upkeep")
 
@@ -63,6 +63,17 @@ async def sync_templates(
             tx, channel["id"], {"templatesSyncedAt": common.now_ms(), "templatesError": None}
         )
     return counts
+
+
+async def read_templates_now(
+    db: Database, channel: Row, *, sealer: Sealer, networks: Networks, timeout_seconds: float
+) -> tuple[int, int, int]:
+    """``sync_templates`` when someone asks for it (its own connections, closed after)."""
+    pools = Pools(networks, timeout_seconds=timeout_seconds)
+    try:
+        return await sync_templates(db, pools, channel, sealer=sealer)
+    finally:
+        await pools.close()
 
 
 class ChannelUpkeep:

@@ -15,7 +15,6 @@ from litestar.params import FromPath, JSONBody
 from openrespond.accounts import service as accounts
 from openrespond.channels import provider_channels, upkeep, whatsapp
 from openrespond.channels import settings as channel_settings
-from openrespond.channels.providers import Pools
 from openrespond.common import StatusMessage
 from openrespond.control import schemas as s
 from openrespond.custom_fields import service as fields
@@ -377,15 +376,16 @@ async def sync_templates(request: Req, wid: PathId, channelId: PathId) -> s.Temp
         raise BadRequest(f"channel {channelId} is not a WhatsApp Cloud channel")
     channel = await provider_channels.one(reading(request).conn, channelId)
     assert channel is not None
-    pools = Pools(state.settings.networks, timeout_seconds=state.settings.webhook_timeout_seconds)
     try:
-        added, changed, removed = await upkeep.sync_templates(
-            state.db, pools, channel, sealer=state.sealer
+        added, changed, removed = await upkeep.read_templates_now(
+            state.db,
+            channel,
+            sealer=state.sealer,
+            networks=state.settings.networks,
+            timeout_seconds=state.settings.webhook_timeout_seconds,
         )
     except whatsapp.TemplateSyncError as exc:
         raise BadGateway(f"templates could not be read: {exc}") from None
-    finally:
-        await pools.close()
     return s.TemplateSync(added=added, changed=changed, removed=removed)
 
 

@@ -18,6 +18,7 @@ from litestar import Response, get, post
 from litestar.response import Template
 
 from openrespond.accounts import service as accounts
+from openrespond.channels import provider_channels, upkeep, whatsapp
 from openrespond.channels import settings as channel_settings
 from openrespond.custom_fields import service as custom_fields
 from openrespond.custom_fields.schemas import DATA_TYPES, CustomFieldCreate
@@ -51,6 +52,37 @@ _SMTP_FIELDS = (
 )
 _CUSTOM_FIELDS = ("apiBaseUrl", "token", "idType")
 _INTEGERS = ("port", "timeoutSeconds", "maxAttachmentBytes")
+# Form field -> setting, per driver. The providers' fields carry a prefix: their names repeat
+# across drivers, and the new-channel form holds every driver's fields.
+_DRIVER_FORMS: dict[str, dict[str, str]] = {
+    "custom_channel": {n: n for n in _CUSTOM_FIELDS},
+    "smtp": {n: n for n in _SMTP_FIELDS},
+    "whatsapp_cloud": {
+        f"wa-{k}": k
+        for k in (
+            "phoneNumberId",
+            "accessToken",
+            "appSecret",
+            "verifyToken",
+            "businessAccountId",
+            "graphBaseUrl",
+            "graphVersion",
+        )
+    },
+    "telegram": {f"tg-{k}": k for k in ("botToken", "mode", "apiBaseUrl")},
+    "twilio": {
+        f"tw-{k}": k
+        for k in (
+            "accountSid",
+            "authToken",
+            "apiKeySid",
+            "apiKeySecret",
+            "from",
+            "messagingServiceSid",
+            "apiBaseUrl",
+        )
+    },
+}
 
 
 async def settings_page_of(
@@ -166,24 +198,27 @@ async def user_change(request: Req, wid: PathId, uid: PathId) -> Response[Any]:
 def _driver_settings(driver: str, form: dict[str, str]) -> dict[str, Any] | None:
     """The driver's settings as the control API takes them, from the form's fields; empty
     fields are left out (a secret left out keeps its value)."""
-    if driver == "sandbox":
+    if driver not in _DRIVER_FORMS:
         return None
-    names = _CUSTOM_FIELDS if driver == "custom_channel" else _SMTP_FIELDS
     out: dict[str, Any] = {}
-    for name in names:
+    for name, key in _DRIVER_FORMS[driver].items():
         value = form.get(name, "").strip()
         if not value:
             continue
         if name in _INTEGERS:
             if not value.isdigit() or len(value) > 12:
                 raise BadRequest(f"settings.{name}: a whole number")
-            out[name] = int(value)
+            out[key] = int(value)
         else:
-            out[name] = value
+            out[key] = value
     return out
 
 
-_CHANNEL_FIELDS = ("name", "source", "driver", *_CUSTOM_FIELDS, *_SMTP_FIELDS)
+def _channel_field(message: str, driver: str) -> str:
+    """The channel form's field an error names (a setting by its form name)."""
+    by_setting = {key: name for name, key in _DRIVER_FORMS.get(driver, {}).items()}
+    name = _field_of(message, ("name", "source", "driver", *by_setting), "name")
+    return by_setting.get(name, name)
 
 
 @post("/{wid:int}/settings/channels")
@@ -218,14 +253,14 @@ async def channel_create(request: Req, wid: PathId) -> Response[Any]:
             request,
             v,
             status=err.status,
-            errors={"channels": (_field_of(err.message, _CHANNEL_FIELDS, "name"), err.message)},
+            errors={"channels": (_channel_field(err.message, driver), err.message)},
             forms={"channels": form},
         )
     created = {
         "id": row["id"],
         "name": row["name"],
         "token": token,
-        "webhook_url": f"{public_base(request)}/custom/channel/webhook/" if token else None,
+        "webhook_url": channel_settings.webhook_url(driver, row["id"], public_base(request)),
     }
     return await settings_page_of(request, v, created_channel=created)
 
@@ -235,9 +270,13 @@ async def _channel_page(
 ) -> Template:
     row = await space_channels.get_channel(Scope(request.app.state.db.reader(), v.ws), channel_id)
     stored = json.loads(row["settings"] or "{}")
-    secret_name = {"custom_channel": "token", "smtp": "password"}.get(row["driver"])
-    has_secret = bool(secret_name and stored.get(secret_name))
-    shown = {k: val for k, val in stored.items() if k != secret_name}
+    secrets = channel_settings.secret_fields(row["driver"])
+    shown = {k: val for k, val in stored.items() if k not in secrets}
+    # Stored settings under the form's names (the providers' carry a prefix).
+    for name, key in _DRIVER_FORMS.get(row["driver"], {}).items():
+        if key in shown and name != key:
+            shown[name] = shown[key]
+    state = await provider_state(request, channel_id)
     return page(
         request,
         "channel.html",
@@ -245,9 +284,20 @@ async def _channel_page(
         v=v,
         channel=row,
         current=shown,
-        has_secret=has_secret,
+        has_secret=any(stored.get(k) for k in secrets),
+        secrets_set={k for k in secrets if stored.get(k)},
+        webhook_url=channel_settings.webhook_url(row["driver"], channel_id, public_base(request)),
+        state=state,
         **context,
     )
+
+
+async def provider_state(request: Req, channel_id: int) -> dict[str, Any]:
+    """What the channel's driver learnt (its last error, Telegram's mode, when templates
+    were read), for the channel's page."""
+    row = await provider_channels.one(request.app.state.db.reader(), channel_id)
+    state: dict[str, Any] = json.loads(row["state"] or "{}") if row is not None else {}
+    return state
 
 
 @get("/{wid:int}/settings/channels/{cid:int}")
@@ -287,10 +337,33 @@ async def channel_update(request: Req, wid: PathId, cid: PathId) -> Response[Any
             cid,
             status=err.status,
             error=err.message,
-            error_field=_field_of(err.message, _CHANNEL_FIELDS, "name"),
+            error_field=_channel_field(err.message, row["driver"]),
             form=form,
         )
     return see_other(f"/app/{wid}/settings#channels")
+
+
+@post("/{wid:int}/settings/channels/{cid:int}/templates")
+async def channel_templates_sync(request: Req, wid: PathId, cid: PathId) -> Response[Any]:
+    """Read a WhatsApp Cloud channel's templates from the Graph API now."""
+    v, _ = await posted(request, wid, managers=True)
+    state = request.app.state
+    row = await space_channels.get_channel(Scope(state.db.reader(), v.ws), cid)
+    channel = await provider_channels.one(state.db.reader(), cid)
+    if row["driver"] != "whatsapp_cloud" or channel is None:
+        raise NotFound(f"channel {cid} has no templates to read")
+    try:
+        added, changed, removed = await upkeep.read_templates_now(
+            state.db,
+            channel,
+            sealer=state.sealer,
+            networks=state.settings.networks,
+            timeout_seconds=state.settings.webhook_timeout_seconds,
+        )
+    except whatsapp.TemplateSyncError as exc:
+        return await _channel_page(request, v, cid, status=502, error=f"templates: {exc}")
+    done = f"Templates read: {added} new, {changed} changed, {removed} removed."
+    return await _channel_page(request, v, cid, notice=done)
 
 
 @post("/{wid:int}/settings/channels/{cid:int}/delete")
@@ -433,6 +506,7 @@ ROUTES = [
     channel_page,
     channel_update,
     channel_delete,
+    channel_templates_sync,
     tag_create,
     tag_delete,
     field_create,
