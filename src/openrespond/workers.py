@@ -132,6 +132,7 @@ def build(db: Database, settings: Settings, secret: str, *, batch: int = 256) ->
             db,
             sealer,
             settings.networks,
+            batch=min(batch, 200),
             files_base=settings.public_url or f"http://{_local(settings.host)}:{settings.port}",
             lease_seconds=settings.lease_seconds,
             poll_seconds=poll,

@@ -32,6 +32,18 @@ def test_there_is_a_snapshot_of_every_schema_since_7_that_a_release_left_behind(
     assert have <= set(range(7, newest + 1))
 
 
+def _as_answered_now(key: str, answer: Any) -> Any:
+    """An old answer as the new server gives it where its shape changed on purpose (each
+    change is listed for upgraders in docs/deployment.md, "Upgrading"): custom-field
+    choices are ``{"listValues": [...]}`` since schema 12."""
+    if "custom_field" in key and isinstance(answer, dict):
+        items = answer.get("items", [answer])
+        for item in items:
+            if isinstance(item.get("allowedValues"), list):
+                item["allowedValues"] = {"listValues": item["allowedValues"]}
+    return answer
+
+
 @pytest.mark.parametrize("snapshot", files(), ids=lambda p: p.stem)
 def test_an_old_database_reads_back_the_same_after_migrating(
     snapshot: Path, tmp_path: Path
@@ -63,7 +75,7 @@ def test_an_old_database_reads_back_the_same_after_migrating(
             now = reads(api, control, wid)
             assert now.keys() == old["answers"].keys()
             for key, answer in old["answers"].items():
-                assert now[key] == answer, key
+                assert now[key] == _as_answered_now(key, answer), key
 
             # and the upgraded database takes new work: ids continue, the unique rules hold
             contacts = old["answers"]['/contact/list?limit=100{"search": ""}']["items"]

@@ -135,6 +135,10 @@ class ChannelUpkeep:
         settings: dict[str, Any] = json.loads(row["settings"] or "{}")
         state: dict[str, Any] = json.loads(row["state"] or "{}")
         mode = telegram_mode(settings, self.public_url)
+        if mode == "webhook" and not self.public_url:
+            needs = "webhook mode needs the server's public address (OPENRESPOND_PUBLIC_URL)"
+            await self._note(row["id"], {"mode": mode, "error": needs})
+            return False
         wanted = f"{self.public_url}/hooks/telegram/{row['id']}" if mode == "webhook" else ""
         registered = state.get("webhook", "")
         # The settings' digest: a new token or secret registers the webhook again.
