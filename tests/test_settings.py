@@ -91,6 +91,7 @@ def test_everything_from_environment() -> None:
         ({"OPENRESPOND_TEMPLATE_SYNC_SECONDS": "-1"}, "OPENRESPOND_TEMPLATE_SYNC_SECONDS"),
         ({"OPENRESPOND_TELEGRAM_POLL_SECONDS": "0"}, "OPENRESPOND_TELEGRAM_POLL_SECONDS"),
         ({"OPENRESPOND_MEDIA_MAX_BYTES": "big"}, "OPENRESPOND_MEDIA_MAX_BYTES"),
+        ({"OPENRESPOND_MEDIA_DIR": "/no/such/directory"}, "OPENRESPOND_MEDIA_DIR"),
     ],
 )
 def test_bad_values_fail_fast_naming_the_variable(env: dict[str, str], word: str) -> None:

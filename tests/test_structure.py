@@ -89,6 +89,8 @@ GLOBAL = {
         "by_channel_message": "keyed by a channel (of one workspace) and the channel's own id",
         "stash_early_status": "keyed by a channel and the channel's own message id",
         "report_status": "the locked message row given names its workspace",
+        "known_locations": "the media directory is shared by every workspace: which of its"
+        " files rows still name",
         "apply_early_statuses_many": "a worker's batch; each message's scope is its own",
         "apply_early_statuses": "keyed by a channel; the message found names its workspace",
         "file_by_token": "a file's link is fetched by the channel, with no credentials: its"

@@ -41,6 +41,7 @@ from openrespond.http.middleware import ApiMiddleware
 from openrespond.http.openapi import RefinedJsonPlugin
 from openrespond.http.ratelimit import Limiter, PostgresLimiter, RateLimiter, RedisLimiter
 from openrespond.http.requestlog import RequestLogMiddleware
+from openrespond.messages.attachments import MediaDirectory
 from openrespond.messages.routes import ROUTES as MESSAGE_ROUTES
 from openrespond.sandbox.routes import ROUTES as SANDBOX_ROUTES
 from openrespond.sealing import Sealer
@@ -88,6 +89,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
                 database, secret=secret, admin_token=settings.admin_token
             )
             app.state.sealer = Sealer(secret)
+            app.state.media = MediaDirectory(settings.media_dir) if settings.media_dir else None
             app.state.limiter.bind(
                 hashlib.sha256(b"rate-limits:" + secret.encode()).hexdigest()[:16]
             )

@@ -52,6 +52,9 @@ class Settings:
     # Providers' channels: inbound media kept up to this size; WhatsApp templates read from
     # the Graph API this often (0: only on demand); a Telegram long poll waits this long.
     media_max_bytes: int = 16 * 1024 * 1024
+    # Files (received from providers, attached in the inbox) kept in this directory, which
+    # every process must share, instead of the database.
+    media_dir: str | None = None
     template_sync_seconds: int = 3600
     telegram_poll_seconds: int = 25
     db_pool_size: int = 10
@@ -177,6 +180,12 @@ class Settings:
         ):
             if raw := env.get(name):
                 values[attr] = _int(name, raw, 1, hi)
+        if media := env.get("OPENRESPOND_MEDIA_DIR"):
+            if not os.path.isdir(media) or not os.access(media, os.W_OK | os.X_OK):
+                raise ConfigError(
+                    f"OPENRESPOND_MEDIA_DIR must be a directory this process can write: {media!r}"
+                )
+            values["media_dir"] = os.path.abspath(media)
         if (sync := env.get("OPENRESPOND_TEMPLATE_SYNC_SECONDS")) is not None and sync != "":
             values["template_sync_seconds"] = _int(
                 "OPENRESPOND_TEMPLATE_SYNC_SECONDS", sync, 0, 7 * 24 * 3600

@@ -28,6 +28,7 @@ from openrespond.channels.whatsapp import WhatsappCloudDriver
 from openrespond.channels.worker import DeliveryWorker
 from openrespond.contacts.imports import ImportWorker
 from openrespond.db import Database
+from openrespond.messages.attachments import MediaDirectory
 from openrespond.sealing import Sealer
 from openrespond.settings import Settings
 from openrespond.webhooks.worker import WebhookWorker
@@ -85,6 +86,7 @@ class Workers:
 def build(db: Database, settings: Settings, secret: str, *, batch: int = 256) -> Workers:
     poll = settings.worker_poll_seconds
     sealer = Sealer(secret)
+    media = MediaDirectory(settings.media_dir) if settings.media_dir else None
     drivers: dict[str, Driver] = {
         "sandbox": SandboxDriver(),
         "custom_channel": CustomChannelDriver(
@@ -139,6 +141,7 @@ def build(db: Database, settings: Settings, secret: str, *, batch: int = 256) ->
             retry_base_ms=settings.retry_base_ms,
             timeout_seconds=settings.webhook_timeout_seconds,
             media_limit=settings.media_max_bytes,
+            media=media,
         ),
         upkeep=ChannelUpkeep(
             db,
@@ -150,6 +153,7 @@ def build(db: Database, settings: Settings, secret: str, *, batch: int = 256) ->
             template_sync_seconds=settings.template_sync_seconds,
             retry_seconds=min(5.0, settings.retry_base_ms / 1000 * 5),
             timeout_seconds=settings.webhook_timeout_seconds,
+            media=media,
         ),
     )
 

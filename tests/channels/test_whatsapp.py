@@ -690,7 +690,7 @@ def test_templates_are_synchronised_from_the_graph_api(ws: Workspace, meta: Fake
         ws.control.post(
             f"/control/workspaces/{ws.wid}/channels/{ws.channel_id}/templates/sync"
         ).status_code
-        == 400
+        == 409
     )
     r = ws.control.put(
         f"/control/workspaces/{ws.wid}/channels/{channel['id']}",

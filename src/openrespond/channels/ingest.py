@@ -43,6 +43,7 @@ from openrespond.db import Database, Row, Scope, Transaction
 from openrespond.messages import attachments
 from openrespond.messages import repository as messages_repo
 from openrespond.messages import service as messages
+from openrespond.messages.attachments import MediaDirectory
 from openrespond.messages.schemas import MessageStatus
 from openrespond.net import Networks
 from openrespond.sealing import Sealer
@@ -103,6 +104,7 @@ class _File:
     data: bytes | None = None
     content_type: str | None = None
     error: str | None = None
+    location: str | None = None  # in the media directory, written before the transaction
 
 
 class InboundWorker:
@@ -123,6 +125,7 @@ class InboundWorker:
         max_attempts: int = 8,
         media_limit: int = MAX_MEDIA_BYTES,
         timeout_seconds: float = 10,
+        media: MediaDirectory | None = None,
     ) -> None:
         self.db = db
         self.sealer = sealer
@@ -134,6 +137,7 @@ class InboundWorker:
         self.retry_base_ms = retry_base_ms
         self.max_attempts = max_attempts
         self.media_limit = media_limit
+        self.media = media
         self.pools = Pools(networks, timeout_seconds=timeout_seconds, follow_redirects=True)
         self._wake = asyncio.Event()
 
@@ -207,7 +211,8 @@ class InboundWorker:
                 data, content_type = await reader.fetch(
                     self.pools, settings, item.media, sealer=self.sealer, limit=self.media_limit
                 )
-                files[i] = _File(data, content_type)
+                location = await self.media.write(data) if self.media is not None else None
+                files[i] = _File(data, content_type, location=location)
             except MediaFailed as exc:
                 if exc.retry and row["attempts"] < self.max_attempts:
                     return row, items, files, str(exc)
@@ -275,14 +280,17 @@ class InboundWorker:
         )
         if stored is not None:
             token, name, data, content_type = stored
+            location = file.location if file is not None else None
             await messages_repo.insert_file(
                 sc,
                 contact_id,
                 token=token,
                 name=name,
                 content_type=content_type,
-                data=data,
+                data=b"" if location else data,
                 now=common.now(),
+                location=location,
+                size=len(data),
             )
         if failure is not None:
             entry = MessageStatus.at("failed", common.now_ms(), failure)

@@ -31,6 +31,7 @@ from openrespond.channels import provider_channels, provider_inbox, telegram, wh
 from openrespond.channels import settings as channel_settings
 from openrespond.channels.providers import MAX_REASON, Pools
 from openrespond.db import Database, Row, Scope
+from openrespond.messages.attachments import MediaDirectory
 from openrespond.net import Networks
 from openrespond.sealing import Sealer, SealError
 from openrespond.space import templates as space_templates
@@ -57,7 +58,7 @@ async def sync_templates(
     found = await whatsapp.fetch_templates(pools, settings, sealer=sealer)
     async with db.transaction() as tx:
         counts = await space_templates.sync_templates(
-            Scope(tx, channel["workspace_id"]), channel["id"], found
+            Scope(tx, channel["workspace_id"]), channel["id"], items=found
         )
         await provider_channels.set_state(
             tx, channel["id"], {"templatesSyncedAt": common.now_ms(), "templatesError": None}
@@ -93,6 +94,7 @@ class ChannelUpkeep:
         template_sync_seconds: float = 3600.0,
         retry_seconds: float = 5.0,
         timeout_seconds: float = 10.0,
+        media: MediaDirectory | None = None,
     ) -> None:
         self.db = db
         self.sealer = sealer
@@ -103,6 +105,7 @@ class ChannelUpkeep:
         self.lease_ms = int(lease_seconds * 1000)
         self.template_sync_ms = int(template_sync_seconds * 1000)
         self.retry_seconds = retry_seconds
+        self.media = media
         self.pools = Pools(networks, timeout_seconds=timeout_seconds)
         # Long polls hold their connection for the poll's timeout, beyond the usual one.
         self.poll_pools = Pools(networks, timeout_seconds=poll_timeout_seconds + timeout_seconds)
@@ -129,6 +132,13 @@ class ChannelUpkeep:
             self._polls.pop(channel_id).cancel()
         for channel_id in polling - set(self._polls):
             self._polls[channel_id] = asyncio.create_task(self._poll(channel_id))
+        if self.media is not None:
+            try:
+                removed = await self.media.sweep(self.db.reader())
+                if removed:
+                    log.info("removed %s files no message uses any more", removed)
+            except OSError:
+                log.exception("sweeping the media directory failed")
 
     async def _telegram(self, row: Row) -> bool:
         """Register or drop the bot's webhook as its mode needs; whether to poll it."""

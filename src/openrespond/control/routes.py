@@ -20,7 +20,7 @@ from openrespond.control import schemas as s
 from openrespond.custom_fields import service as fields
 from openrespond.custom_fields.schemas import CustomField, CustomFieldCreate
 from openrespond.db import Scope
-from openrespond.errors import BadGateway, BadRequest
+from openrespond.errors import BadGateway, Conflict
 from openrespond.http.context import read_conn, reading, write_tx, writing
 from openrespond.http.pagination import public_base
 from openrespond.http.routing import PathId, delete, get, post, put
@@ -373,7 +373,9 @@ async def sync_templates(request: Req, wid: PathId, channelId: PathId) -> s.Temp
     state = request.app.state
     found = await space_channels.get_channel(reading(request), channelId)
     if found["driver"] != "whatsapp_cloud":
-        raise BadRequest(f"channel {channelId} is not a WhatsApp Cloud channel")
+        raise Conflict(
+            f"channel {channelId} is not a WhatsApp Cloud channel: it has no templates to read"
+        )
     channel = await provider_channels.one(reading(request).conn, channelId)
     assert channel is not None
     try:

@@ -7,8 +7,13 @@ A file is accepted when it is at most ``MAX_BYTES`` and its first bytes say it i
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import re
 import secrets
+import time
+from pathlib import Path
 from urllib.parse import quote
 
 from openrespond import common
@@ -16,7 +21,7 @@ from openrespond.db import Connection, Row, Scope, Transaction
 from openrespond.errors import BadRequest
 from openrespond.messages import repository as repo
 
-__all__ = ["KINDS", "MAX_BYTES", "Stored", "open_file", "sniff", "store_file"]
+__all__ = ["KINDS", "MAX_BYTES", "MediaDirectory", "Stored", "open_file", "sniff", "store_file"]
 
 MAX_BYTES = 16 * 1024 * 1024
 
@@ -59,6 +64,61 @@ def sniff(data: bytes, name: str) -> tuple[str, str]:
     raise BadRequest(f"file: not a kind that can be sent; these can: {KINDS}")
 
 
+class MediaDirectory:
+    """Files kept in a directory every process shares (``OPENRESPOND_MEDIA_DIR``) instead of
+    the database. A file is written and synced before the row naming it is committed; files
+    no row names (their contact deleted or merged away, a write that never committed) are
+    swept once they are ``grace_seconds`` old."""
+
+    def __init__(self, path: str | Path, *, grace_seconds: float = 600) -> None:
+        self.path = Path(path)
+        self.grace_seconds = grace_seconds
+
+    async def write(self, data: bytes) -> str:
+        """Keep ``data``; the name to store as the file's location."""
+        name = secrets.token_hex(16)
+        await asyncio.to_thread(self._write, name, data)
+        return name
+
+    def _write(self, name: str, data: bytes) -> None:
+        part = self.path / f".{name}.part"
+        with open(part, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(part, self.path / name)
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    async def read(self, name: str) -> bytes | None:
+        """A kept file's bytes (None when it is gone)."""
+        if not re.fullmatch(r"[0-9a-f]{32}", name):
+            return None
+        try:
+            return await asyncio.to_thread((self.path / name).read_bytes)
+        except FileNotFoundError:
+            return None
+
+    async def sweep(self, conn: Connection) -> int:
+        """Remove files no row names any more; how many."""
+        cutoff = time.time() - self.grace_seconds
+        old = [p for p in self.path.iterdir() if p.is_file() and p.stat().st_mtime < cutoff]
+        names = [p.name for p in old if not p.name.startswith(".")]
+        known: set[str] = set()
+        for i in range(0, len(names), 500):
+            known |= await repo.known_locations(conn, names[i : i + 500])
+        removed = 0
+        for p in old:
+            if p.name not in known:
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+                    removed += 1
+        return removed
+
+
 class Stored:
     """A stored file: its link's path and what the message says of it."""
 
@@ -71,9 +131,16 @@ class Stored:
         self.kind = kind
 
 
-async def store_file(sc: Scope[Transaction], contact_id: int, *, name: str, data: bytes) -> Stored:
-    """Check and keep a file for the contact's messages; 400 naming ``file`` when it cannot
-    be sent."""
+async def store_file(
+    sc: Scope[Transaction],
+    contact_id: int,
+    *,
+    name: str,
+    data: bytes,
+    media: MediaDirectory | None = None,
+) -> Stored:
+    """Check and keep a file for the contact's messages (in ``media`` when given, else in
+    the database); 400 naming ``file`` when it cannot be sent."""
     if not data:
         raise BadRequest("file: the file is empty")
     if len(data) > MAX_BYTES:
@@ -82,14 +149,17 @@ async def store_file(sc: Scope[Transaction], contact_id: int, *, name: str, data
     clean = _NAME.sub("_", name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]).strip(" .")[:120]
     clean = clean or "file"
     token = secrets.token_urlsafe(32)
+    location = await media.write(data) if media is not None else None
     await repo.insert_file(
         sc,
         contact_id,
         token=token,
         name=clean,
         content_type=content_type,
-        data=data,
+        data=b"" if location else data,
         now=common.now(),
+        location=location,
+        size=len(data),
     )
     return Stored(f"/app/files/{token}/{quote(clean)}", clean, content_type, kind)
 

@@ -24,6 +24,7 @@ __all__ = [
     "get_in_workspace",
     "insert",
     "insert_file",
+    "known_locations",
     "last_interacted_channel",
     "link",
     "move_to",
@@ -424,18 +425,22 @@ async def insert_file(
     content_type: str,
     data: bytes,
     now: int,
+    location: str | None = None,
+    size: int | None = None,
 ) -> None:
-    """A file attached to the contact's messages (deleted with the contact)."""
+    """A file attached to the contact's messages (deleted with the contact): its bytes in
+    ``data``, or at ``location`` in the media directory (``data`` empty, ``size`` given)."""
     await sc.conn.execute(
         "INSERT INTO files (workspace_id, contact_id, token, name, content_type, size, data,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " location, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         sc.ws,
         contact_id,
         token,
         name,
         content_type,
-        len(data),
+        len(data) if size is None else size,
         data,
+        location,
         now,
     )
 
@@ -444,5 +449,16 @@ async def file_by_token(conn: Connection, token: str) -> Row | None:
     """A file by its token (any workspace: the token, given only in the message's link, is
     the key)."""
     return await conn.fetch_one(
-        "SELECT name, content_type, size, data FROM files WHERE token = ?", token
+        "SELECT name, content_type, size, data, location FROM files WHERE token = ?", token
     )
+
+
+async def known_locations(conn: Connection, locations: Sequence[str]) -> set[str]:
+    """Which of ``locations`` (files in the media directory) rows still point to."""
+    if not locations:
+        return set()
+    marks = ", ".join("?" * len(locations))
+    rows = await conn.fetch_all(
+        f"SELECT location FROM files WHERE location IN ({marks})", *locations
+    )
+    return {r[0] for r in rows}

@@ -216,7 +216,7 @@ def _synced(item: dict[str, Any]) -> dict[str, Any] | None:
 
 
 async def sync_templates(
-    sc: Scope[Transaction], channel_id: int, items: list[dict[str, Any]]
+    sc: Scope[Transaction], channel_id: int, *, items: list[dict[str, Any]]
 ) -> tuple[int, int, int]:
     """Make the channel's provider templates those of ``items`` (Graph API definitions):
     new ones added, changed ones updated, vanished ones removed; templates added by hand

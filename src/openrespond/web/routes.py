@@ -335,6 +335,7 @@ class _Upload:
     name: str
     data: bytes
     base: str
+    media: attachments.MediaDirectory | None  # where files are kept, when not the database
 
 
 async def _reply(
@@ -359,7 +360,9 @@ async def _reply(
             raise BadRequest("text: write a message first")
         sent.append(_message(form, kind))
     else:
-        stored = await attachments.store_file(sc, cid, name=upload.name, data=upload.data)
+        stored = await attachments.store_file(
+            sc, cid, name=upload.name, data=upload.data, media=upload.media
+        )
         item = {"type": stored.kind, "url": upload.base + stored.path, "fileName": stored.name}
         if kind == "email":
             sent.append(_message(form, "email", attachments=[item]))
@@ -492,7 +495,9 @@ async def _upload_of(request: Req) -> _Upload | None:
     upload = (await request.form()).get("file")
     if upload is None or isinstance(upload, str) or not upload.filename:
         return None
-    return _Upload(str(upload.filename), await upload.read(), public_base(request))
+    return _Upload(
+        str(upload.filename), await upload.read(), public_base(request), request.app.state.media
+    )
 
 
 # A reply may carry a file.
@@ -728,9 +733,16 @@ async def file(request: Req, token: LinkToken, name: FileName) -> Response[bytes
     found = await attachments.open_file(request.app.state.db.reader(), token)
     if found is None or found["name"] != name:
         raise NotFound("file not found")
+    data = bytes(found["data"])
+    if found["location"]:
+        media = request.app.state.media
+        kept = await media.read(found["location"]) if media is not None else None
+        if kept is None:
+            raise NotFound("file not found (it is not in OPENRESPOND_MEDIA_DIR)")
+        data = kept
     inline = str(found["content_type"]).startswith(("image/", "application/pdf"))
     return Response(
-        bytes(found["data"]),
+        data,
         media_type=found["content_type"],
         headers={
             "Content-Disposition": ("inline" if inline else "attachment")

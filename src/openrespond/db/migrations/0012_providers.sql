@@ -40,3 +40,6 @@ CREATE TABLE channel_polls (
   owner TEXT,
   lease_until_ms INTEGER
 );
+
+-- Where a file's bytes are when not in `data`: the name of a file in OPENRESPOND_MEDIA_DIR.
+ALTER TABLE files ADD COLUMN location TEXT;
