@@ -237,6 +237,7 @@ def main() -> None:
             [sys.executable, "-m", "openrespond", "serve", "--demo"],
             env=env,
             stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
     )
     base = f"http://127.0.0.1:{ports['app']}"

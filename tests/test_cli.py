@@ -114,6 +114,27 @@ def test_workspace_catalogue_commands(env: dict[str, str]) -> None:
         run(env, "channel", "add", "-w", w, "Mail", "--source", "other_email", "--json")
     )[0]
     run(env, "template", "add", "-w", w, "--channel", str(ch["id"]), "welcome")
+    bot = runner.invoke(
+        app,
+        [
+            "channel",
+            "add",
+            "-w",
+            w,
+            "Bot",
+            "--source",
+            "telegram",
+            "--driver",
+            "telegram",
+            "--settings",
+            '{"botToken": "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",'
+            ' "apiBaseUrl": "https://149.154.167.220"}',
+        ],
+        env={**env, "OPENRESPOND_PUBLIC_URL": "https://chat.example.com"},
+    )
+    assert bot.exit_code == 0, bot.output
+    assert "https://chat.example.com/hooks/telegram/" in bot.output
+    assert "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" not in bot.output
     assert json.loads(run(env, "custom-field", "list", "-w", w, "--json"))[0]["allowedValues"] == {
         "listValues": ["a", "b"]
     }

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import msgspec
 import typer
 
-from openrespond.cli.tools import AsJson, Workspace, console, err
+from openrespond.cli.tools import AsJson, Workspace, console, err, load_settings
 from openrespond.cli.tools import run as _run
 from openrespond.cli.tools import show as _show
 from openrespond.cli.tools import tx as _tx
@@ -384,9 +384,15 @@ def channel_add(
                 networks=s.networks,
             )
 
-    _show([space_channels.channel_from_row(_run(work))], as_json)
+    row = _run(work)
+    _show([space_channels.channel_from_row(row)], as_json)
     if token is not None:
         err.print(f"channel token (shown once; the bridge's bearer token): [bold]{token}[/bold]")
+    s = load_settings()
+    base = s.public_url or f"http://{s.host}:{s.port}"
+    url = channel_settings.webhook_url(driver, row["id"], base)
+    if url is not None and driver != "custom_channel":
+        err.print(f"webhook URL to register with the provider: [bold]{url}[/bold]")
 
 
 @channel_app.command("list")
