@@ -88,7 +88,7 @@ GLOBAL = {
         "taken_channel_ids": "a worker's batch across workspaces",
         "by_channel_message": "keyed by a channel (of one workspace) and the channel's own id",
         "stash_early_status": "keyed by a channel and the channel's own message id",
-        "report_status": "the locked message row given names its workspace",
+        "stranded_early_statuses": "kept reports of every channel, matched with messages",
         "known_locations": "the media directory is shared by every workspace: which of its"
         " files rows still name",
         "apply_early_statuses_many": "a worker's batch; each message's scope is its own",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterator
@@ -278,3 +279,56 @@ def test_a_webhook_is_registered_with_its_secret_and_checked(tmp_path: Path) -> 
             hook = until(lambda: bot.webhook, "setWebhook again")
             assert hook["url"] == f"https://127.0.0.1:{port2}/hooks/telegram/{channel['id']}"
             assert hook["secret_token"] == secret
+
+
+def _failed(ws: Workspace, contact: int, message_id: int) -> dict[str, Any] | None:
+    record: dict[str, Any] = ws.api.get(f"/contact/id:{contact}/message/{message_id}").json()
+    return record if record["status"][-1]["value"] == "failed" else None
+
+
+def test_a_custom_payload_names_a_send_method_only(
+    ws: Workspace, bot: FakeTelegram, db_rows: Rows
+) -> None:
+    """The method is part of the Bot API URL: nothing but a send method gets through."""
+    channel = _channel(ws, bot)
+    bot.queue(
+        message_update(
+            7005,
+            "hi",
+            15,
+            **{
+                "from": {"id": 7005, "is_bot": False, "first_name": "Ana", "language_code": "pt-br"}
+            },
+        )
+    )
+    contact = _contact_on(db_rows, channel["id"], 7005)
+    assert ws.api.get(f"/contact/id:{contact}").json()["language"] == "pt"
+    for method in ("sendMessage/../setWebhook", "setWebhook", "send", "sendMessage?x=1"):
+        r = ws.api.post(
+            f"/contact/id:{contact}/message",
+            json={
+                "channelId": channel["id"],
+                "message": {
+                    "type": "custom_payload",
+                    "payload": {"method": method, "url": "https://evil.example"},
+                },
+            },
+        )
+        record = until(
+            functools.partial(_failed, ws, contact, r.json()["messageId"]), f"{method} refused"
+        )
+        assert "send method" in record["status"][-1]["message"]
+    r = ws.api.post(
+        f"/contact/id:{contact}/message",
+        json={
+            "channelId": channel["id"],
+            "message": {
+                "type": "custom_payload",
+                "payload": {"method": "sendLocation", "latitude": 3.1, "longitude": 101.6},
+            },
+        },
+    )
+    ((method, params),) = bot.sent(1)
+    assert method == "sendLocation"
+    assert params == {"latitude": 3.1, "longitude": 101.6, "chat_id": 7005}
+    assert not [c for c in bot.calls if c[0] == "setWebhook"]

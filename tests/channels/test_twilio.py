@@ -399,3 +399,18 @@ def test_json_bodies_are_checked_by_their_hash() -> None:
     assert not twilio.valid_signature(url, body + b" ", "application/json", signature, AUTH_TOKEN)
     sha256 = RequestValidator(AUTH_TOKEN).compute_signature(url, {}, "HMAC_SHA256")
     assert twilio.valid_signature(url, body, "application/json", sha256, AUTH_TOKEN, sha256=True)
+
+
+def test_a_short_code_sender_is_kept_as_it_is(ws: Workspace, tw: FakeTwilio, db_rows: Rows) -> None:
+    channel = _channel(ws, tw)
+    r = signed_post(_hook(ws, channel), inbound_sms("SM" + "5" * 32, "72975", "Your code is 1234"))
+    assert r.status_code == 200
+    rows = until(
+        lambda: db_rows(
+            "SELECT contact_id FROM contact_channels WHERE channel_id = ? AND address = '72975'",
+            channel["id"],
+        ),
+        "the short code's contact",
+    )
+    items = ws.api.get(f"/contact/id:{rows[0][0]}/message/list").json()["items"]
+    assert items[0]["message"]["text"] == "Your code is 1234"

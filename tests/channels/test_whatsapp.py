@@ -700,3 +700,109 @@ def test_templates_are_synchronised_from_the_graph_api(ws: Workspace, meta: Fake
     r = ws.control.post(sync)
     assert r.status_code == 502
     assert "access token" in r.json()["message"]
+
+
+def test_what_providers_send_is_stored_as_it_came(ws: Workspace, meta: FakeMeta) -> None:
+    """Texts longer than a send may be, a Flow's answer, a NUL, a hostile signature header:
+    stored (or refused) without a 500 and without blocking the rest."""
+    channel = _channel(ws, meta)
+    now = str(int(time.time()))
+    long_text = "x" * 5000
+    payload = envelope(
+        contacts=[{"profile": {"name": "Lin"}, "wa_id": "60123450020"}],
+        messages=[
+            {
+                "from": "60123450020",
+                "id": "wamid.LONG",
+                "timestamp": now,
+                "type": "text",
+                "text": {"body": long_text},
+            },
+            {
+                "from": "60123450020",
+                "id": "wamid.FLOW",
+                "timestamp": now,
+                "type": "interactive",
+                "interactive": {
+                    "type": "nfm_reply",
+                    "nfm_reply": {"name": "flow", "response_json": '{"size": "M"}'},
+                },
+            },
+            {
+                "from": "60123450020",
+                "id": "wamid.NUL",
+                "timestamp": now,
+                "type": "text",
+                "text": {"body": "a\u0000b"},
+            },
+            {
+                "from": "60123450020",
+                "id": "wamid.BLANK",
+                "timestamp": now,
+                "type": "text",
+                "text": {"body": "  "},
+            },
+        ],
+    )
+    assert post_webhook(ws.base, channel["id"], payload).status_code == 200
+    contact = _contact_by_phone(ws, "+60123450020")["id"]
+    items = until(lambda: (m := _messages(ws, contact)) and len(m) == 4 and m, "four messages")
+    by_id = {m["channelMessageId"]: m["message"]["text"] for m in items}
+    assert by_id["wamid.LONG"] == long_text
+    assert '"size": "M"' in by_id["wamid.FLOW"]
+    assert by_id["wamid.NUL"] == "a\ufffdb"
+    assert by_id["wamid.BLANK"].strip()
+    r = httpx.post(
+        f"{ws.base}/hooks/whatsapp/{channel['id']}",
+        content=b"{}",
+        headers=[
+            (b"X-Hub-Signature-256", "sha256=\u00e9\u00e9".encode()),
+            (b"Content-Type", b"application/json"),
+        ],
+    )
+    assert r.status_code == 401
+
+
+def test_secrets_do_not_follow_the_graph_api_url_to_another_host(
+    ws: Workspace, meta: FakeMeta
+) -> None:
+    channel = _channel(ws, meta)
+    url = f"/control/workspaces/{ws.wid}/channels/{channel['id']}"
+    elsewhere = {"phoneNumberId": "106540352242922", "graphBaseUrl": "https://157.240.0.1"}
+    r = ws.control.put(url, json={"settings": elsewhere})
+    assert r.status_code == 400
+    assert "accessToken" in r.json()["message"]
+    same_host = {**elsewhere, "graphBaseUrl": meta.url + "/"}
+    assert ws.control.put(url, json={"settings": same_host}).status_code == 200
+    again = {
+        **elsewhere,
+        "accessToken": "EAAG-new-token-000",
+        "appSecret": "new-app-secret-000",
+        "verifyToken": "new-verify-000",
+    }
+    assert ws.control.put(url, json={"settings": again}).status_code == 200
+
+
+def test_a_user_known_by_phone_writing_by_user_id_alone_is_the_same_contact(
+    ws: Workspace, meta: FakeMeta
+) -> None:
+    channel = _channel(ws, meta)
+    contact = _writes_in(ws, channel, "+60123450021", "wamid.KNOWN")
+    bsuid = "US.60123450021" + "0001"
+    post_webhook(
+        ws.base,
+        channel["id"],
+        envelope(
+            contacts=[{"profile": {"name": "Ada"}, "user_id": bsuid}],
+            messages=[
+                {
+                    "from_user_id": bsuid,
+                    "id": "wamid.ONLYID",
+                    "timestamp": str(int(time.time())),
+                    "type": "text",
+                    "text": {"body": "it's me"},
+                }
+            ],
+        ),
+    )
+    until(lambda: len(_messages(ws, contact)) == 2, "the message on the same contact")

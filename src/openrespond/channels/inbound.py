@@ -176,7 +176,7 @@ async def _status(
         raise BadRequest(f"mId {event.m_id}: statuses are for outgoing messages")
     # Out of order or repeated: changes nothing (the status machine of every channel).
     applied = await messages_repo.report_status(
-        tx, known, value=report.value, status=entry, now=timestamp
+        Scope(tx, known["workspace_id"]), known, value=report.value, status=entry, now=timestamp
     )
     return EventResult(
         event.m_id, "message_status", "updated" if applied else "duplicate", known["id"]

@@ -32,6 +32,7 @@ from openrespond import common, signals
 from openrespond.channels import provider_inbox, telegram, twilio, whatsapp
 from openrespond.channels.providers import (
     MAX_MEDIA_BYTES,
+    MAX_REASON,
     Incoming,
     MediaFailed,
     MediaRef,
@@ -53,6 +54,7 @@ __all__ = ["InboundWorker", "Reader"]
 log = logging.getLogger("openrespond.inbound")
 
 _NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+_MEDIA_TYPE = re.compile(r"(audio|video)/[a-z0-9.+-]{1,40}")
 _EXTENSIONS = {
     "image/jpeg": ".jpg",
     "image/png": ".png",
@@ -101,10 +103,22 @@ READERS: dict[str, Reader] = {
 
 @dataclass(slots=True)
 class _File:
+    """A fetched file, as it will be kept: its bytes (until written to the media
+    directory), or why it could not be fetched."""
+
     data: bytes | None = None
-    content_type: str | None = None
-    error: str | None = None
+    size: int = 0
+    content_type: str = "application/octet-stream"
+    kind: str = "file"
+    name: str = "file"
     location: str | None = None  # in the media directory, written before the transaction
+    error: str | None = None
+
+
+_Prepared = tuple[Row, list[Incoming | StatusReport], dict[int, "_File"], str | None]
+
+# Files held in memory by one transaction's worth of requests, at most (then it commits).
+MAX_BATCH_BYTES = 32 * 1024 * 1024
 
 
 class InboundWorker:
@@ -153,21 +167,29 @@ class InboundWorker:
             )
         if not rows:
             return 0
-        prepared = [await self._prepare(row) for row in rows]
+        # Requests are applied a transaction's worth at a time: the files fetched for them
+        # are held in memory only until then.
+        chunk: list[_Prepared] = []
+        held = 0
+        for row in rows:
+            prepared = await self._prepare(row)
+            chunk.append(prepared)
+            held += sum(len(f.data or b"") for f in prepared[2].values())
+            if held >= MAX_BATCH_BYTES:
+                await self._commit(chunk)
+                chunk, held = [], 0
+        if chunk:
+            await self._commit(chunk)
+        return len(rows)
+
+    async def _commit(self, prepared: list[_Prepared]) -> None:
+        """Apply each prepared request with its deletion, in one transaction; one that
+        fails is put back for later (or, after ``max_attempts``, dropped with a log line)."""
         async with self.db.transaction(urgent=True) as tx:
             for row, items, files, problem in prepared:
-                if problem is not None and row["attempts"] < self.max_attempts:
+                if problem is not None:
                     await self._retry(tx, row, problem)
                     continue
-                if problem is not None:
-                    log.error(
-                        "provider request %s of channel %s dropped after %s attempts: %s",
-                        row["id"],
-                        row["channel_id"],
-                        row["attempts"],
-                        problem,
-                    )
-                    items = []
                 try:
                     async with tx.savepoint():
                         held = await provider_inbox.finish(tx, self.name, ids=[row["id"]])
@@ -180,20 +202,36 @@ class InboundWorker:
                         row["channel_id"],
                     )
                     await self._retry(tx, row, f"{type(exc).__name__}: {exc}")
-        return len(rows)
 
     async def _retry(self, tx: Transaction, row: Row, problem: str) -> None:
+        """Put a request back for later; after ``max_attempts``, drop it (logged as an
+        error, with why): a request that cannot be applied must not block the others."""
+        if row["attempts"] >= self.max_attempts:
+            log.error(
+                "provider request %s of channel %s dropped after %s attempts: %s",
+                row["id"],
+                row["channel_id"],
+                row["attempts"],
+                problem,
+            )
+            await provider_inbox.finish(tx, self.name, ids=[row["id"]])
+            return
         wait = backoff_ms(row["attempts"], base_ms=self.retry_base_ms, cap_ms=3_600_000)
         log.info("provider request %s: will retry: %s", row["id"], problem)
         await provider_inbox.retry(
             tx, row["id"], owner=self.name, run_at_ms=common.now_ms() + wait, error=problem
         )
 
-    async def _prepare(
-        self, row: Row
-    ) -> tuple[Row, list[Incoming | StatusReport], dict[int, _File], str | None]:
+    async def _prepare(self, row: Row) -> _Prepared:
         """Read the request and fetch its files: (row, items, files by item, a reason to
-        try again later)."""
+        try again later). Never raises: whatever goes wrong is that request's alone."""
+        try:
+            return await self._fetch(row)
+        except Exception as exc:
+            log.exception("provider request %s could not be prepared", row["id"])
+            return row, [], {}, f"{type(exc).__name__}: {exc}"[:MAX_REASON]
+
+    async def _fetch(self, row: Row) -> _Prepared:
         reader = READERS.get(row["driver"])
         settings: dict[str, Any] = json.loads(row["settings"] or "{}")
         if reader is None:
@@ -211,8 +249,12 @@ class InboundWorker:
                 data, content_type = await reader.fetch(
                     self.pools, settings, item.media, sealer=self.sealer, limit=self.media_limit
                 )
-                location = await self.media.write(data) if self.media is not None else None
-                files[i] = _File(data, content_type, location=location)
+                kept_type, kind, name = _kind(item.media, data, content_type)
+                file = _File(data, len(data), kept_type, kind, name)
+                if self.media is not None:
+                    file.location = await self.media.write(data)
+                    file.data = None  # on disk now: not held until the transaction
+                files[i] = file
             except MediaFailed as exc:
                 if exc.retry and row["attempts"] < self.max_attempts:
                     return row, items, files, str(exc)
@@ -251,16 +293,14 @@ class InboundWorker:
     ) -> None:
         sc = Scope(tx, ws)
         message = item.message
-        stored: tuple[str, str, bytes, str] | None = None
+        token: str | None = None
         failure: str | None = None
         if item.media is not None:
             reader = READERS[row["driver"]]
-            if file is not None and file.data is not None:
-                content_type, kind, name = _kind(item.media, file)
+            if file is not None and file.error is None:
                 token = secrets.token_urlsafe(32)
-                url = f"{self.files_base}/app/files/{token}/{quote(name)}"
-                stored = (token, name, file.data, content_type)
-                message = whatsapp.attachment(kind, url, name)
+                url = f"{self.files_base}/app/files/{token}/{quote(file.name)}"
+                message = whatsapp.attachment(file.kind, url, file.name)
             else:
                 failure = (file.error if file is not None else None) or "media not fetched"
                 message = whatsapp.attachment(
@@ -277,20 +317,19 @@ class InboundWorker:
             echo=item.echo,
             external_id=item.external_id,
             at_ms=item.at_ms,
+            from_provider=True,
         )
-        if stored is not None:
-            token, name, data, content_type = stored
-            location = file.location if file is not None else None
+        if token is not None and file is not None:
             await messages_repo.insert_file(
                 sc,
                 contact_id,
                 token=token,
-                name=name,
-                content_type=content_type,
-                data=b"" if location else data,
+                name=file.name,
+                content_type=file.content_type,
+                data=file.data or b"",
                 now=common.now(),
-                location=location,
-                size=len(data),
+                location=file.location,
+                size=file.size,
             )
         if failure is not None:
             entry = MessageStatus.at("failed", common.now_ms(), failure)
@@ -354,19 +393,26 @@ async def _status(
     if known["traffic"] != "outgoing":
         return
     await messages_repo.report_status(
-        tx, known, value=report.value, status=entry, now=report.at_ms // 1000
+        Scope(tx, known["workspace_id"]),
+        known,
+        value=report.value,
+        status=entry,
+        now=report.at_ms // 1000,
     )
 
 
-def _kind(media: MediaRef, file: _File) -> tuple[str, str, str]:
+def _kind(media: MediaRef, data: bytes, declared: str | None) -> tuple[str, str, str]:
     """(content type, attachment type, file name) of a fetched file: its first bytes decide;
-    a kind they do not show is kept as an opaque download."""
-    assert file.data is not None
+    audio and video they do not show (AAC, AMR, 3GP voice notes) keep the provider's type;
+    anything else is kept as an opaque download."""
     name = _NAME.sub("_", media.file_name or "").strip(" .")[:120]
     try:
-        content_type, kind = attachments.sniff(file.data, name or "file")
+        content_type, kind = attachments.sniff(data, name or "file")
     except Exception:
         content_type, kind = "application/octet-stream", "file"
+        stated = (declared or "").split(";", 1)[0].strip().lower()
+        if _MEDIA_TYPE.fullmatch(stated):
+            content_type, kind = stated, stated.split("/", 1)[0]
     if not name:
         name = f"{media.kind}{_EXTENSIONS.get(content_type, '')}"
     return content_type, kind, name

@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from openrespond.db import Connection, Row, Transaction
+from openrespond.db import Connection, Row, Transaction, sql
 
 __all__ = [
     "advance_poll",
@@ -39,7 +39,10 @@ async def one(conn: Connection, channel_id: int) -> Row | None:
 
 async def set_state(conn: Connection, channel_id: int, changes: dict[str, Any]) -> None:
     """Merge ``changes`` into the channel's state (a key set to None is removed)."""
-    row = await conn.fetch_one("SELECT state FROM channels WHERE id = ?", channel_id)
+    # Locked: the upkeep, the delivery worker and template reads each change their own keys.
+    row = await conn.fetch_one(
+        f"SELECT state FROM channels WHERE id = ?{sql.for_update(conn.dialect)}", channel_id
+    )
     if row is None:
         return
     state: dict[str, Any] = json.loads(row[0] or "{}")

@@ -190,7 +190,12 @@ async def _store(request: Req, channel_id: int, body: bytes, *, content_type: st
         raise BadRequest(
             f"the body is not {'JSON' if content_type == 'json' else 'UTF-8'}"
         ) from None
-    refuse_nul(body)
+    # A NUL in a customer's text cannot be stored: it becomes U+FFFD, rather than the whole
+    # request (and every message the provider batched in it) being refused. The signature
+    # was checked on the body as sent.
+    text = text.replace("\x00", "\ufffd")
+    text = text.replace("\\u0000", "\\ufffd") if content_type == "json" else text
+    text = text.replace("%00", "%EF%BF%BD") if content_type != "json" else text
     kind = "application/json" if content_type == "json" else "application/x-www-form-urlencoded"
 
     async def work(tx: Transaction) -> None:

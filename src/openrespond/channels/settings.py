@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 from msgspec import Meta
@@ -142,6 +143,14 @@ _REQUIRED_SECRETS: dict[str, tuple[str, ...]] = {
     "telegram": ("botToken",),
     "twilio": ("authToken",),
 }
+_PROVIDERS = ("whatsapp_cloud", "telegram", "twilio")
+
+
+def _origin(url: Any) -> str:
+    parts = urlsplit(str(url or ""))
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 # Where each driver's provider is, checked under the network rules like a webhook's URL.
 _URL_FIELDS = {
     "custom_channel": "apiBaseUrl",
@@ -245,6 +254,17 @@ def prepare(
         if settings.password is not None and settings.username is None:
             raise BadRequest("settings.password: give username too")
     stored: dict[str, Any] = msgspec.to_builtins(settings)
+    url_field = _URL_FIELDS.get(driver)
+    if driver in _PROVIDERS and current and url_field:
+        before, after = _origin(current.get(url_field)), _origin(stored.get(url_field))
+        if before != after:
+            # Kept secrets would be sent to the new address: they must be given again.
+            for f in fields:
+                if raw.get(f) is None and kept[f] is not None and f != "webhookSecret":
+                    raise BadRequest(
+                        f"settings.{f}: give it again when settings.{url_field} moves to"
+                        " another host (the stored one is not sent to a new address)"
+                    )
     for f in fields:
         secret = stored.pop(f, None)
         if secret is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from typing import Any
 
 import httpx
@@ -39,6 +40,7 @@ from openrespond.channels.providers import (
 from openrespond.messages.schemas import ContactProfile, TextMessage
 from openrespond.net import ForbiddenAddress
 from openrespond.sealing import Sealer, SealError
+from openrespond.validation import LANGUAGE_CODES
 
 __all__ = [
     "ALLOWED_UPDATES",
@@ -55,6 +57,7 @@ __all__ = [
 ]
 
 ALLOWED_UPDATES = ["message", "my_chat_member"]
+_SEND_METHOD = re.compile(r"send[A-Z][A-Za-z]{1,40}")
 MAX_DOWNLOAD = 20 * 1024 * 1024  # bots download files up to 20 MB
 _SEND_MEDIA = {
     "image": ("sendPhoto", "photo"),
@@ -113,7 +116,8 @@ def outgoing_call(job: Job) -> tuple[str, dict[str, Any]]:
     if kind == "custom_payload":
         payload = dict(content["payload"])
         method = str(payload.pop("method", "") or "")
-        if not method.startswith("send"):
+        # Only a send method, by name: the method is part of the URL.
+        if not _SEND_METHOD.fullmatch(method):
             raise ValueError("a Telegram custom payload names a send method: {method, ...}")
         return method, {**payload, "chat_id": chat}
     raise ValueError(f"Telegram cannot carry {kind} messages")
@@ -186,7 +190,9 @@ class TelegramDriver(ProviderDriver):
 
 def check_secret(header: str | None, expected: str) -> bool:
     """Whether ``X-Telegram-Bot-Api-Secret-Token`` is the channel's webhook secret."""
-    return header is not None and hmac.compare_digest(header.encode(), expected.encode())
+    return header is not None and hmac.compare_digest(
+        header.encode("utf-8", "replace"), expected.encode()
+    )
 
 
 def _profile(sender: dict[str, Any]) -> ContactProfile | None:
@@ -194,7 +200,9 @@ def _profile(sender: dict[str, Any]) -> ContactProfile | None:
     if not first:
         return None
     last = str(sender.get("last_name") or "").strip() or None
-    language = str(sender.get("language_code") or "")[:2] or None
+    # Telegram gives IETF tags (en, pt-br, ckb); contacts take ISO 639-1 codes only.
+    tag = str(sender.get("language_code") or "").split("-")[0].lower()
+    language = tag if tag in LANGUAGE_CODES else None
     return ContactProfile(first_name=first[:255], last_name=last and last[:255], language=language)
 
 

@@ -288,13 +288,15 @@ def valid_signature(
     query = parse_qs(urlsplit(url).query)
     if "bodySHA256" in query and not content_type.startswith("application/x-www-form-urlencoded"):
         expected = hashlib.sha256(body).hexdigest()
-        body_ok = hmac.compare_digest(expected, query["bodySHA256"][0])
+        body_ok = hmac.compare_digest(
+            expected.encode(), query["bodySHA256"][0].encode("utf-8", "replace")
+        )
     else:
         params = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
     good = False
     for candidate in (_without_port(url), _with_port(url)):
         computed = compute_signature(candidate, params, key, sha256=sha256)
-        good |= hmac.compare_digest(computed, signature.strip())
+        good |= hmac.compare_digest(computed.encode(), signature.strip().encode("utf-8", "replace"))
     return body_ok and good
 
 

@@ -31,6 +31,7 @@ from openrespond.channels import provider_channels, provider_inbox, telegram, wh
 from openrespond.channels import settings as channel_settings
 from openrespond.channels.providers import MAX_REASON, Pools
 from openrespond.db import Database, Row, Scope
+from openrespond.messages import repository as messages_repo
 from openrespond.messages.attachments import MediaDirectory
 from openrespond.net import Networks
 from openrespond.sealing import Sealer, SealError
@@ -132,6 +133,10 @@ class ChannelUpkeep:
             self._polls.pop(channel_id).cancel()
         for channel_id in polling - set(self._polls):
             self._polls[channel_id] = asyncio.create_task(self._poll(channel_id))
+        stranded = await messages_repo.stranded_early_statuses(self.db.reader())
+        if stranded:
+            async with self.db.transaction() as tx:
+                await messages_repo.apply_early_statuses_many(tx, stranded)
         if self.media is not None:
             try:
                 removed = await self.media.sweep(self.db.reader())

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 from typing import Any
 
@@ -60,6 +61,8 @@ __all__ = [
     "template_to_meta",
     "verify_signature",
 ]
+
+log = logging.getLogger("openrespond.whatsapp")
 
 # Meta's codes (https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes,
 # as pywa names them in pywa/errors.py).
@@ -298,7 +301,8 @@ def verify_signature(body: bytes, header: str | None, app_secret: str) -> bool:
     if not header or not header.startswith("sha256="):
         return False
     expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256=").strip().lower())
+    given = header.removeprefix("sha256=").strip().lower()
+    return hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
 
 # --- incoming ---------------------------------------------------------------------------
@@ -331,7 +335,9 @@ def _errors_text(errors: Any) -> str | None:
 
 
 def _text(body: str) -> TextMessage:
-    return TextMessage(text=body[:100_000] or " ")
+    """Text as stored (never blank: a message's text must have a letter to be read back)."""
+    body = body[:100_000]
+    return TextMessage(text=body if body.strip() else "(empty message)")
 
 
 def _content(m: dict[str, Any]) -> tuple[Message | None, MediaRef | None, str | None]:
@@ -352,8 +358,12 @@ def _content(m: dict[str, Any]) -> tuple[Message | None, MediaRef | None, str | 
         return None, ref, caption if isinstance(caption, str) and caption.strip() else None
     if kind == "interactive":
         inter = m.get("interactive") or {}
-        reply = inter.get("button_reply") or inter.get("list_reply") or {}
-        return _text(str(reply.get("title") or reply.get("id") or "")), None, None
+        reply = inter.get("button_reply") or inter.get("list_reply")
+        if isinstance(reply, dict):
+            return _text(str(reply.get("title") or reply.get("id") or "")), None, None
+        flow = inter.get("nfm_reply") or {}  # a WhatsApp Flow's answer
+        answer = flow.get("response_json") or flow.get("body") or json.dumps(inter)
+        return _text(f"{flow.get('name') or 'form'}: {answer}"), None, None
     if kind == "button":
         button = m.get("button") or {}
         return _text(str(button.get("text") or button.get("payload") or "")), None, None
@@ -389,7 +399,16 @@ def parse(body: bytes, phone_number_id: str) -> list[Incoming | StatusReport]:
             value = change.get("value") or {}
             if change.get("field") != "messages":
                 continue
-            if str((value.get("metadata") or {}).get("phone_number_id")) != phone_number_id:
+            number = str((value.get("metadata") or {}).get("phone_number_id"))
+            if number != phone_number_id:
+                # Meta's callback URL is the app's: another number of the same app posts here
+                # too. Its channel has its own URL; nothing of it is stored under this one.
+                log.warning(
+                    "a webhook for phone number id %s came to channel of %s; ignored (give"
+                    " each number's channel its own app, or its own callback URL)",
+                    number[:32],
+                    phone_number_id,
+                )
                 continue
             contacts = value.get("contacts") or []
             by_id: dict[str, dict[str, Any]] = {}

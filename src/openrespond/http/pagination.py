@@ -37,8 +37,9 @@ def request_origin(scope: Any, proxies: tuple[Any, ...] = ()) -> str:
             peer = None
         if peer is not None and any(peer.version == n.version and peer in n for n in proxies):
             headers = {k: v for k, v in scope["headers"] if k.startswith(b"x-forwarded-")}
-            proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1").split(",")[0]
-            host = headers.get(b"x-forwarded-host", b"").decode("latin-1").split(",")[0]
+            # The right-most value is the one the trusted proxy itself added.
+            proto = headers.get(b"x-forwarded-proto", b"").decode("latin-1").split(",")[-1]
+            host = headers.get(b"x-forwarded-host", b"").decode("latin-1").split(",")[-1]
             if proto.strip() in ("http", "https") and _HOST.fullmatch(host.strip()):
                 return f"{proto.strip()}://{host.strip()}"
     return _origin(scope)

@@ -68,9 +68,10 @@ class MediaDirectory:
     """Files kept in a directory every process shares (``OPENRESPOND_MEDIA_DIR``) instead of
     the database. A file is written and synced before the row naming it is committed; files
     no row names (their contact deleted or merged away, a write that never committed) are
-    swept once they are ``grace_seconds`` old."""
+    swept once they are ``grace_seconds`` old (a day: far longer than any batch of the
+    inbound worker takes between writing a file and committing its row)."""
 
-    def __init__(self, path: str | Path, *, grace_seconds: float = 600) -> None:
+    def __init__(self, path: str | Path, *, grace_seconds: float = 86_400) -> None:
         self.path = Path(path)
         self.grace_seconds = grace_seconds
 

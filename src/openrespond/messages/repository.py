@@ -31,6 +31,7 @@ __all__ = [
     "page",
     "record_deliveries",
     "report_status",
+    "stranded_early_statuses",
     "taken_channel_ids",
     "touch_link",
 ]
@@ -138,22 +139,20 @@ async def append_status(
 
 
 async def report_status(
-    conn: Transaction,
+    sc: Scope[Transaction],
     message: Row,
     *,
     value: str,
     status: bytes,
     now: int,
 ) -> bool:
-    """Append a channel's report (``status``, its JSON entry) about ``message``, a row the
-    caller read locked in this transaction, when it moves the message forward (see
-    ``messages.statuses``); whether it did. Anything else changes nothing: reports come late,
-    twice and out of order."""
-    if not moves_forward(message["status"], value):
+    """Append a channel's report (``status``, its JSON entry) about ``message``, a row of
+    this workspace the caller read locked in this transaction, when it moves the message
+    forward (see ``messages.statuses``); whether it did. Anything else changes nothing:
+    reports come late, twice and out of order."""
+    if message["workspace_id"] != sc.ws or not moves_forward(message["status"], value):
         return False
-    await append_status(
-        Scope(conn, message["workspace_id"]), message["id"], status=status, value=value, now=now
-    )
+    await append_status(sc, message["id"], status=status, value=value, now=now)
     return True
 
 
@@ -317,12 +316,19 @@ async def touch_link(
     sc: Scope[Connection], *, contact_id: int, channel_id: int, now: int, incoming: bool
 ) -> None:
     """Record a message on the link: last message time, and last incoming time when it is."""
+    # The later time wins: a message applied late (a provider's file fetched after a
+    # retry) must not move the 24-hour window or the last interaction back.
     await sc.conn.execute(
-        "UPDATE contact_channels SET last_message_time = ?,"
-        " last_incoming_message_time = CASE WHEN ? THEN ? ELSE last_incoming_message_time END"
+        "UPDATE contact_channels SET last_message_time = CASE"
+        " WHEN last_message_time IS NULL OR last_message_time < ? THEN ?"
+        " ELSE last_message_time END,"
+        " last_incoming_message_time = CASE WHEN ? AND (last_incoming_message_time IS NULL"
+        " OR last_incoming_message_time < ?) THEN ? ELSE last_incoming_message_time END"
         " WHERE workspace_id = ? AND contact_id = ? AND channel_id = ?",
         now,
+        now,
         incoming,
+        now,
         now,
         sc.ws,
         contact_id,
@@ -377,6 +383,19 @@ async def stash_early_status(
     await conn.execute("DELETE FROM early_statuses WHERE created_at < ?", now - 86_400)
 
 
+async def stranded_early_statuses(conn: Connection, *, limit: int = 500) -> list[tuple[int, str]]:
+    """(channel, channel message id) of reports kept for a message whose id is now
+    recorded: under PostgreSQL's READ COMMITTED a report can be kept by one transaction
+    while another records the id, each unseen by the other."""
+    rows = await conn.fetch_all(
+        "SELECT DISTINCT e.channel_id, e.channel_message_id FROM early_statuses e"
+        " WHERE EXISTS (SELECT 1 FROM messages m WHERE m.channel_id = e.channel_id"
+        " AND m.channel_message_id = e.channel_message_id) LIMIT ?",
+        limit,
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
 async def apply_early_statuses_many(conn: Transaction, pairs: Sequence[tuple[int, str]]) -> None:
     """``apply_early_statuses`` for many (channel, channel message id) pairs: one lookup per
     channel, and work only for the few that had early reports."""
@@ -412,7 +431,11 @@ async def apply_early_statuses(
         if message is None:
             return
         await report_status(
-            conn, message, value=row["value"], status=row["status"].encode(), now=row["created_at"]
+            Scope(conn, message["workspace_id"]),
+            message,
+            value=row["value"],
+            status=row["status"].encode(),
+            now=row["created_at"],
         )
 
 

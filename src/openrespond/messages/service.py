@@ -259,6 +259,7 @@ async def receive(
     echo: bool = False,
     external_id: str | None = None,
     at_ms: int | None = None,
+    from_provider: bool = False,
 ) -> tuple[int, int]:
     """An incoming message from ``address`` on a channel, as respond.io records one: the
     contact is found by its link or its phone/email, else created; linked; its conversation
@@ -266,16 +267,29 @@ async def receive(
 
     An ``echo`` is the opposite direction: a message the business sent to ``address`` from
     outside openrespond (reported by the channel). It is recorded as outgoing and ``sent``.
+
+    ``external_id`` is the sender's other id on the channel (WhatsApp's user id of a sender
+    known by phone); a WhatsApp sender known only by that id has it as ``address``. A message
+    ``from_provider`` (WhatsApp, Telegram, Twilio) is stored as the provider gave it: the
+    checks meant for what is sent (lengths, types) do not apply, and a sender that is not a
+    phone number (an SMS short code) is kept as it is.
     """
     channel = await space_channels.get_channel(sc, channel_id)
     caps = channel_capabilities(channel)
     if caps.addressing == "phone" and whatsapp.is_user_id(address):
         caps = replace(caps, addressing="platform")  # no phone number given
-    address = _normalize_address(caps, address)
+    try:
+        address = _normalize_address(caps, address)
+    except BadRequest:
+        if not (from_provider and caps.addressing == "phone"):
+            raise
+        caps = replace(caps, addressing="platform")  # a short code, an alphanumeric sender
+        address = _normalize_address(caps, address)
     if not echo and message_type(message) in ("whatsapp_template", "facebook_template"):
         raise BadRequest("message.type: templates are sent by businesses, not received")
     contact_id = await _sender(sc, channel_id, caps, address, profile, external_id)
-    message = await _check_content(sc, channel, caps, message, contact_id)
+    if not from_provider:
+        message = await _check_content(sc, channel, caps, message, contact_id)
     at_ms = min(at_ms, common.now_ms()) if at_ms else common.now_ms()
     at = at_ms // 1000
     await repo.link(
@@ -325,8 +339,11 @@ async def _find_sender(
     external_id: str | None = None,
 ) -> int | None:
     contact_id = await repo.contact_for_address(sc, channel_id, address=address)
-    if contact_id is None and external_id is not None:
-        contact_id = await repo.contact_for_external_id(sc, channel_id, external_id=external_id)
+    # A WhatsApp user known by phone before, now writing by user id alone, is the same
+    # contact: the link keeps that id as its external id.
+    other_id = external_id or (address if whatsapp.is_user_id(address) else None)
+    if contact_id is None and other_id is not None:
+        contact_id = await repo.contact_for_external_id(sc, channel_id, external_id=other_id)
     if contact_id is None and caps.addressing in ("phone", "email"):
         contact_id = await contacts_repo.find_id(sc, Identifier(caps.addressing, address))
     return contact_id

@@ -328,10 +328,10 @@ async def delete_synced_templates(
     sc: Scope[Connection], channel_id: int, *, keep: Sequence[str]
 ) -> int:
     """Drop the channel's synchronised templates whose provider ids are not in ``keep``
-    (templates added by hand stay)."""
+    (templates added by hand, which have no ``updated_at``, stay)."""
     rows = await sc.conn.fetch_all(
         "SELECT id, provider_id FROM templates WHERE workspace_id = ? AND channel_id = ?"
-        " AND provider_id IS NOT NULL",
+        " AND provider_id IS NOT NULL AND updated_at IS NOT NULL",
         sc.ws,
         channel_id,
     )

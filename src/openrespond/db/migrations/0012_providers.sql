@@ -43,3 +43,6 @@ CREATE TABLE channel_polls (
 
 -- Where a file's bytes are when not in `data`: the name of a file in OPENRESPOND_MEDIA_DIR.
 ALTER TABLE files ADD COLUMN location TEXT;
+
+-- Reports kept for ids never recorded are dropped after a day, by their time.
+CREATE INDEX early_statuses_created ON early_statuses(created_at);
