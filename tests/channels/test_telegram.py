@@ -332,3 +332,22 @@ def test_a_custom_payload_names_a_send_method_only(
     assert method == "sendLocation"
     assert params == {"latitude": 3.1, "longitude": 101.6, "chat_id": 7005}
     assert not [c for c in bot.calls if c[0] == "setWebhook"]
+
+
+def test_a_user_sharing_their_number_gives_the_contact_its_phone(
+    ws: Workspace, bot: FakeTelegram, db_rows: Rows
+) -> None:
+    channel = _channel(ws, bot)
+    bot.queue(message_update(7006, "hello", 16))
+    contact = _contact_on(db_rows, channel["id"], 7006)
+    assert ws.api.get(f"/contact/id:{contact}").json()["phone"] is None
+    # someone else's card changes nothing; their own (the contact button) is kept
+    other = {"phone_number": "60123458888", "first_name": "Someone", "user_id": 999}
+    bot.queue(message_update(7006, None, 17, contact=other))
+    own = {"phone_number": "60123457777", "first_name": "Tara", "user_id": 7006}
+    bot.queue(message_update(7006, None, 18, contact=own))
+    until(lambda: len(_messages(ws, contact)) == 3, "the two cards")
+    shown = until(
+        lambda: (c := ws.api.get(f"/contact/id:{contact}").json())["phone"] and c, "the phone"
+    )
+    assert shown["phone"] == "+60123457777"

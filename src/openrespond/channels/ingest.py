@@ -40,7 +40,11 @@ from openrespond.channels.providers import (
     StatusReport,
 )
 from openrespond.common import backoff_ms
+from openrespond.contacts import service as contacts
+from openrespond.contacts.schemas import ContactFields
 from openrespond.db import Database, Row, Scope, Transaction
+from openrespond.errors import BadRequest, Conflict
+from openrespond.identifiers import Identifier
 from openrespond.messages import attachments
 from openrespond.messages import repository as messages_repo
 from openrespond.messages import service as messages
@@ -319,6 +323,8 @@ class InboundWorker:
             at_ms=item.at_ms,
             from_provider=True,
         )
+        if item.shared_phone:
+            await _share_phone(sc, contact_id, item.shared_phone)
         if token is not None and file is not None:
             await messages_repo.insert_file(
                 sc,
@@ -399,6 +405,21 @@ async def _status(
         status=entry,
         now=report.at_ms // 1000,
     )
+
+
+async def _share_phone(sc: Scope[Transaction], contact_id: int, phone: str) -> None:
+    """A Telegram user shared their own number: it becomes the contact's phone, unless the
+    contact has one or another contact holds it (then nothing changes)."""
+    current = await contacts.lock(sc, Identifier("id", contact_id))
+    if current["phone"]:
+        return
+    try:
+        async with sc.conn.savepoint():
+            await contacts.update_contact(
+                sc, Identifier("id", contact_id), fields=ContactFields(phone=phone)
+            )
+    except (BadRequest, Conflict) as exc:
+        log.info("contact %s shared phone %s, not kept: %s", contact_id, phone[:32], exc)
 
 
 def _kind(media: MediaRef, data: bytes, declared: str | None) -> tuple[str, str, str]:

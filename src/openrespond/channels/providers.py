@@ -57,6 +57,8 @@ class Incoming:
     external_id: str | None = None
     profile: ContactProfile | None = None
     echo: bool = False
+    # The sender's own phone number, shared by them (Telegram's contact button).
+    shared_phone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -239,8 +239,20 @@ def parse_update(update: dict[str, Any]) -> list[Incoming | StatusReport]:
     text = message.get("text")
     if not (isinstance(text, str) and text.strip()):
         text = _describe(message)
+    shared = message.get("contact")
+    own_phone = None
+    if isinstance(shared, dict) and shared.get("user_id") == sender.get("id"):
+        number = str(shared.get("phone_number") or "").strip()
+        own_phone = number if number.startswith("+") else f"+{number}" if number else None
     if text:
-        items.append(Incoming(provider_id=provider_id, message=TextMessage(text[:100_000]), **base))
+        items.append(
+            Incoming(
+                provider_id=provider_id,
+                message=TextMessage(text[:100_000]),
+                shared_phone=own_phone,
+                **base,
+            )
+        )
     return items
 
 
