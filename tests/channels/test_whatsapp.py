@@ -21,6 +21,7 @@ from tests.channels.fake_meta import (
     fake_meta,
     graph_error,
     post_webhook,
+    sign,
     status_of,
     text_from,
 )
@@ -806,3 +807,21 @@ def test_a_user_known_by_phone_writing_by_user_id_alone_is_the_same_contact(
         ),
     )
     until(lambda: len(_messages(ws, contact)) == 2, "the message on the same contact")
+
+
+def test_a_signed_body_that_is_not_json_is_400(
+    ws: Workspace, meta: FakeMeta, db_rows: Rows
+) -> None:
+    channel = _channel(ws, meta)
+    body = b"not json at all"
+    r = httpx.post(
+        f"{ws.base}/hooks/whatsapp/{channel['id']}",
+        content=body,
+        headers={"X-Hub-Signature-256": sign(body), "Content-Type": "application/json"},
+    )
+    assert r.status_code == 400
+    assert r.json() == {"code": 400, "message": "the body is not JSON"}
+    assert db_rows("SELECT COUNT(*) FROM provider_inbox WHERE channel_id = ?", channel["id"]) == [
+        (0,)
+    ]
+    assert httpx.get(f"{ws.base}/hooks/whatsapp/not-a-number").status_code == 404

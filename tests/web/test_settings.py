@@ -102,6 +102,10 @@ def test_provider_channels_from_the_settings_page(app: App, page: Page) -> None:
     form.get_by_label("Name", exact=True).fill("WhatsApp Cloud")
     form.get_by_label("Source").select_option("whatsapp_cloud")
     form.get_by_label("Driver").select_option("whatsapp_cloud")
+    # only the chosen driver's settings are shown
+    expect(form.locator("fieldset[data-driver=whatsapp_cloud]")).to_be_visible()
+    for other in ("custom_channel", "smtp", "telegram", "twilio"):
+        expect(form.locator(f"fieldset[data-driver={other}]")).to_be_hidden()
     form.get_by_label("Phone number ID").fill("not-digits")
     form.get_by_label(re.compile("^Access token")).fill("EAAG-browser-access-token-123")
     form.get_by_label(re.compile("^App secret")).fill("browser-app-secret-1234")
