@@ -68,7 +68,14 @@
     const since = body.dataset.liveSince ? `?since=${encodeURIComponent(body.dataset.liveSince)}` : "";
     const source = new EventSource(`/app/${ws}/live${since}`);
     let timer = null;
-    source.addEventListener("change", () => {
+    // Only the console shows API requests and webhook deliveries: other pages do not
+    // refresh (and disturb what is being typed) for them.
+    const console_ = location.pathname.includes("/console");
+    const consoleOnly = new Set(["api.request", "webhook.delivery"]);
+    source.addEventListener("change", (event) => {
+      let kinds = [];
+      try { kinds = JSON.parse(event.data).kinds || []; } catch (e) { kinds = []; }
+      if (!console_ && kinds.length && kinds.every((k) => consoleOnly.has(k))) return;
       // A burst of changes becomes one refresh.
       if (timer) return;
       timer = setTimeout(() => { timer = null; refresh(); }, 100);
