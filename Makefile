@@ -48,6 +48,7 @@ lint: install-test
 	$(BIN)/mypy
 
 bench: install-test
+	$(PIP) install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/run.py
 
 clean:

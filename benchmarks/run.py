@@ -6,9 +6,11 @@
 With ``--database postgresql`` the server runs on a schema of its own in the PostgreSQL of
 ``--postgres-url`` (default ``postgresql://postgres@127.0.0.1:5432/test``), dropped at the end.
 
-Both servers run under uvicorn with one worker on loopback; wrk drives them with the same
-connection count. Each scenario is reported as requests/s and as a fraction of the reference.
-Results are printed and written to benchmarks/results/latest.json.
+openrespond runs under its own ``serve`` (one process); the bare reference app runs twice, under
+uvicorn and under granian (one worker each, on loopback), and wrk drives all three with the
+same connection count. Each scenario is reported as requests/s and as a fraction of each
+reference, and of the faster of the two. Results are printed and written to
+benchmarks/results/latest-<database>.json.
 """
 
 from __future__ import annotations
@@ -338,27 +340,67 @@ def wrk(url: str, script: str | None, *, seconds: int, connections: int) -> dict
     }
 
 
-def interleaved(ref_url: str, base: str, script: str, args: argparse.Namespace) -> dict[str, float]:
-    """The scenario and the reference in alternating slices; the fraction is the median of
+def interleaved(
+    refs: dict[str, str], base: str, script: str, args: argparse.Namespace
+) -> dict[str, float]:
+    """The scenario and the references in alternating slices; each fraction is the median of
     the slices' ratios. The machine's speed drifts (it is virtualised), so each slice of the
-    scenario is compared with a reference measured just before it."""
+    scenario is compared with the references measured just before it. ``fraction`` is
+    against the faster reference of each slice."""
     slices = 3
     kw = {"seconds": max(1, args.seconds // 2), "connections": args.connections}
-    ratios, runs = [], []
+    runs: list[tuple[dict[str, float], dict[str, float]]] = []
     for _ in range(slices):
-        ref = wrk(ref_url, None, **kw)
-        run = wrk(base, script, **kw)
-        ratios.append(run["rps"] / ref["rps"])
-        runs.append((run, ref))
-    return {
+        ref = {name: wrk(url, None, **kw)["rps"] for name, url in refs.items()}
+        ref["fastest"] = max(ref.values())
+        runs.append((wrk(base, script, **kw), ref))
+    result = {
         "rps": statistics.median(r["rps"] for r, _ in runs),
-        "reference_rps": statistics.median(f["rps"] for _, f in runs),
-        "fraction": statistics.median(ratios),
-        "fraction_min": min(ratios),
-        "fraction_max": max(ratios),
         "p99_ms": statistics.median(r["p99_ms"] for r, _ in runs),
+        "p99_ms_max": max(r["p99_ms"] for r, _ in runs),
         "non_2xx": sum(r["non_2xx"] for r, _ in runs),
     }
+    for name in [*refs, "fastest"]:
+        ratios = [r["rps"] / f[name] for r, f in runs]
+        suffix = "" if name == "fastest" else f"_{name}"
+        result[f"reference_rps{suffix}"] = statistics.median(f[name] for _, f in runs)
+        result[f"fraction{suffix}"] = statistics.median(ratios)
+        result[f"fraction{suffix}_min"] = min(ratios)
+        result[f"fraction{suffix}_max"] = max(ratios)
+    return result
+
+
+def references(port_uvicorn: int, port_granian: int) -> list[subprocess.Popen[bytes]]:
+    """The bare reference app under uvicorn and under granian, one worker each."""
+    py = sys.executable
+    uvicorn = f"{py} -m uvicorn --log-level warning --no-access-log --port {port_uvicorn}"
+    granian = (
+        f"{py} -m granian --interface asgi --no-ws --log-level warning --workers 1"
+        f" --port {port_granian} --working-dir"
+    )
+    return [
+        subprocess.Popen([*uvicorn.split(), "--app-dir", str(HERE), "reference:app"]),
+        subprocess.Popen([*granian.split(), str(HERE), "reference:app"]),
+    ]
+
+
+SCENARIOS = ["get_by_id", "get_by_email", "list_100", "send_message", "create"]
+# Fractions of the faster bare reference (issue targets: SQLite, and PostgreSQL for GET and
+# create).
+TARGETS = {
+    "sqlite": {
+        "get_by_id": 0.30,
+        "get_by_email": 0.30,
+        "list_100": 0.12,
+        "create": 0.10,
+        "send_message": 0.08,
+    },
+    "postgresql": {"get_by_id": 0.20, "get_by_email": 0.20, "create": 0.07},
+}
+
+
+class _Done(Exception):
+    """--only: the request scenarios are done."""
 
 
 def main() -> None:
@@ -375,6 +417,13 @@ def main() -> None:
     )
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=SCENARIOS,
+        help="run only these request scenarios (no delivery, webhooks or bridge)",
+    )
+    parser.add_argument("--label", help="results file name: <label>-<database>.json")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -388,11 +437,9 @@ def main() -> None:
     lo, hi = asyncio.run(load(args.contacts))
     print(f"loaded {args.contacts} contacts in {time.monotonic() - t0:.1f}s (ids {lo}-{hi})")
 
-    ref_port, app_port = free_port(), free_port()
+    ref_port, granian_port, app_port = free_port(), free_port(), free_port()
     uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
-    ref = subprocess.Popen(
-        [*uvicorn, "--app-dir", str(HERE), "--port", str(ref_port), "reference:app"]
-    )
+    refs = references(ref_port, granian_port)
     env = {
         **os.environ,
         "OPENRESPOND_DATABASE_URL": STORE.url,
@@ -402,16 +449,28 @@ def main() -> None:
         "OPENRESPOND_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8",
     }
 
+    # The server's log lines (one per request, as by default) go to a file, as a deployment's
+    # would go to its journal, not to this terminal.
+    server_log = (work / "server.log").open("ab")
+
     def start(*args: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, "-m", "openrespond", *args], env=env, stdout=subprocess.DEVNULL
+            [sys.executable, "-m", "openrespond", *args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=server_log,
         )
 
     app = start("serve", "--demo")
     worker: subprocess.Popen[bytes] | None = None
     bridge: subprocess.Popen[bytes] | None = None
     try:
-        wait(f"http://127.0.0.1:{ref_port}/")
+        ref_urls = {
+            "uvicorn": f"http://127.0.0.1:{ref_port}/",
+            "granian": f"http://127.0.0.1:{granian_port}/",
+        }
+        for url in ref_urls.values():
+            wait(url)
         wait(f"http://127.0.0.1:{app_port}/openapi.json")
         auth = f'wrk.headers["Authorization"] = "Bearer {TOKEN}"\nwrk.headers["Content-Type"] = "application/json"\n'
         scripts = {
@@ -444,10 +503,14 @@ def main() -> None:
         base = f"http://127.0.0.1:{app_port}"
         results: dict[str, dict[str, float]] = {}
         kw = {"seconds": args.seconds, "connections": args.connections}
-        ref_url = f"http://127.0.0.1:{ref_port}/"
-        results["reference"] = wrk(ref_url, None, **kw)
+        ref_url = ref_urls["uvicorn"]
+        for name, url in ref_urls.items():
+            results[f"reference_{name}"] = wrk(url, None, **kw)
         for name, script in scripts.items():
-            results[name] = interleaved(ref_url, base, script, args)
+            if not args.only or name in args.only:
+                results[name] = interleaved(ref_urls, base, script, args)
+        if args.only:
+            raise _Done
         # Delivery, first by the worker inside the API process, then by a worker process of
         # its own beside an API process started with --no-worker.
         for mode in ("in_process", "own_process"):
@@ -525,34 +588,35 @@ def main() -> None:
             "p99_ms": float("nan"),
             "non_2xx": float(args.bridge_backlog - sent),
         }
+    except _Done:
+        pass
     finally:
-        for proc in (ref, app, worker, bridge):
+        for proc in (*refs, app, worker, bridge):
             if proc is not None:
                 proc.terminate()
                 proc.wait(10)
-    reference = results["reference"]["rps"]
-    targets = {
-        "get_by_id": 0.20,
-        "get_by_email": 0.20,
-        "list_100": 0.08,
-        "create": 0.06,
-        "send_message": 0.05,
-    }
+    targets = TARGETS[args.database]
     print(
-        f"\n{'scenario':<14}{'req/s':>10}{'ref req/s':>10}{'fraction':>10}{'range':>13}"
-        f"{'target':>8}{'p99 ms':>9}{'non-2xx':>9}"
+        f"\n{'scenario':<14}{'req/s':>8}{'p99 ms':>8}{'non-2xx':>8}"
+        f"{'uvicorn':>9}{'granian':>9}{'fastest':>9}{'range (fastest)':>17}{'target':>8}"
     )
     for name, result in results.items():
-        if name.startswith(("drain_", "paced_", "hooks_", "bridge_")):
+        if not name.startswith(tuple(SCENARIOS)):
             continue
-        frac = result.get("fraction", result["rps"] / reference)
-        result["fraction"] = frac
         target = targets.get(name)
         print(
-            f"{name:<14}{result['rps']:>10.0f}{result.get('reference_rps', reference):>10.0f}{frac:>10.3f}"
-            f"{result.get('fraction_min', 1):>6.3f}-{result.get('fraction_max', 1):.3f}"
-            f"{(f'{target:.2f}' if target else '-'):>8}{result['p99_ms']:>9.2f}{result['non_2xx']:>9.0f}"
+            f"{name:<14}{result['rps']:>8.0f}{result['p99_ms']:>8.2f}{result['non_2xx']:>8.0f}"
+            f"{result['fraction_uvicorn']:>9.3f}{result['fraction_granian']:>9.3f}"
+            f"{result['fraction']:>9.3f}"
+            f"{result['fraction_min']:>10.3f}-{result['fraction_max']:.3f}"
+            f"{(f'{target:.2f}' if target else '-'):>8}"
         )
+    for name in ref_urls:
+        ref = results[f"reference_{name}"]
+        print(f"bare {name}: {ref['rps']:.0f} req/s, p99 {ref['p99_ms']:.2f} ms")
+    if args.only:
+        _save(args, results)
+        return
     for mode, label in (("in_process", "in-process worker"), ("own_process", "worker process")):
         drain_r, paced_r = results[f"drain_{mode}"], results[f"paced_{mode}"]
         print(
@@ -579,9 +643,15 @@ def main() -> None:
         f"custom channel: {bridge_r['sent']:.0f} of {bridge_r['messages']:.0f} messages posted to a"
         f" local bridge at {bridge_r['rps']:.0f} messages/s by the worker process (target >= 500)"
     )
+    _save(args, results)
+    shutil.rmtree(work, ignore_errors=True)
+    STORE.drop()
+
+
+def _save(args: argparse.Namespace, results: dict[str, dict[str, float]]) -> None:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / f"latest-{args.database}.json").write_text(
+    (out / f"{args.label or 'latest'}-{args.database}.json").write_text(
         json.dumps(
             {
                 "database": args.database,
@@ -593,8 +663,6 @@ def main() -> None:
             indent=2,
         )
     )
-    shutil.rmtree(work, ignore_errors=True)
-    STORE.drop()
 
 
 if __name__ == "__main__":

@@ -75,6 +75,19 @@ def test_demo_token_from_environment(env: dict[str, str]) -> None:
     assert "fixed-demo-token" not in json.dumps(tokens)
 
 
+def test_demo_token_set_back_to_an_earlier_value_works_again(env: dict[str, str]) -> None:
+    first = {**env, "OPENRESPOND_DEMO_TOKEN": "first-demo-token-123456"}
+    second = {**env, "OPENRESPOND_DEMO_TOKEN": "second-demo-token-12345"}
+    run(first, "demo")
+    run(second, "demo")  # replaces (revokes) the first
+    run(first, "demo")  # the first is the configured one again
+    tokens = json.loads(run(env, "token", "list", "-w", "1", "--json"))
+    live = [t for t in tokens if t["revoked_at"] is None]
+    assert [t["name"] for t in live] == ["OPENRESPOND_DEMO_TOKEN"]
+    assert len(tokens) == 2
+    assert live[0]["id"] == min(t["id"] for t in tokens)
+
+
 def test_workspace_catalogue_commands(env: dict[str, str]) -> None:
     ws = json.loads(run(env, "workspace", "create", "Acme", "--json"))[0]
     w = str(ws["id"])

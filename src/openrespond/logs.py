@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
+import os
 import sys
+import threading
 import time
-from typing import Any
+from typing import IO, Any
 
 import msgspec
 
-__all__ = ["JsonFormatter", "TextFormatter", "configure"]
+__all__ = ["AccessLines", "JsonFormatter", "TextFormatter", "access_lines", "configure"]
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -73,6 +77,133 @@ class TextFormatter(logging.Formatter):
         return f"{base} [{rid}]" if rid else base
 
 
+class AccessLines:
+    """The request lines of a configured process, written without a ``LogRecord`` each.
+
+    A line is formatted in place, exactly as the formatter of its format would write it, and
+    kept; the kept lines are written together at most ``DELAY`` seconds later (at once when
+    ``BATCH`` are waiting, before any other record of the process, and at exit), in writes
+    of at most ``PIPE_BUF`` bytes each ending at a line's end, so that the lines of several
+    processes sharing one pipe never interleave. A ``kill -9`` loses at most the last
+    ``DELAY`` seconds of request lines (the request log in the database is not affected).
+    """
+
+    DELAY = 0.05
+    BATCH = 512
+    PIPE_BUF = 4096
+
+    def __init__(self, stream: IO[str], fmt: str) -> None:
+        self._stream = stream
+        self._json = fmt == "json"
+        self._pending: list[str] = []
+        self._scheduled = False
+        self._lock = threading.Lock()
+        self._ts: list[Any] = [None, ""]
+        try:
+            self._fd: int | None = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            self._fd = None
+
+    def add(
+        self,
+        method: str,
+        route: str,
+        status: int,
+        duration_ms: float,
+        request_id: str,
+        workspace: int | None,
+    ) -> None:
+        """One request's line (``openrespond.access`` at ``info``)."""
+        created = time.time()
+        ms = int((created - int(created)) * 1000)
+        message = f"{method} {route} {status} {duration_ms:.1f} ms"
+        if self._json:
+            line = _encode(
+                {
+                    "ts": f"{_second(created, '%Y-%m-%dT%H:%M:%S', self._ts)}.{ms:03d}Z",
+                    "level": "info",
+                    "logger": "openrespond.access",
+                    "message": message,
+                    "request_id": request_id,
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(duration_ms, 2),
+                    "workspace": workspace,
+                }
+            ).decode()
+        else:
+            stamp = _second(created, "%Y-%m-%d %H:%M:%S", self._ts)
+            line = f"{stamp}.{ms:03d} INFO openrespond.access: {message} [{request_id}]"
+        with self._lock:
+            self._pending.append(line + "\n")
+            waiting = len(self._pending)
+            if self._scheduled and waiting < self.BATCH:
+                return
+            self._scheduled = True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or waiting >= self.BATCH:
+            self.flush()
+        else:
+            loop.call_later(self.DELAY, self.flush)
+
+    def flush(self) -> None:
+        """Write the kept lines now."""
+        with self._lock:
+            lines, self._pending, self._scheduled = self._pending, [], False
+        if not lines:
+            return
+        try:
+            if self._fd is None:
+                self._stream.write("".join(lines))
+                self._stream.flush()
+                return
+            self._stream.flush()  # whatever the stream holds goes first
+            for chunk in _chunks(lines, self.PIPE_BUF):
+                os.write(self._fd, chunk)
+        except (OSError, ValueError):
+            pass  # stderr closed or gone: as logging's own handler, drop the lines
+
+
+def _chunks(lines: list[str], limit: int) -> list[bytes]:
+    """``lines`` encoded and joined into pieces of at most ``limit`` bytes (a longer line is
+    a piece of its own)."""
+    pieces: list[bytes] = []
+    current: list[bytes] = []
+    size = 0
+    for line in lines:
+        data = line.encode("utf-8", "replace")
+        if current and size + len(data) > limit:
+            pieces.append(b"".join(current))
+            current, size = [], 0
+        current.append(data)
+        size += len(data)
+    if current:
+        pieces.append(b"".join(current))
+    return pieces
+
+
+_access: AccessLines | None = None
+
+
+def access_lines() -> AccessLines | None:
+    """This process's request-line writer: set by ``configure`` when request lines are on
+    (level ``info`` or lower), else None (lines then go through ``logging``, as in tests)."""
+    return _access
+
+
+class _Handler(logging.StreamHandler):  # type: ignore[type-arg]
+    """stderr, after any request lines still kept (so lines stay in order)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if _access is not None:
+            _access.flush()
+        super().emit(record)
+
+
 def configure(fmt: str = "text", level: int | str = logging.INFO) -> None:
     """Send ``openrespond`` loggers to stderr in ``fmt`` (``text`` or ``json``) from ``level``
     up (a number, or ``debug``, ``info``, ``warning``, ``error``), once."""
@@ -88,9 +219,17 @@ def configure(fmt: str = "text", level: int | str = logging.INFO) -> None:
     for handler in list(root.handlers):
         if getattr(handler, "_openrespond", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    global _access
+    if _access is not None:
+        _access.flush()
+    handler = _Handler(sys.stderr)
     handler._openrespond = True  # type: ignore[attr-defined]
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = False
+    access = logging.getLogger("openrespond.access")
+    on = access.isEnabledFor(logging.INFO) and not access.handlers and access.propagate
+    _access = AccessLines(sys.stderr, fmt) if on else None
+    if _access is not None:
+        atexit.register(_access.flush)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from openrespond.app import create_app
+from openrespond.http.requestlog import GONE_KEY, RequestLogMiddleware, request_id
 from openrespond.logs import JsonFormatter
 from tests.conftest import ServerThread, Workspace, make_settings, new_workspace
 
@@ -117,3 +120,59 @@ def test_delivery_and_webhook_attempts_are_logged_with_their_ids(
     everything = "\n".join(JsonFormatter().format(rec) for rec in caplog.records)
     assert "private words" not in everything
     assert w.token not in everything
+
+
+def _call(app: Any, scope_extra: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Run ``RequestLogMiddleware(app)`` on one GET; the messages it sent."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/x", "headers": [], **(scope_extra or {})}
+    asyncio.run(RequestLogMiddleware(app)(scope, receive, send))
+    return sent
+
+
+def test_an_application_failing_before_its_answer_gets_a_json_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def failing(scope: Any, receive: Any, send: Any) -> None:
+        raise RuntimeError("boom")
+
+    async def silent(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    for app in (failing, silent):
+        with caplog.at_level(logging.ERROR, logger="openrespond.http"):
+            start, body = _call(app)
+        assert start["status"] == 500
+        headers = dict(start["headers"])
+        assert headers[b"content-type"] == b"application/json"
+        assert len(headers[b"x-request-id"]) == 32
+        assert json.loads(body["body"]) == {"code": 500, "message": "internal error"}
+    assert "unhandled error before the response started" in caplog.text
+    assert "returned without a response" in caplog.text
+
+
+def test_no_answer_is_made_up_for_a_client_that_left_or_half_an_answer() -> None:
+    async def silent(scope: Any, receive: Any, send: Any) -> None:
+        return None
+
+    assert _call(silent, {GONE_KEY: True}) == []
+
+    async def half(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        raise RuntimeError("after the start")
+
+    with pytest.raises(RuntimeError, match="after the start"):
+        _call(half)
+
+
+def test_new_request_ids_are_distinct_and_hex() -> None:
+    ids = {request_id(None) for _ in range(2000)}  # several refills of the pool
+    assert len(ids) == 2000
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)

@@ -36,7 +36,7 @@ from openrespond.errors import (
 from openrespond.http import idempotency
 from openrespond.http.auth import ADMIN, Principal, bearer_token
 from openrespond.http.context import STATE_KEY, RequestState
-from openrespond.http.requestlog import BODY_KEY, RECORD_KEY
+from openrespond.http.requestlog import BODY_KEY, GONE_KEY, RECORD_KEY
 
 __all__ = ["MAX_DEPTH", "ApiMiddleware", "error_response_bytes", "refuse_deep", "refuse_nul"]
 
@@ -176,6 +176,7 @@ class ApiMiddleware:
                 await _send_json(send, err.status, error_response_bytes(err), extra)
                 return
             except Disconnected:
+                scope[GONE_KEY] = True
                 return  # the client left mid-body: a part of a request is not a request
         key = _header(scope, b"idempotency-key")
         if key is not None and body is not None and principal.workspace_id:

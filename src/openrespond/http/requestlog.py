@@ -14,16 +14,24 @@ the whole application, routing included, so 404s and 405s are logged and counted
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 from openrespond import metrics
 from openrespond.apilog.recorder import ApiLog
 from openrespond.http.context import STATE_KEY
+from openrespond.logs import access_lines
 
-__all__ = ["BODY_KEY", "RECORD_KEY", "REQUEST_ID_KEY", "RequestLogMiddleware", "request_id"]
+__all__ = [
+    "BODY_KEY",
+    "GONE_KEY",
+    "RECORD_KEY",
+    "REQUEST_ID_KEY",
+    "RequestLogMiddleware",
+    "request_id",
+]
 
 log = logging.getLogger("openrespond.access")
 REQUEST_ID_KEY = "openrespond.request_id"
@@ -31,21 +39,59 @@ REQUEST_ID_KEY = "openrespond.request_id"
 # write's body: the request then goes into the workspace's request log (``openrespond.apilog``).
 RECORD_KEY = "openrespond.record"
 BODY_KEY = "openrespond.body"
+# Set by a layer that stopped because the client left mid-request: no answer is owed.
+GONE_KEY = "openrespond.gone"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 UNMATCHED = "(unmatched)"
 # The OpenAPI documents are served from "/", under a template that takes any one segment.
 _DOCS_CATCH_ALL = "/{path}"
 
 
+class _NewIds:
+    """Random ids of 32 hex digits (as many random bits as a UUID4), the system's random
+    bytes drawn for 256 ids at a time instead of a system call per request."""
+
+    __slots__ = ("_at", "_pool")
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._pool = ""
+        self._at = 0
+
+    def __call__(self) -> str:
+        at = self._at
+        if at >= len(self._pool):
+            self._pool = os.urandom(16 * 256).hex()
+            at = 0
+        self._at = at + 32
+        return self._pool[at : at + 32]
+
+
+new_id = _NewIds()
+if hasattr(os, "register_at_fork"):  # a forked process must not repeat its parent's ids
+    os.register_at_fork(after_in_child=new_id.reset)
+
+
 def request_id(value: str | None) -> str:
     """The caller's id when it is safe to echo, else a new one."""
     if value is not None and _VALID.match(value):
         return value
-    return uuid.uuid4().hex
+    return new_id()
+
+
+_FAILED = b'{"code":500,"message":"internal error"}'
+_FAILED_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"content-length", b"%d" % len(_FAILED)),
+    (b"connection", b"close"),
+]
 
 
 class RequestLogMiddleware:
-    """Outermost layer: sets the request id, adds the header, logs and counts the request."""
+    """Outermost layer: sets the request id, adds the header, logs and counts the request,
+    and answers a JSON 500 when the application fails (or returns) before answering."""
 
     def __init__(self, app: Any, *, api_log: ApiLog | None = None) -> None:
         self.app = app
@@ -55,9 +101,14 @@ class RequestLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        given = None
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                given = value
+                break
         rid = request_id(given.decode("latin-1") if given is not None else None)
         scope[REQUEST_ID_KEY] = rid
+        rid_header = (b"x-request-id", rid.encode())
         started = time.perf_counter()
         status = 500
         answered = False
@@ -68,53 +119,85 @@ class RequestLogMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 answered = True
-                headers = [(k, v) for k, v in message.get("headers", ()) if k != b"x-request-id"]
-                message = {**message, "headers": [*headers, (b"x-request-id", rid.encode())]}
+                # No layer inside sets the header: it is added, not replaced.
+                message = {**message, "headers": [*message.get("headers", ()), rid_header]}
             elif status >= 400 and message["type"] == "http.response.body" and RECORD_KEY in scope:
                 failure.append(message.get("body", b""))
             await send(message)
 
         try:
             await self.app(scope, receive, wrapped)
+        except Exception:
+            if answered:
+                raise  # half an answer cannot be replaced: the server closes the connection
+            log.exception("unhandled error before the response started")
+            await self._failed(send, rid_header)
+            status = 500
+        else:
+            if not answered and not scope.get(GONE_KEY):
+                log.error("the application returned without a response")
+                await self._failed(send, rid_header)
+                status = 500
         finally:
-            route = scope.get("path_template") or UNMATCHED
-            if route == _DOCS_CATCH_ALL and status == 404:
-                route = UNMATCHED  # no document of that name: a path nothing serves
-            elapsed = time.perf_counter() - started
-            method = scope["method"]
-            metrics.observe_request(route, method, status, elapsed)
-            principal = scope.get(RECORD_KEY)
-            if principal is not None and answered and self.api_log is not None:
-                path = scope["path"]
-                qs = scope.get("query_string", b"")
-                self.api_log.record(
-                    principal.workspace_id,
-                    principal.token_id,
-                    method,
-                    route,
-                    f"{path}?{qs.decode('latin-1')}" if qs else path,
-                    status,
-                    int(elapsed * 1_000_000),
-                    rid,
-                    scope.get(BODY_KEY),
-                    b"".join(failure) if failure else None,
-                )
-            if log.isEnabledFor(logging.INFO):  # request lines off: build nothing for them
-                duration = elapsed * 1000
-                log.info(
-                    "%s %s %s %.1f ms",
-                    method,
-                    route,
-                    status,
-                    duration,
-                    extra={
-                        "request_id": rid,
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(duration, 2),
-                        "workspace": getattr(
-                            getattr(scope.get(STATE_KEY), "principal", None), "workspace_id", None
-                        ),
-                    },
-                )
+            self._record(scope, rid, status, answered, failure, started)
+
+    @staticmethod
+    async def _failed(send: Any, rid_header: tuple[bytes, bytes]) -> None:
+        headers = [*_FAILED_HEADERS, rid_header]
+        await send({"type": "http.response.start", "status": 500, "headers": headers})
+        await send({"type": "http.response.body", "body": _FAILED})
+
+    def _record(
+        self,
+        scope: Any,
+        rid: str,
+        status: int,
+        answered: bool,
+        failure: list[bytes],
+        started: float,
+    ) -> None:
+        route = scope.get("path_template") or UNMATCHED
+        if route == _DOCS_CATCH_ALL and status == 404:
+            route = UNMATCHED  # no document of that name: a path nothing serves
+        elapsed = time.perf_counter() - started
+        method = scope["method"]
+        metrics.observe_request(route, method, status, elapsed)
+        principal = scope.get(RECORD_KEY)
+        if principal is not None and answered and self.api_log is not None:
+            path = scope["path"]
+            qs = scope.get("query_string", b"")
+            self.api_log.record(
+                principal.workspace_id,
+                principal.token_id,
+                method,
+                route,
+                f"{path}?{qs.decode('latin-1')}" if qs else path,
+                status,
+                int(elapsed * 1_000_000),
+                rid,
+                scope.get(BODY_KEY),
+                b"".join(failure) if failure else None,
+            )
+        state = scope.get(STATE_KEY)
+        principal = getattr(state, "principal", None)
+        workspace = getattr(principal, "workspace_id", None)
+        lines = access_lines()
+        if lines is not None:
+            lines.add(method, route, status, elapsed * 1000, rid, workspace)
+        elif log.isEnabledFor(logging.INFO):  # request lines off: build nothing for them
+            duration = elapsed * 1000
+            log.info(
+                "%s %s %s %.1f ms",
+                method,
+                route,
+                status,
+                duration,
+                extra={
+                    "request_id": rid,
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(duration, 2),
+                    "workspace": workspace,
+                },
+            )

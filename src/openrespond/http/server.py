@@ -12,7 +12,9 @@ httptools protocol, which ``uvicorn[standard]`` makes its default) changes that:
   its head (plus a second for every 64 KiB it announces), gets a 408 and the connection is
   closed (an idle connection is closed quietly);
 - past ``max_connections`` open connections, a new one gets a 503 and is closed;
-- an application that fails before starting its answer yields a JSON 500.
+- an application that fails before starting its answer yields a JSON 500 (openrespond's own
+  application does this in its outermost layer, ``http.requestlog``: ``OwnAppProtocol``
+  serves it without another wrapper per request).
 
 What stays outside: a response that has already started cannot be replaced (the connection
 is closed instead, as uvicorn does), and websocket upgrades are not served (``ws="none"``).
@@ -35,7 +37,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from openrespond.settings import Settings
 
-__all__ = ["GuardedProtocol", "Limits", "configure", "uvicorn_options"]
+__all__ = ["GuardedProtocol", "Limits", "OwnAppProtocol", "configure", "uvicorn_options"]
 
 log = logging.getLogger("openrespond.http")
 
@@ -97,8 +99,6 @@ class _Reject(Exception):
 
 
 _GUARDED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-
-
 def _guarded(app: Any) -> Any:
     """``json_guard(app)``, made once per application (not per connection)."""
     try:
@@ -170,10 +170,14 @@ class GuardedProtocol(HttpToolsProtocol):
     _head_bytes = 0  # bytes received while a head is incomplete
     _field_bytes = 0  # bytes of the header fields parsed so far
 
+    # Wrap the application in ``json_guard``; openrespond's needs no wrapper (OwnAppProtocol).
+    wrap_app = True
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.limits = _limits
-        self.app = _guarded(self.app)
+        if self.wrap_app:
+            self.app = _guarded(self.app)
         # uvicorn's --limit-concurrency answers in text: the connection cap replaces it.
         self.limit_concurrency = None
 
@@ -286,8 +290,15 @@ class GuardedProtocol(HttpToolsProtocol):
         self._set_phase(None)
 
 
+class OwnAppProtocol(GuardedProtocol):
+    """``GuardedProtocol`` for openrespond's application, which answers its own failures in
+    JSON (``http.requestlog.RequestLogMiddleware``)."""
+
+    wrap_app = False
+
+
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """uvicorn options that serve openrespond as described above (and set this process's
-    limits)."""
+    """uvicorn options that serve openrespond's application as described above (and set this
+    process's limits)."""
     configure(Limits.from_settings(settings))
-    return {"http": GuardedProtocol, "ws": "none"}
+    return {"http": OwnAppProtocol, "ws": "none"}

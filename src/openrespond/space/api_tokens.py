@@ -92,6 +92,9 @@ async def ensure_static_token(sc: Scope[Transaction], *, token: str, name: str) 
             await repo.revoke_token(sc, row["id"], now=now())
     if existing is None:
         await repo.insert_token(sc, name=name, token_hash=digest, kind="static", now=now())
+    elif existing["revoked_at"] is not None:
+        # Configured again after another value replaced it: the configuration is the truth.
+        await repo.restore_token(sc, existing["id"])
 
 
 async def revoke_token(sc: Scope[Transaction], token_id: int) -> None:

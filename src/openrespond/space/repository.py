@@ -481,6 +481,14 @@ async def revoke_token(sc: Scope[Connection], token_id: int, *, now: int) -> boo
     return n > 0
 
 
+async def restore_token(sc: Scope[Connection], token_id: int) -> None:
+    await sc.conn.execute(
+        "UPDATE api_tokens SET revoked_at = NULL WHERE workspace_id = ? AND id = ?",
+        sc.ws,
+        token_id,
+    )
+
+
 async def get_meta(conn: Connection, key: str) -> str | None:
     value: str | None = await conn.fetch_val("SELECT value FROM meta WHERE key = ?", key)
     return value
