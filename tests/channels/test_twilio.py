@@ -290,6 +290,15 @@ def test_rate_limits_are_retried_and_refused_credentials_noted(
     _history(ws, contact, r.json()["messageId"], "failed")
     (state,) = db_rows("SELECT state FROM channels WHERE id = ?", channel["id"])
     assert "20003" in json.loads(state[0])["error"]
+    # the next success clears the kept error (and the ones after it find nothing to clear)
+    for text in ("accepted again", "and again"):
+        r = ws.api.post(
+            f"/contact/id:{contact}/message",
+            json={"channelId": channel["id"], "message": {"type": "text", "text": text}},
+        )
+        _history(ws, contact, r.json()["messageId"], "sent")
+    (state,) = db_rows("SELECT state FROM channels WHERE id = ?", channel["id"])
+    assert "error" not in json.loads(state[0])
 
 
 def test_settings_are_checked(ws: Workspace, tw: FakeTwilio, db_rows: Rows) -> None:

@@ -37,6 +37,12 @@ async def one(conn: Connection, channel_id: int) -> Row | None:
     )
 
 
+async def has_error(conn: Connection, channel_id: int) -> bool:
+    """Whether the channel's state keeps a driver or upkeep error (read without a lock)."""
+    raw: str | None = await conn.fetch_val("SELECT state FROM channels WHERE id = ?", channel_id)
+    return bool(raw) and json.loads(raw or "{}").get("error") is not None
+
+
 async def set_state(conn: Connection, channel_id: int, changes: dict[str, Any]) -> None:
     """Merge ``changes`` into the channel's state (a key set to None is removed)."""
     # Locked: the upkeep, the delivery worker and template reads each change their own keys.

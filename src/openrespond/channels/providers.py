@@ -5,6 +5,7 @@ an incoming request turns into, a connection pool per provider origin, and media
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -156,17 +157,24 @@ class ProviderDriver:
 
     inline = False
 
+    # How long a channel found without an error is taken to have none (another process may
+    # record one meanwhile; it is cleared by that process's next success, or after this).
+    CLEAN_SECONDS = 60.0
+
     def __init__(self, sealer: Sealer, networks: Networks, *, timeout_seconds: float = 10) -> None:
         self.sealer = sealer
         self.pools = Pools(networks, timeout_seconds=timeout_seconds)
         self._channel_errors: dict[int, str | None] = {}
+        self._clean: dict[int, float] = {}  # channel id -> until when it is known clean
 
     def note(self, channel_id: int, error: str | None) -> None:
         """A credential error on the channel (or, with None, a success)."""
         if error is None:
-            self._channel_errors.setdefault(channel_id, None)
+            if self._clean.get(channel_id, 0.0) < time.monotonic():
+                self._channel_errors.setdefault(channel_id, None)
         else:
             self._channel_errors[channel_id] = error
+            self._clean.pop(channel_id, None)
 
     async def close(self) -> None:
         await self.pools.close()
@@ -179,7 +187,15 @@ class ProviderDriver:
     ) -> None:
         errors, self._channel_errors = self._channel_errors, {}
         for channel_id, error in errors.items():
-            await set_channel_error(tx, channel_id, error)
+            if error is None:
+                # A success: clear the error only if one is kept (a read without a lock; the
+                # locked change only when there is something to clear), then trust the
+                # channel clean for a while, so that a busy channel's batches read nothing.
+                if await provider_channels.has_error(tx, channel_id):
+                    await set_channel_error(tx, channel_id, None)
+                self._clean[channel_id] = time.monotonic() + self.CLEAN_SECONDS
+            else:
+                await set_channel_error(tx, channel_id, error)
 
 
 async def set_channel_error(conn: Connection, channel_id: int, error: str | None) -> None:

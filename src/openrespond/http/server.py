@@ -165,6 +165,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     _phase: str | None = None  # "head" or "body": which deadline runs
     _timer: asyncio.TimerHandle | None = None
+    _due = 0.0  # the loop time the running deadline ends
     _refused = False  # over the connection cap: answered and closing
     _began = False  # a request head has started arriving
     _head_bytes = 0  # bytes received while a head is incomplete
@@ -189,12 +190,16 @@ class GuardedProtocol(HttpToolsProtocol):
             self._reject(503, "too many connections; retry shortly")
             return
         self._set_phase("head")
+        self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._set_phase(None)
         super().connection_lost(exc)
 
     def _set_phase(self, phase: str | None) -> None:
+        """Start (or end) a deadline. Its timer is armed by ``_arm`` once the data at hand
+        is parsed: a request that arrives whole in one read (most do) passes through its
+        head and body phases without a timer made and cancelled for each."""
         if phase == self._phase:
             return  # a deadline that runs is kept, not restarted
         if self._timer is not None:
@@ -203,7 +208,11 @@ class GuardedProtocol(HttpToolsProtocol):
         self._phase = phase
         if phase is not None:
             delay = self.limits.header_timeout if phase == "head" else self._body_time()
-            self._timer = self.loop.call_later(delay, self._on_timeout)
+            self._due = self.loop.time() + delay
+
+    def _arm(self) -> None:
+        if self._phase is not None and self._timer is None and not self.transport.is_closing():
+            self._timer = self.loop.call_at(self._due, self._on_timeout)
 
     def _body_time(self) -> float:
         """The body's deadline: ``body_timeout``, plus a second for every 64 KiB it
@@ -262,6 +271,8 @@ class GuardedProtocol(HttpToolsProtocol):
             self._head_bytes += len(data)
             if self._head_bytes > MAX_HEAD:
                 self._reject(431, f"the request head is over {MAX_HEAD} bytes")
+                return
+        self._arm()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
