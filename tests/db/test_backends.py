@@ -275,3 +275,41 @@ def test_query_helper_reads_the_same_database(tmp_path: Path) -> None:
     assert query(tmp_path / "shared.db", "SELECT name FROM workspaces WHERE org_id = ?", 1) == [
         ("seen",)
     ]
+
+
+@postgres_only
+def test_a_pooled_read_is_one_statement_and_a_failed_transaction_leaves_nothing(
+    tmp_path: Path,
+) -> None:
+    """A connection going back to the pool runs no reset query (one round trip per read),
+    and a transaction that was not finished is still rolled back before its reuse."""
+
+    async def go() -> tuple[list[str], object]:
+        db = await _open(tmp_path / "pool.db")
+        seen: list[str] = []
+        try:
+            pool = db._pool  # type: ignore[attr-defined]
+            held = [await pool.acquire() for _ in range(pool.get_size())]
+            for conn in held:
+                conn.add_query_logger(lambda record: seen.append(record.query))
+            for conn in held:
+                await pool.release(conn)
+            seen.clear()
+            for _ in range(3):
+                assert await db.reader().fetch_val("SELECT 41 + 1") == 42
+            reads = list(seen)
+            tx = await db.begin()
+            await tx.execute(
+                "INSERT INTO workspaces (name, org_id, created_at) VALUES ('left', 1, 0)"
+            )
+            await tx.rollback()
+            left = await db.reader().fetch_val(
+                "SELECT COUNT(*) FROM workspaces WHERE name = 'left'"
+            )
+            return reads, left
+        finally:
+            await db.close()
+
+    reads, left = asyncio.run(go())
+    assert reads == ["SELECT 41 + 1"] * 3
+    assert left == 0

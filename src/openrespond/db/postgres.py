@@ -200,6 +200,14 @@ class _PgTransaction(_PgConnection, Transaction):
             await self._pool.release(conn)
 
 
+async def _keep_session(conn: Any) -> None:
+    """A connection going back to the pool keeps its session as is: asyncpg's default reset
+    (``RESET ALL``, ``UNLISTEN *``, advisory locks released…) costs a round trip per pooled
+    statement and transaction, and openrespond leaves no session state behind (settings are
+    startup parameters, advisory locks are transaction-scoped, LISTEN has a connection of
+    its own). An open transaction is still rolled back by the pool before this runs."""
+
+
 class PostgresDatabase(Database):
     """A pool of ``max_size`` connections to the database of a ``postgresql://`` URL."""
 
@@ -236,6 +244,7 @@ class PostgresDatabase(Database):
             max_size=self.max_size,
             statement_cache_size=1024,
             max_inactive_connection_lifetime=300,
+            reset=_keep_session,
         )
         self._reader = _PooledReader(self._pool)
 

@@ -99,6 +99,8 @@ class _Reject(Exception):
 
 
 _GUARDED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
 def _guarded(app: Any) -> Any:
     """``json_guard(app)``, made once per application (not per connection)."""
     try:
