@@ -96,6 +96,15 @@ def main() -> None:
             ("JSON line, server (now)", logs.JsonFormatter(), True),
         ):
             rows.append((name, micros(log_line(formatter, sink, lean=lean), n // 5)))
+        for fmt in ("text", "json"):
+            lines = logs.AccessLines(sink, fmt)
+
+            def direct(lines: logs.AccessLines = lines) -> None:
+                lines.add("GET", ROUTE, 200, 0.53, "0123456789abcdef0123456789abcdef", 1)
+
+            # Outside an event loop each line is written at once; the server's lines are
+            # written in batches (one write per 50 ms), so this is an upper bound.
+            rows.append((f"{fmt} request line, server's direct path", micros(direct, n // 5)))
     width = max(len(name) for name, _ in rows)
     for name, us in rows:
         print(f"{name:<{width}}  {us:6.1f} µs", file=sys.stdout)
