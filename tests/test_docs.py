@@ -26,6 +26,8 @@ NOT_USER_SETTINGS: dict[str, str] = {
     "OPENRESPOND_BROWSER": "the Chromium the browser tests drive; test harness only",
     "OPENRESPOND_REQUIRE_BROWSER": "makes a missing browser fail the suite (CI); test harness only",
     "OPENRESPOND_REQUIRE_NODE": "makes a missing Node or npm registry fail the suite (CI); test harness only",
+    # Set by `serve` for the server processes it starts, not by users.
+    "OPENRESPOND_SUPERVISOR_PID": "the pid of `serve`, handed to its server processes",
 }
 
 LINK = re.compile(r"\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]*)(?:\s+\"[^\"]*\")?\)")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.backend import query
 from tests.server_process import ServerProcess
@@ -84,13 +85,20 @@ def _queues_empty(db: Path) -> bool:
     return bool(jobs == 0 and hooks == 0)
 
 
-def test_nothing_is_lost_or_sent_twice_across_a_sigterm_restart(tmp_path: Path) -> None:
+@pytest.mark.parametrize("http_server", ["uvicorn", "granian"])
+def test_nothing_is_lost_or_sent_twice_across_a_sigterm_restart(
+    tmp_path: Path, http_server: str
+) -> None:
     """Slow answers keep messages and webhook posts in flight when SIGTERM comes. The server
     lets them finish and records them, hands back what it had not started, and exits; the
     restarted server delivers the rest. Every message reaches the bridge once, every event
     the receiver once."""
     db = tmp_path / "term.db"
-    env = _env(OPENRESPOND_SHUTDOWN_GRACE_SECONDS="20", OPENRESPOND_WEBHOOK_TIMEOUT_SECONDS="10")
+    env = _env(
+        OPENRESPOND_SHUTDOWN_GRACE_SECONDS="20",
+        OPENRESPOND_WEBHOOK_TIMEOUT_SECONDS="10",
+        OPENRESPOND_SERVER=http_server,
+    )
     texts = [f"t{i}" for i in range(24)]
     with (
         receiving(reply=_mid, script=[(200, {}, 0.4)] * 200) as bridge,

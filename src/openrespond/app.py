@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import os
 import re
 import signal
 import threading
@@ -54,7 +56,7 @@ from openrespond.web.live import LiveHub
 from openrespond.web.routes import ROUTER as WEB_ROUTER
 from openrespond.webhooks.routes import ROUTES as WEBHOOK_ROUTES
 
-__all__ = ["app_from_env", "create_app"]
+__all__ = ["SUPERVISOR_ENV", "app_from_env", "create_app"]
 
 log = logging.getLogger("openrespond")
 
@@ -68,8 +70,12 @@ V2_ROUTES = [
 ]
 
 
-def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
-    """Build the app; the database is opened and migrated at startup, closed at shutdown."""
+def create_app(
+    settings: Settings, *, db: Database | None = None, supervisor: int | None = None
+) -> Litestar:
+    """Build the app; the database is opened and migrated at startup, closed at shutdown.
+    With ``supervisor`` (the pid of the process that started this one), the process stops
+    itself, as on SIGTERM, when that process is gone (it was killed with ``kill -9``)."""
     database = db if db is not None else open_database(settings)
 
     @asynccontextmanager
@@ -96,10 +102,17 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
             app.state.live = LiveHub(database)
             await app.state.live.start()
             await app.state.api_log.start()
+            orphan_watch = (
+                asyncio.create_task(_stop_when_orphaned(supervisor))
+                if supervisor is not None
+                else None
+            )
             try:
                 async with _workers(app, database, settings):
                     yield
             finally:
+                if orphan_watch is not None:
+                    orphan_watch.cancel()
                 await app.state.api_log.close()
                 await app.state.live.close()
         finally:
@@ -171,7 +184,12 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Litestar:
     )
     # Around routing too, so requests no route serves are logged and counted.
     app.state.api_log = ApiLog(database, enabled=settings.api_log_days > 0)
-    app.asgi_handler = RequestLogMiddleware(app.asgi_handler, api_log=app.state.api_log)
+    app.asgi_handler = RequestLogMiddleware(
+        app.asgi_handler,
+        api_log=app.state.api_log,
+        # uvicorn's guard keeps the body deadline; granian keeps none (docs/deployment.md)
+        body_timeout=settings.body_timeout_seconds if settings.server == "granian" else None,
+    )
     methods: dict[str, set[str]] = {}
     for route in app.routes:
         # scope["path_template"] spells parameters without their type: {identifier}
@@ -196,11 +214,44 @@ def _jinja(engine: JinjaTemplateEngine) -> None:
 
 
 def app_from_env() -> Litestar:
-    """The app configured from ``OPENRESPOND_*`` (each process of ``serve --workers N``)."""
+    """The app configured from ``OPENRESPOND_*`` (each process of ``serve --workers N``, and
+    granian's)."""
     settings = Settings.from_env()
     logs.configure(settings.log_format, settings.log_level)
     server.configure(server.Limits.from_settings(settings))
-    return create_app(settings)
+    parent = os.environ.get(SUPERVISOR_ENV, "")
+    supervisor = int(parent) if parent.isdigit() and int(parent) != os.getpid() else None
+    return create_app(settings, supervisor=supervisor)
+
+
+# Set by `serve` for the server processes it starts: its own pid.
+SUPERVISOR_ENV = "OPENRESPOND_SUPERVISOR_PID"
+
+
+async def _stop_when_orphaned(parent: int) -> None:
+    """Stop this process, as SIGTERM does (requests in flight finish, the workers stop), once
+    the process that started it is gone: a server process must not go on serving, and
+    delivering, after its supervisor was killed with ``kill -9``."""
+    pidfd = None
+    if os.getppid() == parent:
+        try:
+            pidfd = os.pidfd_open(parent)  # Linux: readable once the process has exited
+        except (AttributeError, OSError):
+            pidfd = None
+    if pidfd is not None:
+        gone = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_reader(pidfd, gone.set)
+        try:
+            await gone.wait()
+        finally:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+    else:
+        while os.getppid() == parent:  # noqa: ASYNC110 (no event for it without a pidfd)
+            await asyncio.sleep(0.5)
+    log.warning("the supervising process %d is gone; stopping", parent)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _limiter(settings: Settings, db: Database) -> Limiter:

@@ -19,6 +19,10 @@ class ConfigError(Exception):
     """A configuration value is unusable; the message says which and why."""
 
 
+# The HTTP servers `openrespond serve` can run (docs/deployment.md says what each keeps).
+SERVERS = ("uvicorn", "granian")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the server and the CLI read from the environment."""
@@ -66,6 +70,8 @@ class Settings:
     header_timeout_seconds: float = 10.0
     body_timeout_seconds: float = 5.0
     max_connections: int = 1000
+    # The HTTP server of `openrespond serve`: "uvicorn" or "granian".
+    server: str = "uvicorn"
     # Browser sessions end after this long without a request, and this long after sign-in.
     session_idle_seconds: int = 8 * 3600
     session_max_seconds: int = 7 * 24 * 3600
@@ -224,6 +230,10 @@ class Settings:
                 values[attr] = _seconds(name, raw, 0.1, 3600)
         if cap := env.get("OPENRESPOND_MAX_CONNECTIONS"):
             values["max_connections"] = _int("OPENRESPOND_MAX_CONNECTIONS", cap, 1, 1_000_000)
+        if server := env.get("OPENRESPOND_SERVER"):
+            if server not in SERVERS:
+                raise ConfigError(f"OPENRESPOND_SERVER must be uvicorn or granian, got {server!r}")
+            values["server"] = server
         if key := env.get("OPENRESPOND_SECRET_KEY"):
             values["secret_key"] = _token("OPENRESPOND_SECRET_KEY", key)
         s = replace(s, **values)  # type: ignore[arg-type]

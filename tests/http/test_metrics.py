@@ -264,12 +264,15 @@ TOKEN = "metrics-demo-token-0123456789"
 
 
 @pytest.mark.slow
-def test_several_server_processes_report_their_sum(tmp_path: Path) -> None:
+@pytest.mark.parametrize("http_server", ["uvicorn", "granian"])
+def test_several_server_processes_report_their_sum(tmp_path: Path, http_server: str) -> None:
     """``serve --workers 3``: whichever process answers the scrape reports every process's
     requests, exactly."""
     server = ServerProcess(
         tmp_path / "multi.db",
         "--demo",
+        "--server",
+        http_server,
         "--workers",
         "3",
         env={"OPENRESPOND_DEMO_TOKEN": TOKEN, "OPENRESPOND_ADMIN_TOKEN": "admin-token-0123456789"},

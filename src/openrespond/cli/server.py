@@ -21,7 +21,7 @@ from openrespond.cli.tools import load_settings as _settings
 from openrespond.cli.tools import run as _run
 from openrespond.db import Database, Scope
 from openrespond.db.migrations import applied_versions, available
-from openrespond.settings import Settings
+from openrespond.settings import SERVERS, Settings
 
 __all__ = ["demo", "doctor", "migrate_cmd", "serve", "worker"]
 
@@ -48,22 +48,57 @@ def serve(
             " --no-worker); use PostgreSQL for more than one",
         ),
     ] = 1,
+    http_server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            help="HTTP server: uvicorn or granian (OPENRESPOND_SERVER; see docs/deployment.md)",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP server (migrations are applied first) with its delivery worker."""
+    # Several processes count into files of one directory, summed by whichever answers
+    # /metrics. Set before the application is imported: granian forks its processes from
+    # this one, and the metrics library picks its storage when it is first imported.
+    private_metrics = None
+    if workers > 1:
+        if not os.environ.get("OPENRESPOND_METRICS_DIR"):
+            private_metrics = tempfile.mkdtemp(prefix="openrespond-metrics-")
+            os.environ["OPENRESPOND_METRICS_DIR"] = private_metrics
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["OPENRESPOND_METRICS_DIR"]
+    try:
+        _serve(demo, host, port, no_worker, workers, http_server)
+    finally:
+        if private_metrics is not None:
+            shutil.rmtree(private_metrics, ignore_errors=True)
+
+
+def _serve(
+    demo: bool,
+    host: str | None,
+    port: int | None,
+    no_worker: bool,
+    workers: int,
+    http_server: str | None,
+) -> None:
     import uvicorn
 
     from openrespond.accounts.service import link_url
-    from openrespond.app import create_app
+    from openrespond.app import SUPERVISOR_ENV, create_app
     from openrespond.demo import demo_sign_in, ensure_demo
     from openrespond.http import server
     from openrespond.space.workspaces import load_secret
 
     settings = _settings()
+    if http_server is not None and http_server not in SERVERS:
+        err.print(f"[red]error:[/red] --server must be one of {', '.join(SERVERS)}")
+        raise typer.Exit(2)
     settings = replace(
         settings,
         host=host or settings.host,
         port=port or settings.port,
         worker=settings.worker and not no_worker,
+        server=http_server or settings.server,
     )
     generated_admin = None
     if settings.admin_token is None:
@@ -106,6 +141,8 @@ def serve(
             f"  admin token (this run only; set OPENRESPOND_ADMIN_TOKEN to fix it)  {generated_admin}"
         )
     console.print(f"  docs       {base}/docs   OpenAPI {base}/openapi.json")
+    if settings.server != "uvicorn":
+        console.print(f"  server     {settings.server}")
     if workers > 1:
         console.print(f"  processes  {workers}")
         if settings.dialect == "sqlite":
@@ -127,16 +164,10 @@ def serve(
         # JSON for the answers the HTTP server gives itself, deadlines, a connection cap.
         **server.uvicorn_options(settings),
     }
-    if workers == 1:
+    if workers == 1 and settings.server == "uvicorn":
         logs.configure(settings.log_format, settings.log_level)
         uvicorn.run(create_app(settings), **options)
         return
-    # The processes count into files of one directory, summed by whichever answers /metrics.
-    private_metrics = None
-    if not os.environ.get("OPENRESPOND_METRICS_DIR"):
-        private_metrics = tempfile.mkdtemp(prefix="openrespond-metrics-")
-        os.environ["OPENRESPOND_METRICS_DIR"] = private_metrics
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["OPENRESPOND_METRICS_DIR"]
     # Each process builds its app from the environment: hand it what this command decided.
     os.environ.update(
         {
@@ -145,13 +176,49 @@ def serve(
             "OPENRESPOND_WORKER": "1" if settings.worker else "0",
             "OPENRESPOND_LOG_FORMAT": settings.log_format,
             "OPENRESPOND_LOG_LEVEL": settings.log_level,
+            "OPENRESPOND_SERVER": settings.server,
+            # The processes stop themselves if this one is killed (kill -9).
+            SUPERVISOR_ENV: str(os.getpid()),
         }
     )
-    try:
+    if settings.server == "granian":
+        _serve_granian(settings, workers)
+    else:
         uvicorn.run("openrespond.app:app_from_env", factory=True, workers=workers, **options)
-    finally:
-        if private_metrics is not None:
-            shutil.rmtree(private_metrics, ignore_errors=True)
+
+
+def _serve_granian(settings: Settings, workers: int) -> None:
+    """granian in front of ``app_from_env`` (one process of its own per worker, beside a
+    supervising process): HTTP/1.1 with keep-alive, the head deadline, requests in progress
+    capped at OPENRESPOND_MAX_CONNECTIONS per process, and workers killed when they have not
+    stopped a few seconds past the grace period. What it answers itself: docs/deployment.md."""
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    from openrespond.http.server import MAX_HEAD
+
+    Server(
+        "openrespond.app:app_from_env",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        http=HTTPModes.http1,
+        websockets=False,
+        backpressure=settings.max_connections,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=max(1, int(settings.header_timeout_seconds * 1000)),
+            keep_alive=True,
+            max_buffer_size=MAX_HEAD,
+        ),
+        log_enabled=True,
+        log_level=LogLevels.warning,
+        log_access=False,
+        workers_kill_timeout=settings.shutdown_grace_seconds + 5,
+        factory=True,
+    ).serve()
 
 
 def _port_problem(host: str, port: int) -> str | None:

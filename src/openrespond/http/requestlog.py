@@ -13,6 +13,7 @@ the whole application, routing included, so 404s and 405s are logged and counted
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -82,20 +83,62 @@ def request_id(value: str | None) -> str:
 
 
 _FAILED = b'{"code":500,"message":"internal error"}'
-_FAILED_HEADERS = [
-    (b"content-type", b"application/json"),
-    (b"content-length", b"%d" % len(_FAILED)),
-    (b"connection", b"close"),
-]
+_LATE = b'{"code":408,"message":"the request body was not received in time"}'
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The slowest upload a body's deadline allows for, beyond the timeout: bytes a second (as
+# the uvicorn guard, http.server.MIN_BODY_RATE).
+_MIN_BODY_RATE = 64 * 1024
+
+
+async def _answer(send: Any, status: int, body: bytes, rid_header: tuple[bytes, bytes]) -> None:
+    """A JSON error that closes the connection."""
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", b"%d" % len(body)),
+        (b"connection", b"close"),
+        rid_header,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _body_time(scope: Any, timeout: float) -> float:
+    """The body's deadline: ``timeout``, plus a second for every 64 KiB it announces."""
+    for key, value in scope["headers"]:
+        if key == b"content-length" and value.isdigit():
+            return timeout + int(value) / _MIN_BODY_RATE
+    return timeout
+
+
+def _with_deadline(receive: Any, seconds: float, late: list[bool]) -> Any:
+    """``receive``, ending in a disconnect (and ``late`` set) once ``seconds`` have passed."""
+    loop = asyncio.get_running_loop()
+    due = loop.time() + seconds
+
+    async def receive_() -> Any:
+        if late:
+            return {"type": "http.disconnect"}
+        try:
+            return await asyncio.wait_for(receive(), max(due - loop.time(), 0.0))
+        except TimeoutError:
+            late.append(True)
+            return {"type": "http.disconnect"}
+
+    return receive_
 
 
 class RequestLogMiddleware:
     """Outermost layer: sets the request id, adds the header, logs and counts the request,
     and answers a JSON 500 when the application fails (or returns) before answering."""
 
-    def __init__(self, app: Any, *, api_log: ApiLog | None = None) -> None:
+    def __init__(
+        self, app: Any, *, api_log: ApiLog | None = None, body_timeout: float | None = None
+    ) -> None:
         self.app = app
         self.api_log = api_log if api_log is not None and api_log.enabled else None
+        # Set when the HTTP server keeps no deadline for request bodies (granian): a body
+        # not received in time is answered 408 here (uvicorn's guard does it otherwise).
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -113,9 +156,18 @@ class RequestLogMiddleware:
         status = 500
         answered = False
         failure: list[bytes] = []  # the answer's body, kept when it is a failure
+        late: list[bool] = []  # set when the body's deadline passed
+        if self.body_timeout is not None and scope["method"] in _BODY_METHODS:
+            receive = _with_deadline(receive, _body_time(scope, self.body_timeout), late)
 
         async def wrapped(message: Any) -> None:
             nonlocal status, answered
+            if late:
+                # Whatever the application makes of the missing body, the answer is a 408.
+                if not answered:
+                    answered, status = True, 408
+                    await _answer(send, 408, _LATE, rid_header)
+                return
             if message["type"] == "http.response.start":
                 status = message["status"]
                 answered = True
@@ -134,7 +186,10 @@ class RequestLogMiddleware:
             await self._failed(send, rid_header)
             status = 500
         else:
-            if not answered and not scope.get(GONE_KEY):
+            if not answered and late:
+                answered, status = True, 408
+                await _answer(send, 408, _LATE, rid_header)
+            elif not answered and not scope.get(GONE_KEY):
                 log.error("the application returned without a response")
                 await self._failed(send, rid_header)
                 status = 500
@@ -143,9 +198,7 @@ class RequestLogMiddleware:
 
     @staticmethod
     async def _failed(send: Any, rid_header: tuple[bytes, bytes]) -> None:
-        headers = [*_FAILED_HEADERS, rid_header]
-        await send({"type": "http.response.start", "status": 500, "headers": headers})
-        await send({"type": "http.response.body", "body": _FAILED})
+        await _answer(send, 500, _FAILED, rid_header)
 
     def _record(
         self,
