@@ -424,6 +424,9 @@ def main() -> None:
         help="run only these request scenarios (no delivery, webhooks or bridge)",
     )
     parser.add_argument("--label", help="results file name: <label>-<database>.json")
+    parser.add_argument(
+        "--server", choices=["uvicorn", "granian"], default="uvicorn", help="openrespond's server"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
@@ -447,6 +450,7 @@ def main() -> None:
         "OPENRESPOND_RATE_LIMIT_PER_SECOND": "0",
         "OPENRESPOND_PORT": str(app_port),
         "OPENRESPOND_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8",
+        "OPENRESPOND_SERVER": args.server,
     }
 
     # The server's log lines (one per request, as by default) go to a file, as a deployment's

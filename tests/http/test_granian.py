@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.backend import query
-from tests.server_process import ServerProcess
+from tests.server_process import ServerProcess, read_all
 
 TOKEN = "granian-demo-token-0123456789"
 AUTH = f"Authorization: Bearer {TOKEN}\r\n".encode()
@@ -32,15 +32,6 @@ def _server(tmp_path: Path, *args: str, **env: str) -> ServerProcess:
         *args,
         env={"OPENRESPOND_DEMO_TOKEN": TOKEN, **env},
     )
-
-
-def _read_all(sock: socket.socket, timeout: float = 10) -> bytes:
-    sock.settimeout(timeout)
-    data = b""
-    with contextlib.suppress(ConnectionResetError):
-        while chunk := sock.recv(65536):
-            data += chunk
-    return data
 
 
 def _status(raw: bytes) -> int:
@@ -75,7 +66,7 @@ def test_the_api_answers_with_request_ids_on_kept_alive_connections(tmp_path: Pa
         with socket.create_connection(("127.0.0.1", server.port)) as sock:
             request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
             sock.sendall(request + request[:-2] + b"Connection: close\r\n\r\n")
-            raw = _read_all(sock)
+            raw = read_all(sock)
         assert raw.count(b"HTTP/1.1 200") == 2, raw
 
 
@@ -90,7 +81,7 @@ def test_what_granian_answers_itself(tmp_path: Path) -> None:
         ):
             with socket.create_connection(("127.0.0.1", server.port)) as sock:
                 sock.sendall(request)
-                raw = _read_all(sock)
+                raw = read_all(sock)
             assert _status(raw) == status, raw
             assert raw.endswith(b"\r\n\r\n"), raw  # no body
         assert httpx.get(f"{server.url}/healthz").status_code == 200
@@ -105,7 +96,7 @@ def test_stalled_heads_are_closed_and_stalled_bodies_get_a_json_408(tmp_path: Pa
         with socket.create_connection(("127.0.0.1", server.port)) as sock:
             sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
             started = time.monotonic()
-            assert _read_all(sock, timeout=10) == b""  # closed, unanswered
+            assert read_all(sock, timeout=10) == b""  # closed, unanswered
             assert time.monotonic() - started < 5
         with socket.create_connection(("127.0.0.1", server.port)) as sock:
             sock.sendall(
@@ -113,7 +104,7 @@ def test_stalled_heads_are_closed_and_stalled_bodies_get_a_json_408(tmp_path: Pa
                 b'application/json\r\nContent-Length: 100\r\n\r\n{"firstName":'
             )
             started = time.monotonic()
-            raw = _read_all(sock, timeout=10)
+            raw = read_all(sock, timeout=10)
             assert time.monotonic() - started < 5
         head, _, body = raw.partition(b"\r\n\r\n")
         assert _status(raw) == 408, raw
@@ -145,7 +136,7 @@ def test_sigterm_lets_a_request_in_flight_finish(tmp_path: Path) -> None:
             server.proc.send_signal(signal.SIGTERM)
             time.sleep(0.3)
             sock.sendall(body[10:])
-            raw = _read_all(sock)
+            raw = read_all(sock)
         assert _status(raw) == 200, raw
         server.proc.wait(20)
     finally:

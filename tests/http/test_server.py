@@ -3,7 +3,6 @@ from raw sockets against ``openrespond serve``."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server_process import ServerProcess
+from tests.server_process import ServerProcess, read_all
 
 pytestmark = pytest.mark.slow
 
@@ -46,16 +45,6 @@ def _connect(server: ServerProcess) -> socket.socket:
     return sock
 
 
-def _read_all(sock: socket.socket, timeout: float = 10) -> bytes:
-    """Everything the server sends until it closes the connection."""
-    sock.settimeout(timeout)
-    data = b""
-    with contextlib.suppress(ConnectionResetError):
-        while chunk := sock.recv(65536):
-            data += chunk
-    return data
-
-
 def _answer(raw: bytes) -> tuple[int, dict[str, str], dict[str, object]]:
     head, _, body = raw.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
@@ -67,7 +56,7 @@ def _answer(raw: bytes) -> tuple[int, dict[str, str], dict[str, object]]:
 def _raw(server: ServerProcess, request: bytes) -> tuple[int, dict[str, str], dict[str, object]]:
     with _connect(server) as sock:
         sock.sendall(request)
-        return _answer(_read_all(sock))
+        return _answer(read_all(sock))
 
 
 @pytest.mark.parametrize(
@@ -126,7 +115,7 @@ def test_a_stalled_body_gets_408_and_the_connection_closes(server: ServerProcess
             + b"\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
         )
         started = time.monotonic()
-        status, headers, body = _answer(_read_all(sock))
+        status, headers, body = _answer(read_all(sock))
         waited = time.monotonic() - started
     assert status == 408
     assert body["code"] == 408
@@ -164,7 +153,7 @@ def test_a_body_trickled_a_byte_at_a_time_is_cut_off_at_the_same_deadline(
 def test_a_silent_connection_is_closed_and_a_slow_head_gets_408(server: ServerProcess) -> None:
     with _connect(server) as sock:
         started = time.monotonic()
-        assert _read_all(sock) == b""  # never said anything: closed quietly
+        assert read_all(sock) == b""  # never said anything: closed quietly
         assert time.monotonic() - started < HEADER_TIMEOUT + 3
     with _connect(server) as sock:  # slowloris: a byte now and then, never a whole head
         sock.settimeout(0.3)
@@ -177,7 +166,7 @@ def test_a_silent_connection_is_closed_and_a_slow_head_gets_408(server: ServerPr
                 pass
             if received:
                 break
-        status, _, body = _answer(received + _read_all(sock))
+        status, _, body = _answer(received + read_all(sock))
     assert status == 408
     assert "head" in str(body["message"])
 
@@ -216,7 +205,7 @@ def test_the_server_keeps_answering_while_500_clients_stall_and_caps_connections
         for sock in extra:
             sock.close()
         # and the stalled ones are all answered 408 and closed once the deadline passes
-        answers = [_answer(_read_all(sock, timeout=BODY_TIMEOUT + 5))[0] for sock in stalled]
+        answers = [_answer(read_all(sock, timeout=BODY_TIMEOUT + 5))[0] for sock in stalled]
         assert answers == [408] * 500
     finally:
         for sock in stalled:
