@@ -5,6 +5,9 @@ so the cost of the application's own path can be counted exactly.
     PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
         .venv/bin/python benchmarks/inprocess_get.py DB_FILE N      # instructions (exact)
 
+With ``REQUEST_LINES=1`` in the environment, request lines are on (written to stderr, as a
+server writes them); otherwise the log level is ``warning``. The request log is on either way.
+
 Run the second for two values of N (say 100 and 600) and divide the difference of the
 "Collected" totals by the difference of N: instructions per GET, with start-up cancelled
 out. The count is repeatable for the same code and inputs whatever else the machine does;
@@ -36,8 +39,12 @@ async def main(path: str, n: int) -> None:
         admin_token="a" * 20,
         rate_limit_per_second=0,
         demo_token=TOKEN,
-        log_level="warning",
+        log_level="info" if os.environ.get("REQUEST_LINES") == "1" else "warning",
     )
+    if settings.log_level == "info":
+        from openrespond import logs
+
+        logs.configure("text", "info")
     app = create_app(settings)
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     await inbox.put({"type": "lifespan.startup"})
