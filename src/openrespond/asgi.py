@@ -6,11 +6,25 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-__all__ = ["Disconnected", "Receive", "Scope", "Send", "lifespan", "read_body"]
+__all__ = ["Disconnected", "Receive", "Scope", "Send", "body_seconds", "lifespan", "read_body"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+# The slowest upload a request body's deadline allows for, beyond its timeout: bytes a second.
+MIN_BODY_RATE = 64 * 1024
+
+
+def body_seconds(timeout: float, headers: Any) -> float:
+    """How long a request body may take to arrive: ``timeout``, plus a second for every 64 KiB
+    its ``content-length`` (in ASGI ``headers``) announces, so that a large body on a slow
+    link still arrives and a stalled one does not."""
+    for name, value in headers or ():
+        if name == b"content-length" and value.isdigit():
+            return timeout + int(value) / MIN_BODY_RATE
+    return timeout
 
 
 async def lifespan(receive: Receive, send: Send) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from openrespond import metrics
 from openrespond.apilog.recorder import ApiLog
+from openrespond.asgi import body_seconds
 from openrespond.http.context import STATE_KEY
 from openrespond.logs import access_lines
 
@@ -85,9 +86,6 @@ def request_id(value: str | None) -> str:
 _FAILED = b'{"code":500,"message":"internal error"}'
 _LATE = b'{"code":408,"message":"the request body was not received in time"}'
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# The slowest upload a body's deadline allows for, beyond the timeout: bytes a second (as
-# the uvicorn guard, http.server.MIN_BODY_RATE).
-_MIN_BODY_RATE = 64 * 1024
 
 
 async def _answer(send: Any, status: int, body: bytes, rid_header: tuple[bytes, bytes]) -> None:
@@ -100,14 +98,6 @@ async def _answer(send: Any, status: int, body: bytes, rid_header: tuple[bytes, 
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-def _body_time(scope: Any, timeout: float) -> float:
-    """The body's deadline: ``timeout``, plus a second for every 64 KiB it announces."""
-    for key, value in scope["headers"]:
-        if key == b"content-length" and value.isdigit():
-            return timeout + int(value) / _MIN_BODY_RATE
-    return timeout
 
 
 def _with_deadline(receive: Any, seconds: float, late: list[bool]) -> Any:
@@ -158,7 +148,9 @@ class RequestLogMiddleware:
         failure: list[bytes] = []  # the answer's body, kept when it is a failure
         late: list[bool] = []  # set when the body's deadline passed
         if self.body_timeout is not None and scope["method"] in _BODY_METHODS:
-            receive = _with_deadline(receive, _body_time(scope, self.body_timeout), late)
+            receive = _with_deadline(
+                receive, body_seconds(self.body_timeout, scope["headers"]), late
+            )
 
         async def wrapped(message: Any) -> None:
             nonlocal status, answered

@@ -35,6 +35,7 @@ import httptools
 import msgspec
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from openrespond.asgi import body_seconds
 from openrespond.settings import Settings
 
 __all__ = ["GuardedProtocol", "Limits", "OwnAppProtocol", "configure", "uvicorn_options"]
@@ -45,8 +46,6 @@ log = logging.getLogger("openrespond.http")
 # this a 431: far above what any client of the API sends.
 MAX_URL = 8192
 MAX_HEAD = 16384
-# The slowest upload a body's deadline allows for, beyond ``body_timeout``: bytes a second.
-MIN_BODY_RATE = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,20 +208,16 @@ class GuardedProtocol(HttpToolsProtocol):
             self._timer = None
         self._phase = phase
         if phase is not None:
-            delay = self.limits.header_timeout if phase == "head" else self._body_time()
+            delay = (
+                self.limits.header_timeout
+                if phase == "head"
+                else body_seconds(self.limits.body_timeout, self.headers)
+            )
             self._due = self.loop.time() + delay
 
     def _arm(self) -> None:
         if self._phase is not None and self._timer is None and not self.transport.is_closing():
             self._timer = self.loop.call_at(self._due, self._on_timeout)
-
-    def _body_time(self) -> float:
-        """The body's deadline: ``body_timeout``, plus a second for every 64 KiB it
-        announces (a large body on a slow link still arrives; a stalled one does not)."""
-        for name, value in self.headers or ():
-            if name == b"content-length" and value.isdigit():
-                return self.limits.body_timeout + int(value) / MIN_BODY_RATE
-        return self.limits.body_timeout
 
     def _on_timeout(self) -> None:
         self._timer = None
