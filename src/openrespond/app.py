@@ -26,6 +26,7 @@ from openrespond import __version__, logs, workers
 from openrespond.apilog.recorder import ApiLog
 from openrespond.apilog.routes import ROUTES as API_LOG_ROUTES
 from openrespond.channels.routes import ROUTES as CUSTOM_CHANNEL_ROUTES
+from openrespond.contacts.routes import DIRECT_ROUTES
 from openrespond.contacts.routes import ROUTES as CONTACT_ROUTES
 from openrespond.control.routes import ROUTES as CONTROL_ROUTES
 from openrespond.conversations.routes import ROUTES as CONVERSATION_ROUTES
@@ -35,6 +36,7 @@ from openrespond.db.migrations import migrate
 from openrespond.http import server
 from openrespond.http.auth import Authenticator
 from openrespond.http.context import control_access
+from openrespond.http.direct import DirectRoutes
 from openrespond.http.docs import ROUTES as DOCS_ROUTES
 from openrespond.http.docs import swagger_plugin
 from openrespond.http.errors import exception_handlers
@@ -185,7 +187,7 @@ def create_app(
     # Around routing too, so requests no route serves are logged and counted.
     app.state.api_log = ApiLog(database, enabled=settings.api_log_days > 0)
     app.asgi_handler = RequestLogMiddleware(
-        app.asgi_handler,
+        DirectRoutes(app.asgi_handler, DIRECT_ROUTES),
         api_log=app.state.api_log,
         # uvicorn's guard keeps the body deadline; granian keeps none (docs/deployment.md)
         body_timeout=settings.body_timeout_seconds if settings.server == "granian" else None,

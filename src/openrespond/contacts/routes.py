@@ -22,14 +22,17 @@ from openrespond.contacts.schemas import (
     LifecycleBody,
     MergeBody,
 )
+from openrespond.db import Connection, Scope
 from openrespond.db.paging import parse_cursor
 from openrespond.http.context import reading, writing
+from openrespond.http.direct import DirectRoute
 from openrespond.http.pagination import page_links
 from openrespond.http.routing import (
     ContactIdentifier,
     CursorId,
     Limit,
     RawJSON,
+    accepts_identifier,
     delete,
     get,
     json_bytes,
@@ -41,7 +44,7 @@ from openrespond.identifiers import parse_identifier
 from openrespond.tags import service as tags
 from openrespond.tags.schemas import TagNames, TagsBody
 
-__all__ = ["ROUTES"]
+__all__ = ["DIRECT_ROUTES", "ROUTES"]
 
 Req = Request[Any, Any, Any]
 _CREATED = "Contact added successfully!"
@@ -94,8 +97,11 @@ async def create_or_update(
     responses=raw_json(Contact),
 )
 async def get_contact(request: Req, identifier: ContactIdentifier) -> RawJSON:
-    ident = parse_identifier(identifier)
-    return json_bytes(await service.get_contact(reading(request), ident))
+    return json_bytes(await _contact_json(reading(request), identifier))
+
+
+async def _contact_json(sc: Scope[Connection], identifier: str) -> bytes:
+    return await service.get_contact(sc, parse_identifier(identifier))
 
 
 @put(
@@ -271,4 +277,10 @@ ROUTES = [
     update_lifecycle,
     add_tags,
     remove_tags,
+]
+# Served by http.direct as well (the hottest read); the route above documents it.
+DIRECT_ROUTES = [
+    DirectRoute(
+        prefix="/v2/contact/", param="identifier", accepts=accepts_identifier, read=_contact_json
+    )
 ]

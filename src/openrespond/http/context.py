@@ -17,6 +17,7 @@ __all__ = [
     "control_access",
     "read_conn",
     "reading",
+    "reading_state",
     "state_of",
     "write_tx",
     "writing",
@@ -83,12 +84,13 @@ def read_conn(request: Request[Any, Any, Any]) -> Connection:
     return _conn(state_of(request))
 
 
-def _workspace(request: Request[Any, Any, Any], state: RequestState) -> int:
+def _workspace(path_params: dict[str, Any], state: RequestState) -> int:
     """The workspace a request acts in: the ``{wid}`` of a ``/control/workspaces/{wid}``
     route (admitted by the guard, and checked again here), else the calling token's."""
     principal = state.principal
-    assert principal is not None  # state_of refuses a request without one
-    wid = cast("int | None", request.scope["path_params"].get("wid"))
+    if principal is None:
+        raise Unauthorized("missing or invalid bearer token")
+    wid = cast("int | None", path_params.get("wid"))
     if wid is None:
         if principal.workspace_id is None:
             raise Unauthorized("a workspace token is required")
@@ -100,11 +102,16 @@ def _workspace(request: Request[Any, Any, Any], state: RequestState) -> int:
 
 def reading(request: Request[Any, Any, Any]) -> Scope[Connection]:
     """The request's workspace, for reading (through its transaction once it has written)."""
-    state = state_of(request)
-    return Scope(_conn(state), _workspace(request, state))
+    return reading_state(state_of(request), request.scope["path_params"])
+
+
+def reading_state(state: RequestState, path_params: dict[str, Any]) -> Scope[Connection]:
+    """``reading`` for a layer that has the request's state and path parameters, not a
+    ``Request`` (``http.direct``)."""
+    return Scope(_conn(state), _workspace(path_params, state))
 
 
 async def writing(request: Request[Any, Any, Any]) -> Scope[Transaction]:
     """The request's workspace, for writing in the request's transaction."""
     state = state_of(request)
-    return Scope(await _tx(state), _workspace(request, state))
+    return Scope(await _tx(state), _workspace(request.scope["path_params"], state))

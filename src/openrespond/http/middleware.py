@@ -178,7 +178,7 @@ class ApiMiddleware:
             except Disconnected:
                 scope[GONE_KEY] = True
                 return  # the client left mid-body: a part of a request is not a request
-        key = _header(scope, b"idempotency-key")
+        key = _header(scope, b"idempotency-key") if body is not None else None
         if key is not None and body is not None and principal.workspace_id:
             try:
                 fp = idempotency.fingerprint(

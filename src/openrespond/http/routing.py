@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import partial
 from typing import Annotated
 
@@ -26,6 +27,7 @@ __all__ = [
     "Limit",
     "PathId",
     "RawJSON",
+    "accepts_identifier",
     "delete",
     "get",
     "post",
@@ -126,12 +128,22 @@ CursorId = Annotated[
     ),
 ]
 PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+_IDENTIFIER_MAX = 260
+_IDENTIFIER_PATTERN = r"^[A-Za-z]+(:|%3[Aa])."
+_IDENTIFIER = re.compile(_IDENTIFIER_PATTERN)
+
+
+def accepts_identifier(value: str) -> bool:
+    """Whether ``value`` passes ``ContactIdentifier``'s checks (the same length and pattern)."""
+    return len(value) <= _IDENTIFIER_MAX and _IDENTIFIER.search(value) is not None
+
+
 ContactIdentifier = Annotated[
     str,
     PathParameter(
         description="id:<number>, email:<address> or phone:<E.164>, raw or percent-encoded",
-        max_length=260,
-        pattern=r"^[A-Za-z]+(:|%3[Aa]).",
+        max_length=_IDENTIFIER_MAX,
+        pattern=_IDENTIFIER_PATTERN,
         schema_extra={"format": "contact-identifier"},
     ),
 ]
