@@ -203,7 +203,7 @@ class Stopping:
 
     def __init__(self, grace_seconds: float) -> None:
         self.grace_seconds = grace_seconds
-        self.event = asyncio.Event()
+        self.event = signals.Flag()
         self._deadline: float | None = None
         self._loop = asyncio.get_running_loop()
 

@@ -157,7 +157,7 @@ class InboundWorker:
         self.media_limit = media_limit
         self.media = media
         self.pools = Pools(networks, timeout_seconds=timeout_seconds, follow_redirects=True)
-        self._wake = asyncio.Event()
+        self._wake = signals.Flag()
 
     def wake(self) -> None:
         self._wake.set()
@@ -440,5 +440,4 @@ def _kind(media: MediaRef, data: bytes, declared: str | None) -> tuple[str, str,
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
+    await signals.wait_any(seconds, stop)

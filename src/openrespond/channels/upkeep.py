@@ -110,7 +110,7 @@ class ChannelUpkeep:
         self.pools = Pools(networks, timeout_seconds=timeout_seconds)
         # Long polls hold their connection for the poll's timeout, beyond the usual one.
         self.poll_pools = Pools(networks, timeout_seconds=poll_timeout_seconds + timeout_seconds)
-        self._wake = asyncio.Event()
+        self._wake = signals.Flag()
         self._polls: dict[int, asyncio.Task[None]] = {}
 
     def wake(self) -> None:

@@ -74,9 +74,9 @@ class DeliveryWorker:
         self.concurrency = concurrency
         self.per_channel = per_channel
         self.drivers = DRIVERS if drivers is None else drivers
-        self._wake = asyncio.Event()
-        self._room = asyncio.Event()  # a send was recorded: its slot is free
-        self._finished = asyncio.Event()  # a send has its outcome
+        self._wake = signals.Flag()
+        self._room = signals.Flag()  # a send was recorded: its slot is free
+        self._finished = signals.Flag()  # a send has its outcome
         self._inline = frozenset(n for n, d in self.drivers.items() if getattr(d, "inline", False))
         self._by_channel: collections.Counter[int] = collections.Counter()  # sends in flight
         self.sending = 0  # sends claimed and not yet recorded, all channels
@@ -367,7 +367,7 @@ class DeliveryWorker:
         """Work until ``stop`` is set; then let the sends in flight finish and record them
         (the grace period is the caller's), and hand back any lease still held."""
         signals.deliveries.connect(self.db, self.wake)
-        recorder_stop = asyncio.Event()
+        recorder_stop = signals.Flag()
         recorder = asyncio.create_task(self._recorder(recorder_stop))
         cancelled = False  # the grace period ran out: sends are abandoned, leases handed back
         try:
@@ -441,5 +441,4 @@ def _job(row: Row) -> Job:
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
+    await signals.wait_any(seconds, stop)

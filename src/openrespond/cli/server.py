@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from openrespond import logs
+from openrespond import logs, signals
 from openrespond.cli.tools import AsJson, console, err
 from openrespond.cli.tools import load_settings as _settings
 from openrespond.cli.tools import run as _run
@@ -268,7 +268,7 @@ def worker(
         if once:
             return await w.run_once()
         logs.configure(s.log_format, s.log_level)
-        stop = asyncio.Event()
+        stop = signals.Flag()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)

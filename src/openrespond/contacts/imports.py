@@ -174,7 +174,7 @@ class ImportWorker:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
-        wake = asyncio.Event()
+        wake = signals.Flag()
         signals.imports.connect(self.db, wake.set)
         try:
             while not stop.is_set():

@@ -55,7 +55,7 @@ class LiveHub:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._subscribers: dict[int, set[Subscriber]] = {}
-        self._wake = asyncio.Event()
+        self._wake = signals.Flag()
         self._last = 0
         self._gaps: dict[int, float] = {}
         self._task: asyncio.Task[None] | None = None

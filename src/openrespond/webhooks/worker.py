@@ -116,9 +116,9 @@ class WebhookWorker:
         self.retry_cap_ms = retry_cap_ms
         self.log_ms = int(log_days * 86_400_000)
         self._next_purge = 0.0
-        self._wake = asyncio.Event()
-        self._room = asyncio.Event()
-        self._finished = asyncio.Event()
+        self._wake = signals.Flag()
+        self._room = signals.Flag()
+        self._finished = signals.Flag()
         self._done: list[_Result] = []
         self._inflight = 0
         self._by_hook: collections.Counter[int] = collections.Counter()  # posts in flight
@@ -375,7 +375,7 @@ class WebhookWorker:
         """Post until ``stop`` is set; then finish the posts in flight (within their timeout)
         and hand back any lease still held."""
         signals.events.connect(self.db, self.wake)
-        recorder_stop = asyncio.Event()
+        recorder_stop = signals.Flag()
         async with self._client_ctx() as client:
             self._client = client
             recorder = asyncio.create_task(self._recorder(recorder_stop))
