@@ -109,7 +109,9 @@ def _with_deadline(receive: Any, seconds: float, late: list[bool]) -> Any:
         if late:
             return {"type": "http.disconnect"}
         try:
-            return await asyncio.wait_for(receive(), max(due - loop.time(), 0.0))
+            # A timer on this task (no task and future per receive, as wait_for makes).
+            async with asyncio.timeout_at(due):
+                return await receive()
         except TimeoutError:
             late.append(True)
             return {"type": "http.disconnect"}
