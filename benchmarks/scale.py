@@ -156,6 +156,8 @@ def main() -> None:
                 [*uvicorn, "--app-dir", str(HERE), "--port", str(ports["ref"]), "reference:app"]
             )
         )
+        # Their log lines go to a file, as a deployment's would go to its journal (as run.py).
+        server_log = (work / "servers.log").open("ab")
         for name, st in (("small", small), ("large", large)):
             env = {
                 **os.environ,
@@ -169,6 +171,7 @@ def main() -> None:
                     [sys.executable, "-m", "openrespond", "serve", "--demo"],
                     env=env,
                     stdout=subprocess.DEVNULL,
+                    stderr=server_log,
                 )
             )
         for port in ports.values():
