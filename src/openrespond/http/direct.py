@@ -20,13 +20,12 @@ from typing import Any
 from openrespond.db import Connection, Scope
 from openrespond.errors import ApiError
 from openrespond.http.context import STATE_KEY, reading_state
-from openrespond.http.middleware import ApiMiddleware, error_response_bytes
+from openrespond.http.middleware import ApiMiddleware, error_response_bytes, send_json
 
 __all__ = ["DirectRoute", "DirectRoutes"]
 
 Read = Callable[[Scope[Connection], str], Awaitable[bytes]]
 _ROUTE_KEY = "openrespond.direct"
-_JSON = (b"content-type", b"application/json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,19 +75,9 @@ async def _answer(scope: Any, receive: Any, send: Any) -> None:
         sc = reading_state(scope[STATE_KEY], scope["path_params"])
         body = await route.read(sc, scope["path_params"][route.param])
     except ApiError as err:
-        body = error_response_bytes(err)
         headers = [
             (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in err.headers.items()
         ]
-        status = err.status
-    else:
-        headers = []
-        status = 200
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [_JSON, (b"content-length", b"%d" % len(body)), *headers],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+        await send_json(send, err.status, error_response_bytes(err), headers)
+        return
+    await send_json(send, 200, body, [])

@@ -38,7 +38,14 @@ from openrespond.http.auth import ADMIN, Principal, bearer_token
 from openrespond.http.context import STATE_KEY, RequestState
 from openrespond.http.requestlog import BODY_KEY, GONE_KEY, RECORD_KEY
 
-__all__ = ["MAX_DEPTH", "ApiMiddleware", "error_response_bytes", "refuse_deep", "refuse_nul"]
+__all__ = [
+    "MAX_DEPTH",
+    "ApiMiddleware",
+    "error_response_bytes",
+    "refuse_deep",
+    "refuse_nul",
+    "send_json",
+]
 
 # Plain ASGI shapes: this middleware reads and writes raw messages.
 Scope = dict[str, Any]
@@ -75,7 +82,7 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-async def _send_json(
+async def send_json(
     send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
 ) -> None:
     await send(
@@ -159,7 +166,7 @@ class ApiMiddleware:
             _check_paging(scope.get("query_string", b""))
             self._check_body(scope, st.settings.max_body_bytes)
         except ApiError as err:
-            await _send_json(send, err.status, error_response_bytes(err), extra)
+            await send_json(send, err.status, error_response_bytes(err), extra)
             return
         state = RequestState(st.db, principal)
         scope[STATE_KEY] = state
@@ -173,7 +180,7 @@ class ApiMiddleware:
                 refuse_deep(body)
                 refuse_nul(body)
             except ApiError as err:
-                await _send_json(send, err.status, error_response_bytes(err), extra)
+                await send_json(send, err.status, error_response_bytes(err), extra)
                 return
             except Disconnected:
                 scope[GONE_KEY] = True
@@ -192,10 +199,10 @@ class ApiMiddleware:
                     ttl=st.settings.idempotency_ttl_seconds,
                 )
             except ApiError as err:
-                await _send_json(send, err.status, error_response_bytes(err), extra)
+                await send_json(send, err.status, error_response_bytes(err), extra)
                 return
             if isinstance(got, idempotency.Replay):
-                await _send_json(
+                await send_json(
                     send, got.status, got.body, [*extra, (b"idempotent-replayed", b"true")]
                 )
                 return
