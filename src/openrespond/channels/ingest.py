@@ -354,7 +354,7 @@ class InboundWorker:
                     return
             except Exception:
                 log.exception("inbound poll failed; retrying in 1 s")
-                await _wait(stop, 1.0)
+                await signals.wait_any(1.0, stop)
 
     async def run(self, stop: asyncio.Event) -> None:
         signals.inbound.connect(self.db, self.wake)
@@ -365,7 +365,7 @@ class InboundWorker:
                 except Exception:
                     log.exception("applying provider requests failed; retrying in 1 s")
                     handled = 0
-                    await _wait(stop, 1.0)
+                    await signals.wait_any(1.0, stop)
                 if handled >= self.batch:
                     continue
                 await self._idle(stop)
@@ -437,7 +437,3 @@ def _kind(media: MediaRef, data: bytes, declared: str | None) -> tuple[str, str,
     if not name:
         name = f"{media.kind}{_EXTENSIONS.get(content_type, '')}"
     return content_type, kind, name
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    await signals.wait_any(seconds, stop)

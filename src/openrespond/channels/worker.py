@@ -329,7 +329,7 @@ class DeliveryWorker:
                 return
             if self._wake.is_set():
                 # Let sends that arrive together share one batch (and its commit).
-                await _wait(stop, self.coalesce_seconds)
+                await signals.wait_any(self.coalesce_seconds, stop)
                 return
             # Work this worker can take now: any channel's, short of the channels (or, with
             # every slot taken, all the I/O drivers) it has no room for.
@@ -345,7 +345,7 @@ class DeliveryWorker:
                     return
             except Exception:
                 log.exception("delivery poll failed; retrying in 1 s")
-                await _wait(stop, 1.0)
+                await signals.wait_any(1.0, stop)
 
     async def _recorder(self, stop: asyncio.Event) -> None:
         """Record finished sends as they come, until stopped with nothing left in flight."""
@@ -354,12 +354,12 @@ class DeliveryWorker:
             if not self._done:
                 await signals.wait_any(0.5, stop, self._finished)
                 # Let sends finishing together share one transaction.
-                await _wait(stop, self.coalesce_seconds)
+                await signals.wait_any(self.coalesce_seconds, stop)
             try:
                 await self._finish_sent()
             except Exception:
                 log.exception("recording deliveries failed; retrying in 1 s")
-                await _wait(stop, 1.0)
+                await signals.wait_any(1.0, stop)
             if stop.is_set() and self._tasks:
                 await asyncio.wait(tuple(self._tasks), timeout=0.1)
 
@@ -377,7 +377,7 @@ class DeliveryWorker:
                 except Exception:
                     log.exception("delivery batch failed; retrying in 1 s")
                     claimed = 0
-                    await _wait(stop, 1.0)
+                    await signals.wait_any(1.0, stop)
                 if claimed >= self.batch:
                     continue  # a full batch: more is probably due
                 await self._idle(stop)
@@ -438,7 +438,3 @@ def _job(row: Row) -> Job:
         settings=json.loads(row["settings"]),
         address=row["address"],
     )
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    await signals.wait_any(seconds, stop)
