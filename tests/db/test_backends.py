@@ -277,6 +277,18 @@ def test_query_helper_reads_the_same_database(tmp_path: Path) -> None:
     ]
 
 
+async def _log_queries(db: Database) -> list[str]:
+    """The statements every pooled PostgreSQL connection of ``db`` runs from now on."""
+    seen: list[str] = []
+    pool = db._pool  # type: ignore[attr-defined]
+    held = [await pool.acquire() for _ in range(pool.get_size())]
+    for conn in held:
+        conn.add_query_logger(lambda record: seen.append(record.query))
+    for conn in held:
+        await pool.release(conn)
+    return seen
+
+
 @postgres_only
 def test_a_pooled_read_is_one_statement_and_a_failed_transaction_leaves_nothing(
     tmp_path: Path,
@@ -286,15 +298,8 @@ def test_a_pooled_read_is_one_statement_and_a_failed_transaction_leaves_nothing(
 
     async def go() -> tuple[list[str], object]:
         db = await _open(tmp_path / "pool.db")
-        seen: list[str] = []
         try:
-            pool = db._pool  # type: ignore[attr-defined]
-            held = [await pool.acquire() for _ in range(pool.get_size())]
-            for conn in held:
-                conn.add_query_logger(lambda record: seen.append(record.query))
-            for conn in held:
-                await pool.release(conn)
-            seen.clear()
+            seen = await _log_queries(db)
             for _ in range(3):
                 assert await db.reader().fetch_val("SELECT 41 + 1") == 42
             reads = list(seen)
@@ -313,3 +318,70 @@ def test_a_pooled_read_is_one_statement_and_a_failed_transaction_leaves_nothing(
     reads, left = asyncio.run(go())
     assert reads == ["SELECT 41 + 1"] * 3
     assert left == 0
+
+
+@postgres_only
+def test_a_commit_carries_its_notifications_and_a_failed_one_sends_none(tmp_path: Path) -> None:
+    """``NOTIFY …; COMMIT`` is one round trip; listeners hear a committed transaction's
+    signals and nothing of one that rolled back or whose commit failed, and the connection
+    of a failed commit is usable again."""
+    from openrespond import signals
+
+    async def go() -> None:
+        db = await _open(tmp_path / "notify.db")
+        heard = asyncio.Event()
+        count = 0
+
+        def on_live() -> None:
+            nonlocal count
+            count += 1
+            heard.set()
+
+        other = open_test_database(tmp_path / "notify.db")  # another process's view
+        await other.connect()
+        signals.live.connect(other, on_live)
+        try:
+            await other.listen(signals.live)
+            seen = await _log_queries(db)
+            async with db.transaction() as tx:
+                await tx.execute("CREATE TABLE n (x INTEGER UNIQUE DEFERRABLE INITIALLY DEFERRED)")
+                tx.announce(signals.live)
+                tx.announce(signals.events)
+            assert seen == [
+                "BEGIN",
+                "CREATE TABLE n (x INTEGER UNIQUE DEFERRABLE INITIALLY DEFERRED)",
+                'NOTIFY "openrespond_live"; NOTIFY "openrespond_webhooks"; COMMIT',
+            ]
+            await asyncio.wait_for(heard.wait(), 10)
+            assert count == 1
+            heard.clear()
+
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO n VALUES (1)")
+                tx.announce(signals.live)
+                await tx.rollback()
+
+            async def duplicate() -> None:
+                async with db.transaction() as tx:
+                    await tx.execute("INSERT INTO n VALUES (2), (2)")  # checked at COMMIT
+                    tx.announce(signals.live)
+
+            with pytest.raises(IntegrityError):
+                await duplicate()
+            async with db.transaction() as tx:  # a connection is usable after the failure
+                await tx.execute("INSERT INTO n VALUES (3)")
+                tx.announce(signals.live)
+            await asyncio.wait_for(heard.wait(), 10)
+            assert count == 2  # only the last transaction's notification
+            assert await db.reader().fetch_val("SELECT string_agg(x::text, ',') FROM n") == "3"
+            pool = db._pool  # type: ignore[attr-defined]
+            again = [await pool.acquire() for _ in range(pool.get_size())]
+            assert not any(conn.is_in_transaction() for conn in again)
+            for conn in again:
+                await pool.release(conn)
+        finally:
+            signals.live.disconnect(other, on_live)
+            await other.close()
+            await db.close()
+
+    asyncio.run(go())

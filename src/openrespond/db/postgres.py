@@ -148,11 +148,14 @@ class _PooledReader(_PgConnection):
 
 
 class _PgTransaction(_PgConnection, Transaction):
-    def __init__(self, pool: asyncpg.Pool, conn: Any, tr: Any, source: Database) -> None:
+    """``BEGIN`` … ``COMMIT`` on one pooled connection, sent as plain statements (not
+    asyncpg's transaction object) so that the notifications of a commit travel with it:
+    ``NOTIFY a; COMMIT`` is one round trip."""
+
+    def __init__(self, pool: asyncpg.Pool, conn: Any, source: Database) -> None:
         self.source = source
         self._pool = pool
         self._on = conn
-        self._tr = tr
         self._open = True
         self._after_commit: list[Callable[[], None]] | None = None
         self._notify: set[str] = set()
@@ -165,13 +168,9 @@ class _PgTransaction(_PgConnection, Transaction):
         if not self._open:
             return
         try:
-            if self._notify:
-                # Delivered to listeners when (and only if) the transaction commits.
-                await self._on.execute(
-                    "SELECT pg_notify(name, '') FROM unnest($1::text[]) AS name",
-                    sorted(self._notify),
-                )
-            await self._tr.commit()
+            # Notifications are delivered to listeners when (and only if) the commit is.
+            notify = "".join(f"NOTIFY {_quote(name)}; " for name in sorted(self._notify))
+            await self._on.execute(f"{notify}COMMIT")
         except asyncpg.PostgresError as exc:
             await self._release(rollback=True)
             translated = _translate(exc)
@@ -192,8 +191,8 @@ class _PgTransaction(_PgConnection, Transaction):
         self._open = False
         conn, self._on = self._on, None
         try:
-            if rollback and not conn.is_closed():
-                await self._tr.rollback()
+            if rollback and not conn.is_closed() and conn.is_in_transaction():
+                await conn.execute("ROLLBACK")
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
             conn.terminate()  # unusable: the pool replaces it
         finally:
@@ -302,13 +301,12 @@ class PostgresDatabase(Database):
         if self._pool is None:
             raise RuntimeError("database is not connected")
         conn = await self._pool.acquire()
-        tr = conn.transaction()
         try:
-            await tr.start()
+            await conn.execute("BEGIN")
         except BaseException:
             await self._pool.release(conn)
             raise
-        return _PgTransaction(self._pool, conn, tr, self)
+        return _PgTransaction(self._pool, conn, self)
 
     def reader(self) -> Connection:
         if self._reader is None:

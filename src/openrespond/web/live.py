@@ -25,6 +25,9 @@ _POLL_SECONDS = {"sqlite": 0.25, "postgresql": 1.0}
 # After a wake, changes committing within this long are read together (one query for a
 # burst of commits rather than one each).
 _GATHER_SECONDS = 0.05
+# With no page open, the position is looked up at most this often: a burst of API writes
+# (each committing a change and waking the hub) costs a few queries a second, not one each.
+_IDLE_SECONDS = 0.25
 _GAP_SECONDS = 10.0
 _KEEP_MS = 10 * 60 * 1000
 _PRUNE_SECONDS = 60.0
@@ -124,7 +127,7 @@ class LiveHub:
     async def _run(self) -> None:
         poll = _POLL_SECONDS.get(self.db.dialect, 0.5)
         loop = asyncio.get_running_loop()
-        pruned = loop.time()
+        pruned = refreshed = loop.time()
         while True:
             try:
                 await signals.wait_any(poll, self._wake)
@@ -133,9 +136,14 @@ class LiveHub:
                     self._wake.clear()
                     await self._follow()
                 else:
+                    # Nobody to tell: only the position moves, and lagging it is safe (a page
+                    # made meanwhile asks for changes after an older one, and may hear of some
+                    # it already shows). A wake skipped here is caught up by the next poll.
                     self._wake.clear()
-                    self._last = await self._newest()
-                    self._gaps.clear()
+                    if loop.time() - refreshed >= _IDLE_SECONDS:
+                        refreshed = loop.time()
+                        self._last = await self._newest()
+                        self._gaps.clear()
                 if loop.time() - pruned > _PRUNE_SECONDS:
                     pruned = loop.time()
                     async with self.db.transaction() as tx:
