@@ -1,5 +1,5 @@
 """Direct routes answer exactly as the Litestar routes they stand for, and skip none of the
-API middleware's checks."""
+API middleware's checks; direct writes hand what they do not take on to Litestar."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ import httpx
 import pytest
 
 from openrespond.app import create_app
+from openrespond.contacts import service as contact_service
+from openrespond.db import TransientError
+from openrespond.http.context import STATE_KEY
 from openrespond.http.direct import DirectRoutes
 from tests.conftest import ServerThread, Workspace, make_settings, new_workspace
 from tests.waiting import until
@@ -167,3 +170,237 @@ def test_direct_routes_are_documented_routes() -> None:
     for route in _direct_layer(app).routes.values():
         assert "GET" in app.state.allowed_methods[route.template]
         assert route.template in app.openapi_schema.paths  # type: ignore[operator]
+    for write in _direct_layer(app).writes:
+        assert "POST" in app.state.allowed_methods[write.template]
+        assert write.template in app.openapi_schema.paths  # type: ignore[operator]
+
+
+class Twins:
+    """Two databases, each served: one with the direct layer (counting what it takes and
+    what it hands on to Litestar), one by Litestar alone. The same requests in the same
+    order give the same ids on both."""
+
+    def __init__(self, direct: str, plain: str) -> None:
+        self.direct = direct
+        self.plain = plain
+        self.taken: list[str] = []
+        self.handed: list[str] = []
+
+
+@pytest.fixture(scope="module")
+def twins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Twins]:
+    where = tmp_path_factory.mktemp("twins")
+    with_direct = create_app(make_settings(where / "direct.db"))
+    layer = _direct_layer(with_direct)
+    api, litestar = layer.api, layer.app
+    seen = Twins("", "")
+
+    async def counted(scope: Any, receive: Any, send: Any) -> None:
+        seen.taken.append(scope["path"])
+        await api(scope, receive, send)
+
+    async def handed(scope: Any, receive: Any, send: Any) -> None:
+        if STATE_KEY in scope:  # from inside the direct layer's API middleware
+            seen.handed.append(scope["path"])
+        await litestar(scope, receive, send)
+
+    layer.api = counted  # type: ignore[assignment]
+    layer.app = handed
+    plain_app = create_app(make_settings(where / "plain.db"))
+    plain_app.asgi_handler.app = _direct_layer(plain_app).app  # type: ignore[attr-defined]
+    with ServerThread(with_direct) as direct, ServerThread(plain_app) as plain:
+        seen.direct, seen.plain = direct, plain
+        yield seen
+
+
+@pytest.fixture
+def pairs(twins: Twins) -> Iterator[tuple[Workspace, Workspace, Workspace, Workspace]]:
+    """A workspace and another one on each server, made in the same order."""
+    with (
+        new_workspace(twins.direct) as w,
+        new_workspace(twins.direct, "other") as o,
+        new_workspace(twins.plain) as pw,
+        new_workspace(twins.plain, "other") as po,
+    ):
+        assert (w.wid, o.wid) == (pw.wid, po.wid)
+        yield w, o, pw, po
+
+
+def _post(ws: Workspace, path: str, body: bytes, key: str | None = None) -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    return ws.api.post(path, content=body, headers=headers)
+
+
+def _same(
+    twins: Twins, pair: tuple[Workspace, Workspace], path: str, body: bytes, *, handed: bool
+) -> httpx.Response:
+    """POST ``body`` to both servers: equal answers; ``handed`` when Litestar answered it."""
+    taken, gone = len(twins.taken), len(twins.handed)
+    got = _post(pair[0], path, body)
+    want = _post(pair[1], path, body)
+    assert len(twins.taken) == taken + 1, (path, body)
+    assert len(twins.handed) == gone + handed, (path, body, got.text)
+    assert (got.status_code, got.content) == (want.status_code, want.content), (path, body)
+    assert got.headers["content-type"] == want.headers["content-type"] == "application/json"
+    return got
+
+
+CREATES: list[tuple[bytes, int, bool]] = [
+    # body, status, handed to Litestar (a body that does not convert, worded there)
+    (b'{"firstName":"Ada","email":"ada@example.com"}', 200, False),
+    (b'{"firstName":"Ada","email":"ADA@example.com"}', 409, False),  # the service's 409
+    (b'{"firstName":"Bo","phone":"+60123456780","lastName":null,"extra":1}', 200, False),
+    (b'{"firstName":"Cy","email":"not-an-address"}', 400, False),  # the service's 400
+    (b'{"firstName":"Di","custom_fields":[{"name":"nope","value":"x"}]}', 400, False),
+    (b'{"firstName":"Ed","countryCode":"MY","phone":"0123456781"}', 200, False),
+    (b'{"email":"fay@example.com"}', 400, True),  # firstName missing
+    (b'{"firstName":123}', 400, True),
+    (b'{"firstName":"   "}', 400, True),
+    (b'{"firstName":"G","email":["g@example.com"]}', 400, True),
+    (b"[]", 400, True),
+    (b"null", 400, True),
+    (b"", 400, True),
+    (b'{"firstName":', 400, True),
+    (b'{"firstName":"Hal","tags":"x"}', 200, False),  # not a field: ignored by both
+]
+
+
+def test_creates_answer_as_litestar(
+    twins: Twins, pairs: tuple[Workspace, Workspace, Workspace, Workspace]
+) -> None:
+    w, _, pw, _ = pairs
+    for body, status, handed in CREATES:
+        got = _same(twins, (w, pw), "/contact", body, handed=handed)
+        assert got.status_code == status, (body, got.text)
+    # The contacts the direct way made are the ones Litestar made.
+    for ws in (w, pw):
+        page = ws.api.post("/contact/list?limit=100", json={}).json()["items"]
+        assert sorted(c["firstName"] for c in page) == ["Ada", "Bo", "Ed", "Hal"]
+
+
+def test_sends_answer_as_litestar(
+    twins: Twins, pairs: tuple[Workspace, Workspace, Workspace, Workspace]
+) -> None:
+    w, o, pw, po = pairs
+    ada = w.contact("Ada", email="ada@example.com", phone="+60123456789")
+    assert pw.contact("Ada", email="ada@example.com", phone="+60123456789") == ada
+    theirs = o.contact("Eve", phone="+60123456700")
+    assert po.contact("Eve", phone="+60123456700") == theirs
+    text = b'{"type":"text","text":"Hello"}'
+    ch = str(w.channel_id).encode()
+    cases: list[tuple[str, bytes, int, bool]] = [
+        (
+            f"/contact/id:{ada}/message",
+            b'{"channelId":' + ch + b',"message":' + text + b"}",
+            200,
+            False,
+        ),
+        ("/contact/email:ada@example.com/message", b'{"message":' + text + b"}", 200, False),
+        (
+            "/contact/phone:+60123456789/message",
+            b'{"channelId":null,"message":' + text + b"}",
+            200,
+            False,
+        ),
+        (
+            f"/contact/id:{ada}/message",
+            b'{"channelId":"' + ch + b'","message":' + text + b"}",
+            200,
+            False,
+        ),
+        (f"/contact/id:{ada}/message", b'{"channelId":999999,"message":' + text + b"}", 404, False),
+        (f"/contact/id:{theirs}/message", b'{"message":' + text + b"}", 404, False),
+        ("/contact/id:999999999/message", b'{"message":' + text + b"}", 404, False),
+        ("/contact/id:abc/message", b'{"message":' + text + b"}", 400, False),
+        (f"/contact/id:{ada}/message", b'{"message":{"type":"text","text":""}}', 400, True),
+        (f"/contact/id:{ada}/message", b'{"message":{"type":"fax","text":"x"}}', 400, True),
+        (f"/contact/id:{ada}/message", b'{"channelId":0,"message":' + text + b"}", 400, True),
+        (f"/contact/id:{ada}/message", b'{"channelId":' + ch + b"}", 400, True),
+        (f"/contact/id:{ada}/message", b"{}", 400, True),
+        (f"/contact/id:{ada}/message", b"", 400, True),
+    ]
+    for path, body, status, handed in cases:
+        got = _same(twins, (w, pw), path, body, handed=handed)
+        assert got.status_code == status, (path, body, got.text)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/contact/",
+        "/contact/x",  # no route (the identifier's pattern): Litestar answers
+        "/contact/nocolon/message",
+        "/contact/id:1/message/",
+        "/contact/id:1/messages",
+        "/contact/id:1/x/message",
+    ],
+)
+def test_what_no_direct_write_matches_goes_to_litestar(
+    twins: Twins, pairs: tuple[Workspace, Workspace, Workspace, Workspace], path: str
+) -> None:
+    w, _, pw, _ = pairs
+    taken = len(twins.taken)
+    got = _post(w, path, b'{"message":{"type":"text","text":"x"}}')
+    want = _post(pw, path, b'{"message":{"type":"text","text":"x"}}')
+    assert len(twins.taken) == taken
+    assert (got.status_code, got.content) == (want.status_code, want.content)
+
+
+def test_a_failed_write_runs_again_in_litestar_on_a_clean_transaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure that is not a refusal (here a transient one, once) rolls the direct write
+    back and lets the Litestar route run the request: one contact, answered 200."""
+    calls: list[str] = []
+    create = contact_service.create_contact
+
+    async def flaky(sc: Any, data: Any, **kw: Any) -> int:
+        contact_id: int = await create(sc, data, **kw)  # written, then lost with the rollback
+        calls.append(data.first_name)
+        if len(calls) == 1:
+            raise TransientError("could not serialize access")
+        return contact_id
+
+    monkeypatch.setattr(contact_service, "create_contact", flaky)
+    app = create_app(make_settings(tmp_path / "flaky.db"))
+    with ServerThread(app) as base, new_workspace(base) as ws:
+        r = ws.api.post("/contact", json={"firstName": "Ada", "email": "ada@example.com"})
+        assert r.status_code == 200, r.text
+        assert calls == ["Ada", "Ada"]
+        page = ws.api.post("/contact/list", json={}).json()["items"]
+        assert [(c["id"], c["email"]) for c in page] == [(r.json()["contactId"], "ada@example.com")]
+
+
+def test_direct_writes_keep_idempotency_rate_limit_and_request_log(tmp_path: Path) -> None:
+    app = create_app(make_settings(tmp_path / "w.db", rate_limit_per_second=3))
+    with ServerThread(app) as base, new_workspace(base) as ws:
+        first = _post(ws, "/contact", b'{"firstName":"Ada"}', key="k-1")
+        again = _post(ws, "/contact", b'{"firstName":"Ada"}', key="k-1")
+        assert first.status_code == again.status_code == 200, (first.text, again.text)
+        assert again.content == first.content
+        assert again.headers["idempotent-replayed"] == "true"
+        other = _post(ws, "/contact", b'{"firstName":"Bo"}', key="k-1")
+        assert other.status_code == 422, other.text  # the key, reused for another body
+        answers = [_post(ws, "/contact", b'{"firstName":"Cy"}') for _ in range(8)]
+        statuses = [r.status_code for r in answers]
+        assert 200 in statuses, statuses
+        assert 429 in statuses, statuses
+        limited = next(r for r in answers if r.status_code == 429)
+        assert limited.json()["code"] == 429
+        assert "retry-after" in limited.headers
+        made = ws.api.post("/contact/list?limit=100", json={}).json()["items"]
+        assert sorted(c["firstName"] for c in made) == ["Ada"] + ["Cy"] * statuses.count(200)
+
+        def logged() -> list[dict[str, Any]] | None:
+            r = ws.control.get(
+                f"/control/workspaces/{ws.wid}/requests",
+                params={"route": "/v2/contact", "limit": 100},
+            )
+            assert r.status_code == 200, r.text
+            items: list[dict[str, Any]] = r.json()["items"]
+            return items if len(items) >= 11 else None
+
+        items = until(logged, "eleven creates in the request log")
+        assert sorted(i["status"] for i in items) == sorted([200, 200, 422, *statuses])

@@ -22,10 +22,10 @@ from openrespond.contacts.schemas import (
     LifecycleBody,
     MergeBody,
 )
-from openrespond.db import Connection, Scope
+from openrespond.db import Connection, Scope, Transaction
 from openrespond.db.paging import parse_cursor
 from openrespond.http.context import reading, writing
-from openrespond.http.direct import DirectRoute
+from openrespond.http.direct import DirectRoute, DirectWrite
 from openrespond.http.pagination import page_links
 from openrespond.http.routing import (
     ContactIdentifier,
@@ -44,7 +44,7 @@ from openrespond.identifiers import parse_identifier
 from openrespond.tags import service as tags
 from openrespond.tags.schemas import TagNames, TagsBody
 
-__all__ = ["DIRECT_ROUTES", "ROUTES"]
+__all__ = ["DIRECT_ROUTES", "DIRECT_WRITES", "ROUTES"]
 
 Req = Request[Any, Any, Any]
 _CREATED = "Contact added successfully!"
@@ -57,7 +57,11 @@ _CREATED = "Contact added successfully!"
     summary="Create a contact (identifier taken from the body)",
 )
 async def create_contact_plain(request: Req, data: JSONBody[ContactCreate]) -> ContactCreated:
-    contact_id = await service.create_contact(await writing(request), data)
+    return await _create(await writing(request), None, data)
+
+
+async def _create(sc: Scope[Transaction], _: str | None, data: ContactCreate) -> ContactCreated:
+    contact_id = await service.create_contact(sc, data)
     return ContactCreated(code="200", message=_CREATED, contact_id=contact_id)
 
 
@@ -278,9 +282,10 @@ ROUTES = [
     add_tags,
     remove_tags,
 ]
-# Served by http.direct as well (the hottest read); the route above documents it.
+# Served by http.direct as well (the hottest read and write); the routes above document them.
 DIRECT_ROUTES = [
     DirectRoute(
         prefix="/v2/contact/", param="identifier", accepts=accepts_identifier, read=_contact_json
     )
 ]
+DIRECT_WRITES = [DirectWrite("/v2/contact", ContactCreate, _create)]

@@ -21,6 +21,7 @@ __all__ = [
     "state_of",
     "write_tx",
     "writing",
+    "writing_state",
 ]
 
 STATE_KEY = "openrespond"
@@ -113,5 +114,9 @@ def reading_state(state: RequestState, path_params: dict[str, Any]) -> Scope[Con
 
 async def writing(request: Request[Any, Any, Any]) -> Scope[Transaction]:
     """The request's workspace, for writing in the request's transaction."""
-    state = state_of(request)
-    return Scope(await _tx(state), _workspace(request.scope["path_params"], state))
+    return await writing_state(state_of(request), request.scope["path_params"])
+
+
+async def writing_state(state: RequestState, path_params: dict[str, Any]) -> Scope[Transaction]:
+    """``writing`` for a layer that has the request's state and path parameters."""
+    return Scope(await _tx(state), _workspace(path_params, state))

@@ -9,6 +9,13 @@ rate limit, the request state and the workspace scope are not skipped, and the r
 around the whole application records them as any other. What is skipped is per-request
 machinery the read does not need: routing, the ``Request`` object, the handler's signature
 model and the response conversion (measured in ``benchmarks/README.md``, "The hot path").
+
+Writes (``DirectWrite``) go the direct way only as far as their body converts to the route's
+type exactly as Litestar converts it (``msgspec.convert`` with ``strict=False`` and
+``str_keys=True``, no hooks): a body that does not, and any failure of the write other than
+an ``ApiError``, is handed to the Litestar route with the same body (the transaction rolled
+back first), so that every refusal is worded in one place. The API middleware has run by
+then: it lets a request through that already holds its state.
 """
 
 from __future__ import annotations
@@ -17,14 +24,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from openrespond.db import Connection, Scope
-from openrespond.errors import ApiError
-from openrespond.http.context import STATE_KEY, reading_state
-from openrespond.http.middleware import ApiMiddleware, error_response_bytes, send_json
+import msgspec
 
-__all__ = ["DirectRoute", "DirectRoutes"]
+from openrespond.db import Connection, Scope, Transaction
+from openrespond.errors import ApiError
+from openrespond.http.context import STATE_KEY, RequestState, reading_state, writing_state
+from openrespond.http.middleware import ApiMiddleware, error_response_bytes, replay, send_json
+
+__all__ = ["DirectRoute", "DirectRoutes", "DirectWrite"]
 
 Read = Callable[[Scope[Connection], str], Awaitable[bytes]]
+Write = Callable[[Scope[Transaction], str | None, Any], Awaitable[msgspec.Struct]]
 _ROUTE_KEY = "openrespond.direct"
 
 
@@ -44,40 +54,145 @@ class DirectRoute:
         return f"{self.prefix}{{{self.param}}}"
 
 
+class DirectWrite:
+    """``POST {template}``, with at most one path parameter (``{name}``, one path segment
+    that ``accepts`` checks as the Litestar route's declaration does): ``write`` gets the
+    request's workspace in its transaction, the parameter's value (or None) and the body
+    converted to ``body``, and returns the 200's struct."""
+
+    __slots__ = ("_head", "_tail", "accepts", "body", "param", "template", "write")
+
+    def __init__(
+        self,
+        template: str,
+        body: type,
+        write: Write,
+        accepts: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.template = template
+        self.body = body
+        self.write = write
+        self.accepts = accepts
+        self._head, brace, rest = template.partition("{")
+        name, _, self._tail = rest.partition("}")
+        self.param = name if brace else None
+        if self.param is not None and accepts is None:
+            raise ValueError(f"{template}: a path parameter needs its check")
+
+    def match(self, path: str) -> str | None:
+        """The parameter's value when ``path`` is this route's (``""`` with no parameter)."""
+        if self.param is None:
+            return "" if path == self._head else None
+        head, tail = self._head, self._tail
+        if len(path) <= len(head) + len(tail) or not path.startswith(head):
+            return None
+        if not path.endswith(tail):
+            return None
+        value = path[len(head) : len(path) - len(tail)]
+        if "/" in value or self.accepts is None or not self.accepts(value):
+            return None
+        return value
+
+
 class DirectRoutes:
     """The layer in front of Litestar's router (see the module docstring)."""
 
-    def __init__(self, app: Any, routes: list[DirectRoute]) -> None:
+    def __init__(
+        self, app: Any, routes: list[DirectRoute], writes: list[DirectWrite] | None = None
+    ) -> None:
         self.app = app
         self.routes = {route.prefix: route for route in routes}
-        self.api = ApiMiddleware(_answer)
+        self.writes = list(writes or ())
+        self.api = ApiMiddleware(self._answer)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET":
+        if scope["type"] == "http":
+            method = scope["method"]
             path: str = scope["path"]
-            cut = path.rfind("/") + 1
-            route = self.routes.get(path[:cut])
-            if route is not None:
-                value = path[cut:]
-                if value and route.accepts(value):
-                    scope["path_template"] = route.template
-                    scope["path_params"] = {route.param: value}
-                    scope[_ROUTE_KEY] = route
-                    await self.api(scope, receive, send)
-                    return
+            if method == "GET":
+                cut = path.rfind("/") + 1
+                route = self.routes.get(path[:cut])
+                if route is not None:
+                    value = path[cut:]
+                    if value and route.accepts(value):
+                        scope["path_template"] = route.template
+                        scope["path_params"] = {route.param: value}
+                        scope[_ROUTE_KEY] = route
+                        await self.api(scope, receive, send)
+                        return
+            elif method == "POST":
+                for write in self.writes:
+                    found = write.match(path)
+                    if found is not None:
+                        param = write.param
+                        scope["path_template"] = write.template
+                        scope["path_params"] = {param: found} if param else {}
+                        scope[_ROUTE_KEY] = write
+                        await self.api(scope, receive, send)
+                        return
         await self.app(scope, receive, send)
 
+    async def _answer(self, scope: Any, receive: Any, send: Any) -> None:
+        """The route, inside the API middleware: the request state is set, the token
+        checked; a write's body is read (the middleware replays it) and its transaction
+        is committed by the middleware when the 200 leaves."""
+        route: DirectRoute | DirectWrite = scope[_ROUTE_KEY]
+        params = scope["path_params"]
+        state: RequestState = scope[STATE_KEY]
+        try:
+            if isinstance(route, DirectRoute):
+                body = await route.read(reading_state(state, params), params[route.param])
+            else:
+                written = await self._write(route, scope, receive, send, state)
+                if written is None:
+                    return  # handed to Litestar, which answered
+                body = written
+        except ApiError as err:
+            headers = [
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in err.headers.items()
+            ]
+            await send_json(send, err.status, error_response_bytes(err), headers)
+            return
+        await send_json(send, 200, body, [])
 
-async def _answer(scope: Any, receive: Any, send: Any) -> None:
-    """The route, inside the API middleware: the request state is set, the token checked."""
-    route: DirectRoute = scope[_ROUTE_KEY]
-    try:
-        sc = reading_state(scope[STATE_KEY], scope["path_params"])
-        body = await route.read(sc, scope["path_params"][route.param])
-    except ApiError as err:
-        headers = [
-            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in err.headers.items()
-        ]
-        await send_json(send, err.status, error_response_bytes(err), headers)
-        return
-    await send_json(send, 200, body, [])
+    async def _write(
+        self, route: DirectWrite, scope: Any, receive: Any, send: Any, state: RequestState
+    ) -> bytes | None:
+        raw = await _body(receive)
+        try:
+            data: Any = msgspec.convert(
+                msgspec.json.decode(raw), route.body, strict=False, str_keys=True
+            )
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            await self.app(scope, replay(raw), send)  # Litestar words the refusal
+            return None
+        param = route.param
+        try:
+            answer = await route.write(
+                await writing_state(state, scope["path_params"]),
+                scope["path_params"][param] if param else None,
+                data,
+            )
+        except ApiError:
+            raise
+        except Exception:
+            # A transient or constraint failure, or a fault: Litestar's exception handlers
+            # word (and log) it, running the request once more on a clean transaction.
+            if state.tx is not None:
+                await state.tx.rollback()
+                state.tx = None
+            await self.app(scope, replay(raw), send)
+            return None
+        return _ENCODER.encode(answer)
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+async def _body(receive: Any) -> bytes:
+    parts: list[bytes] = []
+    while True:
+        message = await receive()
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(parts)

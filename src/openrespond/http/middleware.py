@@ -44,6 +44,7 @@ __all__ = [
     "error_response_bytes",
     "refuse_deep",
     "refuse_nul",
+    "replay",
     "send_json",
 ]
 
@@ -102,7 +103,9 @@ class ApiMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or STATE_KEY in scope:
+            # Not HTTP, or through this already (a direct route handing a request to its
+            # Litestar route: authenticated, counted, its body read and its commit awaited).
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
@@ -212,7 +215,7 @@ class ApiMiddleware:
             return
         for attempt in range(1, _ATTEMPTS + 1):
             last = attempt == _ATTEMPTS
-            if await self._run(scope, _replay(body), send, state, claim, extra, last=last):
+            if await self._run(scope, replay(body), send, state, claim, extra, last=last):
                 return
             # The database gave up on the transaction for timing reasons: nothing was sent
             # and nothing kept; wait a little (more each time, with jitter) and run it again.
@@ -468,7 +471,8 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def _replay(body: bytes) -> Receive:
+def replay(body: bytes) -> Receive:
+    """A ``receive`` that hands over ``body`` whole, then a disconnect."""
     sent = False
 
     async def receive() -> Message:

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 from litestar import Request
 from litestar.params import JSONBody, QueryParameter
 
+from openrespond.db import Scope, Transaction
 from openrespond.db.paging import parse_cursor
 from openrespond.http.context import reading, writing
+from openrespond.http.direct import DirectWrite
 from openrespond.http.pagination import page_links
 from openrespond.http.routing import (
     MAX_ID,
@@ -16,6 +18,7 @@ from openrespond.http.routing import (
     CursorId,
     Limit,
     PathId,
+    accepts_identifier,
     get,
     post,
 )
@@ -23,7 +26,7 @@ from openrespond.identifiers import parse_identifier
 from openrespond.messages import service
 from openrespond.messages.schemas import MessageCreated, MessagePage, MessageRecord, SendBody
 
-__all__ = ["ROUTES"]
+__all__ = ["DIRECT_WRITES", "ROUTES"]
 
 Req = Request[Any, Any, Any]
 ChannelFilter = Annotated[
@@ -42,13 +45,13 @@ T = ["Messages"]
 async def send_message(
     request: Req, identifier: ContactIdentifier, data: JSONBody[SendBody]
 ) -> MessageCreated:
+    return await _send(await writing(request), identifier, data)
+
+
+async def _send(sc: Scope[Transaction], identifier: str | None, data: SendBody) -> MessageCreated:
+    assert identifier is not None  # the route's path parameter
     ident = parse_identifier(identifier)
-    message_id = await service.send(
-        await writing(request),
-        ident,
-        channel_id=data.channel_id,
-        message=data.message,
-    )
+    message_id = await service.send(sc, ident, channel_id=data.channel_id, message=data.message)
     return MessageCreated(message_id)
 
 
@@ -87,3 +90,7 @@ async def get_message(
 
 
 ROUTES = [send_message, list_messages, get_message]
+# Served by http.direct as well (the hottest write); the route above documents it.
+DIRECT_WRITES = [
+    DirectWrite("/v2/contact/{identifier}/message", SendBody, _send, accepts_identifier)
+]
