@@ -26,8 +26,8 @@ from openrespond import __version__, logs, workers
 from openrespond.apilog.recorder import ApiLog
 from openrespond.apilog.routes import ROUTES as API_LOG_ROUTES
 from openrespond.channels.routes import ROUTES as CUSTOM_CHANNEL_ROUTES
+from openrespond.contacts.routes import DIRECT_POSTS as CONTACT_POSTS
 from openrespond.contacts.routes import DIRECT_ROUTES
-from openrespond.contacts.routes import DIRECT_WRITES as CONTACT_WRITES
 from openrespond.contacts.routes import ROUTES as CONTACT_ROUTES
 from openrespond.control.routes import ROUTES as CONTROL_ROUTES
 from openrespond.conversations.routes import ROUTES as CONVERSATION_ROUTES
@@ -47,7 +47,7 @@ from openrespond.http.openapi import RefinedJsonPlugin
 from openrespond.http.ratelimit import Limiter, PostgresLimiter, RateLimiter, RedisLimiter
 from openrespond.http.requestlog import RequestLogMiddleware
 from openrespond.messages.attachments import MediaDirectory
-from openrespond.messages.routes import DIRECT_WRITES as MESSAGE_WRITES
+from openrespond.messages.routes import DIRECT_POSTS as MESSAGE_POSTS
 from openrespond.messages.routes import ROUTES as MESSAGE_ROUTES
 from openrespond.sandbox.routes import ROUTES as SANDBOX_ROUTES
 from openrespond.sealing import Sealer
@@ -189,7 +189,7 @@ def create_app(
     # Around routing too, so requests no route serves are logged and counted.
     app.state.api_log = ApiLog(database, enabled=settings.api_log_days > 0)
     app.asgi_handler = RequestLogMiddleware(
-        DirectRoutes(app.asgi_handler, DIRECT_ROUTES, [*CONTACT_WRITES, *MESSAGE_WRITES]),
+        DirectRoutes(app.asgi_handler, DIRECT_ROUTES, [*CONTACT_POSTS, *MESSAGE_POSTS]),
         api_log=app.state.api_log,
         # uvicorn's guard keeps the body deadline; granian keeps none (docs/deployment.md)
         body_timeout=settings.body_timeout_seconds if settings.server == "granian" else None,

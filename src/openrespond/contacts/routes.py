@@ -25,8 +25,8 @@ from openrespond.contacts.schemas import (
 from openrespond.db import Connection, Scope, Transaction
 from openrespond.db.paging import parse_cursor
 from openrespond.http.context import reading, writing
-from openrespond.http.direct import DirectRoute, DirectWrite
-from openrespond.http.pagination import page_links
+from openrespond.http.direct import DirectPost, DirectRoute, HandOff
+from openrespond.http.pagination import page_links, scope_page_links
 from openrespond.http.routing import (
     ContactIdentifier,
     CursorId,
@@ -36,6 +36,7 @@ from openrespond.http.routing import (
     delete,
     get,
     json_bytes,
+    paging_query,
     post,
     put,
     raw_json,
@@ -44,7 +45,7 @@ from openrespond.identifiers import parse_identifier
 from openrespond.tags import service as tags
 from openrespond.tags.schemas import TagNames, TagsBody
 
-__all__ = ["DIRECT_ROUTES", "DIRECT_WRITES", "ROUTES"]
+__all__ = ["DIRECT_POSTS", "DIRECT_ROUTES", "ROUTES"]
 
 Req = Request[Any, Any, Any]
 _CREATED = "Contact added successfully!"
@@ -60,7 +61,9 @@ async def create_contact_plain(request: Req, data: JSONBody[ContactCreate]) -> C
     return await _create(await writing(request), None, data)
 
 
-async def _create(sc: Scope[Transaction], _: str | None, data: ContactCreate) -> ContactCreated:
+async def _create(
+    sc: Scope[Transaction], _: str | None, data: ContactCreate, __: object = None
+) -> ContactCreated:
     contact_id = await service.create_contact(sc, data)
     return ContactCreated(code="200", message=_CREATED, contact_id=contact_id)
 
@@ -136,10 +139,33 @@ async def delete_contact(request: Req, identifier: ContactIdentifier) -> Contact
 async def _list(
     request: Req, body: ContactListBody | None, limit: int | None, cursor_id: int | None
 ) -> RawJSON:
+    page = await _page(reading(request), request.scope, body, limit, cursor_id)
+    return json_bytes(page)
+
+
+async def _page(
+    sc: Scope[Connection],
+    scope: Any,
+    body: ContactListBody | None,
+    limit: int | None,
+    cursor_id: int | None,
+) -> bytes:
     cur = parse_cursor(limit, cursor_id)
-    items, page = await service.list_contacts(reading(request), body, cursor=cur)
-    links = msgspec.json.encode(page_links(request, page, cur.limit))
-    return json_bytes(b'{"items":[' + b",".join(items) + b'],"pagination":' + links + b"}")
+    items, page = await service.list_contacts(sc, body, cursor=cur)
+    settings = scope["litestar_app"].state.settings
+    links = msgspec.json.encode(scope_page_links(scope, settings, page, cur.limit))
+    return b'{"items":[' + b",".join(items) + b'],"pagination":' + links + b"}"
+
+
+async def _page_direct(
+    sc: Scope[Connection], _: str | None, body: ContactListBody | None, scope: Any
+) -> bytes:
+    """``_list`` for the direct layer: the paging parameters as the route declares them
+    (once each, in range), anything else handed to the route."""
+    paging = paging_query(scope.get("query_string", b""))
+    if paging is None:
+        raise HandOff
+    return await _page(sc, scope, body, *paging)
 
 
 @get(
@@ -288,4 +314,7 @@ DIRECT_ROUTES = [
         prefix="/v2/contact/", param="identifier", accepts=accepts_identifier, read=_contact_json
     )
 ]
-DIRECT_WRITES = [DirectWrite("/v2/contact", ContactCreate, _create)]
+DIRECT_POSTS = [
+    DirectPost("/v2/contact", ContactCreate, _create),
+    DirectPost("/v2/contact/list", ContactListBody | None, _page_direct, writes=False),
+]

@@ -10,11 +10,11 @@ around the whole application records them as any other. What is skipped is per-r
 machinery the read does not need: routing, the ``Request`` object, the handler's signature
 model and the response conversion (measured in ``benchmarks/README.md``, "The hot path").
 
-Writes (``DirectWrite``) go the direct way only as far as their body converts to the route's
-type exactly as Litestar converts it (``msgspec.convert`` with ``strict=False`` and
-``str_keys=True``, no hooks): a body that does not, and any failure of the write other than
-an ``ApiError``, is handed to the Litestar route with the same body (the transaction rolled
-back first), so that every refusal is worded in one place. The API middleware has run by
+POST routes (``DirectPost``: writes, and pages asked for with a body) go the direct way only
+as far as their body converts to the route's type exactly as Litestar converts it
+(``msgspec.convert`` with ``strict=False`` and ``str_keys=True``, no hooks): a body that does
+not, and any failure other than an ``ApiError``, is handed to the Litestar route with the same
+body (the transaction rolled back first), so that every refusal is worded in one place. The API middleware has run by
 then: it lets a request through that already holds its state.
 """
 
@@ -26,15 +26,22 @@ from typing import Any
 
 import msgspec
 
-from openrespond.db import Connection, Scope, Transaction
+from openrespond.db import Connection, Scope
 from openrespond.errors import ApiError
 from openrespond.http.context import STATE_KEY, RequestState, reading_state, writing_state
 from openrespond.http.middleware import ApiMiddleware, error_response_bytes, replay, send_json
 
-__all__ = ["DirectRoute", "DirectRoutes", "DirectWrite"]
+__all__ = ["DirectPost", "DirectRoute", "DirectRoutes", "HandOff"]
 
 Read = Callable[[Scope[Connection], str], Awaitable[bytes]]
-Write = Callable[[Scope[Transaction], str | None, Any], Awaitable[msgspec.Struct]]
+Post = Callable[[Scope[Any], str | None, Any, Any], Awaitable[msgspec.Struct | bytes]]
+
+
+class HandOff(Exception):
+    """Raised by a direct route for a request its Litestar route is to answer (a query
+    parameter out of the range the route declares, say)."""
+
+
 _ROUTE_KEY = "openrespond.direct"
 
 
@@ -54,25 +61,30 @@ class DirectRoute:
         return f"{self.prefix}{{{self.param}}}"
 
 
-class DirectWrite:
+class DirectPost:
     """``POST {template}``, with at most one path parameter (``{name}``, one path segment
-    that ``accepts`` checks as the Litestar route's declaration does): ``write`` gets the
-    request's workspace in its transaction, the parameter's value (or None) and the body
-    converted to ``body``, and returns the 200's struct."""
+    that ``accepts`` checks as the Litestar route's declaration does). ``answer`` gets the
+    request's workspace (in its transaction when ``writes``, else for reading), the
+    parameter's value (or None), the body converted to ``body`` and the ASGI scope, and
+    returns the 200's struct or JSON bytes; it raises ``HandOff`` for a request the Litestar
+    route is to answer."""
 
-    __slots__ = ("_head", "_tail", "accepts", "body", "param", "template", "write")
+    __slots__ = ("_head", "_tail", "accepts", "answer", "body", "param", "template", "writes")
 
     def __init__(
         self,
         template: str,
-        body: type,
-        write: Write,
+        body: Any,
+        answer: Post,
         accepts: Callable[[str], bool] | None = None,
+        *,
+        writes: bool = True,
     ) -> None:
         self.template = template
         self.body = body
-        self.write = write
+        self.answer = answer
         self.accepts = accepts
+        self.writes = writes
         self._head, brace, rest = template.partition("{")
         name, _, self._tail = rest.partition("}")
         self.param = name if brace else None
@@ -98,11 +110,11 @@ class DirectRoutes:
     """The layer in front of Litestar's router (see the module docstring)."""
 
     def __init__(
-        self, app: Any, routes: list[DirectRoute], writes: list[DirectWrite] | None = None
+        self, app: Any, routes: list[DirectRoute], posts: list[DirectPost] | None = None
     ) -> None:
         self.app = app
         self.routes = {route.prefix: route for route in routes}
-        self.writes = list(writes or ())
+        self.posts = list(posts or ())
         self.api = ApiMiddleware(self._answer)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -121,13 +133,13 @@ class DirectRoutes:
                         await self.api(scope, receive, send)
                         return
             elif method == "POST":
-                for write in self.writes:
-                    found = write.match(path)
+                for post in self.posts:
+                    found = post.match(path)
                     if found is not None:
-                        param = write.param
-                        scope["path_template"] = write.template
+                        param = post.param
+                        scope["path_template"] = post.template
                         scope["path_params"] = {param: found} if param else {}
-                        scope[_ROUTE_KEY] = write
+                        scope[_ROUTE_KEY] = post
                         await self.api(scope, receive, send)
                         return
         await self.app(scope, receive, send)
@@ -136,14 +148,14 @@ class DirectRoutes:
         """The route, inside the API middleware: the request state is set, the token
         checked; a write's body is read (the middleware replays it) and its transaction
         is committed by the middleware when the 200 leaves."""
-        route: DirectRoute | DirectWrite = scope[_ROUTE_KEY]
+        route: DirectRoute | DirectPost = scope[_ROUTE_KEY]
         params = scope["path_params"]
         state: RequestState = scope[STATE_KEY]
         try:
             if isinstance(route, DirectRoute):
                 body = await route.read(reading_state(state, params), params[route.param])
             else:
-                written = await self._write(route, scope, receive, send, state)
+                written = await self._post(route, scope, receive, send, state)
                 if written is None:
                     return  # handed to Litestar, which answered
                 body = written
@@ -155,8 +167,8 @@ class DirectRoutes:
             return
         await send_json(send, 200, body, [])
 
-    async def _write(
-        self, route: DirectWrite, scope: Any, receive: Any, send: Any, state: RequestState
+    async def _post(
+        self, route: DirectPost, scope: Any, receive: Any, send: Any, state: RequestState
     ) -> bytes | None:
         raw = await _body(receive)
         try:
@@ -166,24 +178,26 @@ class DirectRoutes:
         except (msgspec.DecodeError, msgspec.ValidationError):
             await self.app(scope, replay(raw), send)  # Litestar words the refusal
             return None
-        param = route.param
+        params = scope["path_params"]
         try:
-            answer = await route.write(
-                await writing_state(state, scope["path_params"]),
-                scope["path_params"][param] if param else None,
-                data,
+            sc = (
+                await writing_state(state, params) if route.writes else reading_state(state, params)
+            )
+            answer = await route.answer(
+                sc, params[route.param] if route.param else None, data, scope
             )
         except ApiError:
             raise
         except Exception:
-            # A transient or constraint failure, or a fault: Litestar's exception handlers
-            # word (and log) it, running the request once more on a clean transaction.
+            # A request for the Litestar route (HandOff), a transient or constraint failure,
+            # or a fault: Litestar's exception handlers word (and log) it, running the
+            # request once more on a clean transaction.
             if state.tx is not None:
                 await state.tx.rollback()
                 state.tx = None
             await self.app(scope, replay(raw), send)
             return None
-        return _ENCODER.encode(answer)
+        return answer if isinstance(answer, bytes) else _ENCODER.encode(answer)
 
 
 _ENCODER = msgspec.json.Encoder()

@@ -37,6 +37,7 @@ from openrespond.http import idempotency
 from openrespond.http.auth import ADMIN, Principal, bearer_token
 from openrespond.http.context import STATE_KEY, RequestState
 from openrespond.http.requestlog import BODY_KEY, GONE_KEY, RECORD_KEY
+from openrespond.http.routing import WHOLE_NUMBER
 
 __all__ = [
     "MAX_DEPTH",
@@ -347,7 +348,6 @@ class ApiMiddleware:
 
 
 _PAGING = (b"limit=", b"cursorId=")
-_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,16}")
 
 
 def _check_paging(query: bytes) -> None:
@@ -357,7 +357,7 @@ def _check_paging(query: bytes) -> None:
     if not query or not any(name in query for name in _PAGING):
         return
     for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-        if name in ("limit", "cursorId") and not _WHOLE_NUMBER.fullmatch(value):
+        if name in ("limit", "cursorId") and not WHOLE_NUMBER.fullmatch(value):
             raise BadRequest(f"query parameter {name}: must be a whole number, got {value[:32]!r}")
 
 

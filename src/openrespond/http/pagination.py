@@ -12,7 +12,7 @@ from litestar import Request
 from openrespond.common import Pagination
 from openrespond.db.paging import PageRows
 
-__all__ = ["page_links", "public_base", "request_origin"]
+__all__ = ["page_links", "public_base", "request_origin", "scope_page_links"]
 
 _HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:[0-9]{1,5})?")
 
@@ -47,8 +47,13 @@ def request_origin(scope: Any, proxies: tuple[Any, ...] = ()) -> str:
 
 def page_links(request: Request[Any, Any, Any], page: PageRows, limit: int) -> Pagination:
     """Absolute ``next``/``previous`` URLs for ``page``, keeping the request's other query."""
-    scope = request.scope
-    base = public_base(request)
+    return scope_page_links(request.scope, request.app.state.settings, page, limit)
+
+
+def scope_page_links(scope: Any, settings: Any, page: PageRows, limit: int) -> Pagination:
+    """``page_links`` for a layer that has the ASGI scope and the settings, not a
+    ``Request`` (``http.direct``)."""
+    base: str = settings.public_url or request_origin(scope, settings.proxies)
     path = quote(scope.get("root_path", "") + scope["path"], safe="/:@+!$&'()*,;=-._~")
     query = scope.get("query_string", b"").decode("utf-8", "replace")
     keep = [

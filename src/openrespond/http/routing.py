@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import partial
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 import litestar
 import msgspec
@@ -21,6 +22,7 @@ from litestar.types import (
 __all__ = [
     "ERROR_RESPONSES",
     "MAX_ID",
+    "WHOLE_NUMBER",
     "ContactIdentifier",
     "CursorId",
     "ErrorBody",
@@ -30,6 +32,7 @@ __all__ = [
     "accepts_identifier",
     "delete",
     "get",
+    "paging_query",
     "post",
     "put",
 ]
@@ -114,9 +117,12 @@ delete = partial(litestar.delete, status_code=200, responses=ERROR_RESPONSES)
 
 # Ids stay within JavaScript's safe integers, so every client reads them exactly.
 MAX_ID = 2**53 - 1
+_LIMIT_MAX = 100
 Limit = Annotated[
     int | None,
-    QueryParameter(description="Page size, 1-100 (default 10)", required=False, ge=1, le=100),
+    QueryParameter(
+        description="Page size, 1-100 (default 10)", required=False, ge=1, le=_LIMIT_MAX
+    ),
 ]
 CursorId = Annotated[
     int | None,
@@ -128,6 +134,30 @@ CursorId = Annotated[
     ),
 ]
 PathId = Annotated[int, PathParameter(ge=1, le=MAX_ID)]
+
+
+def paging_query(query: bytes) -> tuple[int | None, int | None] | None:
+    """``limit`` and ``cursorId`` of a query string when ``Limit`` and ``CursorId`` accept
+    them as they are (each at most once, a whole number in range); None otherwise."""
+    found: dict[str, int] = {}
+    if query:
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if name not in ("limit", "cursorId"):
+                continue
+            if name in found or not WHOLE_NUMBER.fullmatch(value):
+                return None
+            found[name] = int(value)
+    limit, cursor = found.get("limit"), found.get("cursorId")
+    if limit is not None and not 1 <= limit <= _LIMIT_MAX:
+        return None
+    if cursor is not None and not -MAX_ID <= cursor <= MAX_ID:
+        return None
+    return limit, cursor
+
+
+# A whole number as the query parameters of paging are written (``http.middleware`` refuses
+# other text before routing).
+WHOLE_NUMBER = re.compile(r"-?[0-9]{1,16}")
 _IDENTIFIER_MAX = 260
 _IDENTIFIER_PATTERN = r"^[A-Za-z]+(:|%3[Aa])."
 _IDENTIFIER = re.compile(_IDENTIFIER_PATTERN)

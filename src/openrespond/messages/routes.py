@@ -10,7 +10,7 @@ from litestar.params import JSONBody, QueryParameter
 from openrespond.db import Scope, Transaction
 from openrespond.db.paging import parse_cursor
 from openrespond.http.context import reading, writing
-from openrespond.http.direct import DirectWrite
+from openrespond.http.direct import DirectPost
 from openrespond.http.pagination import page_links
 from openrespond.http.routing import (
     MAX_ID,
@@ -26,7 +26,7 @@ from openrespond.identifiers import parse_identifier
 from openrespond.messages import service
 from openrespond.messages.schemas import MessageCreated, MessagePage, MessageRecord, SendBody
 
-__all__ = ["DIRECT_WRITES", "ROUTES"]
+__all__ = ["DIRECT_POSTS", "ROUTES"]
 
 Req = Request[Any, Any, Any]
 ChannelFilter = Annotated[
@@ -48,7 +48,9 @@ async def send_message(
     return await _send(await writing(request), identifier, data)
 
 
-async def _send(sc: Scope[Transaction], identifier: str | None, data: SendBody) -> MessageCreated:
+async def _send(
+    sc: Scope[Transaction], identifier: str | None, data: SendBody, _: object = None
+) -> MessageCreated:
     assert identifier is not None  # the route's path parameter
     ident = parse_identifier(identifier)
     message_id = await service.send(sc, ident, channel_id=data.channel_id, message=data.message)
@@ -91,6 +93,4 @@ async def get_message(
 
 ROUTES = [send_message, list_messages, get_message]
 # Served by http.direct as well (the hottest write); the route above documents it.
-DIRECT_WRITES = [
-    DirectWrite("/v2/contact/{identifier}/message", SendBody, _send, accepts_identifier)
-]
+DIRECT_POSTS = [DirectPost("/v2/contact/{identifier}/message", SendBody, _send, accepts_identifier)]
