@@ -2,7 +2,9 @@
 
 SQLite answers an indexed read in microseconds, so a thread hop would cost more than the
 query. Writes are serialised by an asyncio lock (one writer per process) and by
-``BEGIN IMMEDIATE`` with a busy timeout across processes.
+``BEGIN IMMEDIATE`` with a busy timeout across processes. Each transaction is a savepoint
+of the writer's open transaction, and the transactions that end in one turn of the event
+loop share its ``COMMIT`` (``_Group``): a commit is most of a small write's cost.
 """
 
 from __future__ import annotations
@@ -103,6 +105,10 @@ class _WriterLock:
                 queue.remove(fut)
             raise
 
+    @property
+    def locked(self) -> bool:
+        return self._locked
+
     def release(self) -> None:
         for queue in (self._urgent, self._waiters):
             while queue:
@@ -114,12 +120,19 @@ class _WriterLock:
 
 
 class _SQLiteTransaction(_SQLiteConnection, Transaction):
-    __slots__ = ("_after_commit", "_announced", "_lock", "_open", "source")
+    """One logical transaction: a savepoint in the writer's open transaction, which
+    ``_Group`` commits for every transaction that ended in the same turn of the event loop
+    (see ``SQLiteDatabase``)."""
 
-    def __init__(self, conn: sqlite3.Connection, lock: _WriterLock, source: Database) -> None:
+    __slots__ = ("_after_commit", "_announced", "_group", "_lock", "_open", "source")
+
+    def __init__(
+        self, conn: sqlite3.Connection, lock: _WriterLock, group: _Group, source: Database
+    ) -> None:
         super().__init__(conn)
         self.source = source
         self._announced = None
+        self._group = group
         self._lock = lock
         self._open = True
         self._after_commit: list[Callable[[], None]] | None = None
@@ -127,27 +140,119 @@ class _SQLiteTransaction(_SQLiteConnection, Transaction):
     async def commit(self) -> None:
         if not self._open:
             return
+        self._open = False
         try:
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
+            self._conn.execute("RELEASE tx")
+        except BaseException as exc:
+            self._undo(exc)
             raise
-        finally:
-            self._release()
-        self._committed()
+        done = self._group.join(self)
+        self._lock.release()
+        await done  # the shared COMMIT (its error, if it fails)
 
     async def rollback(self) -> None:
         if not self._open:
             return
+        self._open = False
+        self._undo(None)
+
+    def _undo(self, exc: BaseException | None) -> None:
+        """Roll this transaction's savepoint back, then let the next writer in."""
         try:
             if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("ROLLBACK TO tx")
+                self._conn.execute("RELEASE tx")
+            else:
+                # SQLite rolled the whole transaction back (a full disk, say): the
+                # transactions released into it and waiting for its COMMIT lost their work.
+                self._group.lost(exc or sqlite3.OperationalError("transaction rolled back"))
         finally:
-            self._release()
+            self._group.ended()
+            self._lock.release()
 
-    def _release(self) -> None:
-        self._open = False
-        self._lock.release()
+
+class _Group:
+    """Group commit: transactions released into the writer's open transaction, waiting for
+    one ``COMMIT``. It runs on the turn of the event loop after the first of them ended, so
+    every transaction that ended in the same turn shares it; nobody is answered before it.
+    Durability is unchanged (each transaction's caller returns from ``commit`` only once its
+    work is committed) and a failing COMMIT fails every transaction of the group."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: _WriterLock) -> None:
+        self._conn = conn
+        self._lock = lock
+        self._members: list[tuple[_SQLiteTransaction, asyncio.Future[None]]] = []
+        self._scheduled = False
+        self._closed = False
+
+    def join(self, tx: _SQLiteTransaction) -> asyncio.Future[None]:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._members.append((tx, done))
+        self.ended()
+        return done
+
+    def ended(self) -> None:
+        """A transaction ended: commit what is open on the loop's next turn."""
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def lost(self, exc: BaseException) -> None:
+        members, self._members = self._members, []
+        for _, done in members:
+            if not done.done():
+                done.set_exception(exc)
+
+    def close(self) -> None:
+        """Commit what waits, unless a transaction is still running (then nothing of the
+        open transaction is kept); scheduled commits then find nothing to do."""
+        if self._lock.locked:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            self.lost(sqlite3.OperationalError("the database was closed"))
+        else:
+            self._commit()
+        self._closed = True
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        if self._closed:
+            return
+        if self._lock.locked:
+            # A transaction is running (it awaits something): commit once it is through.
+            asyncio.get_running_loop().create_task(self._flush_after())
+            return
+        self._commit()
+
+    async def _flush_after(self) -> None:
+        await self._lock.acquire(urgent=True)
+        try:
+            if not self._closed:
+                self._commit()
+        finally:
+            self._lock.release()
+
+    def _commit(self) -> None:
+        members, self._members = self._members, []
+        try:
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT")
+        except BaseException as exc:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            for _, done in members:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        for tx, done in members:
+            try:
+                tx._committed()
+            except Exception as exc:  # an after-commit action's failure is its caller's
+                if not done.done():
+                    done.set_exception(exc)
+                continue
+            if not done.done():
+                done.set_result(None)
 
 
 class SQLiteDatabase(Database):
@@ -160,16 +265,21 @@ class SQLiteDatabase(Database):
         self._writer: sqlite3.Connection | None = None
         self._reader: _SQLiteConnection | None = None
         self._lock = _WriterLock()
+        self._group: _Group | None = None
 
     async def connect(self) -> None:
         if self._writer is not None:
             return
         self._writer = _connect(self.path)
+        self._group = _Group(self._writer, self._lock)
         # An in-memory database is private to its connection: read through the writer.
         reader = self._writer if self.path == ":memory:" else _connect(self.path)
         self._reader = _SQLiteConnection(reader)
 
     async def close(self) -> None:
+        if self._group is not None:
+            self._group.close()
+            self._group = None
         if self._reader is not None and self._reader._conn is not self._writer:
             self._reader._conn.close()
         if self._writer is not None:
@@ -178,15 +288,18 @@ class SQLiteDatabase(Database):
         self._reader = None
 
     async def begin(self, *, urgent: bool = False) -> Transaction:
-        if self._writer is None:
+        if self._writer is None or self._group is None:
             raise RuntimeError("database is not connected")
         await self._lock.acquire(urgent=urgent)
         try:
-            self._writer.execute("BEGIN IMMEDIATE")
+            if not self._writer.in_transaction:
+                self._writer.execute("BEGIN IMMEDIATE")
+            self._writer.execute("SAVEPOINT tx")
         except BaseException:
+            self._group.ended()  # a BEGIN that went through is committed (empty) or joined
             self._lock.release()
             raise
-        return _SQLiteTransaction(self._writer, self._lock, self)
+        return _SQLiteTransaction(self._writer, self._lock, self._group, self)
 
     def reader(self) -> Connection:
         if self._reader is None:
