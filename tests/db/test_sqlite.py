@@ -99,7 +99,7 @@ def test_transactions_ending_together_share_one_commit(tmp_path: Path) -> None:
 
     async def work(db: SQLiteDatabase, statements: list[str]) -> None:
         async def write(x: int) -> None:
-            tx = await db.begin()
+            tx = await db.begin(shared=True)
             await tx.execute("INSERT INTO t VALUES (?)", x)
             if x == 3:
                 await tx.rollback()
@@ -117,13 +117,33 @@ def test_transactions_ending_together_share_one_commit(tmp_path: Path) -> None:
     assert len(seen) == 9
 
 
+def test_a_transaction_not_shared_commits_at_once_with_what_waits(tmp_path: Path) -> None:
+    """Background work (not ``shared``) commits as soon as it ends, as without the group,
+    and takes the requests' transactions waiting for a COMMIT with it."""
+
+    async def work(db: SQLiteDatabase, statements: list[str]) -> list[int]:
+        request = await db.begin(shared=True)
+        await request.execute("INSERT INTO t VALUES (1)")
+        waiting = asyncio.create_task(request.commit())
+        await asyncio.sleep(0)  # released; its COMMIT is due on the next turn
+        worker = await db.begin()
+        await worker.execute("INSERT INTO t VALUES (2)")
+        await worker.commit()  # no turn of the loop in between
+        seen = _committed(tmp_path)  # the request's row too, committed with the worker's
+        await waiting
+        assert statements.count("COMMIT") == 1, statements
+        return seen
+
+    assert _with_db(tmp_path, work) == [1, 2]
+
+
 def test_a_running_transaction_is_not_committed_with_the_group(tmp_path: Path) -> None:
     """A writer that waits for something mid-transaction holds the group's COMMIT back until
     it ends, and its rolled-back work is not part of it."""
 
     async def work(db: SQLiteDatabase, statements: list[str]) -> list[int]:
         async def first() -> list[int]:
-            async with db.transaction() as tx:
+            async with db.transaction(shared=True) as tx:
                 await tx.execute("INSERT INTO t VALUES (1)")
             return _committed(tmp_path)
 
@@ -154,7 +174,7 @@ def test_a_failed_commit_fails_every_transaction_of_its_group(tmp_path: Path) ->
             )
 
         async def write(sql: str) -> None:
-            async with db.transaction() as tx:
+            async with db.transaction(shared=True) as tx:
                 await tx.execute(sql)
 
         outcomes = await asyncio.gather(
@@ -178,7 +198,7 @@ def test_a_transaction_sqlite_rolled_back_fails_the_ones_waiting_for_it(
 
     async def work(db: SQLiteDatabase, statements: list[str]) -> BaseException | None:
         async def waiting() -> None:
-            async with db.transaction() as tx:
+            async with db.transaction(shared=True) as tx:
                 await tx.execute("INSERT INTO t VALUES (1)")
 
         async def failing() -> None:
@@ -203,7 +223,7 @@ def test_a_transaction_sqlite_rolled_back_fails_the_ones_waiting_for_it(
 
 def test_closing_commits_what_waits(tmp_path: Path) -> None:
     async def work(db: SQLiteDatabase, statements: list[str]) -> None:
-        tx = await db.begin()
+        tx = await db.begin(shared=True)
         await tx.execute("INSERT INTO t VALUES (1)")
         pending = asyncio.create_task(tx.commit())
         await asyncio.sleep(0)

@@ -147,9 +147,11 @@ class Database(abc.ABC):
         """Release every connection."""
 
     @abc.abstractmethod
-    async def begin(self, *, urgent: bool = False) -> Transaction:
+    async def begin(self, *, urgent: bool = False, shared: bool = False) -> Transaction:
         """Open a write transaction; an ``urgent`` one (short background work such as
-        finishing deliveries) goes ahead of requests waiting for the same writer."""
+        finishing deliveries) goes ahead of requests waiting for the same writer. A
+        ``shared`` one (a request's) may share its commit with others ending at the same
+        moment (SQLite's group commit; ``commit`` still returns only once it is durable)."""
 
     async def listen(self, *signals: Any) -> None:
         """Send each of ``signals`` in this process whenever another process announces it
@@ -161,9 +163,11 @@ class Database(abc.ABC):
         """A connection for reads outside any transaction (sees committed data)."""
 
     @asynccontextmanager
-    async def transaction(self, *, urgent: bool = False) -> AsyncIterator[Transaction]:
+    async def transaction(
+        self, *, urgent: bool = False, shared: bool = False
+    ) -> AsyncIterator[Transaction]:
         """Commit on success, roll back on any exception."""
-        tx = await self.begin(urgent=urgent)
+        tx = await self.begin(urgent=urgent, shared=shared)
         try:
             yield tx
         except BaseException:

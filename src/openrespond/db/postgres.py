@@ -297,7 +297,7 @@ class PostgresDatabase(Database):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)
 
-    async def begin(self, *, urgent: bool = False) -> Transaction:
+    async def begin(self, *, urgent: bool = False, shared: bool = False) -> Transaction:
         if self._pool is None:
             raise RuntimeError("database is not connected")
         conn = await self._pool.acquire()

@@ -3,8 +3,8 @@
 SQLite answers an indexed read in microseconds, so a thread hop would cost more than the
 query. Writes are serialised by an asyncio lock (one writer per process) and by
 ``BEGIN IMMEDIATE`` with a busy timeout across processes. Each transaction is a savepoint
-of the writer's open transaction, and the transactions that end in one turn of the event
-loop share its ``COMMIT`` (``_Group``): a commit is most of a small write's cost.
+of the writer's open transaction, and requests' transactions that end in one turn of the
+event loop share its ``COMMIT`` (``_Group``): a commit is most of a small write's cost.
 """
 
 from __future__ import annotations
@@ -120,14 +120,20 @@ class _WriterLock:
 
 
 class _SQLiteTransaction(_SQLiteConnection, Transaction):
-    """One logical transaction: a savepoint in the writer's open transaction, which
-    ``_Group`` commits for every transaction that ended in the same turn of the event loop
-    (see ``SQLiteDatabase``)."""
+    """One logical transaction: a savepoint in the writer's open transaction. A ``shared``
+    one is committed by ``_Group`` with every transaction that ended in the same turn of the
+    event loop; any other commits at once (and with it whatever waits)."""
 
-    __slots__ = ("_after_commit", "_announced", "_group", "_lock", "_open", "source")
+    __slots__ = ("_after_commit", "_announced", "_group", "_lock", "_open", "_shared", "source")
 
     def __init__(
-        self, conn: sqlite3.Connection, lock: _WriterLock, group: _Group, source: Database
+        self,
+        conn: sqlite3.Connection,
+        lock: _WriterLock,
+        group: _Group,
+        source: Database,
+        *,
+        shared: bool,
     ) -> None:
         super().__init__(conn)
         self.source = source
@@ -135,6 +141,7 @@ class _SQLiteTransaction(_SQLiteConnection, Transaction):
         self._group = group
         self._lock = lock
         self._open = True
+        self._shared = shared
         self._after_commit: list[Callable[[], None]] | None = None
 
     async def commit(self) -> None:
@@ -146,6 +153,12 @@ class _SQLiteTransaction(_SQLiteConnection, Transaction):
         except BaseException as exc:
             self._undo(exc)
             raise
+        if not self._shared:
+            try:
+                self._group.commit_now(self)
+            finally:
+                self._lock.release()
+            return
         done = self._group.join(self)
         self._lock.release()
         await done  # the shared COMMIT (its error, if it fails)
@@ -232,7 +245,15 @@ class _Group:
         finally:
             self._lock.release()
 
-    def _commit(self) -> None:
+    def commit_now(self, tx: _SQLiteTransaction) -> None:
+        """COMMIT for ``tx`` (which holds the writer) and every transaction waiting; raises
+        what the COMMIT or ``tx``'s after-commit actions raise."""
+        error = self._commit()
+        if error is not None:
+            raise error
+        tx._committed()
+
+    def _commit(self) -> BaseException | None:
         members, self._members = self._members, []
         try:
             if self._conn.in_transaction:
@@ -243,7 +264,7 @@ class _Group:
             for _, done in members:
                 if not done.done():
                     done.set_exception(exc)
-            return
+            return exc
         for tx, done in members:
             try:
                 tx._committed()
@@ -253,6 +274,7 @@ class _Group:
                 continue
             if not done.done():
                 done.set_result(None)
+        return None
 
 
 class SQLiteDatabase(Database):
@@ -287,7 +309,7 @@ class SQLiteDatabase(Database):
         self._writer = None
         self._reader = None
 
-    async def begin(self, *, urgent: bool = False) -> Transaction:
+    async def begin(self, *, urgent: bool = False, shared: bool = False) -> Transaction:
         if self._writer is None or self._group is None:
             raise RuntimeError("database is not connected")
         await self._lock.acquire(urgent=urgent)
@@ -299,7 +321,7 @@ class SQLiteDatabase(Database):
             self._group.ended()  # a BEGIN that went through is committed (empty) or joined
             self._lock.release()
             raise
-        return _SQLiteTransaction(self._writer, self._lock, self._group, self)
+        return _SQLiteTransaction(self._writer, self._lock, self._group, self, shared=shared)
 
     def reader(self) -> Connection:
         if self._reader is None:

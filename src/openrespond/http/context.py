@@ -69,7 +69,7 @@ def _conn(state: RequestState) -> Connection:
 
 async def _tx(state: RequestState) -> Transaction:
     if state.tx is None:
-        state.tx = await state.db.begin()
+        state.tx = await state.db.begin(shared=True)
     return state.tx
 
 
