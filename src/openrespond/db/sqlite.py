@@ -197,6 +197,7 @@ class _Group:
         self._members: list[tuple[_SQLiteTransaction, asyncio.Future[None]]] = []
         self._scheduled = False
         self._closed = False
+        self._flushing: set[asyncio.Task[None]] = set()
 
     def join(self, tx: _SQLiteTransaction) -> asyncio.Future[None]:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -233,7 +234,9 @@ class _Group:
             return
         if self._lock.locked:
             # A transaction is running (it awaits something): commit once it is through.
-            asyncio.get_running_loop().create_task(self._flush_after())
+            task = asyncio.get_running_loop().create_task(self._flush_after())
+            self._flushing.add(task)
+            task.add_done_callback(self._flushing.discard)
             return
         self._commit()
 
