@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,20 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
             assert r.status_code == 200
             r = api.put(f"/contact/id:{acknowledged[1]}", json={"lastName": "Updated"})
             assert r.status_code == 200
+
+        # Concurrent writes share commits (SQLite's group commit): each answered 200 is kept.
+        def create(i: int) -> int:
+            with httpx.Client(base_url=f"{server.url}/v2", headers=headers) as own:
+                r = own.post(
+                    "/contact", json={"firstName": f"Many{i}", "email": f"m{i}@example.com"}
+                )
+                assert r.status_code == 200, r.text
+                contact_id: int = r.json()["contactId"]
+                return contact_id
+
+        with ThreadPoolExecutor(16) as pool:
+            many = list(pool.map(create, range(50, 114)))
+        acknowledged.extend(many)
     finally:
         server.kill()
     assert server.proc is not None
@@ -48,7 +63,7 @@ def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
         for i, cid in enumerate(acknowledged):
             r = api.get(f"/contact/id:{cid}")
             assert r.status_code == 200, (cid, r.text)
-            assert r.json()["email"] == f"d{i}@example.com"
+            assert r.json()["email"] == (f"d{i}@example.com" if i < 50 else f"m{i}@example.com")
         assert api.get(f"/contact/id:{acknowledged[0]}").json()["tags"] == ["kept"]
         assert api.get(f"/contact/id:{acknowledged[1]}").json()["lastName"] == "Updated"
 

@@ -60,7 +60,7 @@ from openrespond.web.live import LiveHub
 from openrespond.web.routes import ROUTER as WEB_ROUTER
 from openrespond.webhooks.routes import ROUTES as WEBHOOK_ROUTES
 
-__all__ = ["SUPERVISOR_ENV", "app_from_env", "create_app"]
+__all__ = ["PROCESSES_ENV", "SUPERVISOR_ENV", "app_from_env", "create_app"]
 
 log = logging.getLogger("openrespond")
 
@@ -75,12 +75,21 @@ V2_ROUTES = [
 
 
 def create_app(
-    settings: Settings, *, db: Database | None = None, supervisor: int | None = None
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    supervisor: int | None = None,
+    processes: int = 1,
 ) -> Litestar:
     """Build the app; the database is opened and migrated at startup, closed at shutdown.
     With ``supervisor`` (the pid of the process that started this one), the process stops
-    itself, as on SIGTERM, when that process is gone (it was killed with ``kill -9``)."""
-    database = db if db is not None else open_database(settings)
+    itself, as on SIGTERM, when that process is gone (it was killed with ``kill -9``).
+    ``processes`` is how many server processes share the database."""
+    # SQLite's group commit holds the writer until the event loop's next turn: worth it when
+    # this process is the database's one writer, not when others (``--no-worker``'s worker
+    # process, ``--workers N``) wait for it with SQLite's sleeping busy handler.
+    alone = settings.worker and processes == 1
+    database = db if db is not None else open_database(settings, group_commit=alone)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -225,11 +234,15 @@ def app_from_env() -> Litestar:
     server.configure(server.Limits.from_settings(settings))
     parent = os.environ.get(SUPERVISOR_ENV, "")
     supervisor = int(parent) if parent.isdigit() and int(parent) != os.getpid() else None
-    return create_app(settings, supervisor=supervisor)
+    processes = os.environ.get(PROCESSES_ENV, "1")
+    return create_app(
+        settings, supervisor=supervisor, processes=int(processes) if processes.isdigit() else 1
+    )
 
 
-# Set by `serve` for the server processes it starts: its own pid.
+# Set by `serve` for the server processes it starts: its own pid, and how many there are.
 SUPERVISOR_ENV = "OPENRESPOND_SUPERVISOR_PID"
+PROCESSES_ENV = "OPENRESPOND_SERVER_PROCESSES"
 
 
 async def _stop_when_orphaned(parent: int) -> None:

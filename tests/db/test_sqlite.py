@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -232,3 +233,21 @@ def test_closing_commits_what_waits(tmp_path: Path) -> None:
 
     _with_db(tmp_path, work)
     assert _committed(tmp_path) == [1]
+
+
+@pytest.mark.parametrize(
+    ("worker", "processes", "shared"),
+    [(True, 1, True), (False, 1, False), (True, 2, False)],
+)
+def test_the_server_shares_commits_only_as_the_databases_one_writer(
+    tmp_path: Path, worker: bool, processes: int, shared: bool
+) -> None:
+    """Group commit holds SQLite's writer until the loop's next turn: on when the process
+    delivers its own messages and is the only server process, off beside a worker process
+    (``serve --no-worker``) or other server processes (``--workers N``)."""
+    from openrespond.app import create_app
+    from tests.conftest import make_settings
+
+    settings = replace(make_settings(tmp_path / "app.db"), worker=worker)
+    app = create_app(settings, processes=processes)
+    assert app.state.db.group_commit is shared

@@ -84,7 +84,7 @@ def _serve(
     import uvicorn
 
     from openrespond.accounts.service import link_url
-    from openrespond.app import SUPERVISOR_ENV, create_app
+    from openrespond.app import PROCESSES_ENV, SUPERVISOR_ENV, create_app
     from openrespond.demo import demo_sign_in, ensure_demo
     from openrespond.http import server
     from openrespond.space.workspaces import load_secret
@@ -179,6 +179,7 @@ def _serve(
             "OPENRESPOND_SERVER": settings.server,
             # The processes stop themselves if this one is killed (kill -9).
             SUPERVISOR_ENV: str(os.getpid()),
+            PROCESSES_ENV: str(workers),
         }
     )
     if settings.server == "granian":

@@ -25,12 +25,13 @@ __all__ = [
 ]
 
 
-def open_database(settings: Settings) -> Database:
-    """The backend named by ``settings.database_url`` (not yet connected)."""
+def open_database(settings: Settings, *, group_commit: bool = False) -> Database:
+    """The backend named by ``settings.database_url`` (not yet connected); on SQLite,
+    requests' transactions share commits when ``group_commit`` (see ``db.sqlite``)."""
     if settings.dialect == "postgresql":
         from openrespond.db.postgres import PostgresDatabase
 
         return PostgresDatabase(settings.database_url, max_size=settings.db_pool_size)
     from openrespond.db.sqlite import SQLiteDatabase
 
-    return SQLiteDatabase(settings.sqlite_path)
+    return SQLiteDatabase(settings.sqlite_path, group_commit=group_commit)

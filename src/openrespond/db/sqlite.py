@@ -5,6 +5,7 @@ query. Writes are serialised by an asyncio lock (one writer per process) and by
 ``BEGIN IMMEDIATE`` with a busy timeout across processes. Each transaction is a savepoint
 of the writer's open transaction, and requests' transactions that end in one turn of the
 event loop share its ``COMMIT`` (``_Group``): a commit is most of a small write's cost.
+The server turns that on only when its process is the database's one writer (``app``).
 """
 
 from __future__ import annotations
@@ -285,8 +286,9 @@ class SQLiteDatabase(Database):
 
     dialect = "sqlite"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, group_commit: bool = True) -> None:
         self.path = path
+        self.group_commit = group_commit
         self._writer: sqlite3.Connection | None = None
         self._reader: _SQLiteConnection | None = None
         self._lock = _WriterLock()
@@ -324,7 +326,9 @@ class SQLiteDatabase(Database):
             self._group.ended()  # a BEGIN that went through is committed (empty) or joined
             self._lock.release()
             raise
-        return _SQLiteTransaction(self._writer, self._lock, self._group, self, shared=shared)
+        return _SQLiteTransaction(
+            self._writer, self._lock, self._group, self, shared=shared and self.group_commit
+        )
 
     def reader(self) -> Connection:
         if self._reader is None:
