@@ -28,6 +28,7 @@ NOT_USER_SETTINGS: dict[str, str] = {
     "OPENRESPOND_REQUIRE_NODE": "makes a missing Node or npm registry fail the suite (CI); test harness only",
     # Set by `serve` for the server processes it starts, not by users.
     "OPENRESPOND_SUPERVISOR_PID": "the pid of `serve`, handed to its server processes",
+    "OPENRESPOND_SERVER_PROCESSES": "how many server processes `serve --workers N` started",
 }
 
 LINK = re.compile(r"\[(?P<text>[^\]]*)\]\((?P<target>[^)\s]*)(?:\s+\"[^\"]*\")?\)")
