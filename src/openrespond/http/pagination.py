@@ -20,8 +20,11 @@ _HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](
 def public_base(request: Request[Any, Any, Any]) -> str:
     """The server's address as its clients use it (``OPENRESPOND_PUBLIC_URL``, else the
     request's own origin)."""
-    settings = request.app.state.settings
-    base: str = settings.public_url or request_origin(request.scope, settings.proxies)
+    return _base(request.scope, request.app.state.settings)
+
+
+def _base(scope: Any, settings: Any) -> str:
+    base: str = settings.public_url or request_origin(scope, settings.proxies)
     return base
 
 
@@ -53,7 +56,7 @@ def page_links(request: Request[Any, Any, Any], page: PageRows, limit: int) -> P
 def scope_page_links(scope: Any, settings: Any, page: PageRows, limit: int) -> Pagination:
     """``page_links`` for a layer that has the ASGI scope and the settings, not a
     ``Request`` (``http.direct``)."""
-    base: str = settings.public_url or request_origin(scope, settings.proxies)
+    base = _base(scope, settings)
     path = quote(scope.get("root_path", "") + scope["path"], safe="/:@+!$&'()*,;=-._~")
     query = scope.get("query_string", b"").decode("utf-8", "replace")
     keep = [
